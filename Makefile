@@ -1,0 +1,46 @@
+# Targets document themselves: `make help`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck unit bench install dev clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip wheel
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the service with its dev tools
+
+run: $(STAMP) ## Start web + worker + beat on SQLite and the embedded broker (PORT=8000)
+	$(BIN)/moderation run --port $(PORT)
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check moderation workers tests benches
+	$(BIN)/mypy moderation workers
+
+test: $(STAMP) ## Lint, validate the shipped policy packs, and run the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/mypy moderation workers
+	$(BIN)/moderation policies validate policies
+	$(BIN)/pytest -q -p no:cacheprovider --timeout=600 --cov --cov-report=term:skip-covered --cov-report=json:var/coverage.json $(PYTEST_ARGS)
+
+unit: $(STAMP) ## Only the fast unit tests
+	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
+
+bench: $(STAMP) ## Run the benchmarks and write benches/results.json
+	$(BIN)/python -m benches.run
+
+clean: ## Remove the virtual environment and local state
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

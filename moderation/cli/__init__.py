@@ -1,0 +1,68 @@
+"""The ``moderation`` command.
+
+Sub-commands live in modules of this package and are imported only when used, so ``moderation --help`` stays fast
+and a worker that only needs ``moderation worker`` does not import the report renderers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+import click
+
+# command name -> "module:attribute" inside moderation.cli
+COMMANDS: dict[str, str] = {
+    "db": "db:db",
+    "platforms": "platforms:platforms",
+    "serve": "service:serve",
+    "worker": "service:worker",
+    "beat": "service:beat",
+    "run": "service:run",
+    "scan": "scan:scan",
+    "policies": "policies:policies",
+    "explain": "policies:explain",
+    "backtest": "policies:backtest",
+    "train": "train:train",
+    "evaluate": "train:evaluate",
+    "feeds": "registries:feeds",
+    "entities": "registries:entities",
+    "works": "registries:works",
+    "report": "report:report",
+    "audit": "audit:audit",
+    "users": "users:users",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._available(name))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(f"moderation.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"moderation.cli.{module_name}":
+                return None
+            raise
+        command: click.Command = getattr(module, attr)
+        return command
+
+    @staticmethod
+    def _available(name: str) -> bool:
+        module_name = COMMANDS[name].split(":")[0]
+        return importlib.util.find_spec(f"moderation.cli.{module_name}") is not None
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="vn-moderation")
+def main(**_: Any) -> None:
+    """Moderate Vietnamese blog content under Circular 07/2008/TT-BTTTT."""
+
