@@ -1,0 +1,147 @@
+"""``moderation scan``: batch classification without the server, in constant memory.
+
+Input lines ``{"id", "title"?, "body", "links"?, "kind"?}``; output lines in input order. The registries (feeds,
+protected entities, works) are the ones stored at DATABASE_URL, so a scan gives the verdicts the webhook would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from moderation.config import load_settings
+from moderation.domain import Item, ItemKind, PostKind
+
+_classifier: Any = None
+BATCH = 256  # lines handed to a worker at once; bounds memory with --jobs
+
+
+def _load_registries(database_url: str) -> Any:
+    """Load registries from the database if it has been migrated; a scan without a database uses none."""
+    from sqlalchemy import inspect
+
+    from moderation.services.registries import registries_loader
+    from moderation.store.db import get_engine, session_factory
+
+    if database_url.startswith("sqlite") and not Path(database_url.split("///", 1)[-1]).exists():
+        return None
+    try:
+        if not inspect(get_engine(database_url)).has_table("alembic_version"):
+            return None
+    except Exception:
+        click.echo("scan: database unreachable; scanning without registries", err=True)
+        return None
+    registries, _ = registries_loader(session_factory(database_url))()
+    return registries
+
+
+def _init(policies_dir: str, database_url: str) -> None:
+    global _classifier  # noqa: PLW0603 - one classifier per worker process
+    from moderation.policy import Classifier, load_packs
+
+    _classifier = Classifier(load_packs(Path(policies_dir)), registries=_load_registries(database_url))
+
+
+def _item(record: dict[str, Any]) -> Item:
+    fields = {"body": record["body"]}
+    if record.get("title"):
+        fields["title"] = record["title"]
+    body_format = record.get("body_format") or ("html" if "<" in record["body"] and ">" in record["body"] else "text")
+    return Item(
+        kind=ItemKind.POST,
+        fields=fields,
+        links=tuple(record.get("links") or ()),
+        post_kind=PostKind(record.get("kind") or "original"),
+        body_format=body_format,
+    )
+
+
+def _scan_line(line: str) -> str:
+    from moderation.policy import scan_record
+
+    try:
+        record = json.loads(line)
+        if not isinstance(record, dict) or not isinstance(record.get("body"), str) or "id" not in record:
+            raise ValueError("each line needs an id and a string body")
+        result = scan_record(str(record["id"]), _classifier.classify(_item(record)))
+    except (ValueError, TypeError, KeyError) as exc:
+        ident = None
+        with contextlib.suppress(ValueError, AttributeError):
+            ident = json.loads(line).get("id")
+        result = {"id": ident, "error": f"{type(exc).__name__}: {exc}"}
+    return json.dumps(result, ensure_ascii=False)
+
+
+def _scan_batch(lines: list[str]) -> list[str]:
+    return [_scan_line(line) for line in lines]
+
+
+def _batches(stream: IO[str], progress: Any) -> Iterator[list[str]]:
+    while True:
+        lines = [line for line in itertools.islice(stream, BATCH) if line.strip()]
+        if not lines:
+            return
+        if progress is not None:
+            progress.update(sum(len(line.encode()) for line in lines))
+        yield lines
+
+
+@click.command()
+@click.argument("infile", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option(
+    "--out",
+    "outfile",
+    type=click.Path(dir_okay=False, writable=True),
+    default="-",
+    help="Output JSONL (default: standard output).",
+)
+@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Processes to use; 0 = all cores.")
+@click.option(
+    "--policies",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Policy packs directory (default: the configured one).",
+)
+def scan(infile: str, outfile: str, jobs: int, policies: str | None) -> None:
+    """Classify every line of INFILE (JSONL) and write one result line each, in input order."""
+    settings = load_settings()
+    policies_dir = policies or str(settings.policies_dir)
+    jobs = jobs or os.cpu_count() or 1
+    src = click.open_file(infile, "r", encoding="utf-8", errors="replace")
+    dst = click.open_file(outfile, "w", encoding="utf-8")
+    progress = None
+    if sys.stderr.isatty() and infile != "-":
+        from tqdm import tqdm
+
+        progress = tqdm(total=os.path.getsize(infile), unit="B", unit_scale=True, desc="scan", file=sys.stderr)
+    try:
+        if jobs == 1:
+            _init(policies_dir, settings.database_url)
+            for batch in _batches(src, progress):
+                dst.write("".join(out + "\n" for out in _scan_batch(batch)))
+        else:
+            ctx = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
+            with ctx.Pool(jobs, initializer=_init, initargs=(policies_dir, settings.database_url)) as pool:
+                # imap over a bounded window of batches keeps memory constant for any input size.
+                window = jobs * 2
+                batches = _batches(src, progress)
+                while True:
+                    chunk = list(itertools.islice(batches, window))
+                    if not chunk:
+                        break
+                    for results in pool.imap(_scan_batch, chunk):
+                        dst.write("".join(out + "\n" for out in results))
+    finally:
+        if progress is not None:
+            progress.close()
+        src.close()
+        dst.close()

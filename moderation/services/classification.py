@@ -1,0 +1,279 @@
+"""Classify a stored submission and record the decision, idempotently.
+
+Called by the Celery task (async path) and by the intake view (``?sync=1``); both record exactly the same things.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from moderation.domain import History, Item, ItemKind, PostKind, Verdict
+from moderation.store.base import utcnow
+from moderation.store.models import Decision, Delivery, Platform, Submission
+
+log = logging.getLogger(__name__)
+
+# Verdicts whose decision asks the platform to act, and the callback event for each.
+CALLBACK_EVENTS = {Verdict.REMOVE.value: "decision.remove"}
+
+
+class EvaluationLike(Protocol):
+    @property
+    def verdict(self) -> Verdict: ...
+    @property
+    def labels(self) -> list[str]: ...
+    @property
+    def packs(self) -> dict[str, str]: ...
+    def to_json(self) -> dict[str, Any]: ...
+
+
+class ClassifierLike(Protocol):
+    def classify(self, item: Item, history: History = ...) -> EvaluationLike: ...
+
+
+def item_from_submission(sub: Submission) -> Item:
+    """Build the classifier's view of a stored submission."""
+    return Item(
+        kind=ItemKind(sub.kind),
+        fields=dict(sub.fields),
+        links=tuple(sub.links or ()),
+        post_kind=PostKind(sub.post_kind or "original"),
+        body_format=sub.body_format,
+        language=sub.language,
+        platform_id=sub.platform_id,
+        author_id=sub.author_id,
+        blog_id=sub.blog_id,
+        published_at=sub.published_at.isoformat() if sub.published_at else None,
+    )
+
+
+def history_for(session: Session, sub: Submission) -> History:
+    """Count the author's and blog's earlier removals on this platform (the rules' history signals)."""
+
+    def count(column: Any, value: str | None) -> tuple[int, dict[str, int]]:
+        if not value:
+            return 0, {}
+        rows = session.execute(
+            select(Decision.categories)
+            .join(Submission, Submission.id == Decision.submission_id)
+            .where(
+                Decision.platform_id == sub.platform_id,
+                column == value,
+                Decision.verdict == "remove",
+                Decision.superseded_by_id.is_(None),
+                Submission.id != sub.id,
+            )
+        ).all()
+        by_cat: dict[str, int] = {}
+        for (cats,) in rows:
+            for cat in cats or []:
+                by_cat[cat["id"]] = by_cat.get(cat["id"], 0) + 1
+        return len(rows), by_cat
+
+    author_n, author_cats = count(Submission.author_id, sub.author_id)
+    blog_n, blog_cats = count(Submission.blog_id, sub.blog_id)
+    return History(
+        author_violations=author_n,
+        blog_violations=blog_n,
+        author_violations_by_category=author_cats,
+        blog_violations_by_category=blog_cats,
+    )
+
+
+def action_for(verdict: str, labels: list[str]) -> str:
+    if verdict == "remove":
+        return "remove"
+    if verdict == "review":
+        return "review"
+    return "label" if labels else "no_action"
+
+
+def enforced_categories(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The categories that act (shadow-mode results stay in the stored evaluation only)."""
+    return [c for c in evaluation.get("categories", []) if c.get("mode", "enforce") != "shadow"]
+
+
+def classify_submission(session: Session, submission_id: str, classifier: ClassifierLike) -> Decision | None:
+    """Classify one submission and store its decision (and callback delivery); return the decision.
+
+    Idempotent: a submission that already has its automated decision is returned as is, and the unique
+    ``dedupe_key`` makes a concurrent second worker lose the race harmlessly.
+    """
+    sub = session.get(Submission, submission_id)
+    if sub is None:
+        log.warning("classify: no submission %s", submission_id)
+        return None
+    existing = session.scalars(select(Decision).where(Decision.dedupe_key == f"auto:{sub.id}")).one_or_none()
+    if existing is not None:
+        if sub.status != "decided":
+            sub.status, sub.decided_at = "decided", existing.created_at
+        return existing
+    sub.status, sub.updated_at = "processing", utcnow()
+    sub.attempts += 1
+    item = item_from_submission(sub)
+    started = time.perf_counter()
+    evaluation = classifier.classify(item, history_for(session, sub))
+    ev_json = evaluation.to_json()
+    ev_json.setdefault("duration_ms", round((time.perf_counter() - started) * 1000, 3))
+    verdict = Verdict(evaluation.verdict).value
+    decision = Decision(
+        platform_id=sub.platform_id,
+        submission_id=sub.id,
+        dedupe_key=f"auto:{sub.id}",
+        verdict=verdict,
+        action=action_for(verdict, list(evaluation.labels)),
+        labels=list(evaluation.labels),
+        categories=enforced_categories(ev_json),
+        evaluation=ev_json,
+        pack_versions=dict(evaluation.packs),
+        source="automated",
+        actor="system",
+        automated_detection=True,
+        automated_decision="fully" if verdict != "review" else "partially",
+    )
+    try:
+        with session.begin_nested():
+            session.add(decision)
+    except IntegrityError:
+        # Another worker recorded it first: keep theirs.
+        return session.scalars(select(Decision).where(Decision.dedupe_key == f"auto:{sub.id}")).one()
+    sub.status, sub.decided_at, sub.updated_at, sub.error = "decided", decision.created_at, utcnow(), None
+    schedule_callback(session, decision, sub)
+    return decision
+
+
+def schedule_callback(session: Session, decision: Decision, sub: Submission | None) -> Delivery | None:
+    """Create the delivery row for a decision that asks the platform to act (sent after commit)."""
+    event = CALLBACK_EVENTS.get(decision.verdict) if decision.source == "automated" else None
+    if decision.action in {"restore", "restrict"}:
+        event = f"decision.{decision.action}"
+    platform = session.get(Platform, decision.platform_id)
+    if event is None or platform is None or not platform.callback_url:
+        return None
+    delivery = Delivery(
+        platform_id=platform.id,
+        decision_id=decision.id,
+        event=event,
+        url=platform.callback_url,
+        payload={"event": event, "decision": decision_json(decision, sub)},
+    )
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+def pending_deliveries_for(session: Session, decision_ids: list[str]) -> list[str]:
+    if not decision_ids:
+        return []
+    return list(
+        session.scalars(select(Delivery.id).where(Delivery.decision_id.in_(decision_ids), Delivery.status == "pending"))
+    )
+
+
+def decision_json(decision: Decision, sub: Submission | None = None) -> dict[str, Any]:
+    """The public form of a decision (API responses and callback payloads)."""
+    cats = []
+    for c in decision.categories or []:
+        cat = dict(c)
+        if "rule_id" in cat and "rule" not in cat:
+            cat["rule"] = cat.pop("rule_id")
+        cats.append(cat)
+    item = None
+    if sub is not None:
+        item = {
+            "kind": sub.kind,
+            "id": sub.external_id,
+            "revision": sub.revision,
+            "blog_id": sub.blog_id,
+            "author_id": sub.author_id,
+        }
+    return {
+        "id": decision.id,
+        "submission_id": decision.submission_id,
+        "item": item,
+        "verdict": decision.verdict,
+        "action": decision.action,
+        "labels": list(decision.labels or []),
+        "categories": cats,
+        "pack_versions": dict(decision.pack_versions or {}),
+        "source": decision.source,
+        "automated_decision": decision.automated_decision,
+        "reason": decision.reason,
+        "supersedes": decision.supersedes_id,
+        "superseded_by": decision.superseded_by_id,
+        "created_at": decision.created_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def stuck_submissions(session: Session, older_than: dt.datetime, limit: int = 1000) -> list[str]:
+    """Submissions still waiting after ``older_than``: their task was lost (broker outage, killed worker)."""
+    return list(
+        session.scalars(
+            select(Submission.id)
+            .where(Submission.status.in_(("received", "processing")), Submission.updated_at < older_than)
+            .order_by(Submission.updated_at)
+            .limit(limit)
+        )
+    )
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Submission.status, func.count()).group_by(Submission.status)).all()
+    return {str(status): int(n) for status, n in rows}
+
+
+class ClassifierProvider:
+    """Keep one classifier per process, rebuilt when a policy pack changes on disk (no restart needed).
+
+    ``registries_loader`` returns the detector registries (feeds, protected entities, works) and a version
+    string; the classifier is rebuilt when either the packs' hash or that version changes.
+    """
+
+    def __init__(
+        self,
+        policies_dir: Path,
+        registries_loader: Callable[[], tuple[Any, str]] | None = None,
+        registries_ttl_s: float = 30.0,
+    ) -> None:
+        from moderation.policy import PackWatcher
+
+        self._watcher = PackWatcher(policies_dir)
+        self._registries_loader = registries_loader
+        self._registries_ttl_s = registries_ttl_s
+        self._lock = threading.Lock()
+        self._key: tuple[str, str] | None = None
+        self._classifier: Any = None
+        self._registries: Any = None
+        self._registries_version = ""
+        self._registries_checked = 0.0
+
+    def _load_registries(self) -> None:
+        if self._registries_loader is None:
+            return
+        now = time.monotonic()
+        if self._registries is not None and now - self._registries_checked < self._registries_ttl_s:
+            return
+        self._registries, self._registries_version = self._registries_loader()
+        self._registries_checked = now
+
+    def get(self) -> Any:
+        from moderation.policy import Classifier
+
+        with self._lock:
+            packs = self._watcher.current()
+            self._load_registries()
+            key = (repr(sorted(packs.versions.items())), self._registries_version)
+            if key != self._key:
+                self._classifier = Classifier(packs, registries=self._registries)
+                self._key = key
+            return self._classifier

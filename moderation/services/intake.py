@@ -1,0 +1,220 @@
+"""Intake: validate what a platform sends and record it, idempotently.
+
+The web views call these with a session; nothing here knows about HTTP beyond raising ``ApiError``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from moderation import schemas
+from moderation.errors import ApiError, bad_request, unprocessable
+from moderation.store.base import utcnow
+from moderation.store.models import Blog, BlogStatusChange, Platform, Submission
+
+_VALIDATORS = {
+    "post": Draft202012Validator(schemas.POST_REQUEST),
+    "comment": Draft202012Validator(schemas.COMMENT_REQUEST),
+    "blog": Draft202012Validator(schemas.BLOG_REQUEST),
+}
+_HTML_HINT = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*\b[^>]*|/[a-zA-Z][a-zA-Z0-9]*\s*|!--)>", re.DOTALL)
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """Decode a request body as UTF-8 JSON, or raise a 400 saying what is wrong with it."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad_request("invalid_utf8", f"body is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise bad_request("malformed_json", f"body is not valid JSON: {exc}") from None
+
+
+def validate(kind: str, payload: Any) -> dict[str, Any]:
+    """Check ``payload`` against the schema for ``kind``; wrong types are 400, other problems 422."""
+    if not isinstance(payload, dict):
+        raise bad_request("invalid_type", "body must be a JSON object")
+    errors = sorted(_VALIDATORS[kind].iter_errors(payload), key=lambda e: (e.validator != "type", list(e.path)))
+    if errors:
+        err = errors[0]
+        path = ".".join(str(p) for p in err.absolute_path) or None
+        if err.validator == "type":
+            raise bad_request("invalid_type", f"{path or 'body'}: {err.message}", path)
+        if err.validator == "required":
+            missing = err.message.split("'")[1] if "'" in err.message else None
+            raise unprocessable("missing_field", err.message, missing)
+        raise unprocessable("invalid_value", f"{path or 'body'}: {err.message}", path)
+    for name in ("published_at", "created_at"):
+        if name in payload:
+            payload[name] = parse_time(payload[name], name)
+    for name in ("body", "title", "name", "display_name"):
+        value = payload.get(name)
+        if isinstance(value, str) and "\x00" in value:
+            raise unprocessable("invalid_value", f"{name}: NUL characters are not allowed", name)
+    return payload
+
+
+def parse_time(value: str, field: str) -> dt.datetime:
+    """Parse an RFC 3339 timestamp with an offset."""
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise unprocessable("invalid_value", f"{field}: not an RFC 3339 timestamp", field) from None
+    if parsed.tzinfo is None:
+        raise unprocessable("invalid_value", f"{field}: RFC 3339 timestamps need an offset (Z or +07:00)", field)
+    return parsed.astimezone(dt.UTC)
+
+
+def body_format(payload: Mapping[str, Any]) -> str:
+    declared = payload.get("body_format", "auto")
+    if declared != "auto":
+        return str(declared)
+    return "html" if _HTML_HINT.search(payload.get("body", "")) else "text"
+
+
+def content_hash(fields: Mapping[str, str]) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def submit_item(session: Session, platform: Platform, kind: str, payload: dict[str, Any]) -> tuple[Submission, bool]:
+    """Record a post or comment revision; return it and whether it is new.
+
+    The same (platform, kind, id, revision) returns the existing submission: a retried webhook must not classify
+    twice. The unique constraint settles races between concurrent identical requests.
+    """
+    revision = int(payload.get("revision", 1))
+    existing = _find_submission(session, platform.id, kind, payload["id"], revision)
+    if existing is not None:
+        return existing, False
+    fields = {"body": payload["body"]}
+    if payload.get("title"):
+        fields["title"] = payload["title"]
+    submission = Submission(
+        platform_id=platform.id,
+        kind=kind,
+        external_id=payload["id"],
+        revision=revision,
+        blog_id=payload["blog_id"],
+        author_id=payload["author_id"],
+        post_id=payload.get("post_id"),
+        url=payload.get("url"),
+        fields=fields,
+        body_format=body_format(payload),
+        links=list(payload.get("links", [])),
+        post_kind=payload.get("kind", "original"),
+        shared_from=payload.get("shared_from"),
+        published_at=payload.get("published_at"),
+        language=payload.get("language", "vi"),
+    )
+    return _insert_once(session, submission)
+
+
+def register_blog(
+    session: Session, platform: Platform, payload: dict[str, Any]
+) -> tuple[Blog, Submission | None, bool]:
+    """Create or update a blog in the registry; a new or renamed blog is submitted for checks (impersonation)."""
+    blog = session.scalars(
+        select(Blog).where(Blog.platform_id == platform.id, Blog.external_id == payload["id"])
+    ).one_or_none()
+    created = blog is None
+    status = payload.get("status", "active")
+    if blog is None:
+        blog = Blog(
+            platform_id=platform.id,
+            external_id=payload["id"],
+            owner_id=payload["owner_id"],
+            created_at=payload.get("created_at") or utcnow(),
+            status=status,
+        )
+        session.add(blog)
+        session.flush()
+        session.add(BlogStatusChange(blog_id=blog.id, status=status, at=blog.created_at))
+    elif blog.status != status:
+        session.add(BlogStatusChange(blog_id=blog.id, status=status))
+    names_before = (blog.name, blog.display_name, blog.url)
+    blog.owner_id = payload["owner_id"]
+    blog.name = payload.get("name", blog.name or "")
+    blog.display_name = payload.get("display_name", blog.display_name or "")
+    blog.url = payload.get("url", blog.url or "")
+    blog.status = status
+    session.flush()
+    submission = None
+    if created or names_before != (blog.name, blog.display_name, blog.url):
+        fields = {k: v for k, v in (("name", blog.name), ("display_name", blog.display_name), ("url", blog.url)) if v}
+        revision = _next_blog_revision(session, platform.id, blog.external_id)
+        submission = Submission(
+            platform_id=platform.id,
+            kind="blog",
+            external_id=blog.external_id,
+            revision=revision,
+            blog_id=blog.external_id,
+            author_id=blog.owner_id,
+            fields=fields,
+            url=blog.url or None,
+        )
+        submission, _ = _insert_once(session, submission)
+    return blog, submission, created
+
+
+def _next_blog_revision(session: Session, platform_id: str, external_id: str) -> int:
+    revisions = session.scalars(
+        select(Submission.revision).where(
+            Submission.platform_id == platform_id, Submission.kind == "blog", Submission.external_id == external_id
+        )
+    ).all()
+    return max(revisions, default=0) + 1
+
+
+def _find_submission(
+    session: Session, platform_id: str, kind: str, external_id: str, revision: int
+) -> Submission | None:
+    return session.scalars(
+        select(Submission).where(
+            Submission.platform_id == platform_id,
+            Submission.kind == kind,
+            Submission.external_id == external_id,
+            Submission.revision == revision,
+        )
+    ).one_or_none()
+
+
+def _insert_once(session: Session, submission: Submission) -> tuple[Submission, bool]:
+    try:
+        with session.begin_nested():
+            session.add(submission)
+    except IntegrityError:
+        existing = _find_submission(
+            session, submission.platform_id, submission.kind, submission.external_id, submission.revision
+        )
+        if existing is None:
+            raise
+        return existing, False
+    return submission, True
+
+
+def create_platform(
+    session: Session, name: str, callback_url: str | None = None, *, is_test: bool = False
+) -> tuple[Platform, str]:
+    """Create a platform with a fresh key and secret; return it and the secret (shown once to the operator)."""
+    if callback_url is not None and not re.match(r"^https?://", callback_url):
+        raise ApiError(422, "invalid_value", "callback URL must be http(s)", "callback_url")
+    secret = secrets.token_urlsafe(32)
+    platform = Platform(
+        name=name, key="pk_" + secrets.token_hex(12), secret=secret, callback_url=callback_url, is_test=is_test
+    )
+    session.add(platform)
+    session.flush()
+    return platform, secret

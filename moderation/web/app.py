@@ -1,0 +1,155 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from moderation.config import Settings, load_settings
+from moderation.errors import ApiError
+from moderation.observability import configure_logging, init_sentry
+from moderation.web.runtime import RecordingQueue, Runtime, TaskQueue
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    queue: TaskQueue | None = None,
+    celery_app: Any = None,
+    configure_logs: bool = False,
+    **overrides: Any,
+) -> Flask:
+    """Build the web application.
+
+    ``queue`` receives enqueued work; by default a Celery queue on the configured broker. Tests pass a
+    ``RecordingQueue`` and run tasks as plain functions.
+    """
+    settings = settings or load_settings(**overrides)
+    if configure_logs:
+        configure_logging(settings.log_level, settings.log_json)
+    init_sentry(settings.sentry_dsn, settings.sentry_environment)
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    if queue is None:
+        if celery_app is None:
+            from workers.celery_app import make_celery
+
+            celery_app = make_celery(settings)
+        from moderation.web.runtime import CeleryQueue
+
+        queue = CeleryQueue(celery_app)
+        app.extensions["moderation.broker_check"] = lambda: _check_broker(celery_app)
+    rt = Runtime.build(settings, queue)
+    app.extensions["moderation"] = rt
+    if settings.rate_limit_per_minute > 0:
+        from moderation.web.auth import TokenBucket
+
+        app.extensions["moderation.ratelimit"] = TokenBucket(settings.rate_limit_per_minute)
+
+    @app.before_request
+    def _open_session() -> None:
+        g.db = rt.sessions()
+
+    @app.teardown_request
+    def _close_session(exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+    _register_errors(app)
+
+    from moderation.web import akismet, api, docs, ops
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(akismet.bp)
+    app.register_blueprint(ops.bp)
+    docs.register(app)
+    ops.install_metrics(app)
+    return app
+
+
+def _check_broker(celery_app: Any) -> None:
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+def _error_response(
+    status: int, code: str, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, "field": field}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _rollback() -> None:
+    session = g.get("db")
+    if session is not None:
+        session.rollback()
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        _rollback()  # a rejected request writes nothing
+        return _error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_exc: RequestEntityTooLarge) -> Response:
+        _rollback()
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        return _error_response(413, "payload_too_large", f"the body is over the limit of {limit} bytes")
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        _rollback()
+        status = exc.code or 500
+        return _error_response(status, _HTTP_CODES.get(status, "http_error"), exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        _rollback()
+        from sqlalchemy.exc import DBAPIError, OperationalError
+
+        if isinstance(exc, OperationalError | DBAPIError) and getattr(exc, "connection_invalidated", True):
+            log.warning("database unavailable", extra={"path": request.path, "error": type(exc).__name__})
+            return _error_response(
+                503, "unavailable", "the database is unavailable; retry later", headers={"Retry-After": "5"}
+            )
+        log.exception("unhandled error", extra={"path": request.path})
+        return _error_response(500, "internal_error", "internal error; it has been logged")
+
+
+__all__ = ["RecordingQueue", "create_app"]

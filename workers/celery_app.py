@@ -1,0 +1,68 @@
+"""The Celery application, wired the Flask way (``celery_init_app``): tasks run inside the app context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+from kombu.entity import Queue
+
+from moderation.config import Settings
+
+QUEUES = ("classify", "callbacks", "reports", "maintenance")
+
+
+def make_celery(settings: Settings) -> Celery:
+    """Create a Celery app for the configured broker (embedded SQLite transport by default, or Redis)."""
+    celery = Celery("moderation", set_as_current=False)
+    transport_options: dict[str, Any] = {}
+    if settings.embedded_broker:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        transport_options["polling_interval"] = 0.25
+    else:
+        # With acks_late a task held by a killed worker is redelivered after this; the sweep is the backstop.
+        transport_options["visibility_timeout"] = 600
+    celery.conf.update(
+        broker_url=settings.celery_broker_url,
+        result_backend=settings.celery_result_backend,
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue="classify",
+        task_queues=[Queue(name) for name in QUEUES],  # type: ignore[no-untyped-call]
+        task_routes={
+            "moderation.classify": {"queue": "classify"},
+            "moderation.deliver": {"queue": "callbacks"},
+            "moderation.sweep": {"queue": "maintenance"},
+        },
+        beat_schedule={
+            "sweep": {
+                "task": "moderation.sweep",
+                "schedule": float(settings.sweep_interval_s),
+                "options": {"queue": "maintenance", "expires": float(settings.sweep_interval_s)},
+            },
+        },
+        worker_hijack_root_logger=False,
+        timezone="UTC",
+    )
+    return celery
+
+
+def celery_init_app(app: Flask, celery: Celery | None = None) -> Celery:
+    """Attach Celery to a Flask app so every task runs inside its application context."""
+    if celery is None:
+        celery = make_celery(app.extensions["moderation"].settings)
+
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery.Task = FlaskTask
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
