@@ -245,9 +245,8 @@ class ClassifierProvider:
         registries_loader: Callable[[], tuple[Any, str]] | None = None,
         registries_ttl_s: float = 30.0,
     ) -> None:
-        from moderation.policy import PackWatcher
-
-        self._watcher = PackWatcher(policies_dir)
+        self._policies_dir = policies_dir
+        self._watcher: Any = None  # built on first use: a web process that never classifies never loads packs
         self._registries_loader = registries_loader
         self._registries_ttl_s = registries_ttl_s
         self._lock = threading.Lock()
@@ -267,9 +266,11 @@ class ClassifierProvider:
         self._registries_checked = now
 
     def get(self) -> Any:
-        from moderation.policy import Classifier
+        from moderation.policy import Classifier, PackWatcher
 
         with self._lock:
+            if self._watcher is None:
+                self._watcher = PackWatcher(self._policies_dir)
             packs = self._watcher.current()
             self._load_registries()
             key = (repr(sorted(packs.versions.items())), self._registries_version)

@@ -1,0 +1,182 @@
+"""Shared fixtures: real database engines (SQLite always; PostgreSQL in CI), the app, signed API clients.
+
+The storage and API tests run once per engine. PostgreSQL runs when ``DATABASE_URL_PG`` is set (``.ci/run`` sets it
+and starts the server); with ``CI=true`` and no server the PostgreSQL cases fail instead of skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from moderation.config import Settings, load_settings
+from moderation.signing import signed_headers
+from moderation.store.base import Base
+from moderation.store.db import dispose_engines, get_engine, session_scope, upgrade
+from moderation.web.runtime import RecordingQueue
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pg_url() -> str | None:
+    return os.environ.get("DATABASE_URL_PG")
+
+
+def redis_url() -> str | None:
+    return os.environ.get("REDIS_URL")
+
+
+def _require(url: str | None, what: str) -> str:
+    if url:
+        return url
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI (set by .ci/run)")
+    pytest.skip(f"{what} not set: start the server (bash .ci/services.sh) and export it to run these cases")
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    dispose_engines()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_migrated() -> str:
+    url = _require(pg_url(), "DATABASE_URL_PG")
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    upgrade(url)
+    return url
+
+
+def _truncate_pg(url: str) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with get_engine(url).begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated, empty database on each engine."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("_pg_migrated")
+    _truncate_pg(url)
+    yield url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return load_settings(env={}, database_url=database_url, var_dir=tmp_path / "var",
+                         secret_key="test-secret-key", log_json=False, rate_limit_per_minute=0)
+
+
+@pytest.fixture
+def queue() -> RecordingQueue:
+    return RecordingQueue()
+
+
+@pytest.fixture
+def app(settings: Settings, queue: RecordingQueue) -> Flask:
+    from moderation.web.app import create_app
+
+    app = create_app(settings, queue=queue)
+    app.testing = True
+    return app
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Session]:
+    with session_scope(settings.database_url) as session:
+        yield session
+
+
+@dataclass
+class PlatformCreds:
+    id: str
+    key: str
+    secret: str
+
+
+def make_platform(settings: Settings, name: str = "Test platform", callback_url: str | None = None,
+                  **kw: Any) -> PlatformCreds:
+    from moderation.services.intake import create_platform
+
+    with session_scope(settings.database_url) as session:
+        platform, secret = create_platform(session, name, callback_url, **kw)
+        return PlatformCreds(platform.id, platform.key, secret)
+
+
+@pytest.fixture
+def platform(settings: Settings) -> PlatformCreds:
+    return make_platform(settings)
+
+
+class SignedClient:
+    """A test client that signs every request the way a platform must."""
+
+    def __init__(self, client: FlaskClient, creds: PlatformCreds) -> None:
+        self.client = client
+        self.creds = creds
+
+    def request(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
+                content_type: str = "application/json", now: float | None = None,
+                headers: dict[str, str] | None = None) -> Any:
+        data = raw if raw is not None else (b"" if body is None else json.dumps(body, ensure_ascii=False).encode())
+        hdrs = signed_headers(self.creds.key, self.creds.secret, data, now=now if now is not None else time.time())
+        if data:
+            hdrs["Content-Type"] = content_type
+        hdrs.update(headers or {})
+        return self.client.open(path, method=method, data=data, headers=hdrs)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.request("POST", path, body, **kw)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+
+@pytest.fixture
+def api(app: Flask, platform: PlatformCreds) -> SignedClient:
+    return SignedClient(app.test_client(), platform)
+
+
+def post_payload(**overrides: Any) -> dict[str, Any]:
+    body = {"id": "post-1", "blog_id": "blog-1", "author_id": "author-1", "title": "Chào buổi sáng",
+            "body": "Hôm nay trời đẹp, tôi đi dạo quanh hồ Gươm với gia đình."}
+    body.update(overrides)
+    return body
+
+
+def row_counts(url: str) -> dict[str, int]:
+    with get_engine(url).connect() as conn:
+        return {t.name: conn.execute(text(f'SELECT COUNT(*) FROM "{t.name}"')).scalar_one()
+                for t in Base.metadata.sorted_tables}
+
+
+def shared_path(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared data sits beside the checkout (../shared)")
+    return path
