@@ -1,0 +1,54 @@
+"""A real Celery worker on each broker: the embedded SQLAlchemy transport and Redis.
+
+Smoke only: the pipeline's behaviour is tested through the task functions in test_pipeline.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from moderation.web.runtime import CeleryQueue
+from tests.conftest import SignedClient, _require, post_payload, redis_url
+from workers.celery_app import celery_init_app, make_celery
+
+
+@pytest.fixture(params=["embedded", pytest.param("redis", marks=pytest.mark.redis)])
+def broker_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "embedded":
+        return f"sqla+sqlite:///{tmp_path / 'broker.db'}"
+    url = _require(redis_url(), "REDIS_URL")
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.mark.slow
+def test_post_is_decided_by_a_real_worker(settings: Any, platform: Any, broker_url: str) -> None:
+    from moderation.web.app import create_app
+
+    settings = dataclasses.replace(settings, celery_broker_url=broker_url)
+    celery = make_celery(settings)
+    app = create_app(settings, queue=CeleryQueue(celery))
+    celery_init_app(app, celery)
+    import workers.tasks  # noqa: F401 - registers the tasks on the app
+
+    api = SignedClient(app.test_client(), platform)
+    with start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=10,
+                      queues=["classify", "callbacks", "maintenance"]):
+        sub_id = api.post("/v1/posts", post_payload()).get_json()["submission_id"]
+        deadline = time.monotonic() + 30
+        status: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            status = api.get(f"/v1/submissions/{sub_id}").get_json()
+            if status["status"] == "decided":
+                break
+            time.sleep(0.2)
+    assert status.get("status") == "decided", status
+    assert status["decision"]["verdict"] == "allow"
