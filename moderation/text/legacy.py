@@ -1,0 +1,119 @@
+"""Recognise Vietnamese text in the legacy VNI-Windows and TCVN3 (ABC) encodings read as Windows-1252.
+
+Old documents and copy-pastes from old Word files arrive as mojibake: ``Céng hoµ x· héi`` (TCVN3) or
+``Coäng hoøa xaõ hoäi`` (VNI). Both are cheap to convert: TCVN3 is one byte per letter, VNI a base letter
+followed by one byte of marks. Text that shows some evidence but not enough is only flagged (``suspect``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+__all__ = ["repair"]
+
+# TCVN3 (ABC) byte -> letter, keyed by the character the byte shows as in Windows-1252.
+_TCVN3_BYTES = {
+    0xA1: "Ă", 0xA2: "Â", 0xA3: "Ê", 0xA4: "Ô", 0xA5: "Ơ", 0xA6: "Ư", 0xA7: "Đ",
+    0xA8: "ă", 0xA9: "â", 0xAA: "ê", 0xAB: "ô", 0xAC: "ơ", 0xAD: "ư", 0xAE: "đ",
+    0xB5: "à", 0xB6: "ả", 0xB7: "ã", 0xB8: "á", 0xB9: "ạ",
+    0xBB: "ằ", 0xBC: "ẳ", 0xBD: "ẵ", 0xBE: "ắ", 0xC6: "ặ",
+    0xC7: "ầ", 0xC8: "ẩ", 0xC9: "ẫ", 0xCA: "ấ", 0xCB: "ậ",
+    0xCC: "è", 0xCE: "ẻ", 0xCF: "ẽ", 0xD0: "é", 0xD1: "ẹ",
+    0xD2: "ề", 0xD3: "ể", 0xD4: "ễ", 0xD5: "ế", 0xD6: "ệ",
+    0xD7: "ì", 0xD8: "ỉ", 0xDC: "ĩ", 0xDD: "í", 0xDE: "ị",
+    0xDF: "ò", 0xE1: "ỏ", 0xE2: "õ", 0xE3: "ó", 0xE4: "ọ",
+    0xE5: "ồ", 0xE6: "ổ", 0xE7: "ỗ", 0xE8: "ố", 0xE9: "ộ",
+    0xEA: "ờ", 0xEB: "ở", 0xEC: "ỡ", 0xED: "ớ", 0xEE: "ợ",
+    0xEF: "ù", 0xF1: "ủ", 0xF2: "ũ", 0xF3: "ú", 0xF4: "ụ",
+    0xF5: "ừ", 0xF6: "ử", 0xF7: "ữ", 0xF8: "ứ", 0xF9: "ự",
+    0xFA: "ỳ", 0xFB: "ỷ", 0xFC: "ỹ", 0xFD: "ý", 0xFE: "ỵ",
+}  # fmt: skip
+
+# VNI mark byte (as shown in Windows-1252) -> (shape mark, tone mark).
+_ACUTE, _GRAVE, _HOOK, _TILDE, _DOT = "\u0301", "\u0300", "\u0309", "\u0303", "\u0323"
+_CIRC, _BREVE = "\u0302", "\u0306"
+_VNI_MARKS = {
+    "ù": ("", _ACUTE), "ø": ("", _GRAVE), "û": ("", _HOOK), "õ": ("", _TILDE), "ï": ("", _DOT),
+    "â": (_CIRC, ""), "á": (_CIRC, _ACUTE), "à": (_CIRC, _GRAVE), "å": (_CIRC, _HOOK), "ã": (_CIRC, _TILDE),
+    "ä": (_CIRC, _DOT),
+    "ê": (_BREVE, ""), "é": (_BREVE, _ACUTE), "è": (_BREVE, _GRAVE), "ú": (_BREVE, _HOOK), "ü": (_BREVE, _TILDE),
+    "ë": (_BREVE, _DOT),
+}  # fmt: skip
+# VNI letters that are one byte: ơ ư đ and the i/y forms.
+_VNI_SINGLES = {"ô": "ơ", "ö": "ư", "ñ": "đ", "ó": "ĩ", "ò": "ị", "æ": "ỉ", "î": "ỵ", "í": "í", "ì": "ì"}
+
+# Letters Vietnamese Unicode text can contain inside Latin-1; anything else from the legacy tables is evidence.
+_LATIN1_VIETNAMESE = set("àáâãèéêìíòóôõùúýÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝ")
+_VIETNAMESE_BEYOND_LATIN1 = re.compile("[\u0100-\u01b0\u1ea0-\u1ef9]")
+_MIN_EVIDENCE = 2
+
+
+@functools.cache
+def _tcvn3_table() -> dict[str, str]:
+    return {bytes([b]).decode("cp1252", errors="replace"): ch for b, ch in _TCVN3_BYTES.items()}
+
+
+@functools.cache
+def _tcvn3_strong() -> frozenset[str]:
+    return frozenset(c for c in _tcvn3_table() if c not in _LATIN1_VIETNAMESE and c != "\ufffd")
+
+
+@functools.cache
+def _vni_pair_re() -> re.Pattern[str]:
+    marks = "".join(_VNI_MARKS) + "".join(_VNI_MARKS).upper()
+    return re.compile(f"([aeiouyAEIOUYôöÔÖ])([{re.escape(marks)}])|([{re.escape(''.join(_VNI_SINGLES))}ÔÖÑÓÒÆÎÍÌ])")
+
+
+_VNI_EVIDENCE = re.compile("[aeiouyAEIOUY][øùûõïäåëüØÙÛÕÏÄÅËÜ]|[ôöÔÖ][ùøûõïÙØÛÕÏ]|\\bñ|ñ[aeiouy]")
+
+
+def _vni_letter(base: str, mark: str) -> str | None:
+    shape, tone = _VNI_MARKS.get(mark.lower(), ("", ""))
+    upper = base.isupper()
+    b = _VNI_SINGLES.get(base.lower(), base.lower())
+    if shape == _BREVE and b != "a":
+        return None
+    if shape == _CIRC and b not in "aeo":
+        return None
+    out = unicodedata.normalize("NFC", b + shape + tone)
+    if len(out) != 1:
+        return None
+    return out.upper() if upper else out
+
+
+Edit = tuple[int, int, str, None]
+
+
+def repair(text: str) -> tuple[list[Edit] | None, str | None]:
+    """Return edits that convert legacy-encoded ``text`` to Unicode and the encoding's name.
+
+    ``(None, None)`` for ordinary text; ``(None, "suspect")`` when there is some evidence but not enough to
+    convert safely; ``(edits, "vni" | "tcvn3")`` otherwise (edits are sorted ``(start, end, replacement, None)``).
+    """
+    if text.isascii() or _VIETNAMESE_BEYOND_LATIN1.search(text):
+        return None, None
+    strong = _tcvn3_strong()
+    tcvn3_evidence = sum(1 for ch in text if ch in strong)
+    vni_evidence = len(_VNI_EVIDENCE.findall(text))
+    if vni_evidence >= _MIN_EVIDENCE and vni_evidence >= tcvn3_evidence:
+        edits: list[Edit] = []
+        for m in _vni_pair_re().finditer(text):
+            if m.group(3):
+                ch = m.group(3)
+                single = _VNI_SINGLES.get(ch.lower())
+                if single and single != ch.lower():
+                    edits.append((m.start(), m.end(), single.upper() if ch.isupper() else single, None))
+                continue
+            letter = _vni_letter(m.group(1), m.group(2))
+            if letter is not None:
+                edits.append((m.start(), m.end(), letter, None))
+        return edits, "vni"
+    if tcvn3_evidence >= _MIN_EVIDENCE:
+        table = _tcvn3_table()
+        edits = [(i, i + 1, table[ch], None) for i, ch in enumerate(text) if ch in table and table[ch] != ch]
+        return edits, "tcvn3"
+    if tcvn3_evidence or vni_evidence:
+        return None, "suspect"
+    return None, None
