@@ -13,7 +13,7 @@ def db() -> None:
 
 
 @db.command()
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 def upgrade(revision: str) -> None:
     """Migrate the database at DATABASE_URL to REVISION."""
     from moderation.store.db import upgrade as do_upgrade

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from moderation.domain import History, Item, ItemKind, PostKind, Verdict
+from moderation.services import audit
 from moderation.store.base import utcnow
 from moderation.store.models import Decision, Delivery, Platform, Submission
 
@@ -148,6 +149,22 @@ def classify_submission(session: Session, submission_id: str, classifier: Classi
         # Another worker recorded it first: keep theirs.
         return session.scalars(select(Decision).where(Decision.dedupe_key == f"auto:{sub.id}")).one()
     sub.status, sub.decided_at, sub.updated_at, sub.error = "decided", decision.created_at, utcnow(), None
+    audit.record(
+        session,
+        actor="system:classifier",
+        action="decision.create",
+        object_type="decision",
+        object_id=decision.id,
+        platform_id=decision.platform_id,
+        details={
+            "submission_id": sub.id,
+            "verdict": decision.verdict,
+            "action": decision.action,
+            "categories": [c.get("id") for c in decision.categories],
+            "rules": [c.get("rule_id") or c.get("rule") for c in decision.categories],
+            "pack_versions": decision.pack_versions,
+        },
+    )
     schedule_callback(session, decision, sub)
     return decision
 

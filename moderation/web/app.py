@@ -94,9 +94,33 @@ def create_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(akismet.bp)
     app.register_blueprint(ops.bp)
+    for module_name in OPTIONAL_BLUEPRINTS:
+        _register_optional(app, module_name)
     docs.register(app)
     ops.install_metrics(app)
     return app
+
+
+# Parts of the app that live in their own modules; each exposes ``init_app(app)``.
+OPTIONAL_BLUEPRINTS = (
+    "moderation.web.api_workflow",  # /v1/authority-requests, /v1/notices, /v1/appeals
+    "moderation.web.api_registries",  # /v1/works, /v1/entities
+    "moderation.web.api_reports",  # /v1/reports
+    "moderation.web.rules",  # /rules, the public rules page (Circular 07/2008 §5.1)
+    "moderation.web.console",  # the moderators' console
+)
+
+
+def _register_optional(app: Flask, module_name: str) -> None:
+    import importlib
+
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return
+        raise
+    module.init_app(app)
 
 
 def _check_broker(celery_app: Any) -> None:
