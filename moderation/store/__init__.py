@@ -5,7 +5,12 @@ from __future__ import annotations
 import importlib
 
 # Modules that define tables; importing them registers the tables on Base.metadata.
-MODEL_MODULES = ("moderation.store.models", "moderation.store.registries", "moderation.store.workflow")
+MODEL_MODULES = (
+    "moderation.store.models",
+    "moderation.store.registries",
+    "moderation.store.workflow",
+    "moderation.store.console",
+)
 
 
 def all_models() -> None:
