@@ -58,7 +58,9 @@ class WorkingCalendar:
     extra_workdays: frozenset[dt.date] = field(default_factory=frozenset)
 
     @classmethod
-    def from_dates(cls, holidays_: Iterable[dt.date | str] = (), workdays: Iterable[dt.date | str] = ()) -> WorkingCalendar:
+    def from_dates(
+        cls, holidays_: Iterable[dt.date | str] = (), workdays: Iterable[dt.date | str] = ()
+    ) -> WorkingCalendar:
         """Build a calendar from ISO date strings or dates (as pack data carries them)."""
         return cls(frozenset(_as_date(d) for d in holidays_), frozenset(_as_date(d) for d in workdays))
 

@@ -186,11 +186,21 @@ class _Parser:
             return {}
         if allowed is not None:
             for key in sorted(set(map(str, data)) - allowed):
-                self.err(f"{path}.{key}" if path else key, f"unknown key (expected one of {', '.join(sorted(allowed))})")
+                self.err(
+                    f"{path}.{key}" if path else key, f"unknown key (expected one of {', '.join(sorted(allowed))})"
+                )
         return data
 
-    def integer(self, data: Mapping[str, Any], key: str, path: str, *, default: int | None = None,
-                minimum: int = 0, required: bool = False) -> int | None:
+    def integer(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        path: str,
+        *,
+        default: int | None = None,
+        minimum: int = 0,
+        required: bool = False,
+    ) -> int | None:
         value = data.get(key)
         where = f"{path}.{key}" if path else key
         if value is None:
@@ -240,8 +250,9 @@ class _Parser:
             return None
         clause = mapping.get("clause")
         verification = mapping.get("verification")
-        return Bracket(lo, hi, basis, None if clause is None else str(clause),
-                       None if verification is None else str(verification))
+        return Bracket(
+            lo, hi, basis, None if clause is None else str(clause), None if verification is None else str(verification)
+        )
 
     def rung(self, data: Any, index: int) -> Rung | None:
         path = f"ladder[{index}]"
@@ -295,7 +306,9 @@ class _Parser:
             used.add(hit)
         for i, rung in enumerate(rungs):
             if i not in used:
-                self.err(f"ladder[{i}]", f"rung {rung.id!r} is never reached: earlier rungs cover every case it matches")
+                self.err(
+                    f"ladder[{i}]", f"rung {rung.id!r} is never reached: earlier rungs cover every case it matches"
+                )
 
     def run(self, data: Any) -> tuple[Ladder | None, list[str]]:
         if not isinstance(data, Mapping):
@@ -363,10 +376,14 @@ class _Parser:
         if self.errors:
             return None, self.errors
         assert isinstance(regime, str)
-        assert window is not None and limitation_days is not None
-        assert purpose_window is not None and purpose_min is not None
-        assert minor_max is not None and default_sev is not None
-        assert unfounded_window is not None and unfounded_threshold is not None
+        assert window is not None
+        assert limitation_days is not None
+        assert purpose_window is not None
+        assert purpose_min is not None
+        assert minor_max is not None
+        assert default_sev is not None
+        assert unfounded_window is not None
+        assert unfounded_threshold is not None
         return (
             Ladder(
                 regime=regime,
