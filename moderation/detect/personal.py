@@ -1,0 +1,282 @@
+"""Personal data in posts (Circular 07/2008 §3.4; Civil Code 2005 Art. 31 and 38, 2015 Art. 32 and 38).
+
+Signals of kind ``personal_data``, keyed by the type of datum: ``phone``, ``cccd`` (12-digit citizen ID), ``cmnd``
+(9-digit ID card), ``passport``, ``bank_account``, ``card``, ``email``, ``address``. Every signal says whether a
+person's name appears within ``NAME_WINDOW`` characters in the same field (``with_person_name``): a private person's
+data published with their name is the doxxing case a moderator reviews.
+
+What is deliberately not reported: 1800/1900 service numbers, numbers introduced as a hotline or switchboard, and
+e-mail addresses at a domain of a registered entity (an organisation's official contact data is not private).
+
+Validation keeps ordinary numbers out: mobile numbers must use a current prefix (03x, 05x, 07x, 08x, 09x; +84/84
+forms), CCCD numbers a valid province code (Circular 07/2016/TT-BCA) and century digit, card numbers the Luhn check
+and a known IIN range; 9-digit CMND, bank accounts and (for the lower score) passports need a keyword nearby.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import regex
+
+from moderation.detect.identity import EntityIndex, end_offset, fold, fold_with_offsets
+from moderation.domain import Item, Signal, Span
+
+DETECTOR = "personal_data/1"
+NAME_WINDOW = 100  # characters either side of a datum searched for a person's name
+CONTEXT_WINDOW = 40  # characters before a datum searched for its keyword
+
+
+# Province and city codes that open a CCCD number (Circular 07/2016/TT-BCA, Annex).
+def _wordset(words: str, sep: str | None = None) -> frozenset[str]:
+    return frozenset(words.split(sep))
+
+
+CCCD_PROVINCES = _wordset(
+    "001 002 004 006 008 010 011 012 014 015 017 019 020 022 024 025 026 027 030 031 033 034 035 036 037 038 040 042 "
+    "044 045 046 048 049 051 052 054 056 058 060 062 064 066 067 068 070 072 074 075 077 079 080 082 083 084 086 087 "
+    "089 091 092 093 094 095 096"
+)
+
+# Common Vietnamese family names (folded), covering the great majority of the population.
+SURNAMES = _wordset(
+    "nguyen tran le pham hoang huynh phan vu vo dang bui do ho ngo duong ly dinh doan trinh truong lam luong mai ha "
+    "cao ta tang chau la lai kieu quach thai trieu van tong luu khuc diep giang to thach ton ung hua"
+)
+# Places written like names ("Hà Nội" starts with the surname Hà); streets named after people follow a cue word.
+_PLACE_NAMES = _wordset(
+    "ha noi|ha tinh|ha giang|ha nam|ha long|ha dong|ha tien|lam dong|cao bang|lai chau|mai chau|dinh quan|"
+    "hoang mai|phan thiet|phan rang|vu tau|tay ninh|ho chi minh|thai binh|thai nguyen|ly son|to lich",
+    "|",
+)
+_PLACE_CUE = regex.compile(
+    r"(?:duong|pho|quan|phuong|tinh|thanh pho|tp\.?|huyen|xa|thi xa|ngo|hem|cau|cho|song|ho|nga|tai)\W*$"
+)
+_NAME_CUES = r"(?:anh|chi|ong|ba|co|chu|bac|em|ban|ten|ho ten|ho va ten|nguoi|chau)"
+
+_PHONE = regex.compile(r"(?<![\d+\w])(?:\(?\+?84\)?[ .-]?|0)(?:3[2-9]|5[2-9]|7[06-9]|8[1-9]|9\d)(?:[ .-]?\d){7}(?!\d)")
+_LANDLINE = regex.compile(r"(?<![\d+\w])(?:\(?\+?84\)?[ .-]?|0)2\d{1,2}[ .-]?\d{3,4}[ .-]?\d{3,4}(?!\d)")
+_SERVICE_NUMBER = regex.compile(r"(?<!\d)1[89]00[ .-]?\d{2,4}(?:[ .-]?\d{2,4})?(?!\d)")
+_DIGIT_RUN = regex.compile(r"(?<![\d\w])\d(?:[ .-]?\d){5,18}(?![\d\w])")
+_PASSPORT = regex.compile(r"(?<![\p{L}\d])[A-Z]\d{7}(?![\p{L}\d])")
+_EMAIL = regex.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_NAME = regex.compile(r"(?<![\p{L}\p{M}])\p{Lu}[\p{Ll}\p{M}]*(?:[ \t]+\p{Lu}[\p{Ll}\p{M}]*){1,3}")
+
+# Keyword patterns on folded text (lower case, no diacritics).
+_HOTLINE_CUE = regex.compile(r"(?:hotline|tong dai|cskh|cham soc khach hang|duong day nong|fax)\W{0,5}[\w ]{0,15}$")
+_CMND_CUE = regex.compile(r"(?:cmnd|cmt|chung minh (?:nhan dan|thu)|so cm|id card)\W{0,8}[\w ]{0,12}$")
+_CCCD_CUE = regex.compile(r"(?:cccd|can cuoc)")
+_PASSPORT_CUE = regex.compile(r"(?:ho chieu|passport|hc so)")
+_BANK_CUE = regex.compile(
+    r"(?:stk|so tai khoan|tai khoan|\btk\b|account|ngan hang|bank|chuyen khoan|ck vao|vietcombank|techcombank|"
+    r"vietinbank|agribank|bidv|vpbank|tpbank|sacombank|acb|mbbank|\bmb\b|momo|zalopay)\W{0,8}[\w :.-]{0,20}$"
+)
+_ADDRESS = regex.compile(
+    r"(?<![\w/])(?:so(?: nha)?\s*)?\d{1,4}[a-z]?(?:/\d{1,4}[a-z]?)*\s*,?\s*"
+    r"(?:(?:ngo|ngach|hem|kiet)\s*\d+[a-z]?(?:/\d+)*\s*,?\s*)*"
+    r"(?:(?:duong|pho|d\.|p\.)\s+)?\p{L}[\p{L} ]{1,40}?,\s*"
+    r"(?:(?:phuong|xa|thi tran|p\.|quan|huyen|q\.|tp\.?|thanh pho|tinh)\s*[\p{L}\d ]{1,30}(?:,\s*|$|(?=[.;\n])))+"
+)
+_ADDRESS_MARKERS = regex.compile(r"\b(?:phuong|xa|quan|huyen|thi tran|p\.|q\.)")
+
+
+def luhn_ok(digits: str) -> bool:
+    """Return whether ``digits`` passes the Luhn check."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def card_brand(digits: str) -> str | None:
+    """Return the card scheme for a plausible card number (IIN and length), or ``None``."""
+    n = len(digits)
+    if digits.startswith("9704") and n in (16, 19):
+        return "napas"
+    if digits[0] == "4" and n in (13, 16, 19):
+        return "visa"
+    if (51 <= int(digits[:2]) <= 55 or 2221 <= int(digits[:4]) <= 2720) and n == 16:
+        return "mastercard"
+    if digits[:2] in ("34", "37") and n == 15:
+        return "amex"
+    if 3528 <= int(digits[:4]) <= 3589 and 16 <= n <= 19:
+        return "jcb"
+    if digits.startswith("62") and 16 <= n <= 19:
+        return "unionpay"
+    return None
+
+
+def is_cccd(digits: str) -> bool:
+    """Tell whether a 12-digit string is shaped like a CCCD number (province code, century/sex digit)."""
+    return len(digits) == 12 and digits[:3] in CCCD_PROVINCES and digits[3] in "0123"
+
+
+@dataclass(frozen=True, slots=True)
+class Datum:
+    """One piece of personal data found in a text."""
+
+    kind: str
+    start: int
+    end: int
+    value: str  # digits only for numbers, the address text for addresses
+    score: float
+    attrs: dict[str, object]
+
+
+def _folded_before(folded: str, offsets: Sequence[int], start: int, window: int) -> str:
+    # offsets maps folded -> original; find the folded index of the original start.
+    lo, hi = 0, len(offsets) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if offsets[mid] < start:
+            lo = mid + 1
+        else:
+            hi = mid
+    return folded[max(0, lo - window) : lo]
+
+
+def find_names(text: str) -> list[tuple[int, int]]:
+    """Return spans of likely Vietnamese personal names: a known surname plus given names, or a cue and a name."""
+    out: list[tuple[int, int]] = []
+    for m in _NAME.finditer(text):
+        parts = m.group().split()
+        before = fold(text[max(0, m.start() - 12) : m.start()]).strip()
+        if " ".join(fold(p) for p in parts[:3]) in _PLACE_NAMES or " ".join(fold(p) for p in parts[:2]) in _PLACE_NAMES:
+            continue
+        if _PLACE_CUE.search(before):
+            continue
+        if fold(parts[0]) in SURNAMES:
+            out.append((m.start(), m.end()))
+            continue
+        if regex.search(rf"(?:^|\W){_NAME_CUES}$", before):
+            out.append((m.start(), m.end()))
+    return out
+
+
+def find_personal_data(text: str, *, official_domains: frozenset[str] = frozenset()) -> list[Datum]:
+    """Return the personal data in one text, with offsets into it (see the module docstring for what is skipped)."""
+    if not text:
+        return []
+    folded, offsets = fold_with_offsets(text)
+    taken: list[tuple[int, int]] = []
+    out: list[Datum] = []
+
+    def free(a: int, b: int) -> bool:
+        return not any(a < y and x < b for x, y in taken)
+
+    def add(kind: str, a: int, b: int, value: str, score: float, **attrs: object) -> None:
+        taken.append((a, b))
+        out.append(Datum(kind, a, b, value, score, dict(attrs)))
+
+    for m in _SERVICE_NUMBER.finditer(text):
+        taken.append((m.start(), m.end()))  # 1800/1900 numbers belong to organisations
+
+    for m in _EMAIL.finditer(text):
+        domain = m.group().rsplit("@", 1)[1].lower()
+        if any(domain == d or domain.endswith("." + d) for d in official_domains):
+            taken.append((m.start(), m.end()))
+            continue
+        add("email", m.start(), m.end(), m.group(), 0.9)
+
+    for pattern, line in ((_PHONE, "mobile"), (_LANDLINE, "landline")):
+        for m in pattern.finditer(text):
+            if not free(m.start(), m.end()):
+                continue
+            if _HOTLINE_CUE.search(_folded_before(folded, offsets, m.start(), CONTEXT_WINDOW)):
+                taken.append((m.start(), m.end()))
+                continue
+            digits = regex.sub(r"\D", "", m.group())
+            national = "0" + digits[2:] if digits.startswith("84") and len(digits) >= 11 else digits
+            add("phone", m.start(), m.end(), national, 0.9 if line == "mobile" else 0.6, line=line)
+
+    for m in _DIGIT_RUN.finditer(text):
+        if not free(m.start(), m.end()):
+            continue
+        digits = regex.sub(r"\D", "", m.group())
+        before = _folded_before(folded, offsets, m.start(), CONTEXT_WINDOW)
+        if 13 <= len(digits) <= 19 and luhn_ok(digits) and (brand := card_brand(digits)):
+            add("card", m.start(), m.end(), digits, 0.95, scheme=brand)
+        elif len(digits) == 12 and is_cccd(digits) and not _BANK_CUE.search(before):
+            add("cccd", m.start(), m.end(), digits, 0.95 if _CCCD_CUE.search(before) else 0.8)
+        elif len(digits) == 9 and _CMND_CUE.search(before):
+            add("cmnd", m.start(), m.end(), digits, 0.9)
+        elif 6 <= len(digits) <= 19 and _BANK_CUE.search(before):
+            add("bank_account", m.start(), m.end(), digits, 0.85)
+
+    for m in _PASSPORT.finditer(text):
+        if free(m.start(), m.end()):
+            cue = bool(_PASSPORT_CUE.search(_folded_before(folded, offsets, m.start(), CONTEXT_WINDOW)))
+            add("passport", m.start(), m.end(), m.group(), 0.9 if cue else 0.5, keyword=cue)
+
+    for m in _ADDRESS.finditer(folded):
+        if len(_ADDRESS_MARKERS.findall(m.group())) < 1:
+            continue
+        a = offsets[m.start()]
+        b = end_offset(offsets, len(m.group().rstrip(" ,")) + m.start(), text)
+        if free(a, b):
+            add("address", a, b, text[a:b], 0.8)
+
+    return sorted(out, key=lambda d: d.start)
+
+
+def detect_personal_data(
+    item: Item,
+    *,
+    entities: EntityIndex | None = None,
+    fields: Sequence[str] = ("title", "body"),
+) -> list[Signal]:
+    """Report personal data in an item's text fields, marking data that appears near a person's name."""
+    official: set[str] = set()
+    if entities is not None:
+        for _entity, domain in entities.domains():
+            official.add(domain.removeprefix("*.").lower())
+    signals: list[Signal] = []
+    for name in fields:
+        text = item.fields.get(name)
+        if not text:
+            continue
+        names = find_names(text)
+        for datum in find_personal_data(text, official_domains=frozenset(official)):
+            near = [
+                (a, b)
+                for a, b in names
+                if a < datum.end + NAME_WINDOW
+                and b > datum.start - NAME_WINDOW
+                and not (a >= datum.start and b <= datum.end)
+            ]
+            spans = [Span(name, datum.start, datum.end, text[datum.start : datum.end])]
+            spans.extend(Span(name, a, b, text[a:b]) for a, b in near[:3])
+            signals.append(
+                Signal(
+                    kind="personal_data",
+                    key=datum.kind,
+                    score=datum.score,
+                    spans=tuple(spans),
+                    attrs={
+                        **datum.attrs,
+                        "field": name,
+                        "value_masked": mask(datum.value),
+                        "with_person_name": bool(near),
+                        "person_names": [text[a:b] for a, b in near[:3]],
+                    },
+                    detector=DETECTOR,
+                )
+            )
+    return signals
+
+
+def mask(value: str) -> str:
+    """Return ``value`` with all but its last few characters hidden, for logs and reports."""
+    if "@" in value:
+        local, _, domain = value.partition("@")
+        return (local[:1] + "***@" + domain) if local else value
+    if len(value) <= 4:
+        return "*" * len(value)
+    keep = 3 if len(value) < 10 else 4
+    return "*" * (len(value) - keep) + value[-keep:]
