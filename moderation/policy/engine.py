@@ -1,0 +1,349 @@
+"""The Classifier: run the detectors over an item, evaluate every pack's rules, and say which law decided what.
+
+Several categories may hold for one item. Shadow-mode results (a rule or pack in ``mode: shadow``, or a pack or
+category not in force on the content's date) are evaluated and recorded but never change the verdict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from moderation.domain import Action, History, Item, PostKind, Signal, Span, Verdict
+from moderation.policy.detectors import Adapter, default_adapters
+from moderation.policy.matching import (
+    CompiledPattern,
+    FieldText,
+    Matcher,
+    NormalisedMatcher,
+    compile_patterns,
+    context_cues,
+    field_texts,
+    has_normaliser,
+    in_quotation,
+    lexicon_signals,
+    regex_signals,
+)
+from moderation.policy.pack import Category, Pack, PackSet
+from moderation.policy.rules import Facts, RuleOutcome, evaluate_rule
+
+log = logging.getLogger(__name__)
+
+ENGINE_VERSION = "policy-engine/1"
+EVALUATION_SCHEMA = "evaluation/1"
+_ACTION_RANK = {Action.LABEL: 0, Action.REVIEW: 1, Action.REMOVE: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryResult:
+    """One category that holds for an item, with the rule, citation and evidence behind it."""
+
+    id: str
+    name_vi: str
+    name_en: str
+    pack_id: str
+    pack_version: str
+    rule_id: str
+    action: Action
+    mode: str  # "enforce" | "shadow"
+    score: float
+    citation: Mapping[str, Any]
+    evidence: list[Span]
+    bracket: Mapping[str, Any] | None
+    remedies: list[str]
+    severity: int = 1
+    rules: list[str] = field(default_factory=list)  # every rule that fired for this category
+    context: list[str] = field(default_factory=list)  # context cues that downgraded the action
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name_vi": self.name_vi,
+            "name_en": self.name_en,
+            "pack_id": self.pack_id,
+            "pack_version": self.pack_version,
+            "rule_id": self.rule_id,
+            "rules": list(self.rules),
+            "action": self.action.value,
+            "mode": self.mode,
+            "score": round(self.score, 6),
+            "severity": self.severity,
+            "citation": dict(self.citation),
+            "evidence": [s.to_json() for s in self.evidence],
+            "bracket": dict(self.bracket) if self.bracket else None,
+            "remedies": list(self.remedies),
+            "context": list(self.context),
+            "note": self.note,
+        }
+
+
+@dataclass(slots=True)
+class Evaluation:
+    """Everything the engine decided about one item, and why (stored on the decision as ``to_json()``)."""
+
+    verdict: Verdict
+    labels: list[str]
+    categories: list[CategoryResult]
+    packs: dict[str, str]
+    signals: list[Signal]
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    detectors: dict[str, str] = field(default_factory=dict)
+    detector_errors: list[dict[str, str]] = field(default_factory=list)
+    content_date: str = ""
+    pack_info: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": EVALUATION_SCHEMA,
+            "engine": ENGINE_VERSION,
+            "verdict": self.verdict.value,
+            "labels": list(self.labels),
+            "categories": [c.to_json() for c in self.categories],
+            "packs": dict(self.packs),
+            "pack_info": {k: dict(v) for k, v in self.pack_info.items()},
+            "content_date": self.content_date,
+            "signals": [s.to_json() for s in self.signals],
+            "rules": list(self.trace),
+            "detectors": dict(self.detectors),
+            "detector_errors": list(self.detector_errors),
+        }
+
+
+def scan_record(id: str, ev: Evaluation) -> dict[str, Any]:
+    """Return the ``moderation scan`` output line for one item (acting categories only)."""
+    return {
+        "id": id,
+        "verdict": ev.verdict.value,
+        "labels": list(ev.labels),
+        "categories": [
+            {
+                "id": c.id,
+                "score": round(c.score, 6),
+                "rule": c.rule_id,
+                "citation": dict(c.citation),
+                "evidence": [s.to_json() for s in c.evidence],
+            }
+            for c in ev.categories
+            if c.mode == "enforce"
+        ],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    matcher: Matcher | NormalisedMatcher
+    patterns: list[CompiledPattern]
+    cue_lists: dict[str, str]  # lexicon signal key -> cue name
+
+
+def _compile(packs: PackSet) -> _Compiled:
+    lists = []
+    cue_lists: dict[str, str] = {}
+    pats = []
+    for pack in packs:
+        for lx in pack.lexicons.values():
+            lists.append((pack.id, lx.id, lx.match, lx.terms))
+        for cue, lx_id in pack.context.cues.items():
+            cue_lists[f"{pack.id}/{lx_id}"] = cue
+        for pt in pack.patterns.values():
+            pats.append((pack.id, pt.id, pt.pattern, pt.fold, pt.weight))
+    matcher = NormalisedMatcher(lists) if has_normaliser() else Matcher(lists)
+    return _Compiled(matcher, compile_patterns(pats), cue_lists)
+
+
+def content_date(item: Item, today: dt.date | None = None) -> dt.date:
+    """Return the date whose law applies: the item's publication date, else today (UTC)."""
+    if item.published_at:
+        try:
+            return dt.datetime.fromisoformat(item.published_at.replace("Z", "+00:00")).date()
+        except ValueError:
+            log.warning("unparseable published_at %r; using today", item.published_at)
+    return today or dt.datetime.now(dt.UTC).date()
+
+
+class Classifier:
+    """Run detectors and every pack's rules over items; build once per pack set (compiled lists are cached)."""
+
+    def __init__(
+        self,
+        packs: PackSet,
+        registries: Any = None,
+        adapters: Sequence[Adapter] | None = None,
+        today: dt.date | None = None,
+    ) -> None:
+        self.packs = packs
+        self.registries = registries
+        self.adapters = list(default_adapters() if adapters is None else adapters)
+        self.today = today
+        self._compiled: _Compiled = packs.cached(f"policy.compiled:{packs.hash}", lambda: _compile(packs))
+
+    def signals(self, item: Item, fields: Sequence[FieldText]) -> tuple[list[Signal], list[dict[str, str]]]:
+        """Run every detector over ``item``; return the signals and any detector errors (recorded, not raised)."""
+        c = self._compiled
+        found = lexicon_signals(c.matcher, fields)
+        found += regex_signals(c.patterns, fields)
+        found += context_cues(c.cue_lists, found)
+        errors = []
+        for adapter in self.adapters:
+            try:
+                found.extend(adapter.run(item, self.registries))
+            except Exception as exc:  # a broken detector must not lose the item; the error is stored with it
+                log.exception("detector %s failed", adapter.name)
+                errors.append({"detector": adapter.name, "error": f"{type(exc).__name__}: {exc}"})
+        return found, errors
+
+    def classify(self, item: Item, history: History | None = None) -> Evaluation:
+        """Classify one item against every pack; return the verdict, categories, evidence and the full trace."""
+        history = history or History()
+        fields = field_texts(item)
+        signals, errors = self.signals(item, fields)
+        by_kind: dict[str, list[Signal]] = {}
+        for s in signals:
+            by_kind.setdefault(s.kind, []).append(s)
+        day = content_date(item, self.today)
+        texts = {f.field: f.original for f in fields}
+        results: list[CategoryResult] = []
+        trace: list[dict[str, Any]] = []
+        for pack in self.packs:
+            facts = Facts(item=item, history=history, pack_id=pack.id, by_kind=by_kind)
+            results.extend(self._evaluate_pack(pack, facts, day, texts, trace))
+        acting = [r for r in results if r.mode == "enforce"]
+        verdict = max((r.action.verdict() for r in acting), key=lambda v: v.rank, default=Verdict.ALLOW)
+        labels = sorted({r.id for r in acting})
+        detectors = sorted({s.detector for s in signals if s.detector})
+        return Evaluation(
+            verdict=verdict,
+            labels=labels,
+            categories=results,
+            packs=dict(self.packs.versions),
+            signals=signals,
+            trace=trace,
+            detectors={d.split("/")[0]: d for d in detectors},
+            detector_errors=errors,
+            content_date=day.isoformat(),
+            pack_info={
+                p.id: {
+                    "version_label": p.version_label,
+                    "status": p.status_label,
+                    "in_force": p.in_force_on(day),
+                    "mode": p.mode,
+                }
+                for p in self.packs
+            },
+        )
+
+    def _evaluate_pack(
+        self, pack: Pack, facts: Facts, day: dt.date, texts: Mapping[str, str], trace: list[dict[str, Any]]
+    ) -> list[CategoryResult]:
+        pack_in_force = pack.in_force_on(day)
+        fired: dict[tuple[str, str], list[tuple[Action, RuleOutcome, list[str]]]] = {}
+        for rule in pack.rules:
+            cat = pack.categories[rule.category]
+            out = evaluate_rule(rule, facts)
+            mode = "shadow" if "shadow" in (pack.mode, rule.mode) else "enforce"
+            note = ""
+            if not pack_in_force:
+                mode, note = "shadow", f"pack not in force on {day.isoformat()}"
+            elif not _category_in_force(cat, day):
+                mode, note = "shadow", f"category not in force on {day.isoformat()}"
+            action = Action(rule.action or cat.default_action)
+            entry: dict[str, Any] = {
+                "pack": pack.id,
+                "rule": rule.id,
+                "category": rule.category,
+                "where": rule.where,
+                "description": rule.description,
+                "mode": mode,
+                "fired": out.fired,
+                "outcome": "fired" if out.fired else "not fired",
+                "reason": out.reason,
+                "action": action.value if out.fired else None,
+                "score": round(out.score, 6),
+                "conditions": out.trace,
+                "context": [],
+                "note": note,
+            }
+            trace.append(entry)
+            if not out.fired:
+                continue
+            cues = self._cues(pack, rule.context, out.evidence, facts, texts)
+            entry["context"] = cues
+            if rule.context != "ignore" and len(cues) >= pack.context.clear_at:
+                entry["outcome"] = "cleared by context"
+                entry["action"] = None
+                entry["reason"] = f"{len(cues)} context cues near the evidence (clear at {pack.context.clear_at})"
+                continue
+            if rule.context != "ignore" and len(cues) >= pack.context.downgrade_at and action is Action.REMOVE:
+                action = Action.REVIEW
+                entry["outcome"] = "fired, downgraded by context"
+                entry["action"] = action.value
+            fired.setdefault((rule.category, mode), []).append((action, out, cues))
+        results = []
+        for (cat_id, mode), outs in fired.items():
+            cat = pack.categories[cat_id]
+            best_action, best, cues = max(outs, key=lambda o: (_ACTION_RANK[o[0]], o[1].score))
+            evidence = sorted({sp for _, o, _ in outs for sp in o.evidence}, key=lambda s: (s.field, s.start, s.end))
+            results.append(
+                CategoryResult(
+                    id=cat.id,
+                    name_vi=cat.name_vi,
+                    name_en=cat.name_en,
+                    pack_id=pack.id,
+                    pack_version=pack.version,
+                    rule_id=best.rule.id,
+                    action=best_action,
+                    mode=mode,
+                    score=best.score,
+                    citation=cat.citation,
+                    evidence=evidence,
+                    bracket=_bracket(cat, facts.item.post_kind),
+                    remedies=list(cat.remedies),
+                    severity=cat.severity,
+                    rules=[o.rule.id for _, o, _ in outs],
+                    context=cues,
+                    note=next((e["note"] for e in trace if e["rule"] == best.rule.id and e["pack"] == pack.id), ""),
+                )
+            )
+        return results
+
+    @staticmethod
+    def _cues(pack: Pack, policy: str, evidence: Sequence[Span], facts: Facts, texts: Mapping[str, str]) -> list[str]:
+        """Return the distinct context cues near the evidence ("legal: nghị định", "quotation", ...)."""
+        if policy == "ignore" or not evidence:
+            return []
+        window = pack.context.window
+        prefix = f"{pack.id}/"
+        cues: set[str] = set()
+        for sig in facts.kind("context"):
+            if not sig.key.startswith(prefix):
+                continue
+            for sp in sig.spans:
+                # A headline frames the whole item ("Bắt đối tượng ..."), so title cues count everywhere.
+                near = sp.field == "title" or any(
+                    ev.field == sp.field and sp.start - window <= ev.end and ev.start - window <= sp.end
+                    for ev in evidence
+                )
+                if near:
+                    cues.add(f"{sig.attrs.get('cue')}: {sig.attrs.get('term')}")
+                    break
+        if pack.context.quotation and all(
+            ev.field in texts and in_quotation(texts[ev.field], ev.start, ev.end, window) for ev in evidence
+        ):
+            cues.add("quotation")
+        return sorted(cues)
+
+
+def _category_in_force(cat: Category, day: dt.date) -> bool:
+    if cat.effective_from and day < dt.date.fromisoformat(cat.effective_from):
+        return False
+    return not (cat.effective_until and day >= dt.date.fromisoformat(cat.effective_until))
+
+
+def _bracket(cat: Category, post_kind: PostKind) -> dict[str, Any] | None:
+    kind = "making" if post_kind is PostKind.ORIGINAL else "spreading"
+    b = cat.brackets.get(kind) or cat.brackets.get("any")
+    return b.to_json() if b else None

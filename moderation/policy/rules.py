@@ -1,0 +1,443 @@
+"""The rule language: a fixed vocabulary of typed detector functions that rules combine.
+
+A rule (Osprey-style) holds ``when_all`` / ``when_any`` / ``unless`` lists of *conditions*; each condition is a
+one-key mapping naming a registered function and its arguments, e.g. ``{lexicon: {list: drugs, min_hits: 1}}``.
+Functions read the signals the detectors produced for one item plus the item and the author's history; none of
+them runs a detector itself, so a rule over a detector that is not installed simply sees no signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from moderation.domain import History, Item, Signal, Span
+
+# Signal kinds the detectors emit and the rules may read (the registered vocabulary).
+SIGNAL_KINDS = frozenset(
+    {
+        "lexicon",
+        "regex",
+        "offensive",
+        "target",
+        "accusation",
+        "link",
+        "impersonation",
+        "personal_data",
+        "work_match",
+        "context",
+    }
+)
+CONTEXT_CUES = ("legal", "news", "quotation", "discussion")
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What one condition may look at: the item, its history and every signal found (grouped by kind)."""
+
+    item: Item
+    history: History
+    pack_id: str
+    by_kind: Mapping[str, Sequence[Signal]]
+
+    def kind(self, kind: str) -> Sequence[Signal]:
+        return self.by_kind.get(kind, ())
+
+
+@dataclass(frozen=True, slots=True)
+class CondResult:
+    """The outcome of one condition: whether it holds, a score in [0, 1], the signals behind it, and why."""
+
+    matched: bool
+    score: float = 0.0
+    signals: tuple[Signal, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorFunction:
+    """A registered function rules may call: its name, argument schema and the signal kinds it reads."""
+
+    name: str
+    doc: str
+    args_schema: Mapping[str, Any]
+    reads: tuple[str, ...]
+    evaluate: Callable[[Facts, Mapping[str, Any]], CondResult]
+    refs: Mapping[str, str] = field(default_factory=dict)  # argument -> what it references ("lexicon"/"pattern")
+
+
+FUNCTIONS: dict[str, DetectorFunction] = {}
+
+
+def _register(
+    name: str,
+    doc: str,
+    properties: dict[str, Any],
+    reads: tuple[str, ...],
+    required: Sequence[str] = (),
+    refs: Mapping[str, str] | None = None,
+) -> Callable[[Callable[[Facts, Mapping[str, Any]], CondResult]], Callable[[Facts, Mapping[str, Any]], CondResult]]:
+    schema = {"type": "object", "additionalProperties": False, "properties": properties, "required": list(required)}
+
+    def deco(fn: Callable[[Facts, Mapping[str, Any]], CondResult]) -> Callable[[Facts, Mapping[str, Any]], CondResult]:
+        FUNCTIONS[name] = DetectorFunction(name, doc, schema, reads, fn, dict(refs or {}))
+        return fn
+
+    return deco
+
+
+_SCORE = {"type": "number", "minimum": 0, "maximum": 1}
+_COUNT = {"type": "integer", "minimum": 1, "maximum": 10000}
+_FIELDS = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
+_STRS = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
+
+
+def _in_fields(sig: Signal, fields: Sequence[str] | None) -> bool:
+    if not fields:
+        return True
+    if sig.spans:
+        return any(s.field in fields for s in sig.spans)
+    return str(sig.attrs.get("field", "")) in fields
+
+
+def _attr(sig: Signal, *names: str) -> Any:
+    for name in names:
+        if name in sig.attrs:
+            return sig.attrs[name]
+    return None
+
+
+def _scored(matches: Sequence[Signal], what: str, threshold: float) -> CondResult:
+    if not matches:
+        return CondResult(False, 0.0, (), f"no {what} at or above {threshold:g}")
+    best = max(s.score for s in matches)
+    return CondResult(True, min(1.0, best), tuple(matches), f"{len(matches)} {what} (best {best:.2f})")
+
+
+@_register(
+    "lexicon",
+    "Hits of one of the pack's term lists (accent- and case-folded, offsets in the original text).",
+    {"list": {"type": "string"}, "min_hits": _COUNT, "min_distinct": _COUNT, "fields": _FIELDS},
+    ("lexicon",),
+    required=("list",),
+    refs={"list": "lexicon"},
+)
+def _lexicon(facts: Facts, args: Mapping[str, Any]) -> CondResult:
+    key = f"{facts.pack_id}/{args['list']}"
+    hits = [s for s in facts.kind("lexicon") if s.key == key and _in_fields(s, args.get("fields"))]
+    return _count_hits(hits, args, f"hit(s) of lexicon {args['list']}")
+
+
+@_register(
+    "regex",
+    "Matches of one of the pack's regular expressions.",
+    {"pattern": {"type": "string"}, "min_hits": _COUNT, "min_distinct": _COUNT, "fields": _FIELDS},
+    ("regex",),
+    required=("pattern",),
+    refs={"pattern": "pattern"},
+)
+def _regex(facts: Facts, args: Mapping[str, Any]) -> CondResult:
+    key = f"{facts.pack_id}/{args['pattern']}"
+    hits = [s for s in facts.kind("regex") if s.key == key and _in_fields(s, args.get("fields"))]
+    return _count_hits(hits, args, f"match(es) of pattern {args['pattern']}")
+
+
+def _count_hits(hits: Sequence[Signal], args: Mapping[str, Any], what: str) -> CondResult:
+    n = sum(max(1, len(s.spans)) for s in hits)
+    distinct = len({str(_attr(s, "term") or (s.spans[0].text.lower() if s.spans else s.key)) for s in hits})
+    need, need_distinct = int(args.get("min_hits", 1)), int(args.get("min_distinct", 1))
+    if n >= need and distinct >= need_distinct and hits:
+        return CondResult(True, 1.0, tuple(hits), f"{n} {what}, {distinct} distinct")
+    return CondResult(False, 0.0, (), f"{n} {what}, {distinct} distinct (need {need}/{need_distinct})")
+
+
+@_register(
+    "offensive",
+    "The offensive-language model's score (insult, vulgarity) on any field.",
+    {"min_score": _SCORE, "fields": _FIELDS},
+    ("offensive",),
+)
+def _offensive(facts: Facts, args: Mapping[str, Any]) -> CondResult:
+    t = float(args.get("min_score", 0.5))
+    hits = [s for s in facts.kind("offensive") if s.score >= t and _in_fields(s, args.get("fields"))]
+    return _scored(hits, "offensive signal(s)", t)
+
+
+@_register(
+    "target",
+    "Whether the content is aimed at someone (a person, organisation or group), optionally of given kinds.",
+    {"kinds": _STRS, "min_score": _SCORE},
+    ("target",),
+)
+def _target(facts: Facts, args: Mapping[str, Any]) -> CondResult:
+    t = float(args.get("min_score", 0.5))
+    kinds = args.get("kinds")
+    hits = [
+        s
+        for s in facts.kind("target")
+        if s.score >= t and (not kinds or str(_attr(s, "target_kind", "kind") or s.key) in kinds)
+    ]
+    return _scored(hits, "target(s)", t)
+
+
+@_register(
+    "accusation",
+    "An accusation of wrongdoing against someone (possible slander), by the accusation detector.",
+    {"min_score": _SCORE},
+    ("accusation",),
+)
+def _accusation(facts: Facts, args: Mapping[str, Any]) -> CondResult:
+    t = float(args.get("min_score", 0.5))
+    return _scored([s for s in facts.kind("accusation") if s.score >= t], "accusation(s)", t)
+
+
+@_register(
+    "link",
+    "Links whose verdict (from feeds and link checks) is one of the given verdicts.",
+    {"verdicts": _STRS, "feeds": _STRS, "min_score": _SCORE},
+    ("link",),
+    required=("verdicts",),
+)
+def _link(facts: Facts, args: Mapping[str, Any]) -> CondResult:
+    t = float(args.get("min_score", 0.0))
+    verdicts, feeds = set(args["verdicts"]), args.get("feeds")
+    hits = [
+        s
+        for s in facts.kind("link")
+        if str(_attr(s, "verdict") or "") in verdicts
+        and s.score >= t
+        and (not feeds or str(_attr(s, "feed") or "") in feeds)
+    ]
+    return _scored(hits, f"link(s) with verdict in {sorted(verdicts)}", t)
+
+
+@_register(
+    "impersonation",
+    "A name, display name or URL that resembles a protected person or organisation.",
+    {"min_similarity": _SCORE, "kinds": _STRS},
+    ("impersonation",),
+)
+def _impersonation(facts: Facts, args: Mapping[str, Any]) -> CondResult:
+    t = float(args.get("min_similarity", 0.85))
+    kinds = args.get("kinds")
+    hits = []
+    for s in facts.kind("impersonation"):
+        sim = _attr(s, "similarity")
+        sim = float(sim) if isinstance(sim, int | float) else s.score
+        if sim >= t and (not kinds or str(_attr(s, "entity_kind", "kind") or "") in kinds):
+            hits.append(s)
+    return _scored(hits, "impersonation match(es)", t)
+
+
+@_register(
+    "personal_data",
+    "Personal data of a person found in the text (phone, national id, address, ...), by type.",
+    {"types": _STRS, "min_count": _COUNT, "min_score": _SCORE},
+    ("personal_data",),
+)
+def _personal(facts: Facts, args: Mapping[str, Any]) -> CondResult:
+    t = float(args.get("min_score", 0.0))
+    types = args.get("types")
+    hits = [
+        s
+        for s in facts.kind("personal_data")
+        if s.score >= t and (not types or str(_attr(s, "type", "data_type") or s.key) in types)
+    ]
+    need = int(args.get("min_count", 1))
+    n = sum(max(1, len(s.spans)) for s in hits)
+    if hits and n >= need:
+        return CondResult(True, max(s.score for s in hits), tuple(hits), f"{n} personal data item(s)")
+    return CondResult(False, 0.0, (), f"{n} personal data item(s) (need {need})")
+
+
+@_register(
+    "work_match",
+    "A near-duplicate of a protected work (press, literary, artistic), with the share of the work copied.",
+    {"min_share": _SCORE, "min_score": _SCORE, "kinds": _STRS},
+    ("work_match",),
+)
+def _work(facts: Facts, args: Mapping[str, Any]) -> CondResult:
+    share_t, t = float(args.get("min_share", 0.0)), float(args.get("min_score", 0.5))
+    kinds = args.get("kinds")
+    hits = []
+    for s in facts.kind("work_match"):
+        share = _attr(s, "share")
+        share = float(share) if isinstance(share, int | float) else s.score
+        if s.score >= t and share >= share_t and (not kinds or str(_attr(s, "work_kind", "kind") or "") in kinds):
+            hits.append(s)
+    return _scored(hits, "protected-work match(es)", t)
+
+
+@_register(
+    "context",
+    "Context cues that the text discusses rather than commits an act: legal text, news report, quotation.",
+    {"cues": {"type": "array", "items": {"enum": list(CONTEXT_CUES)}, "minItems": 1}, "min_count": _COUNT},
+    ("context",),
+)
+def _context(facts: Facts, args: Mapping[str, Any]) -> CondResult:
+    cues = set(args.get("cues", CONTEXT_CUES))
+    hits = [s for s in facts.kind("context") if str(_attr(s, "cue") or "") in cues]
+    need = int(args.get("min_count", 1))
+    n = sum(max(1, len(s.spans)) for s in hits)
+    if hits and n >= need:
+        return CondResult(True, 1.0, tuple(hits), f"{n} context cue(s)")
+    return CondResult(False, 0.0, (), f"{n} context cue(s) (need {need})")
+
+
+@_register(
+    "post_kind",
+    "Whether the author made the content (original) or re-posted it (share).",
+    {"is": {"enum": ["original", "share"]}},
+    (),
+    required=("is",),
+)
+def _post_kind(facts: Facts, args: Mapping[str, Any]) -> CondResult:
+    ok = facts.item.post_kind.value == args["is"]
+    return CondResult(ok, 1.0 if ok else 0.0, (), f"post kind is {facts.item.post_kind.value}")
+
+
+@_register(
+    "item_kind",
+    "The kind of submission (post, comment, blog registration).",
+    {"in": {"type": "array", "items": {"enum": ["post", "comment", "blog"]}, "minItems": 1}},
+    (),
+    required=("in",),
+)
+def _item_kind(facts: Facts, args: Mapping[str, Any]) -> CondResult:
+    ok = facts.item.kind.value in args["in"]
+    return CondResult(ok, 1.0 if ok else 0.0, (), f"item kind is {facts.item.kind.value}")
+
+
+_HISTORY_ARGS = {"min": {"type": "integer", "minimum": 0, "maximum": 100000}, "category": {"type": "string"}}
+
+
+def _history(n_total: int, by_cat: Mapping[str, int], args: Mapping[str, Any], who: str) -> CondResult:
+    cat = args.get("category")
+    n = by_cat.get(cat, 0) if cat else n_total
+    need = int(args.get("min", 1))
+    what = f"{who} has {n} earlier violation(s)" + (f" of {cat}" if cat else "")
+    return CondResult(n >= need, 1.0 if n >= need else 0.0, (), f"{what} (need {need})")
+
+
+@_register(
+    "author_violations",
+    "The author's count of earlier upheld violations (optionally of one category).",
+    _HISTORY_ARGS,
+    (),
+    required=("min",),
+)
+def _author(facts: Facts, args: Mapping[str, Any]) -> CondResult:
+    h = facts.history
+    return _history(h.author_violations, h.author_violations_by_category, args, "author")
+
+
+@_register(
+    "blog_violations",
+    "The blog's count of earlier upheld violations (optionally of one category).",
+    _HISTORY_ARGS,
+    (),
+    required=("min",),
+)
+def _blog(facts: Facts, args: Mapping[str, Any]) -> CondResult:
+    h = facts.history
+    return _history(h.blog_violations, h.blog_violations_by_category, args, "blog")
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One call of a registered function, with where it was written (for explain and errors)."""
+
+    fn: str
+    args: Mapping[str, Any]
+    where: str = ""
+
+    def evaluate(self, facts: Facts) -> CondResult:
+        return FUNCTIONS[self.fn].evaluate(facts, self.args)
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in sorted(self.args.items()))
+        return f"{self.fn}({args})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fn": self.fn, "args": dict(self.args), "where": self.where}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A named rule: conditions over signals that yield a category and an action."""
+
+    id: str
+    category: str
+    action: str | None
+    mode: str | None
+    when_all: tuple[Condition, ...]
+    when_any: tuple[Condition, ...]
+    unless: tuple[Condition, ...]
+    min_any: int = 1
+    context: str = "downgrade"
+    description: str = ""
+    where: str = ""
+
+
+@dataclass(slots=True)
+class RuleOutcome:
+    """How a rule came out for one item, with one entry per condition (the explain trace)."""
+
+    rule: Rule
+    fired: bool
+    score: float
+    evidence: list[Span]
+    trace: list[dict[str, Any]]
+    reason: str
+
+
+def evaluate_rule(rule: Rule, facts: Facts) -> RuleOutcome:
+    """Evaluate every condition of ``rule`` (no short-circuit, so explain can say why each did or did not hold)."""
+    trace: list[dict[str, Any]] = []
+    scores: list[float] = []
+    signals: list[Signal] = []
+
+    def run(group: str, conds: Sequence[Condition]) -> list[CondResult]:
+        out = []
+        for i, cond in enumerate(conds):
+            res = cond.evaluate(facts)
+            out.append(res)
+            trace.append(
+                {
+                    "group": group,
+                    "index": i,
+                    "condition": cond.describe(),
+                    "matched": res.matched,
+                    "score": round(res.score, 6),
+                    "detail": res.detail,
+                    "where": cond.where,
+                }
+            )
+        return out
+
+    all_res = run("when_all", rule.when_all)
+    any_res = run("when_any", rule.when_any)
+    unless_res = run("unless", rule.unless)
+    all_ok = all(r.matched for r in all_res)
+    any_hits = [r for r in any_res if r.matched]
+    any_ok = not rule.when_any or len(any_hits) >= rule.min_any
+    blocked = [i for i, r in enumerate(unless_res) if r.matched]
+    if all_ok and any_ok and not blocked:
+        for r in all_res:
+            scores.append(r.score)
+            signals.extend(r.signals)
+        if any_hits:
+            scores.append(max(r.score for r in any_hits))
+            for r in any_hits:
+                signals.extend(r.signals)
+        spans = sorted({sp for s in signals for sp in s.spans}, key=lambda sp: (sp.field, sp.start, sp.end))
+        return RuleOutcome(rule, True, min(scores) if scores else 1.0, spans, trace, "all conditions held")
+    if not all_ok:
+        failed = [i for i, r in enumerate(all_res) if not r.matched]
+        reason = "when_all " + ", ".join(f"[{i}] {rule.when_all[i].describe()}" for i in failed) + " did not hold"
+    elif not any_ok:
+        reason = f"when_any: {len(any_hits)} of {len(rule.when_any)} held, need {rule.min_any}"
+    else:
+        reason = "suppressed by unless " + ", ".join(f"[{i}] {rule.unless[i].describe()}" for i in blocked)
+    return RuleOutcome(rule, False, 0.0, [], trace, reason)
