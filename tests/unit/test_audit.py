@@ -96,7 +96,7 @@ def _edit(chain, i, field):
     elif field == "seq":
         entry["seq"] = entry["seq"] + 1000
     else:
-        entry[field] = "tampered" if field != "hash" and field != "prev_hash" else "f" * 64
+        entry[field] = "tampered" if field not in {"hash", "prev_hash"} else "f" * 64
     chain[i] = entry
     return chain
 
