@@ -27,11 +27,11 @@ MITIGATING = Circumstances(mitigating=frozenset({"cooperative"}))
 ORGANISED = Circumstances(aggravating=frozenset({"organised"}))
 
 
-def violation(item="p1", category="insult", severity=2, age_days=1, author="u1", blog="b1", kind=PostKind.ORIGINAL):
+def violation(item="p1", *, category="insult", severity=2, age_days=1, author="u1", blog="b1", kind=PostKind.ORIGINAL):
     return Violation(item, category, NOW - age_days * DAY, severity, kind, author, blog)
 
 
-def strike(n, outcome="warn", age_days=10, category="insult", author="u1", blog="b1", reversed_=False):
+def strike(n, outcome="warn", *, age_days=10, category="insult", author="u1", blog="b1", reversed_=False):
     return Strike(f"stk_{n}", author, blog, category, NOW - age_days * DAY, outcome, f"case_{n}", f"old_{n}", reversed_)
 
 
@@ -55,7 +55,7 @@ def decide(violations, history=(), circumstances=None, ladder=LADDER):
         # Repeating after a suspension is aggravating: indefinite.
         (
             [violation()],
-            [strike(1), strike(2, "suspend", 5)],
+            [strike(1), strike(2, "suspend", age_days=5)],
             MITIGATING,
             "suspend_indefinite",
             "suspension_indefinite",
@@ -109,7 +109,11 @@ def test_stale_violation_is_removed_without_a_strike():
 
 
 def test_several_violations_form_one_case_with_one_outcome_each():
-    violations = [violation("p1", severity=1), violation("p2", "privacy", severity=4), violation("p3", age_days=500)]
+    violations = [
+        violation("p1", severity=1),
+        violation("p2", category="privacy", severity=4),
+        violation("p3", age_days=500),
+    ]
     result = decide(violations, [], {"u1": MITIGATING})
     assert [(o.violation.item_id, o.rung_id) for o in result.outcomes] == [
         ("p1", "warning"),
