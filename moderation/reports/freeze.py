@@ -115,7 +115,17 @@ class Difference:
         return f"{where}: {self.old!r} -> {self.new!r}{extra}"
 
 
-_COMPARED = ("period", "as_of", "platform_id", "profile", "pack_versions", "extra_tables", "checks", "categories")
+_COMPARED = (
+    "period",
+    "as_of",
+    "platform_id",
+    "profile",
+    "pack_versions",
+    "extra_tables",
+    "checks",
+    "categories",
+    "input_sha256",
+)
 
 
 def diff_reports(old: FrozenReport | Mapping[str, Any], new: FrozenReport | Mapping[str, Any]) -> list[Difference]:
