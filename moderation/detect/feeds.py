@@ -62,7 +62,7 @@ class FeedProvenance:
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    """The entries of one feed: normalised hosts and normalised URLs."""
+    """The entries of one feed: normalised hosts, and normalised URLs without their scheme (``NormalisedURL.key``)."""
 
     provenance: FeedProvenance
     domains: tuple[str, ...]
@@ -109,21 +109,29 @@ def parse_domain_list(lines: Iterable[str]) -> tuple[list[str], list[str]]:
     hosts: list[str] = []
     rejected: list[str] = []
     for line in _content_lines(lines):
-        token = line.split(",", 1)[0].split()[0]
-        if token.startswith("||"):
-            token = token[2:].split("^", 1)[0]
-        host = normalise_domain(token)
+        host = normalise_domain(_domain_token(line))
         (hosts.append(host) if host else rejected.append(line))
     return hosts, rejected
 
 
+def _domain_token(line: str) -> str:
+    token = line.split(",", 1)[0].split(maxsplit=1)[0]
+    if token.startswith("||"):
+        token = token[2:].split("^", 1)[0]
+    return token
+
+
 def parse_url_list(lines: Iterable[str]) -> tuple[list[str], list[str], list[str]]:
-    """Parse one URL per line; a line that is only a host counts as a host. Return (hosts, urls, rejected)."""
+    """Parse one URL per line; a line that is only a host counts as a host. Return (hosts, urls, rejected).
+
+    Domain lists with a few URL lines (Chống Lừa Đảo lists ``apps.apple.com/us/app/…`` beside hostnames) are read
+    with this parser too, so such lines become URL entries instead of being rejected.
+    """
     hosts: list[str] = []
     urls: list[str] = []
     rejected: list[str] = []
     for line in _content_lines(lines):
-        token = line.split()[0]
+        token = _domain_token(line)
         if "/" not in token and "?" not in token:
             host = normalise_domain(token)
             (hosts.append(host) if host else rejected.append(line))
@@ -134,7 +142,7 @@ def parse_url_list(lines: Iterable[str]) -> tuple[list[str], list[str], list[str
         elif norm.path == "/" and not norm.query:
             hosts.append(norm.host)  # "http://evil.example/" blocks the whole host
         else:
-            urls.append(norm.url)
+            urls.append(norm.key)
     return hosts, urls, rejected
 
 
@@ -172,8 +180,6 @@ def parse_feed(
     urls: list[str] = []
     if fmt == "hosts":
         hosts, rejected = parse_hosts(lines)
-    elif fmt == "domains":
-        hosts, rejected = parse_domain_list(lines)
     else:
         hosts, urls, rejected = parse_url_list(lines)
     hosts_u = tuple(dict.fromkeys(hosts))
@@ -296,7 +302,7 @@ class BlocklistIndex:
         return self._names(self._mask(domain_key(host)))
 
     def feeds_for_url(self, url: str) -> tuple[str, ...]:
-        """Return the names of the feeds listing exactly the normalised ``url``."""
+        """Return the names of the feeds listing exactly ``url`` (a ``NormalisedURL.key``: no scheme)."""
         return self._names(self._mask(url_key(url)))
 
     def provenance(self, name: str) -> FeedProvenance | None:

@@ -282,12 +282,14 @@ def _url_candidates(value: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def detect_impersonation(item: Item, index: EntityIndex, *, fields: Sequence[str] = _IDENTITY_FIELDS) -> list[Signal]:
+def detect_impersonation(item: Item, registries: Any, *, fields: Sequence[str] = _IDENTITY_FIELDS) -> list[Signal]:
     """Compare an item's names (blog name, display name, URL parts, author display name) with protected entities.
 
-    Posts and comments are checked on their author-name fields only; blog registrations on all of them. One signal
-    per (entity, field), keyed by entity id.
+    ``registries`` is a :class:`~moderation.detect.registries.Registries` or an :class:`EntityIndex`. Fields absent
+    from the item are skipped, so posts and comments are checked on the author-name fields they carry. One signal
+    per (entity, field), keyed by entity id; the item's own blog (``item.blog_id``) is never compared with itself.
     """
+    index: EntityIndex = registries if isinstance(registries, EntityIndex) else registries.entities
     if not len(index):
         return []
     signals: dict[tuple[str, str], Signal] = {}

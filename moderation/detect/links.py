@@ -17,7 +17,7 @@ Lookalike methods (the ``method`` attribute), built to generalise beyond any sam
   Cyrillic ``і``, ``vietcornbank``);
 * ``suffix_swap``     — the same label under another suffix (``vietcombank.com`` for ``vietcombank.com.vn``);
 * ``brand_token``     — a protected brand inside the label (``vietcombank-xacminh.com``; short brands such as ``acb``
-  or ``momo`` only as a whole token);
+  or ``momo`` only as a whole token next to an action word such as ``xacminh``, ``dangnhap``, ``nhanqua``);
 * ``typo``            — Levenshtein distance 1 (labels of 5-8 letters) or 2 (9+) from a protected label;
 * ``government_token``— a ``gov`` token in a host outside any ``gov.*`` suffix (``gplx-gov.vn``,
   ``dichvucong-gov.com``).
@@ -84,6 +84,19 @@ ACTION_TOKENS = frozenset(
         "ekyc",
         "account",
         "taikhoan",
+        "phatnguoi",
+        "nopphat",
+        "tracuu",
+        "thongbao",
+        "nhanthuong",
+        "trungthuong",
+        "khuyenmai",
+        "uudai",
+        "quatang",
+        "lixi",
+        "mienphi",
+        "hoanthue",
+        "vneid",
     }
 )
 
@@ -157,8 +170,8 @@ class _DomainTable:
                 continue
             self.exact.setdefault(host, entity)
             ext = _extractor()(host)
-            if not ext.domain:
-                continue
+            if not ext.domain or ext.subdomain:
+                continue  # a subdomain's label belongs to the entity owning the registrable domain
             label_unicode = _unicode_label(ext.domain)
             p = _Protected(entity, host, ext.domain, ext.suffix, skeleton(label_unicode))
             protected.append(p)
@@ -261,10 +274,12 @@ def find_lookalikes(norm: NormalisedURL, index: EntityIndex) -> list[Lookalike]:
                 if p.label_skeleton == label_sk:
                     continue  # handled above as confusable / suffix swap
                 add(p.entity, p.domain, "brand_token", 0.95 if has_action else 0.9)
-    for t in tokens:
-        for p in table.short_tokens.get(t, ()):
-            if p.label_skeleton != label_sk or name_part != norm.domain_label:
-                add(p.entity, p.domain, "brand_token", 0.9 if has_action else 0.8)
+    # Short brands ("acb", "momo", "sbv") are common letter runs: a whole token counts only beside an action word.
+    if has_action:
+        for t in tokens:
+            for p in table.short_tokens.get(t, ()):
+                if p.label_skeleton != label_sk or name_part != norm.domain_label:
+                    add(p.entity, p.domain, "brand_token", 0.9)
 
     if not found:
         # Typos: the registrable label and each of its tokens against protected labels.
@@ -279,7 +294,7 @@ def find_lookalikes(norm: NormalisedURL, index: EntityIndex) -> list[Lookalike]:
                     add(p.entity, p.domain, "typo", 1.0 - dist / max(len(choice), len(candidate)))
 
     if not is_gov_suffix and any(t in GOV_TOKENS for t in tokens):
-        add(None, "*.gov.vn", "government_token", 0.85)
+        add(table.wildcard_suffixes.get("gov.vn"), "*.gov.vn", "government_token", 0.85)
     return sorted(found.values(), key=lambda m: -m.similarity)
 
 
@@ -332,13 +347,13 @@ def check_url(
     def emit(key: str, score: float, **attrs: Any) -> None:
         signals.append(Signal("link", key, score, (span,), {**base, **attrs}, DETECTOR))
 
-    if norm.url in registries.known_unlawful or norm.without_query in registries.known_unlawful:
+    if norm.key in registries.known_unlawful or norm.key_without_query in registries.known_unlawful:
         emit("known_unlawful", 1.0)
 
     blocklist = registries.blocklist
-    url_feeds = blocklist.feeds_for_url(norm.url) or blocklist.feeds_for_url(norm.without_query)
+    url_feeds = blocklist.feeds_for_url(norm.key) or blocklist.feeds_for_url(norm.key_without_query)
     if url_feeds:
-        emit("blocklisted", 1.0, feed=url_feeds[0], feeds=list(url_feeds), matched=norm.url)
+        emit("blocklisted", 1.0, feed=url_feeds[0], feeds=list(url_feeds), matched=norm.key)
     else:
         for candidate in parent_domains(norm.host, norm.registrable_domain):
             feeds = blocklist.feeds_for_host(candidate)
@@ -374,6 +389,15 @@ def check_text(field: str, text: str, registries: Registries) -> list[Signal]:
     return out
 
 
+def _html_links(html: str) -> list[tuple[str, int, int]]:
+    """Return (url, start, end) of ``href``/``src`` values with the text engineer's extractor, if present."""
+    try:
+        from moderation.text.extract import extract_html
+    except ImportError:  # the extractor is optional: the text search below still finds written URLs
+        return []
+    return [(link.url, link.start, link.end) for link in extract_html(html).links]
+
+
 def detect_links(
     item: Item,
     registries: Registries,
@@ -381,14 +405,18 @@ def detect_links(
     extracted: Mapping[str, Sequence[tuple[str, int, int]]] | None = None,
     fields: Iterable[str] | None = None,
 ) -> list[Signal]:
-    """Check every link of an item: URLs written in its text fields, ``extracted`` links and ``item.links``.
+    """Check every link of an item: URLs written in its text fields, HTML ``href``/``src`` and ``item.links``.
 
-    ``extracted`` maps a field name to (url, start, end) triples found by the HTML extractor (``href``/``src``);
-    for such fields (HTML bodies) the text itself is searched as well, and a URL at an already covered span is not
-    checked twice. A URL the platform listed separately in ``item.links[i]`` is reported in field ``links[i]``.
+    ``extracted`` maps a field name to (url, start, end) triples already found by the HTML extractor; when it is
+    not given and the body is HTML, the extractor is run here. Text is searched as well, and a URL at an already
+    covered span is not checked twice. A URL the platform listed separately in ``item.links[i]`` is reported in
+    field ``links[i]`` (offsets into that string).
     """
-    extracted = extracted or {}
-    names = list(fields) if fields is not None else [n for n in item.fields if n not in {"url"}]
+    if extracted is None:
+        extracted = {}
+        if item.body_format == "html" and item.fields.get("body"):
+            extracted = {"body": _html_links(item.fields["body"])}
+    names = list(fields) if fields is not None else list(item.fields)
     out: list[Signal] = []
     for name in names:
         text = item.fields.get(name, "")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import regex
 
@@ -227,11 +228,18 @@ def find_personal_data(text: str, *, official_domains: frozenset[str] = frozense
 
 def detect_personal_data(
     item: Item,
+    registries: Any = None,
     *,
-    entities: EntityIndex | None = None,
     fields: Sequence[str] = ("title", "body"),
 ) -> list[Signal]:
-    """Report personal data in an item's text fields, marking data that appears near a person's name."""
+    """Report personal data in an item's text fields, marking data that appears near a person's name.
+
+    ``registries`` (a :class:`~moderation.detect.registries.Registries`, an :class:`EntityIndex` or ``None``) gives
+    the registered entities whose domains make an e-mail address official contact data.
+    """
+    entities: EntityIndex | None = (
+        registries if isinstance(registries, EntityIndex) else getattr(registries, "entities", None)
+    )
     official: set[str] = set()
     if entities is not None:
         for _entity, domain in entities.domains():

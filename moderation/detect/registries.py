@@ -30,7 +30,8 @@ class Registries:
     blocklist: BlocklistIndex = field(default_factory=BlocklistIndex)
     entities: EntityIndex = field(default_factory=EntityIndex)
     works: WorksIndex = field(default_factory=WorksIndex)
-    known_unlawful: frozenset[str] = frozenset()  # normalised URLs named in this service's removal decisions
+    # URLs named in this service's removal decisions, as NormalisedURL.key (no scheme)
+    known_unlawful: frozenset[str] = frozenset()
 
     @classmethod
     def empty(cls) -> Registries:
@@ -70,12 +71,12 @@ class Registries:
 
 
 def normalise_url_set(urls: Iterable[str]) -> frozenset[str]:
-    """Normalise URLs for the known-unlawful set (unparseable ones are dropped)."""
+    """Normalise URLs for the known-unlawful set, as scheme-less keys (unparseable ones are dropped)."""
     out = set()
     for url in urls:
         norm = normalise_url(url)
         if norm is not None:
-            out.add(norm.url)
+            out.add(norm.key)
     return frozenset(out)
 
 

@@ -22,6 +22,7 @@ import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import idna
@@ -172,6 +173,16 @@ class NormalisedURL:
         """Return the canonical URL without its query string."""
         return self.url.split("?", 1)[0]
 
+    @property
+    def key(self) -> str:
+        """Return the canonical URL without its scheme: feeds and decisions list ``http`` and ``https`` alike."""
+        return self.url.split("://", 1)[1]
+
+    @property
+    def key_without_query(self) -> str:
+        """Return :attr:`key` without the query string."""
+        return self.key.split("?", 1)[0]
+
 
 def _trim(folded: str, i: int, j: int) -> int:
     """Drop trailing punctuation and an unbalanced closing bracket from a match ``folded[i:j]``."""
@@ -243,10 +254,15 @@ def extract_urls(text: str) -> list[FoundURL]:
     return found
 
 
-def found_from_spans(text: str, spans: Iterable[tuple[str, int, int]]) -> list[FoundURL]:
-    """Wrap links found elsewhere (HTML ``href``/``src`` by the text extractor) as :class:`FoundURL`s."""
+def found_from_spans(text: str, spans: Iterable[tuple[str, int, int] | Any]) -> list[FoundURL]:
+    """Wrap links found elsewhere (HTML ``href``/``src`` by the text extractor) as :class:`FoundURL`s.
+
+    Each entry is a (url, start, end) triple or an object with ``url``, ``start`` and ``end`` attributes
+    (``moderation.text.extract.Link``).
+    """
     out = []
-    for url, start, end in spans:
+    for entry in spans:
+        url, start, end = entry if isinstance(entry, tuple) else (entry.url, entry.start, entry.end)
         raw = text[start:end] if 0 <= start <= end <= len(text) else url
         out.append(FoundURL(raw=raw, start=start, end=end, url=url.strip(), obfuscated=False, bare="://" not in url))
     return out

@@ -29,6 +29,7 @@ import functools
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -332,9 +333,13 @@ _TEXT_FIELDS = ("title", "body")
 
 
 def detect_work_matches(
-    item: Item, index: WorksIndex, *, min_share: float = MIN_SHARE, fields: Sequence[str] = _TEXT_FIELDS
+    item: Item, registries: Any, *, min_share: float = MIN_SHARE, fields: Sequence[str] = _TEXT_FIELDS
 ) -> list[Signal]:
-    """Report registered works contained in the item's title and body, unless the licence and credit allow it."""
+    """Report registered works contained in the item's title and body, unless the licence and credit allow it.
+
+    ``registries`` is a :class:`~moderation.detect.registries.Registries` or a :class:`WorksIndex`.
+    """
+    index: WorksIndex = registries if isinstance(registries, WorksIndex) else registries.works
     texts = [(name, item.fields[name]) for name in fields if item.fields.get(name)]
     if not texts or not len(index):
         return []
