@@ -1,0 +1,181 @@
+"""Packs are data: a new regime is a folder; versions are hashes; validation errors carry file:line:column."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from moderation.domain import Item, ItemKind
+from moderation.policy import (
+    Classifier,
+    PackValidationError,
+    PackWatcher,
+    explain_text,
+    hash_pack,
+    load_packs,
+    validate_dir,
+)
+from moderation.policy.backtest import backtest
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+MINI_PACK = {
+    "pack.yaml": """\
+id: xx-test-regime
+name: {vi: Quy chế thử, en: Test regime}
+version_label: "1/2030"
+jurisdiction: XX
+status: in_force
+effective: {from: "2020-01-01"}
+""",
+    "data.yaml": """\
+categories:
+  - id: xx.spam
+    name_vi: Thư rác
+    name_en: Spam
+    citation: {instrument: Test Act 2030, article: "1", clause: "2", point: a}
+    severity: 2
+    default_action: remove
+lexicons:
+  - id: spam
+    terms: [mua ngay kẻo hết]
+rules:
+  - id: spam.offer
+    category: xx.spam
+    when_all:
+      - lexicon: {list: spam}
+""",
+}
+
+
+def write_pack(root: Path, files: dict[str, str], name: str = "xx-test-regime") -> Path:
+    d = root / name
+    d.mkdir(parents=True, exist_ok=True)
+    for rel, text in files.items():
+        (d / rel).parent.mkdir(parents=True, exist_ok=True)
+        (d / rel).write_text(text, encoding="utf-8")
+    return d
+
+
+def test_new_regime_is_data_only(tmp_path: Path) -> None:
+    write_pack(tmp_path, MINI_PACK)
+    (tmp_path / "registries").mkdir()  # a folder without pack.yaml is skipped
+    packs = load_packs(tmp_path)
+    assert list(packs.versions) == ["xx-test-regime"]
+    clf = Classifier(packs)
+    item = Item(kind=ItemKind.COMMENT, fields={"body": "Mua ngay kẻo hết!"}, published_at="2021-02-01T00:00:00Z")
+    ev = clf.classify(item)
+    assert ev.verdict.value == "remove"
+    assert ev.categories[0].citation["instrument"] == "Test Act 2030"
+    # Before the regime's effective date the same text is recorded in shadow mode only.
+    early = Item(kind=ItemKind.COMMENT, fields={"body": "Mua ngay kẻo hết!"}, published_at="2019-12-31T00:00:00Z")
+    ev2 = clf.classify(early)
+    assert ev2.verdict.value == "allow"
+    assert [c.mode for c in ev2.categories] == ["shadow"]
+
+
+def test_shadow_rule_recorded_never_acted(tmp_path: Path) -> None:
+    files = dict(MINI_PACK)
+    files["data.yaml"] = files["data.yaml"] + "    mode: shadow\n"
+    write_pack(tmp_path, files)
+    ev = Classifier(load_packs(tmp_path)).classify(Item(kind=ItemKind.COMMENT, fields={"body": "mua ngay kẻo hết"}))
+    assert ev.verdict.value == "allow"
+    assert ev.labels == []
+    assert [(c.id, c.mode, c.action.value) for c in ev.categories] == [("xx.spam", "shadow", "remove")]
+
+
+def test_hash_covers_every_file(tmp_path: Path) -> None:
+    d = write_pack(tmp_path, MINI_PACK)
+    h1 = hash_pack(d)
+    # A section owned by someone else is kept and hashed, not rejected.
+    (d / "extra.yaml").write_text("x-notes: {owner: workflow}\n", encoding="utf-8")
+    h2 = hash_pack(d)
+    (d / "NOTES.md").write_text("why\n", encoding="utf-8")
+    assert len({h1, h2, hash_pack(d)}) == 3
+    packs = load_packs(tmp_path)
+    assert packs.versions["xx-test-regime"] == hash_pack(d)
+    assert packs.packs[0].sections["x-notes"] == {"owner": "workflow"}
+
+
+def test_watcher_reloads_only_on_change(tmp_path: Path) -> None:
+    d = write_pack(tmp_path, MINI_PACK)
+    w = PackWatcher(tmp_path, min_interval_s=0)
+    first = w.current()
+    assert w.current() is first  # unchanged: the same object
+    (d / "data.yaml").write_text((d / "data.yaml").read_text().replace("mua ngay kẻo hết", "xả kho"), "utf-8")
+    second = w.current()
+    assert second is not first
+    assert second.versions != first.versions
+    # A broken edit keeps the last good version in force.
+    (d / "data.yaml").write_text("rules: [", "utf-8")
+    assert w.current() is second
+    assert w.last_error is not None
+
+
+def test_shipped_packs_validate() -> None:
+    assert validate_dir(POLICIES) == []
+
+
+def test_explain_text_says_why(tmp_path: Path) -> None:
+    write_pack(tmp_path, MINI_PACK)
+    ev = Classifier(load_packs(tmp_path)).classify(Item(kind=ItemKind.COMMENT, fields={"body": "xin chào"}))
+    text = explain_text(json.loads(json.dumps(ev.to_json())))
+    assert "spam.offer -> xx.spam [enforce]: not fired" in text
+    assert "no  when_all[0] lexicon(list=spam)" in text
+
+
+def test_backtest_reports_new_and_dropped(tmp_path: Path) -> None:
+    write_pack(tmp_path, MINI_PACK)
+    old = load_packs(tmp_path)
+    items = [
+        ("a", Item(kind=ItemKind.COMMENT, fields={"body": "mua ngay kẻo hết"})),
+        ("b", Item(kind=ItemKind.COMMENT, fields={"body": "xả kho"})),
+    ]
+    stored = [(i, it, Classifier(old).classify(it).to_json()) for i, it in items]
+    d = tmp_path / "xx-test-regime" / "data.yaml"
+    d.write_text(d.read_text().replace("mua ngay kẻo hết", "xả kho"), "utf-8")
+    report = backtest(stored, load_packs(tmp_path))
+    delta = report.categories["xx.spam"]
+    assert (delta.new, delta.dropped, delta.examples_new, delta.examples_dropped) == (1, 1, ["b"], ["a"])
+    assert report.verdict_changes == {"remove->allow": 1, "allow->remove": 1}
+    assert "xx.spam" in report.to_text()
+
+
+BAD_PACKS = [
+    # (snapshot name, files replacing the mini pack's, why)
+    ("yaml_syntax", {"data.yaml": "rules: [\n"}),  # a YAML syntax error has a position
+    ("unknown_function", {"data.yaml": MINI_PACK["data.yaml"].replace("- lexicon:", "- lexicn:")}),  # typo'd detector
+    ("unknown_category", {"data.yaml": MINI_PACK["data.yaml"].replace("category: xx.spam", "category: xx.spma")}),
+    ("threshold_range", {"data.yaml": MINI_PACK["data.yaml"] + "  - id: r2\n    category: xx.spam\n"
+                          "    when_all:\n      - offensive: {min_score: 1.5}\n"}),  # score out of [0, 1]
+    ("duplicate_ids", {"data.yaml": MINI_PACK["data.yaml"] + "  - id: spam.offer\n    category: xx.spam\n"
+                       "    when_all:\n      - lexicon: {list: spam}\n"}),  # rule id defined twice
+    ("bad_regex", {"p.yaml": "patterns:\n  - id: p1\n    pattern: 'a(b'\n"}),  # regex that does not compile
+    ("unknown_lexicon", {"data.yaml": MINI_PACK["data.yaml"].replace("{list: spam}", "{list: spma}")}),
+    ("missing_field", {"pack.yaml": MINI_PACK["pack.yaml"].replace("jurisdiction: XX\n", "")}),  # required field
+    ("unknown_field", {"data.yaml": MINI_PACK["data.yaml"].replace("severity: 2", "severity: 2\n    sevrity: 3")}),  # a typo'd field is not ignored
+    ("draft_acts", {"pack.yaml": MINI_PACK["pack.yaml"].replace("in_force", "draft")}),  # drafts only label
+]
+
+
+@pytest.mark.parametrize(("name", "files"), BAD_PACKS, ids=[b[0] for b in BAD_PACKS])
+def test_validation_errors_snapshot(tmp_path: Path, name: str, files: dict[str, str], request: pytest.FixtureRequest) -> None:
+    write_pack(tmp_path, {**MINI_PACK, **files})
+    errors = [str(e) for e in validate_dir(tmp_path)]
+    assert errors
+    with pytest.raises(PackValidationError):
+        load_packs(tmp_path)
+    snap = SNAPSHOTS / f"pack_{name}.txt"
+    got = "\n".join(errors) + "\n"
+    if not snap.exists():
+        snap.write_text(got, encoding="utf-8")
+    assert got == snap.read_text(encoding="utf-8")
+
+
+def test_copy_of_shipped_pack_validates(tmp_path: Path) -> None:
+    shutil.copytree(POLICIES / "vn-circular-07-2008", tmp_path / "vn-circular-07-2008")
+    assert validate_dir(tmp_path) == []
