@@ -106,3 +106,23 @@ def test_bad_jsonl_line(tmp_path):
     result = CliRunner().invoke(audit, ["verify", "--input", str(path)])
     assert result.exit_code != 0
     assert "bad.jsonl:1" in result.output
+
+
+def test_verify_reads_the_database(tmp_path):
+    # The store path: rows of AuditEntry written from new_entry() verify through the CLI.
+    from moderation.store.base import Base
+    from moderation.store.db import get_engine, session_scope
+    from moderation.store.models import AuditEntry
+    from moderation.workflow.audit import parse_at
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    Base.metadata.create_all(get_engine(url), tables=[AuditEntry.__table__])  # type: ignore[list-item]
+    chain = build_chain(
+        {"actor": "mod:a", "action": "x", "object_type": "d", "object_id": str(i), "at": T0, "details": {"n": i}}
+        for i in range(3)
+    )
+    with session_scope(url) as session:
+        session.add_all(AuditEntry(**{**e, "at": parse_at(e["at"])}) for e in chain)
+    result = CliRunner().invoke(audit, ["verify", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    assert "3 entries verified" in result.output
