@@ -147,6 +147,7 @@ def verify(
 @click.option("--algorithm", type=click.Choice(["hmac-sha256", "ed25519"]), default="hmac-sha256", show_default=True)
 @click.option("--key-id", help="A label for the key, written into the manifest.")
 def export(
+    *,
     start: str | None,
     end: str | None,
     out_dir: str,

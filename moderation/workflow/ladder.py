@@ -36,7 +36,7 @@ _TOP_KEYS = {
     "notices",
     "calendar",
 }
-_DEADLINE_DEFAULTS: dict[str, float] = {
+_DEADLINE_DEFAULTS: dict[str, int] = {
     "authority_request_hours": 24,
     "notice_hours": 48,
     "appeal_working_days": 10,
@@ -124,7 +124,7 @@ class Ladder:
     strike_window_days: int
     limitation_days: int
     purpose_blog: PurposeBlogRule
-    deadlines: Mapping[str, float]
+    deadlines: Mapping[str, int]
     unfounded_window_days: int
     unfounded_threshold: int
     extra_holidays: tuple[str, ...] = ()
@@ -142,7 +142,7 @@ class Ladder:
         """Return whether a category severity (1–5, from the policy pack) counts as a minor violation."""
         return (self.default_severity if severity is None else severity) <= self.minor_max_severity
 
-    def deadline(self, name: str) -> float:
+    def deadline(self, name: str) -> int:
         return self.deadlines[name]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -26,7 +27,7 @@ T0 = dt.datetime(2025, 1, 27, 3, 0, tzinfo=dt.UTC)
 KEY = b"inspector-shared-key"
 
 
-def make_chain(n: int) -> list[dict]:
+def make_chain(n: int) -> list[dict[str, Any]]:
     return build_chain(
         {
             "actor": f"mod:{i % 3}",
@@ -87,7 +88,7 @@ def test_empty_chain_verifies():
     assert verify_chain([]).ok
 
 
-def _edit(chain, i, field):
+def _edit(chain: list[dict[str, Any]], i: int, field: str) -> list[dict[str, Any]]:
     entry = dict(chain[i])
     if field == "details":
         entry["details"] = {**entry["details"], "n": -1}

@@ -10,7 +10,13 @@ import pytest
 from moderation.domain import PostKind
 from moderation.workflow.appeals import Appeal, AppealError, AppealOutcome, appeal_deadline, decide_appeal, in_force
 from moderation.workflow.cases import Violation, group_into_cases
-from moderation.workflow.decisions import DecisionAction, DecisionSource, from_evaluation, from_moderator
+from moderation.workflow.decisions import (
+    DecisionAction,
+    DecisionSource,
+    StatementOfReasons,
+    from_evaluation,
+    from_moderator,
+)
 from moderation.workflow.enforcement import Strike, assess_case
 from moderation.workflow.ladder import load_ladder
 
@@ -20,7 +26,7 @@ GROUND = {"id": "insult", "name_vi": "Xúc phạm", "name_en": "Insult", "citati
 LADDER = load_ladder(str(Path(__file__).resolve().parents[2] / "policies/vn-circular-07-2008/enforcement.yaml"))
 
 
-def moderator_decision(moderator="mod:an"):
+def moderator_decision(moderator: str = "mod:an") -> StatementOfReasons:
     return from_moderator(
         subject=SUBJECT,
         moderator_id=moderator,
@@ -32,12 +38,14 @@ def moderator_decision(moderator="mod:an"):
     )
 
 
-def automated_decision():
+def automated_decision() -> StatementOfReasons:
     ev = {"verdict": "remove", "categories": [{**GROUND, "rule_id": "r1", "action": "remove", "mode": "enforce"}]}
     return from_evaluation(ev, subject=SUBJECT, decided_at=NOW)
 
 
-def appeal_for(decision, filed_at=NOW + dt.timedelta(hours=1), complex_=False):
+def appeal_for(
+    decision: StatementOfReasons, filed_at: dt.datetime = NOW + dt.timedelta(hours=1), complex_: bool = False
+) -> Appeal:
     return Appeal("apl_1", decision.id, "u1", filed_at, "Tôi chỉ trích dẫn", complex_)
 
 

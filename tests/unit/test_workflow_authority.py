@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
 from moderation.workflow.authority import (
+    AuthorityRequest,
     compliance_rate,
     overdue_targets,
     parse_authority_request,
@@ -28,7 +30,7 @@ VALID = {
 }
 
 
-def parsed(**over):
+def parsed(**over: Any) -> AuthorityRequest:
     request, errors = parse_authority_request({**VALID, **over})
     assert errors == []
     assert request is not None

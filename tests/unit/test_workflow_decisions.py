@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ MAKING = {"min_vnd": 10_000_000, "max_vnd": 20_000_000, "basis": "draft Art. 8"}
 SPREADING = {"min_vnd": 20_000_000, "max_vnd": 30_000_000, "basis": "draft Art. 8"}
 
 
-def category(**over):
+def category(**over: Any) -> dict[str, Any]:
     base = {
         "id": "insult",
         "name_vi": "Xúc phạm danh dự",
@@ -46,7 +47,7 @@ def category(**over):
     return base
 
 
-def evaluation(*cats, verdict="remove"):
+def evaluation(*cats: dict[str, Any], verdict: str = "remove") -> dict[str, Any]:
     return {"verdict": verdict, "categories": list(cats), "pack_versions": {"vn-circular-07-2008": "sha256:abc"}}
 
 
@@ -148,7 +149,7 @@ def test_from_moderator(detection, expected):
     ],
 )
 def test_from_moderator_rejects(kwargs, message):
-    args = {
+    args: dict[str, Any] = {
         "subject": SUBJECT,
         "moderator_id": "m",
         "action": "remove",
@@ -190,7 +191,7 @@ def test_correction_supersedes_without_editing():
 )
 def test_correction_rejects(kwargs, message):
     old = from_evaluation(evaluation(category()), subject=SUBJECT, decided_at=NOW)
-    args = {"actor": Actor("moderator", "m"), "reason": "r", "decided_at": NOW}
+    args: dict[str, Any] = {"actor": Actor("moderator", "m"), "reason": "r", "decided_at": NOW}
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         supersede(old, **args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -10,13 +11,14 @@ import pytest
 from moderation.domain import PostKind
 from moderation.workflow.cases import Circumstances, Violation, group_into_cases
 from moderation.workflow.enforcement import (
+    CaseDecision,
     Strike,
     assess_case,
     counting_strikes,
     restore_actions,
     reverse_strikes,
 )
-from moderation.workflow.ladder import load_ladder
+from moderation.workflow.ladder import Ladder, load_ladder
 
 ROOT = Path(__file__).resolve().parents[2]
 LADDER = load_ladder(str(ROOT / "policies/vn-circular-07-2008/enforcement.yaml"))
@@ -27,15 +29,38 @@ MITIGATING = Circumstances(mitigating=frozenset({"cooperative"}))
 ORGANISED = Circumstances(aggravating=frozenset({"organised"}))
 
 
-def violation(item="p1", *, category="insult", severity=2, age_days=1, author="u1", blog="b1", kind=PostKind.ORIGINAL):
+def violation(
+    item: str = "p1",
+    *,
+    category: str = "insult",
+    severity: int = 2,
+    age_days: int = 1,
+    author: str = "u1",
+    blog: str = "b1",
+    kind: PostKind = PostKind.ORIGINAL,
+) -> Violation:
     return Violation(item, category, NOW - age_days * DAY, severity, kind, author, blog)
 
 
-def strike(n, outcome="warn", *, age_days=10, category="insult", author="u1", blog="b1", reversed_=False):
+def strike(
+    n: int,
+    outcome: str = "warn",
+    *,
+    age_days: int = 10,
+    category: str = "insult",
+    author: str = "u1",
+    blog: str = "b1",
+    reversed_: bool = False,
+) -> Strike:
     return Strike(f"stk_{n}", author, blog, category, NOW - age_days * DAY, outcome, f"case_{n}", f"old_{n}", reversed_)
 
 
-def decide(violations, history=(), circumstances=None, ladder=LADDER):
+def decide(
+    violations: list[Violation],
+    history: Sequence[Strike] = (),
+    circumstances: dict[str, Circumstances] | None = None,
+    ladder: Ladder = LADDER,
+) -> CaseDecision:
     cases = group_into_cases(violations, opened_at=NOW, circumstances=circumstances)
     assert len(cases) == 1
     return assess_case(cases[0], list(history), ladder, NOW)

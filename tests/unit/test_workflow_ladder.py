@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -32,8 +34,8 @@ def test_draft_pack_carries_the_purpose_bracket():
     assert (ladder.purpose_blog.bracket.min_vnd, ladder.purpose_blog.bracket.max_vnd) == (30_000_000, 50_000_000)
 
 
-def _with(change):
-    data = copy.deepcopy(BASE)
+def _with(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
+    data: dict[str, Any] = copy.deepcopy(BASE)
     change(data)
     return data
 

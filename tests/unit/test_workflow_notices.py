@@ -6,7 +6,14 @@ import datetime as dt
 
 import pytest
 
-from moderation.workflow.notices import NoticeOutcome, NotifierType, parse_notice, triage_priority, unfounded_notifiers
+from moderation.workflow.notices import (
+    Notice,
+    NoticeOutcome,
+    NotifierType,
+    parse_notice,
+    triage_priority,
+    unfounded_notifiers,
+)
 
 NOW = dt.datetime(2025, 3, 3, tzinfo=dt.UTC)
 VALID = {
@@ -44,7 +51,7 @@ def test_valid_notice():
     assert notice.to_json()["id"] == "n1"
 
 
-def _notice(kind, category=None, notifier="u9"):
+def _notice(kind: str, category: str | None = None, notifier: str = "u9") -> Notice:
     data = {**VALID, "notifier_type": kind, "contact": "c", "category_id": category, "notifier_id": notifier}
     notice, errors = parse_notice(data)
     assert notice is not None, errors
