@@ -1,0 +1,482 @@
+"""Graduated enforcement in the store: after a removal, record the case, its strikes and sanctions, and tell the
+platform (``enforcement.warn_author``, ``enforcement.suspend_blog`` …) through the signed callback.
+
+The decision itself is the pure core's :func:`moderation.workflow.enforcement.assess_case`; this module loads the
+strikes recorded before, stores what it decides, and undoes it when an appeal reverses a removal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from moderation.domain import PostKind
+from moderation.errors import unprocessable
+from moderation.services import audit
+from moderation.services.workflow import (
+    add_delivery,
+    create_decision,
+    decision_by_id,
+    ladder_for,
+    ladders,
+    supersede,
+)
+from moderation.store.base import utcnow
+from moderation.store.models import Blog, BlogStatusChange, Decision, Delivery, Submission
+from moderation.store.workflow import Case, CaseViolation, Sanction, Strike
+from moderation.workflow import enforcement as core
+from moderation.workflow.cases import Circumstances, Violation, group_into_cases
+from moderation.workflow.ladder import Ladder
+
+SANCTION_KINDS = frozenset({"warn_author", "suspend_blog", "suspend_author"})
+_RESTORE = {"suspend_blog": "restore_blog", "suspend_author": "restore_author"}
+
+
+def apply_enforcement(
+    session: Session,
+    decision: Decision,
+    *,
+    circumstances: Circumstances | Mapping[str, Iterable[str]] | None = None,
+    actor: str = "system:enforcement",
+    now: dt.datetime | None = None,
+    policies_dir: Path | None = None,
+) -> list[Delivery]:
+    """Apply graduated enforcement after the removal ``decision``; return the callbacks to enqueue after commit.
+
+    Does nothing for a decision that does not remove, is superseded, or was already assessed (safe to call twice).
+    """
+    return apply_enforcement_batch(
+        session, [decision], circumstances=circumstances, actor=actor, now=now, policies_dir=policies_dir
+    )
+
+
+def apply_enforcement_batch(
+    session: Session,
+    decisions: Sequence[Decision],
+    *,
+    circumstances: Circumstances | Mapping[str, Iterable[str]] | None = None,
+    complex_case: bool = False,
+    actor: str = "system:enforcement",
+    now: dt.datetime | None = None,
+    policies_dir: Path | None = None,
+) -> list[Delivery]:
+    """Apply enforcement to removals found together: one case (and one decision) per author.
+
+    ``circumstances`` (``{"mitigating": [...], "aggravating": [...]}``, names from the pack's enforcement data) apply
+    to every case of the batch; a moderator records them for the author they are looking at.
+    """
+    now = now or utcnow()
+    eligible = [d for d in decisions if _eligible(session, d)]
+    if not eligible:
+        return []
+    circ = _circumstances(circumstances)
+    by_platform: dict[str, list[Violation]] = {}
+    regimes: dict[str, str | None] = {}
+    for decision in eligible:
+        sub = session.get(Submission, decision.submission_id)
+        if sub is None:
+            continue
+        for violation, pack_id in _violations(decision, sub):
+            by_platform.setdefault(decision.platform_id, []).append(violation)
+            regimes.setdefault(violation.item_id, pack_id)
+    available = ladders(policies_dir)
+    deliveries: list[Delivery] = []
+    for platform_id, violations in sorted(by_platform.items()):
+        for case in group_into_cases(violations, opened_at=now):
+            regime = next((regimes[v.item_id] for v in case.violations if regimes.get(v.item_id) in available), None)
+            ladder = ladder_for(regime, policies_dir)
+            _check_circumstances(circ, ladder)
+            decided = replace(case, circumstances=circ, complex=complex_case)
+            deliveries += _decide_case(session, platform_id, decided, ladder, actor=actor, now=now)
+    return deliveries
+
+
+def _eligible(session: Session, decision: Decision) -> bool:
+    if decision.verdict != "remove" or decision.superseded_by_id or not decision.submission_id:
+        return False
+    seen = session.scalar(select(CaseViolation.seq).where(CaseViolation.decision_id == decision.id).limit(1))
+    return seen is None
+
+
+def _circumstances(value: Circumstances | Mapping[str, Iterable[str]] | None) -> Circumstances:
+    if value is None:
+        return Circumstances()
+    if isinstance(value, Circumstances):
+        return value
+    return Circumstances(frozenset(value.get("mitigating", ())), frozenset(value.get("aggravating", ())))
+
+
+def _check_circumstances(circ: Circumstances, ladder: Ladder) -> None:
+    for kind, names, known in (
+        ("mitigating", circ.mitigating, ladder.mitigating),
+        ("aggravating", circ.aggravating, ladder.aggravating),
+    ):
+        unknown = sorted(set(names) - set(known))
+        if unknown:
+            raise unprocessable(
+                "invalid_value",
+                f"unknown {kind} circumstance(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})",
+                f"circumstances.{kind}",
+            )
+
+
+def _violations(decision: Decision, sub: Submission) -> list[tuple[Violation, str | None]]:
+    cats = [c for c in decision.categories or [] if c.get("id") and c.get("mode", "enforce") != "shadow"]
+    if not cats:
+        cats = [{"id": "policy_violation"}]
+    out = []
+    for cat in cats:
+        severity = cat.get("severity")
+        out.append(
+            (
+                Violation(
+                    item_id=sub.id,
+                    category_id=str(cat["id"]),
+                    committed_at=sub.published_at,
+                    severity=int(severity) if isinstance(severity, int) else None,
+                    post_kind=PostKind(sub.post_kind or "original"),
+                    author_id=sub.author_id,
+                    blog_id=sub.blog_id,
+                    decision_id=decision.id,
+                    url=sub.url,
+                ),
+                cat.get("pack_id"),
+            )
+        )
+    return out
+
+
+def strike_history(session: Session, platform_id: str, author_id: str | None, blog_id: str | None) -> list[core.Strike]:
+    """The strikes recorded on this author or blog (the core filters the window and reversed ones)."""
+    conditions = []
+    if author_id:
+        conditions.append(Strike.author_id == author_id)
+    if blog_id:
+        conditions.append(Strike.blog_id == blog_id)
+    if not conditions:
+        return []
+    rows = session.scalars(select(Strike).where(Strike.platform_id == platform_id, or_(*conditions))).all()
+    return [
+        core.Strike(
+            r.id, r.author_id, r.blog_id, r.category_id, r.at, r.outcome, r.case_id, r.submission_id, r.reversed
+        )
+        for r in rows
+    ]
+
+
+def _decide_case(
+    session: Session, platform_id: str, case: Any, ladder: Ladder, *, actor: str, now: dt.datetime
+) -> list[Delivery]:
+    history = strike_history(session, platform_id, case.author_id, case.blog_id)
+    result = core.assess_case(case, history, ladder, now)
+    decisions = {v.decision_id: decision_by_id(session, v.decision_id or "") for v in case.violations}
+    source_cats = {
+        (v.decision_id, c.get("id")): c for v in case.violations for c in _categories(decisions.get(v.decision_id))
+    }
+    listed = []
+    for outcome in result.outcomes:
+        v = outcome.violation
+        cat = source_cats.get((v.decision_id, v.category_id)) or {}
+        bracket = cat.get("bracket")
+        listed.append(
+            {
+                "id": v.category_id,
+                "name_vi": cat.get("name_vi", ""),
+                "name_en": cat.get("name_en", ""),
+                "citation": cat.get("citation") or {},
+                "pack_id": cat.get("pack_id"),
+                "pack_version": cat.get("pack_version"),
+                "bracket": bracket,
+                "submission_id": v.item_id,
+                "decision_id": v.decision_id,
+                "post_kind": v.post_kind.value,
+                "time_barred": outcome.time_barred,
+                "outcome": outcome.outcome,
+                "rung_id": outcome.rung_id,
+                "duration_days": outcome.duration_days,
+                "basis": outcome.basis,
+            }
+        )
+    pack_versions: dict[str, str] = {}
+    for d in decisions.values():
+        if d is not None:
+            pack_versions.update(d.pack_versions or {})
+    purpose = result.purpose_blog.to_json()
+    enforcement_json = result.to_json()
+    reason = _reason(result)
+    is_system = actor.startswith("system")
+    decision = create_decision(
+        session,
+        actor,
+        platform_id=platform_id,
+        submission_id=None,
+        dedupe_key=f"case:{case.id}",
+        verdict="enforce",
+        action=result.sanction or "no_action",
+        labels=["purpose_blog"] if result.purpose_blog.flagged else [],
+        categories=listed,
+        evaluation={
+            "enforcement": enforcement_json,
+            "purpose_blog": purpose,
+            "regime": ladder.regime,
+            "scope": "account",
+        },
+        pack_versions=pack_versions,
+        source="enforcement",
+        automated_detection=any(d is not None and d.automated_detection for d in decisions.values()),
+        automated_decision="fully" if is_system else "partially",
+        reason=reason,
+    )
+    session.add(
+        Case(
+            id=case.id,
+            platform_id=platform_id,
+            author_id=case.author_id,
+            blog_id=case.blog_id,
+            regime=ladder.regime,
+            opened_at=case.opened_at,
+            decided_at=now,
+            decided_by=actor,
+            circumstances=case.circumstances.to_json() | {"computed_aggravating": sorted(result.aggravating)},
+            complex=case.complex,
+            sanction=result.sanction,
+            decision_id=decision.id,
+            purpose_blog=result.purpose_blog.flagged,
+            assessment=enforcement_json,
+        )
+    )
+    session.flush()
+    for outcome, item in zip(result.outcomes, listed, strict=True):
+        v = outcome.violation
+        session.add(
+            CaseViolation(
+                case_id=case.id,
+                decision_id=v.decision_id or "",
+                submission_id=v.item_id,
+                category_id=v.category_id,
+                post_kind=v.post_kind.value,
+                committed_at=v.committed_at,
+                time_barred=outcome.time_barred,
+                outcome=outcome.outcome,
+                rung_id=outcome.rung_id,
+                bracket=item["bracket"],
+            )
+        )
+    by_item = {v.item_id: v for v in case.violations}
+    for s in result.strikes:
+        session.add(
+            Strike(
+                id=s.id,
+                platform_id=platform_id,
+                case_id=case.id,
+                author_id=s.author_id,
+                blog_id=s.blog_id,
+                category_id=s.category_id,
+                submission_id=s.item_id,
+                decision_id=by_item[s.item_id].decision_id or "",
+                outcome=s.outcome,
+                at=s.at,
+            )
+        )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="case.decide",
+        object_type="case",
+        object_id=case.id,
+        platform_id=platform_id,
+        details={
+            "decision_id": decision.id,
+            "regime": ladder.regime,
+            "sanction": result.sanction,
+            "prior_strikes": result.prior_strikes,
+            "strikes": [s.id for s in result.strikes],
+            "time_barred": [o.violation.item_id for o in result.outcomes if o.time_barred],
+            "circumstances": case.circumstances.to_json(),
+            "purpose_blog": purpose,
+        },
+    )
+    deliveries: list[Delivery] = []
+    case_json = {"id": case.id, "sanction": result.sanction, "violations": listed, "purpose_blog": purpose}
+    for action in result.actions:
+        if action.kind not in SANCTION_KINDS:
+            continue  # each removal already has its own decision.remove callback
+        sanction = Sanction(
+            platform_id=platform_id,
+            case_id=case.id,
+            decision_id=decision.id,
+            kind=action.kind,
+            target_type=action.target_type,
+            target_id=action.target_id,
+            starts_at=now,
+            until=action.until,
+            indefinite=action.indefinite,
+        )
+        session.add(sanction)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action=f"sanction.{action.kind}",
+            object_type="sanction",
+            object_id=sanction.id,
+            platform_id=platform_id,
+            details={"case_id": case.id, **action.to_json()},
+        )
+        if action.kind == "suspend_blog":
+            _set_blog_status(session, platform_id, action.target_id, "suspended", actor)
+        delivery = add_delivery(
+            session, decision, f"enforcement.{action.kind}", {"action": action.to_json(), "case": case_json}
+        )
+        if delivery is not None:
+            deliveries.append(delivery)
+    return deliveries
+
+
+def _categories(decision: Decision | None) -> list[dict[str, Any]]:
+    return list(decision.categories or []) if decision is not None else []
+
+
+def _reason(result: core.CaseDecision) -> str:
+    parts = []
+    for o in result.outcomes:
+        what = (
+            "quá thời hiệu, chỉ gỡ bỏ / past limitation, removal only"
+            if o.time_barred
+            else f"{o.outcome} ({o.rung_id})"
+        )
+        parts.append(f"{o.violation.category_id} @ {o.violation.item_id}: {what}")
+    if result.purpose_blog.flagged:
+        parts.append(
+            f"blog {result.purpose_blog.blog_id}: {result.purpose_blog.count} violations of "
+            f"{result.purpose_blog.category_id or 'any category'} in {result.purpose_blog.window_days} days "
+            "(trang lập ra để phát tán / set up to spread)"
+        )
+    return "; ".join(parts)
+
+
+def _set_blog_status(session: Session, platform_id: str, external_id: str, status: str, actor: str) -> None:
+    blog = session.scalars(
+        select(Blog).where(Blog.platform_id == platform_id, Blog.external_id == external_id)
+    ).one_or_none()
+    if blog is None or blog.status == status:
+        return
+    before = blog.status
+    blog.status = status
+    session.add(BlogStatusChange(blog_id=blog.id, status=status, source="enforcement"))
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="blog.status",
+        object_type="blog",
+        object_id=blog.id,
+        platform_id=platform_id,
+        details={"from": before, "to": status, "external_id": external_id},
+    )
+
+
+def reverse_enforcement(
+    session: Session, decision: Decision, *, superseding: Decision, actor: str, reason: str, now: dt.datetime
+) -> list[Delivery]:
+    """Undo the enforcement that rests on ``decision`` after it was reversed (an appeal upheld).
+
+    A removal's strikes are marked reversed; a case left without a sanctioned violation has its running suspension
+    lifted (``enforcement.restore_blog``) and its decision superseded. Reversing the case decision itself reverses
+    every strike of the case.
+    """
+    if decision.source == "enforcement":
+        cases = list(session.scalars(select(Case).where(Case.decision_id == decision.id)))
+        strikes = [s for c in cases for s in session.scalars(select(Strike).where(Strike.case_id == c.id))]
+    else:
+        strikes = list(session.scalars(select(Strike).where(Strike.decision_id == decision.id)))
+        case_ids = set(session.scalars(select(CaseViolation.case_id).where(CaseViolation.decision_id == decision.id)))
+        cases = [c for c in (session.get(Case, cid) for cid in sorted(case_ids)) if c is not None]
+    for strike in strikes:
+        if not strike.reversed:
+            strike.reversed, strike.reversed_at = True, now
+            audit.record(
+                session,
+                actor=actor,
+                action="strike.reverse",
+                object_type="strike",
+                object_id=strike.id,
+                platform_id=strike.platform_id,
+                details={"case_id": strike.case_id, "decision_id": decision.id, "reason": reason},
+            )
+    session.flush()
+    deliveries: list[Delivery] = []
+    for case in cases:
+        remaining = session.scalar(
+            select(Strike.id).where(Strike.case_id == case.id, Strike.reversed.is_(False)).limit(1)
+        )
+        if remaining is not None:
+            continue
+        case_decision = decision_by_id(session, case.decision_id or "")
+        carrier = superseding
+        if case_decision is not None and case_decision.id != decision.id and not case_decision.superseded_by_id:
+            carrier = supersede(
+                session,
+                case_decision,
+                {"action": "no_action", "source": superseding.source, "reason": reason, "labels": []},
+                actor,
+            )
+        sanctions = session.scalars(select(Sanction).where(Sanction.case_id == case.id, Sanction.lifted_at.is_(None)))
+        for sanction in sanctions:
+            running = sanction.indefinite or (sanction.until is not None and sanction.until > now)
+            sanction.lifted_at, sanction.lifted_reason = now, reason
+            audit.record(
+                session,
+                actor=actor,
+                action="sanction.lift",
+                object_type="sanction",
+                object_id=sanction.id,
+                platform_id=sanction.platform_id,
+                details={"case_id": case.id, "reason": reason, "running": running},
+            )
+            restore = _RESTORE.get(sanction.kind)
+            if restore is None or not running:
+                continue
+            if sanction.kind == "suspend_blog":
+                _set_blog_status(session, case.platform_id, sanction.target_id, "active", actor)
+            action = core.EnforcementAction(restore, sanction.target_type, sanction.target_id, reason, case.id)
+            delivery = add_delivery(
+                session, carrier, f"enforcement.{restore}", {"action": action.to_json(), "case": {"id": case.id}}
+            )
+            if delivery is not None:
+                deliveries.append(delivery)
+    return deliveries
+
+
+def account_status(session: Session, platform_id: str, target_type: str, target_id: str) -> dict[str, Any]:
+    """Strikes counting now and the measures in force on an author or blog (for the console and the API)."""
+    now = utcnow()
+    column = Strike.author_id if target_type == "author" else Strike.blog_id
+    strikes = session.scalars(
+        select(Strike).where(Strike.platform_id == platform_id, column == target_id, Strike.reversed.is_(False))
+    ).all()
+    sanctions = session.scalars(
+        select(Sanction).where(
+            Sanction.platform_id == platform_id,
+            Sanction.target_type == target_type,
+            Sanction.target_id == target_id,
+            Sanction.lifted_at.is_(None),
+        )
+    ).all()
+    active = [s for s in sanctions if s.kind != "warn_author" and (s.indefinite or (s.until and s.until > now))]
+    flagged = bool(
+        target_type == "blog"
+        and session.scalar(
+            select(Case.id)
+            .where(Case.platform_id == platform_id, Case.blog_id == target_id, Case.purpose_blog.is_(True))
+            .limit(1)
+        )
+    )
+    return {"strikes": len(strikes), "suspended": bool(active), "purpose_blog": flagged}
