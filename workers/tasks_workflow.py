@@ -1,0 +1,75 @@
+"""Workflow tasks: thin adapters around the workflow services (periodic authority-request SLA check)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from celery import shared_task
+from flask import current_app
+from prometheus_client import Counter
+
+from moderation.services import authority
+from moderation.store.base import utcnow
+from moderation.web.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+AUTHORITY_OVERDUE = Counter(
+    "moderation_authority_requests_overdue_total",
+    "Authority requests found past their deadline with targets not acted on",
+    ["platform_id"],
+)
+
+
+def _alert(message: str, extra: dict[str, Any]) -> None:
+    """Send the alert to Sentry when it is set up (a no-op otherwise)."""
+    try:
+        import sentry_sdk
+    except ImportError:  # pragma: no cover - sentry-sdk is a dependency
+        return
+    with sentry_sdk.new_scope() as scope:
+        for key, value in extra.items():
+            scope.set_extra(key, value)
+        scope.set_tag("alert", "authority_request_overdue")
+        sentry_sdk.capture_message(message, level="error")
+
+
+def run_authority_sla(rt: Runtime, now: dt.datetime | None = None) -> list[str]:
+    """Decide targets whose items arrived late, then alert once per overdue request; return the alerted ids."""
+    now = now or utcnow()
+    alerted: list[str] = []
+    delivery_ids: list[str] = []
+    with rt.sessions() as session:
+        from sqlalchemy import select
+
+        from moderation.store.workflow import AuthorityRequest
+
+        for row in session.scalars(select(AuthorityRequest).where(AuthorityRequest.status == "open")).all():
+            delivery_ids += [
+                d.id for d in authority.resolve_pending(session, row, actor="system:authority_sla", now=now)
+            ]
+        for row, overdue in authority.overdue_requests(session, now):
+            extra = {
+                "request_id": row.id,
+                "platform_id": row.platform_id,
+                "issuing_body": row.issuing_body,
+                "document_number": row.document_number,
+                "due_at": row.due_at.isoformat(),
+                "overdue_targets": len(overdue),
+            }
+            log.error("authority request overdue", extra=extra)
+            AUTHORITY_OVERDUE.labels(row.platform_id).inc()
+            _alert(f"Authority request {row.document_number} ({row.issuing_body}) is overdue", extra)
+            authority.mark_alerted(session, row, overdue, now)
+            alerted.append(row.id)
+        session.commit()
+    rt.queue.deliver(delivery_ids)
+    return alerted
+
+
+@shared_task(name="moderation.authority_sla", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
+def authority_sla() -> list[str]:
+    rt: Runtime = current_app.extensions["moderation"]
+    return run_authority_sla(rt)
