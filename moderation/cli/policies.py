@@ -55,7 +55,7 @@ def list_(directory: Path | None, as_json: bool) -> None:
         packs = load_packs(directory or _default_dir())
     except PackValidationError as exc:
         raise click.ClickException(str(exc)) from None
-    out = [
+    out: list[dict[str, Any]] = [
         {
             "id": p.id,
             "version": p.version,
@@ -63,7 +63,9 @@ def list_(directory: Path | None, as_json: bool) -> None:
             "status": p.status_label,
             "effective": {"from": p.effective_from, "until": p.effective_until},
             "mode": p.mode,
-            "categories": [{"id": c.id, "name_en": c.name_en, "action": c.default_action} for c in p.categories.values()],
+            "categories": [
+                {"id": c.id, "name_en": c.name_en, "action": c.default_action} for c in p.categories.values()
+            ],
             "rules": [r.id for r in p.rules],
         }
         for p in packs
@@ -137,8 +139,13 @@ def _stored_items(database_url: str, since: dt.date | None) -> Iterator[tuple[st
 
 
 @click.command()
-@click.option("--pack", "pack_dir", required=True, type=click.Path(path_type=Path, exists=True),
-              help="Candidate policies folder (or one pack).")
+@click.option(
+    "--pack",
+    "pack_dir",
+    required=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Candidate policies folder (or one pack).",
+)
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only submissions received since DATE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def backtest(pack_dir: Path, since: dt.datetime | None, as_json: bool) -> None:

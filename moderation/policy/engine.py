@@ -204,12 +204,13 @@ class Classifier:
         by_kind: dict[str, list[Signal]] = {}
         for s in signals:
             by_kind.setdefault(s.kind, []).append(s)
+        keys = frozenset(s.key for s in signals)
         day = content_date(item, self.today)
         texts = {f.field: f.original for f in fields}
         results: list[CategoryResult] = []
         trace: list[dict[str, Any]] = []
         for pack in self.packs:
-            facts = Facts(item=item, history=history, pack_id=pack.id, by_kind=by_kind)
+            facts = Facts(item=item, history=history, pack_id=pack.id, by_kind=by_kind, keys=keys)
             results.extend(self._evaluate_pack(pack, facts, day, texts, trace))
         acting = [r for r in results if r.mode == "enforce"]
         verdict = max((r.action.verdict() for r in acting), key=lambda v: v.rank, default=Verdict.ALLOW)

@@ -231,7 +231,7 @@ class Matcher:
 
     def _scratch(self) -> hyperscan.Scratch:
         # Hyperscan scratch space may not be shared between threads: keep one per thread and matcher.
-        local = _scratch_local.__dict__
+        local: dict[int, hyperscan.Scratch] = _scratch_local.__dict__.setdefault("by_matcher", {})
         sc = local.get(id(self))
         if sc is None:
             sc = local[id(self)] = hyperscan.Scratch(self.db)

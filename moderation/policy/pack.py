@@ -481,7 +481,7 @@ def load_pack(pack_dir: Path, display_root: Path | None = None) -> tuple[Pack | 
             citation=citation,
             severity=int(c["severity"]),
             default_action=c["default_action"],
-            remedies=tuple(c.get("remedies", meta.get("remedies", ()))),
+            remedies=tuple(c.get("remedies") or meta.get("remedies") or ()),
             effective_from=eff.get("from"),
             effective_until=eff.get("until"),
             brackets=brackets,
@@ -535,7 +535,7 @@ def load_pack(pack_dir: Path, display_root: Path | None = None) -> tuple[Pack | 
     )
 
 
-def _build_rule(
+def _build_rule(  # noqa: PLR0917 - an internal helper fed from one call site
     doc: MarkedDoc,
     path: Path_,
     r: Mapping[str, Any],

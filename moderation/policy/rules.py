@@ -8,6 +8,7 @@ them runs a detector itself, so a rule over a detector that is not installed sim
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,8 @@ class Facts:
     pack_id: str
     by_kind: Mapping[str, Sequence[Signal]]
 
+    keys: frozenset[str] = frozenset()  # every signal key present, for the fast skip
+
     def kind(self, kind: str) -> Sequence[Signal]:
         return self.by_kind.get(kind, ())
 
@@ -68,9 +71,10 @@ class DetectorFunction:
 
 
 FUNCTIONS: dict[str, DetectorFunction] = {}
+_NO_HITS = CondResult(False, 0.0, (), "no hits")
 
 
-def _register(
+def _register(  # noqa: PLR0917 - the registry decorator reads like a declaration
     name: str,
     doc: str,
     properties: dict[str, Any],
@@ -344,6 +348,11 @@ def _blog(facts: Facts, args: Mapping[str, Any]) -> CondResult:
     return _history(h.blog_violations, h.blog_violations_by_category, args, "blog")
 
 
+@functools.cache
+def _describe(fn: str, args: tuple[tuple[str, str], ...]) -> str:
+    return f"{fn}(" + ", ".join(f"{k}={v.strip(chr(39))}" for k, v in args) + ")"
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
     """One call of a registered function, with where it was written (for explain and errors)."""
@@ -356,8 +365,15 @@ class Condition:
         return FUNCTIONS[self.fn].evaluate(facts, self.args)
 
     def describe(self) -> str:
-        args = ", ".join(f"{k}={v}" for k, v in sorted(self.args.items()))
-        return f"{self.fn}({args})"
+        return _describe(self.fn, tuple(sorted((k, repr(v)) for k, v in self.args.items())))
+
+    def needs_key(self, pack_id: str) -> str | None:
+        """Return the signal key this condition cannot hold without (lexicon and regex lists), for a fast skip."""
+        if self.fn == "lexicon":
+            return f"{pack_id}/{self.args['list']}"
+        if self.fn == "regex":
+            return f"{pack_id}/{self.args['pattern']}"
+        return None
 
     def to_json(self) -> dict[str, Any]:
         return {"fn": self.fn, "args": dict(self.args), "where": self.where}
@@ -398,10 +414,14 @@ def evaluate_rule(rule: Rule, facts: Facts) -> RuleOutcome:
     scores: list[float] = []
     signals: list[Signal] = []
 
+    keys = facts.keys
+
     def run(group: str, conds: Sequence[Condition]) -> list[CondResult]:
         out = []
         for i, cond in enumerate(conds):
-            res = cond.evaluate(facts)
+            need = cond.needs_key(facts.pack_id)
+            # Most rules see none of their lists in most items: skip the call, keep the trace.
+            res = _NO_HITS if need is not None and need not in keys else cond.evaluate(facts)
             out.append(res)
             trace.append(
                 {

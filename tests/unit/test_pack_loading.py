@@ -150,20 +150,35 @@ BAD_PACKS = [
     ("yaml_syntax", {"data.yaml": "rules: [\n"}),  # a YAML syntax error has a position
     ("unknown_function", {"data.yaml": MINI_PACK["data.yaml"].replace("- lexicon:", "- lexicn:")}),  # typo'd detector
     ("unknown_category", {"data.yaml": MINI_PACK["data.yaml"].replace("category: xx.spam", "category: xx.spma")}),
-    ("threshold_range", {"data.yaml": MINI_PACK["data.yaml"] + "  - id: r2\n    category: xx.spam\n"
-                          "    when_all:\n      - offensive: {min_score: 1.5}\n"}),  # score out of [0, 1]
-    ("duplicate_ids", {"data.yaml": MINI_PACK["data.yaml"] + "  - id: spam.offer\n    category: xx.spam\n"
-                       "    when_all:\n      - lexicon: {list: spam}\n"}),  # rule id defined twice
+    (
+        "threshold_range",
+        {
+            "data.yaml": MINI_PACK["data.yaml"] + "  - id: r2\n    category: xx.spam\n"
+            "    when_all:\n      - offensive: {min_score: 1.5}\n"
+        },
+    ),  # score out of [0, 1]
+    (
+        "duplicate_ids",
+        {
+            "data.yaml": MINI_PACK["data.yaml"] + "  - id: spam.offer\n    category: xx.spam\n"
+            "    when_all:\n      - lexicon: {list: spam}\n"
+        },
+    ),  # rule id defined twice
     ("bad_regex", {"p.yaml": "patterns:\n  - id: p1\n    pattern: 'a(b'\n"}),  # regex that does not compile
     ("unknown_lexicon", {"data.yaml": MINI_PACK["data.yaml"].replace("{list: spam}", "{list: spma}")}),
     ("missing_field", {"pack.yaml": MINI_PACK["pack.yaml"].replace("jurisdiction: XX\n", "")}),  # required field
-    ("unknown_field", {"data.yaml": MINI_PACK["data.yaml"].replace("severity: 2", "severity: 2\n    sevrity: 3")}),  # a typo'd field is not ignored
+    (
+        "unknown_field",
+        {"data.yaml": MINI_PACK["data.yaml"].replace("severity: 2", "severity: 2\n    sevrity: 3")},
+    ),  # a typo'd field is not ignored
     ("draft_acts", {"pack.yaml": MINI_PACK["pack.yaml"].replace("in_force", "draft")}),  # drafts only label
 ]
 
 
 @pytest.mark.parametrize(("name", "files"), BAD_PACKS, ids=[b[0] for b in BAD_PACKS])
-def test_validation_errors_snapshot(tmp_path: Path, name: str, files: dict[str, str], request: pytest.FixtureRequest) -> None:
+def test_validation_errors_snapshot(
+    tmp_path: Path, name: str, files: dict[str, str], request: pytest.FixtureRequest
+) -> None:
     write_pack(tmp_path, {**MINI_PACK, **files})
     errors = [str(e) for e in validate_dir(tmp_path)]
     assert errors
