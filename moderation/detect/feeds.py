@@ -81,6 +81,12 @@ def _content_lines(lines: Iterable[str]) -> Iterator[str]:
             yield text
 
 
+def _host(token: str) -> str | None:
+    """Normalise a feed entry; a single label ("localhost", a stray word) is not a blockable domain."""
+    host = normalise_domain(token)
+    return host if host and ("." in host or ":" in host) else None
+
+
 def _is_ip(token: str) -> bool:
     try:
         ipaddress.ip_address(token)
@@ -99,7 +105,7 @@ def parse_hosts(lines: Iterable[str]) -> tuple[list[str], list[str]]:
         for name in names:
             if name.lower() in _SINKHOLE_NAMES:
                 continue
-            host = normalise_domain(name)
+            host = _host(name)
             (hosts.append(host) if host else rejected.append(line))
     return hosts, rejected
 
@@ -109,7 +115,7 @@ def parse_domain_list(lines: Iterable[str]) -> tuple[list[str], list[str]]:
     hosts: list[str] = []
     rejected: list[str] = []
     for line in _content_lines(lines):
-        host = normalise_domain(_domain_token(line))
+        host = _host(_domain_token(line))
         (hosts.append(host) if host else rejected.append(line))
     return hosts, rejected
 
@@ -131,9 +137,15 @@ def parse_url_list(lines: Iterable[str]) -> tuple[list[str], list[str], list[str
     urls: list[str] = []
     rejected: list[str] = []
     for line in _content_lines(lines):
+        tokens = line.split()
+        if len(tokens) > 1 and _is_ip(tokens[0]):  # a hosts-file line inside a list
+            more, bad = parse_hosts([line])
+            hosts.extend(more)
+            rejected.extend(bad)
+            continue
         token = _domain_token(line)
         if "/" not in token and "?" not in token:
-            host = normalise_domain(token)
+            host = _host(token)
             (hosts.append(host) if host else rejected.append(line))
             continue
         norm = normalise_url(token)

@@ -113,6 +113,7 @@ _STRICT_DOT = r"(?:\.|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\[cham\]|\(cham\))"
 _SPACED_DOT = r"(?:[ \t]+\.[ \t]+|[ \t]+(?:cham|dot)[ \t]+|[ \t]*[\[(](?:cham|dot|\.)[\])][ \t]*)"
 _PATH_CHARS = r"[^\s<>\"'`{}|\\^]"
 
+_SPACED_DOT_RE = regex.compile(_SPACED_DOT)
 _SCHEMED = regex.compile(rf"(?<![\p{{L}}\p{{N}}])(?:h(?:tt|xx)ps?|ftp)(?::|\[:\])//{_PATH_CHARS}+")
 _BARE = regex.compile(
     rf"(?<![\p{{L}}\p{{N}}@._/:-])(?:{_LABEL}{_STRICT_DOT})+{_LABEL}(?::\d{{1,5}})?(?:[/?#]{_PATH_CHARS}*)?"
@@ -121,11 +122,18 @@ _BARE = regex.compile(
 _SPACED = regex.compile(
     rf"(?<![\p{{L}}\p{{N}}@._/-])(?:{_ASCII_LABEL}{_SPACED_DOT}){{1,3}}(?:{'|'.join(SPACED_TLDS)})(?![\p{{L}}\p{{N}}])"
 )
-_DEFANG_DOT = regex.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\[ch(?:ấ|ấ|a)m\]|\(ch(?:ấ|ấ|a)m\)", regex.I)
+_DEFANG_DOT = regex.compile(
+    r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\[ch(?:ấ|a\u0302\u0301|â\u0301|a)m\]|\(ch(?:ấ|a\u0302\u0301|â\u0301|a)m\)",
+    regex.I,
+)
 _SPACED_DOT_ORIG = regex.compile(
-    r"[ \t]+\.[ \t]+|[ \t]+(?:ch(?:ấ|ấ|a)m|dot)[ \t]+|[ \t]*[\[(](?:ch(?:ấ|ấ|a)m|dot|\.)[\])][ \t]*", regex.I
+    r"[ \t]+\.[ \t]+|[ \t]+(?:ch(?:ấ|a\u0302\u0301|â\u0301|a)m|dot)[ \t]+"
+    r"|[ \t]*[\[(](?:ch(?:ấ|a\u0302\u0301|â\u0301|a)m|dot|\.)[\])][ \t]*",
+    regex.I,
 )
 _HAS_SCHEME = regex.compile(r"^[a-z][a-z0-9+.-]*://", regex.I)
+_OTHER_SCHEME = regex.compile(r"^[a-z][a-z0-9+-]*:(?!\d)", regex.I)
+_ASCII_HOST = regex.compile(r"^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*$")
 _TRAILING = ".,;:!?'\"”’»…"
 _PERCENT = regex.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -245,7 +253,8 @@ def extract_urls(text: str) -> list[FoundURL]:
             raw = text[start:end]
             url, obfuscated = _deobfuscate(raw)
             if spaced:
-                obfuscated = True
+                # Spelled dots may be in any normal form ("chấm" NFC or NFD); the folded text has them as "cham".
+                url, obfuscated = _SPACED_DOT_RE.sub(".", folded[i:j]), True
             if bare and not _has_public_suffix(split_host(url)):
                 continue
             taken.append((i, j))
@@ -316,6 +325,8 @@ def normalise_url(url: str) -> NormalisedURL | None:
     if not text:
         return None
     if not _HAS_SCHEME.match(text):
+        if _OTHER_SCHEME.match(text):
+            return None  # mailto:, javascript:, tel: … (a digit after the colon would be a port)
         text = "http://" + text.lstrip("/")
     try:
         parts = urlsplit(text)
@@ -333,7 +344,7 @@ def normalise_url(url: str) -> NormalisedURL | None:
         host = raw_host.lower() if is_ip else _to_ascii(raw_host)
     except (idna.IDNAError, UnicodeError, ValueError):
         return None
-    if not host or len(host) > 253:
+    if not host or len(host) > 253 or not (is_ip or _ASCII_HOST.match(host)):
         return None
     if port == DEFAULT_PORTS[scheme]:
         port = None
@@ -385,7 +396,7 @@ def normalise_domain(domain: str) -> str | None:
         ascii_host = _to_ascii(host)
     except (idna.IDNAError, UnicodeError, ValueError):
         return None
-    return ascii_host if ascii_host and len(ascii_host) <= 253 else None
+    return ascii_host if ascii_host and len(ascii_host) <= 253 and _ASCII_HOST.match(ascii_host) else None
 
 
 def registrable_domain(host: str) -> str:
