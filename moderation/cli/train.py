@@ -1,0 +1,87 @@
+"""``moderation train`` and ``moderation evaluate``: build and measure the shipped models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from moderation.detect.offensive import MODEL_DIR
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_VIHOS = REPO_ROOT.parent / "shared" / "data" / "vihos"
+
+
+@click.group()
+def train() -> None:
+    """Train the models the detectors ship with (needs the dev dependencies)."""
+
+
+@train.command("offensive")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_VIHOS,
+    show_default=True,
+    help="ViHOS folder with train.csv, dev.csv, test.csv.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=MODEL_DIR,
+    show_default=True,
+    help="Where to write model.npz and model.json.",
+)
+def train_offensive(data_dir: Path, out_dir: Path) -> None:
+    """Train the offensive-language model on ViHOS train, choosing C and thresholds on dev."""
+    if not (data_dir / "train.csv").exists():
+        raise click.ClickException(f"no ViHOS data in {data_dir} (expected train.csv, dev.csv)")
+    try:
+        from moderation.detect.offensive_train import train as run_training
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise click.ClickException(f"training needs the dev dependencies (scikit-learn): {exc}") from exc
+    meta = run_training(data_dir, out_dir, log=click.echo)
+    click.echo(json.dumps({k: v for k, v in meta.items() if k != "lexicon"}, ensure_ascii=False, indent=1))
+
+
+@click.group()
+def evaluate() -> None:
+    """Measure the shipped models on held-out data."""
+
+
+@evaluate.command("offensive")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_VIHOS,
+    show_default=True,
+    help="ViHOS folder with test.csv (and dev.csv).",
+)
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=MODEL_DIR)
+@click.option("--split", default="test", show_default=True, help="Which split to score.")
+def evaluate_offensive(data_dir: Path, model_dir: Path, split: str) -> None:
+    """Print binary and span F1 on SPLIT, as written and with every diacritic stripped."""
+    from moderation.detect.offensive import OffensiveModel
+    from moderation.detect.offensive_train import evaluate as run_eval
+    from moderation.detect.offensive_train import load_split, strip_diacritics
+
+    if not (data_dir / f"{split}.csv").exists():
+        raise click.ClickException(f"no {split}.csv in {data_dir}")
+    model = OffensiveModel.load(model_dir)
+    examples = load_split(data_dir, split)
+    accented = run_eval(model, examples)
+    stripped = run_eval(model, [strip_diacritics(e) for e in examples])
+    report = {
+        "split": split,
+        "model": model.meta.get("name"),
+        "trained_at": model.meta.get("trained_at"),
+        "threshold": model.threshold,
+        "accented": accented,
+        "diacritics_stripped": stripped,
+        "binary_f1_loss_when_stripped": round(accented["binary"]["f1"] - stripped["binary"]["f1"], 4),
+    }
+    click.echo(json.dumps(report, ensure_ascii=False, indent=1))

@@ -1,0 +1,236 @@
+"""Who offensive language is aimed at, and statements that accuse someone of a crime or wrongdoing.
+
+Insult is a legal violation only when it has a target (a person or organisation), so the policy rules combine an
+``offensive`` signal with a ``target`` signal. Targets are: second-person address (``mày``, ``bọn mày``),
+demonstrative address (``thằng kia``, ``con này``, ``đồ ngu``), ``@mentions``, capitalised personal names
+(``Nguyễn Văn A``) and organisations (``công ty ABC``, acronyms such as ``UBND``).
+
+An accusation is a wrongdoing term (``lừa đảo``, ``ăn cắp``, ``tham nhũng`` ...) in the same sentence as a
+target. Nominal uses ("tội tham nhũng", "phòng chống lừa đảo") are not accusations: legal and news text is full
+of them. Every span is in ORIGINAL offsets.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import regex
+
+from moderation.domain import Signal, Span
+from moderation.text.normalise import Normalised, normalise
+
+__all__ = [
+    "DETECTOR",
+    "Accusation",
+    "TargetHit",
+    "accusation_signals",
+    "find_accusations",
+    "find_targets",
+    "target_signals",
+]
+
+DETECTOR = "targets/1"
+_WINDOW = 80  # characters between a wrongdoing term and its target, within one sentence
+
+# Matched against the accented normalised text: "may"/"bay" without marks are ordinary words.
+_SECOND_PERSON = [
+    "mày", "mầy", "bọn mày", "chúng mày", "tụi mày", "lũ mày", "chúng bay", "bọn bay", "mi", "bây",
+    "các người", "mấy người", "cậu", "bạn", "em", "anh", "chị",
+]  # fmt: skip
+# Plain second-person words that are polite address unless the text is offensive are marked weak.
+_WEAK_SECOND_PERSON = frozenset({"mi", "bây", "cậu", "bạn", "em", "anh", "chị", "mấy người", "các người"})
+# Matched against the folded text: demonstrative address is unambiguous with or without marks.
+_DEMONSTRATIVE = [
+    r"(?:thang|con|bon|lu|tui|dua|mu|ten|so|may thang|may con) (?:kia|nay|do|ay|nao|nay|day)",
+    r"do (?:ngu|cho|khon|mat day|mat lon|rac ruoi|suc vat|an hai|vo hoc|bo di|phan boi|lua dao|dien)",
+    r"(?:thang|con|lu|bon) (?:cho|ngu|khon|dien|mat day|oc cho|suc vat|di|phan dong)",
+]
+_ORG_HEADS = [
+    "công ty", "cty", "tập đoàn", "ngân hàng", "bộ", "sở", "ủy ban", "ubnd", "trường", "bệnh viện", "báo",
+    "đài", "nhà mạng", "hãng", "cửa hàng", "shop", "page", "fanpage", "tổ chức", "hội", "đảng", "công an",
+]  # fmt: skip
+
+# Wrongdoing terms (folded) -> category key.
+_WRONGDOING = {
+    "lua dao": "fraud", "lua gat": "fraud", "lua dao chiem doat": "fraud", "chiem doat": "fraud",
+    "lua tien": "fraud", "scam": "fraud", "bip bom": "fraud", "gian lan": "fraud", "quyt no": "fraud",
+    "xu no": "fraud", "an cap": "theft", "an trom": "theft", "trom cap": "theft", "an cuop": "theft",
+    "cuop giat": "theft", "an chan": "theft", "tham nhung": "corruption", "tham o": "corruption",
+    "an hoi lo": "corruption", "nhan hoi lo": "corruption", "hoi lo": "corruption", "bien thu": "corruption",
+    "rua tien": "money_laundering", "tron thue": "tax_evasion", "buon lau": "smuggling",
+    "buon ma tuy": "drugs", "buon nguoi": "trafficking", "giet nguoi": "violence", "hiep dam": "sexual_abuse",
+    "au dam": "sexual_abuse", "xam hai": "sexual_abuse", "phan dong": "anti_state", "ban nuoc": "treason",
+    "gian diep": "treason", "lam gia": "forgery", "hang gia": "forgery", "dao nhai": "plagiarism",
+}  # fmt: skip
+# A wrongdoing term right after one of these is a noun phrase about the offence, not an accusation.
+_NOMINAL_BEFORE = regex.compile(
+    r"(?:toi|hanh vi|phong chong|phong|chong|cac|viec|vu|nan|nguy co|canh bao|thu doan|chieu|tinh trang|"
+    r"to cao|dieu tra|xu ly|truy to|xet xu|phat hien|ngan chan|dau tranh|ve) $"
+)
+_SENTENCE_END = regex.compile(r"[.!?;\n]")
+
+
+@dataclass(frozen=True, slots=True)
+class TargetHit:
+    """A target in ORIGINAL offsets; ``kind`` is ``second_person``, ``demonstrative``, ``mention``, ``name``,
+    ``organisation``; ``strong`` is False for polite address that only counts next to offensive words."""
+
+    kind: str
+    start: int
+    end: int
+    strong: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Accusation:
+    """A wrongdoing term aimed at a target: the term's span, its category and the target it is aimed at."""
+
+    category: str
+    start: int
+    end: int
+    target: TargetHit
+
+
+def _alternation(words: Iterable[str]) -> str:
+    return "|".join(sorted((regex.escape(w) for w in words), key=len, reverse=True))
+
+
+@functools.cache
+def _patterns() -> dict[str, regex.Pattern[str]]:
+    boundary_l, boundary_r = r"(?<![\p{L}\p{M}\d])", r"(?![\p{L}\p{M}\d])"
+    return {
+        "second_person": regex.compile(boundary_l + "(?:" + _alternation(_SECOND_PERSON) + ")" + boundary_r),
+        "demonstrative": regex.compile(boundary_l + "(?:" + "|".join(_DEMONSTRATIVE) + ")" + boundary_r),
+        "organisation": regex.compile(boundary_l + "(?:" + _alternation(_ORG_HEADS) + r")" + boundary_r),
+        "wrongdoing": regex.compile(boundary_l + "(?:" + _alternation(_WRONGDOING) + ")" + boundary_r),
+        # on the ORIGINAL text
+        "mention": regex.compile(r"(?<![\w@])@[\p{L}\p{M}\d_.]{2,}(?<!\.)"),
+        "name": regex.compile(r"(?<![\p{L}\p{M}])\p{Lu}[\p{Ll}\p{M}]+(?:[ \t]+\p{Lu}[\p{Ll}\p{M}]*){1,4}"),
+        "org_name": regex.compile(r"[ \t]+(?:\p{Lu}[\p{L}\p{M}\d&.-]*)(?:[ \t]+\p{Lu}[\p{L}\p{M}\d&.-]*){0,4}"),
+        "acronym": regex.compile(r"(?<![\p{L}\d])\p{Lu}{2,6}(?![\p{L}\d])"),
+    }
+
+
+# Capitalised words that start sentences or are common enough not to be names.
+_NOT_NAMES_TEXT = """
+Tôi Mày Tao Bọn Chúng Họ Nó Anh Chị Em Ông Bà Cô Chú Bác Thằng Con Mẹ Bố Cha Vì Nhưng Và Còn Nếu Khi Thì
+Là Đây Đó Này Kia Ai Gì Sao Cái Các Những Một Hai Ba Ok Điều Khoản Nghị Định Thông Tư Luật Bộ Chính Phủ
+"""
+_NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
+_ACRONYM_STOP = frozenset({"OK", "TV", "CV", "MV", "FB", "HD", "ĐM", "DM", "VL", "VCL", "CLGT", "LOL", "OMG", "KO"})
+
+
+def find_targets(text: str | Normalised) -> list[TargetHit]:
+    """Return the targets in ``text`` (original offsets), sorted by position."""
+    n = normalise(text) if isinstance(text, str) else text
+    pats = _patterns()
+    hits: set[TargetHit] = set()
+    for m in pats["second_person"].finditer(n.text):
+        lo, hi = n.to_original(*m.span())
+        hits.add(TargetHit("second_person", lo, hi, m.group() not in _WEAK_SECOND_PERSON))
+    for m in pats["demonstrative"].finditer(n.folded):
+        lo, hi = n.to_original(*m.span())
+        hits.add(TargetHit("demonstrative", lo, hi))
+    original = n.original
+    for m in pats["mention"].finditer(original):
+        hits.add(TargetHit("mention", m.start(), m.end()))
+    for m in pats["name"].finditer(original):
+        words = m.group().split()
+        while words and words[0] in _NOT_NAMES:
+            words = words[1:]
+        if len(words) >= 2 or (len(words) == 1 and m.group().split()[0] in {"Thằng", "Con", "Ông", "Bà", "Anh"}):
+            start = m.start() + m.group().index(words[0])
+            hits.add(TargetHit("name", start, m.end()))
+    for m in pats["organisation"].finditer(n.text):
+        lo, hi = n.to_original(*m.span())
+        # The organisation is the head plus its capitalised name in the original ("công ty ABC").
+        tail = pats["org_name"].match(original, hi)
+        if tail:
+            hits.add(TargetHit("organisation", lo, tail.end()))
+    for m in pats["acronym"].finditer(original):
+        if m.group() not in _ACRONYM_STOP:
+            hits.add(TargetHit("organisation", m.start(), m.end()))
+    return sorted(hits, key=lambda h: (h.start, h.end, h.kind))
+
+
+def find_accusations(text: str | Normalised, targets: Sequence[TargetHit] | None = None) -> list[Accusation]:
+    """Return wrongdoing terms aimed at a target in the same sentence (within a short window)."""
+    n = normalise(text) if isinstance(text, str) else text
+    tgs = list(targets) if targets is not None else find_targets(n)
+    tgs = [t for t in tgs if t.strong]
+    if not tgs:
+        return []
+    out: list[Accusation] = []
+    for m in _patterns()["wrongdoing"].finditer(n.folded):
+        before = n.folded[max(0, m.start() - 30) : m.start()]
+        if _NOMINAL_BEFORE.search(before):
+            continue
+        lo, hi = n.to_original(*m.span())
+        sentence_lo, sentence_hi = _sentence(n.original, lo, hi)
+        best: TargetHit | None = None
+        best_dist = _WINDOW + 1
+        for t in tgs:
+            if t.end <= sentence_lo or t.start >= sentence_hi or (t.start < hi and lo < t.end):
+                continue
+            dist = lo - t.end if t.end <= lo else t.start - hi
+            if dist < best_dist:
+                best, best_dist = t, dist
+        if best is not None:
+            out.append(Accusation(_WRONGDOING[m.group()], lo, hi, best))
+    return out
+
+
+def _sentence(original: str, lo: int, hi: int) -> tuple[int, int]:
+    start = 0
+    for m in _SENTENCE_END.finditer(original, 0, lo):
+        start = m.end()
+    end_m = _SENTENCE_END.search(original, hi)
+    return start, end_m.start() if end_m else len(original)
+
+
+def target_signals(field: str, original: str, hits: Iterable[TargetHit]) -> list[Signal]:
+    """Return one ``target`` signal per kind of target found in ``field``."""
+    grouped: dict[str, list[TargetHit]] = {}
+    for h in hits:
+        grouped.setdefault(h.kind, []).append(h)
+    return [
+        Signal(
+            kind="target",
+            key=kind,
+            score=1.0 if any(h.strong for h in group) else 0.5,
+            spans=tuple(Span(field, h.start, h.end, original[h.start : h.end]) for h in group),
+            attrs={"target_kind": kind, "strong": any(h.strong for h in group), "count": len(group)},
+            detector=DETECTOR,
+        )
+        for kind, group in sorted(grouped.items())
+    ]
+
+
+def accusation_signals(field: str, original: str, accusations: Iterable[Accusation]) -> list[Signal]:
+    """Return one ``accusation`` signal per wrongdoing category, with the term and target spans."""
+    grouped: dict[str, list[Accusation]] = {}
+    for a in accusations:
+        grouped.setdefault(a.category, []).append(a)
+    signals = []
+    for category, group in sorted(grouped.items()):
+        spans: list[Span] = []
+        for a in group:
+            spans.append(Span(field, a.start, a.end, original[a.start : a.end]))
+            spans.append(Span(field, a.target.start, a.target.end, original[a.target.start : a.target.end]))
+        signals.append(
+            Signal(
+                kind="accusation",
+                key=category,
+                score=1.0,
+                spans=tuple(dict.fromkeys(spans)),
+                attrs={
+                    "category": category,
+                    "targets": sorted({original[a.target.start : a.target.end] for a in group}),
+                    "target_kinds": sorted({a.target.kind for a in group}),
+                },
+                detector=DETECTOR,
+            )
+        )
+    return signals
