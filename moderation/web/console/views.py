@@ -1,0 +1,519 @@
+"""The console's pages: thin adapters that check the role, call moderation.services.review and render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from moderation.services import audit, review
+from moderation.store.base import utcnow
+from moderation.store.console import User
+from moderation.web.console import i18n
+from moderation.web.console.i18n import _, ngettext
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+csrf = CSRFProtect()
+
+LOGIN_RATE_PER_MINUTE = 10  # per client address and process; the per-account lockout is in the service
+PUBLIC_ENDPOINTS = {"console.login", "console.static", "console.language"}
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def db() -> Session:
+    return cast(Session, g.db)
+
+
+def user() -> User:
+    return cast(User, g.console_user)
+
+
+def actor() -> str:
+    return f"user:{user().username}"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Request hooks: CSRF, the logged-in user, security headers
+
+
+@bp.before_request
+def _before() -> Response | None:
+    if request.method not in {"GET", "HEAD", "OPTIONS"}:
+        csrf.protect()
+    g.console_user = None
+    uid = session.get("uid")
+    if uid:
+        found = db().get(User, uid)
+        if found is not None and found.active and session.get("ver") == found.session_version:
+            g.console_user = found
+        else:
+            session.pop("uid", None)
+            session.pop("ver", None)
+    if g.console_user is None and request.endpoint not in PUBLIC_ENDPOINTS:
+        if request.method == "GET":
+            return cast(Response, redirect(url_for("console.login", next=request.full_path.rstrip("?"))))
+        abort(401)
+    return None
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = _CSP
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if request.endpoint != "console.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.app_template_global("csrf_token")
+def _csrf_token() -> str:
+    return generate_csrf()
+
+
+@bp.context_processor
+def _context() -> dict[str, Any]:
+    u = g.get("console_user")
+    counts = review.queue_counts(db()) if u is not None else {}
+    return {
+        "_": i18n.gettext,
+        "ngettext": ngettext,
+        "me": u,
+        "can": (lambda perm: review.can(u.role if u else None, perm)),
+        "lang": i18n.current_language(),
+        "vn_time": i18n.vn_time,
+        "duration": i18n.duration,
+        "now": utcnow(),
+        "counts": counts,
+        "citation_label": review.citation_label,
+        "role_name": role_name,
+    }
+
+
+def role_name(role: str) -> str:
+    names = {
+        "moderator": _("Moderator"),
+        "senior_moderator": _("Senior moderator"),
+        "compliance_officer": _("Compliance officer"),
+        "admin": _("Administrator"),
+    }
+    return names.get(role, role)
+
+
+def _error_page(status: int, title: str, message: str) -> tuple[str, int]:
+    return render_template("console/error.html", status=status, title=title, message=message), status
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError) -> tuple[str, int]:
+    db().rollback()
+    return _error_page(400, _("Form expired"), _("The form's security token is missing or expired. Reload the page."))
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> tuple[str, int] | Response:
+    db().rollback()
+    status = exc.code or 500
+    titles = {
+        401: _("Please log in"),
+        403: _("Not allowed"),
+        404: _("Not found"),
+        405: _("Not allowed"),
+        429: _("Too many attempts"),
+    }
+    messages = {
+        401: _("Your session has ended. Log in again."),
+        403: _("Your role does not allow this page or action."),
+        404: _("There is no such page or item."),
+        429: _("Too many login attempts from this address. Wait a minute and try again."),
+    }
+    return _error_page(status, titles.get(status, _("Error")), messages.get(status, exc.description or ""))
+
+
+def require(permission: str) -> Callable[[F], F]:
+    """Refuse (403, audited) a user whose role lacks ``permission``."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            u = user()
+            if not review.can(u.role, permission):
+                audit.record(
+                    db(),
+                    actor=actor(),
+                    action="access.denied",
+                    object_type="console",
+                    object_id=request.path[:200],
+                    details={"permission": permission, "role": u.role, "method": request.method},
+                )
+                db().commit()
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/console") and not urlsplit(target).netloc and "//" not in target:
+        return target
+    return url_for("console.home")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Login, logout, language
+
+
+def _login_limiter() -> Any:
+    limiter = current_app.extensions.get("console.login_limiter")
+    if limiter is None:
+        from moderation.web.auth import TokenBucket
+
+        limiter = current_app.extensions["console.login_limiter"] = TokenBucket(LOGIN_RATE_PER_MINUTE)
+    return limiter
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    error = None
+    need_totp = False
+    username = ""
+    if request.method == "POST":
+        remote = request.remote_addr or "?"
+        if _login_limiter().take(f"login:{remote}"):
+            abort(429)
+        username = request.form.get("username", "")
+        result = review.authenticate(
+            db(),
+            username,
+            request.form.get("password", ""),
+            request.form.get("totp") or None,
+            remote=remote,
+        )
+        db().commit()  # failures and lockouts are recorded even though the login is refused
+        if result.ok and result.user is not None:
+            lang = session.get("lang")
+            session.clear()
+            session.permanent = True
+            session["uid"] = result.user.id
+            session["ver"] = result.user.session_version
+            if lang:
+                session["lang"] = lang
+            return redirect(_safe_next(request.args.get("next")))
+        need_totp = result.error in {"totp_required", "bad_totp"}
+        error = {
+            "locked": _("This account is locked after too many failed attempts. Try again later or ask an admin."),
+            "totp_required": _("Enter the 6-digit code from your authenticator app."),
+            "inactive": _("This account is disabled."),
+        }.get(result.error or "", _("Wrong username, password or code."))
+    status = 200 if error is None else 401
+    return render_template("console/login.html", error=error, need_totp=need_totp, username=username), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    audit.record(db(), actor=actor(), action="logout", object_type="user", object_id=user().id, details={})
+    db().commit()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("console.login"))
+
+
+@bp.route("/language", methods=["POST"])
+def language() -> Any:
+    lang = request.form.get("lang", "")
+    if lang in i18n.LANGUAGES:
+        session["lang"] = lang
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/")
+def home() -> Any:
+    role = user().role
+    if review.can(role, "review"):
+        return redirect(url_for("console.queue"))
+    if review.can(role, "authority"):
+        return redirect(url_for("console.authority"))
+    return redirect(url_for("console.registry"))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Queue and item
+
+
+@bp.route("/queue")
+@require("review")
+def queue() -> Any:
+    escalated = request.args.get("view") == "escalated"
+    if escalated and not review.can(user().role, "escalated"):
+        abort(403)
+    review.expire_claims(db())
+    db().commit()
+    q = review.review_queue(db(), review.QueueFilter.from_args(request.args, escalated=escalated))
+    return render_template("console/queue.html", q=q, escalated=escalated, args=request.args)
+
+
+@bp.route("/items/<decision_id>")
+@require("review")
+def item(decision_id: str) -> Any:
+    try:
+        view = review.item_view(db(), decision_id)
+    except review.ReviewError:
+        abort(404)
+    audit.record(
+        db(),
+        actor=actor(),
+        action="item.view",
+        object_type="decision",
+        object_id=decision_id,
+        platform_id=view.decision.platform_id,
+        details={},
+    )
+    db().commit()
+    return render_template(
+        "console/item.html",
+        v=view,
+        standard=review.STANDARD_REASONS,
+        mine=view.claim is not None and view.claim.user_id == user().id,
+    )
+
+
+@bp.route("/items/<decision_id>/claim", methods=["POST"])
+@require("review")
+def claim(decision_id: str) -> Any:
+    try:
+        review.claim_item(db(), user(), "decision", decision_id)
+        db().commit()
+        flash(_("You have claimed this item for 15 minutes."), "ok")
+    except review.ReviewError as exc:
+        db().rollback()
+        flash(_message(exc), "error")
+    return redirect(url_for("console.item", decision_id=decision_id))
+
+
+@bp.route("/items/<decision_id>/release", methods=["POST"])
+@require("review")
+def release(decision_id: str) -> Any:
+    review.release_claim(db(), user(), "decision", decision_id)
+    db().commit()
+    flash(_("Claim released."), "ok")
+    return redirect(url_for("console.queue"))
+
+
+def _reason() -> str:
+    return (request.form.get("reason_text") or "").strip() or (request.form.get("reason_choice") or "").strip()
+
+
+def _outcome() -> tuple[str, str | None]:
+    choice = request.form.get("choice", "")
+    if choice in review.UPHOLD_ACTIONS:
+        return "uphold", choice
+    return choice, None
+
+
+@bp.route("/items/<decision_id>/decide", methods=["POST"])
+@require("review")
+def decide(decision_id: str) -> Any:
+    outcome, action = _outcome()
+    try:
+        result = review.decide(db(), user(), decision_id, outcome, reason=_reason(), action=action)
+        db().commit()
+    except review.ReviewError as exc:
+        db().rollback()
+        flash(_message(exc), "error")
+        return redirect(url_for("console.item", decision_id=decision_id))
+    if result.outcome == "escalate":
+        flash(_("Escalated to the senior moderators."), "ok")
+    else:
+        flash(_("Decision recorded: %(action)s.", action=action_name(result.decision.action if result.decision else "")))
+    return redirect(url_for("console.queue"))
+
+
+@bp.route("/bulk", methods=["POST"])
+@require("review")
+def bulk() -> Any:
+    ids = request.form.getlist("ids")
+    outcome, action = _outcome()
+    try:
+        result = review.bulk_decide(db(), user(), ids, outcome, reason=_reason(), action=action)
+        db().commit()
+    except review.ReviewError as exc:
+        db().rollback()
+        flash(_message(exc), "error")
+        return redirect(request.referrer or url_for("console.queue"))
+    flash(
+        ngettext("%(num)s item decided.", "%(num)s items decided.", len(result.decided))
+        + (" " + _("Skipped: %(n)s.", n=len(result.skipped)) if result.skipped else ""),
+        "ok",
+    )
+    return redirect(url_for("console.queue"))
+
+
+def action_name(action: str) -> str:
+    return {
+        "remove": _("Remove"),
+        "restrict": _("Restrict"),
+        "label": _("Label"),
+        "no_action": _("Allow"),
+        "review": _("Review"),
+        "restore": _("Restore"),
+    }.get(action, action)
+
+
+def _message(exc: review.ReviewError) -> str:
+    messages = {
+        "claimed": _("Another moderator is working on this item."),
+        "already_decided": _("This item has already been decided."),
+        "reason_required": _("A reason is required."),
+        "reason_too_long": _("The reason is too long."),
+        "invalid_action": _("Choose remove, restrict or label."),
+        "invalid_outcome": _("Choose a decision."),
+        "escalated": _("This item was escalated to the senior moderators."),
+        "forbidden": _("Your role does not allow this page or action."),
+        "not_found": _("There is no such page or item."),
+        "unavailable": _("Not available in this installation."),
+    }
+    return messages.get(exc.code, exc.message)
+
+
+bp.add_app_template_global(action_name, "action_name")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Appeals and authority requests
+
+
+@bp.route("/appeals")
+@require("appeals")
+def appeals() -> Any:
+    rows = review.pending_appeals(db())
+    decisions = {}
+    for r in rows:
+        try:
+            decisions[r["id"]] = review.item_view(db(), str(r.get("decision_id")))
+        except review.ReviewError:
+            continue
+    available = review.workflow_store() is not None
+    return render_template("console/appeals.html", rows=rows, decisions=decisions, available=available)
+
+
+@bp.route("/appeals/<appeal_id>/decide", methods=["POST"])
+@require("appeals")
+def appeal_decide(appeal_id: str) -> Any:
+    outcome = request.form.get("outcome", "")
+    if outcome not in {"upheld", "reversed"}:
+        flash(_("Choose a decision."), "error")
+        return redirect(url_for("console.appeals"))
+    try:
+        review.decide_appeal(db(), user(), appeal_id, outcome, _reason())
+        db().commit()
+    except review.ReviewError as exc:
+        db().rollback()
+        flash(_message(exc), "error")
+        return redirect(url_for("console.appeals"))
+    flash(_("Appeal decided."), "ok")
+    return redirect(url_for("console.appeals"))
+
+
+@bp.route("/authority")
+@require("authority")
+def authority() -> Any:
+    rows = review.pending_authority_requests(db())
+    return render_template("console/authority.html", rows=rows, available=review.workflow_store() is not None)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Registry, audit, users
+
+
+@bp.route("/registry")
+@require("registry")
+def registry() -> Any:
+    q = request.args.get("q", "")
+    status = request.args.get("status") or None
+    rows = review.search_blogs(db(), q, status=status)
+    return render_template("console/registry.html", rows=rows, q=q, status=status or "")
+
+
+@bp.route("/audit")
+@require("audit")
+def audit_trail() -> Any:
+    before = request.args.get("before", type=int)
+    entries = review.audit_page(
+        db(),
+        actor=request.args.get("actor", ""),
+        action=request.args.get("action", ""),
+        object_id=request.args.get("object", ""),
+        before=before,
+    )
+    return render_template("console/audit.html", entries=entries, args=request.args)
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@require("users")
+def users() -> Any:
+    totp_secret = None
+    if request.method == "POST":
+        op = request.form.get("op")
+        try:
+            if op == "create":
+                _, totp_secret = review.create_user(
+                    db(),
+                    request.form.get("username", ""),
+                    request.form.get("password", ""),
+                    request.form.get("role", ""),
+                    totp=bool(request.form.get("totp")),
+                    actor=actor(),
+                )
+                flash(_("Account created."), "ok")
+            elif op == "unlock":
+                target = db().get(User, request.form.get("user_id", ""))
+                if target is None:
+                    abort(404)
+                review.unlock_user(db(), target, actor())
+                flash(_("Account unlocked."), "ok")
+            db().commit()
+        except review.ReviewError as exc:
+            db().rollback()
+            flash(exc.message, "error")
+    from sqlalchemy import select
+
+    accounts = list(db().scalars(select(User).order_by(User.username)))
+    return render_template(
+        "console/users.html", accounts=accounts, roles=review.ROLES, totp_secret=totp_secret, now_dt=dt.datetime.now(dt.UTC)
+    )
