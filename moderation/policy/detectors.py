@@ -27,14 +27,6 @@ def _module(name: str) -> ModuleType | None:
         raise
 
 
-def _attr(obj: Any, *names: str) -> Any:
-    for n in names:
-        v = getattr(obj, n, None)
-        if v is not None:
-            return v
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class Adapter:
     """A detector the engine runs: its name and a function (item, registries) -> signals."""
@@ -43,38 +35,32 @@ class Adapter:
     run: Callable[[Item, Any], Sequence[Signal]]
 
 
-def _impersonation(item: Item, registries: Any) -> Sequence[Signal]:
-    mod = _module("moderation.detect.identity")
-    index = _attr(registries, "entities", "entity_index") if registries is not None else None
-    fn = getattr(mod, "detect_impersonation", None) if mod else None
-    if fn is None or index is None:
-        return []
-    return list(fn(item, index))
-
-
-def _generic(module: str, *names: str) -> Callable[[Item, Any], Sequence[Signal]]:
-    """Call the first of ``names`` the module defines, as ``fn(item, registries)`` or ``fn(item)``."""
+def _needs_registries(module: str, fn_name: str) -> Callable[[Item, Any], Sequence[Signal]]:
+    """Call ``module.fn_name(item, registries)``; with no registries there is nothing to look up, so no signals."""
 
     def run(item: Item, registries: Any) -> Sequence[Signal]:
         mod = _module(module)
-        if mod is None:
+        fn = getattr(mod, fn_name, None) if mod else None
+        if fn is None or registries is None:
             return []
-        for n in names:
-            fn = getattr(mod, n, None)
-            if callable(fn):
-                try:
-                    return list(fn(item, registries))
-                except TypeError:
-                    return list(fn(item))
-        return []
+        return list(fn(item, registries))
 
     return run
+
+
+def _personal(item: Item, registries: Any) -> Sequence[Signal]:
+    mod = _module("moderation.detect.personal")
+    fn = getattr(mod, "detect_personal_data", None) if mod else None
+    return [] if fn is None else list(fn(item, registries))
 
 
 def default_adapters() -> list[Adapter]:
     """Return the detectors the classifier runs besides its own lexicons and patterns."""
     return [
-        Adapter("impersonation", _impersonation),
+        Adapter("impersonation", _needs_registries("moderation.detect.identity", "detect_impersonation")),
+        Adapter("links", _needs_registries("moderation.detect.links", "detect_links")),
+        Adapter("works", _needs_registries("moderation.detect.works", "detect_work_matches")),
+        Adapter("personal_data", _personal),
     ]
 
 
