@@ -164,6 +164,7 @@ class _Key:
     text: str
     compact: str
     words: tuple[str, ...]
+    plain_len: int  # letters and digits before the skeleton (which may lengthen "m" to "rn")
 
 
 @dataclass(frozen=True)
@@ -187,22 +188,22 @@ class EntityIndex:
             for text in (ent.name, *ent.aliases, *ent.handles):
                 c = compact(text)
                 if c:
-                    keys.append(_Key(i, text, c, tuple(_NOT_ALNUM.split(skeleton(text)))))
+                    words = tuple(w for w in _NOT_ALNUM.split(skeleton(text)) if w)
+                    keys.append(_Key(i, text, c, words, len(_NOT_ALNUM.sub("", fold(text)))))
         by_compact: dict[str, list[int]] = {}
         by_first: dict[str, list[int]] = {}
         fuzzy_choices: list[str] = []
         fuzzy_keys: list[int] = []
         for k, key in enumerate(keys):
             by_compact.setdefault(key.compact, []).append(k)
-            ws = tuple(w for w in key.words if w)
-            if ws:
-                by_first.setdefault(ws[0], []).append(k)
+            if key.words:
+                by_first.setdefault(key.words[0], []).append(k)
             if len(key.compact) >= FUZZY_MIN_LEN:
                 fuzzy_choices.append(key.compact)
                 fuzzy_keys.append(k)
         return cls(
             entities=ents,
-            _keys=tuple(_Key(k.entity_index, k.text, k.compact, tuple(w for w in k.words if w)) for k in keys),
+            _keys=tuple(keys),
             _by_compact={k: tuple(v) for k, v in by_compact.items()},
             _by_first_word={k: tuple(v) for k, v in by_first.items()},
             _fuzzy_choices=tuple(fuzzy_choices),
@@ -255,7 +256,7 @@ class EntityIndex:
                 kw = self._keys[k].words
                 if cand_words[pos : pos + len(kw)] != kw or len(kw) == len(cand_words):
                     continue
-                if len(kw) >= 2 or len(kw[0]) >= CONTAINS_MIN_LEN:
+                if len(kw) >= 2 or self._keys[k].plain_len >= CONTAINS_MIN_LEN:
                     consider(k, round(0.85 + 0.15 * len("".join(kw)) / len(c), 4), "contains")
 
         if len(c) >= FUZZY_MIN_LEN and self._fuzzy_choices:

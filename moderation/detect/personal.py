@@ -48,13 +48,18 @@ SURNAMES = _wordset(
 # Places written like names ("Hà Nội" starts with the surname Hà); streets named after people follow a cue word.
 _PLACE_NAMES = _wordset(
     "ha noi|ha tinh|ha giang|ha nam|ha long|ha dong|ha tien|lam dong|cao bang|lai chau|mai chau|dinh quan|"
-    "hoang mai|phan thiet|phan rang|vu tau|tay ninh|ho chi minh|thai binh|thai nguyen|ly son|to lich",
+    "hoang mai|phan thiet|phan rang|vu tau|tay ninh|ho chi minh|thai binh|thai nguyen|ly son|to lich|ba ria|"
+    "ba chieu|ba den|ong ich khiem|co loa|chu lai|ba vi",
     "|",
 )
 _PLACE_CUE = regex.compile(
     r"(?:duong|pho|quan|phuong|tinh|thanh pho|tp\.?|huyen|xa|thi xa|ngo|hem|cau|cho|song|ho|nga|tai)\W*$"
 )
-_NAME_CUES = r"(?:anh|chi|ong|ba|co|chu|bac|em|ban|ten|ho ten|ho va ten|nguoi|chau)"
+_CUE_WORDS = _wordset("anh chi ong ba co chu bac em ban ten chau")
+_CUED_NAME = regex.compile(
+    r"(?<![\p{L}\p{M}])(?i:anh|chị|ông|bà|cô|chú|bác|em|bạn|tên|họ tên|họ và tên|cháu)(?::)?[ \t]+"
+    r"(?P<name>\p{Lu}[\p{Ll}\p{M}]*(?:[ \t]+\p{Lu}[\p{Ll}\p{M}]*){0,3})"
+)
 
 _PHONE = regex.compile(r"(?<![\d+\w])(?:\(?\+?84\)?[ .-]?|0)(?:3[2-9]|5[2-9]|7[06-9]|8[1-9]|9\d)(?:[ .-]?\d){7}(?!\d)")
 _LANDLINE = regex.compile(r"(?<![\d+\w])(?:\(?\+?84\)?[ .-]?|0)2\d{1,2}[ .-]?\d{3,4}[ .-]?\d{3,4}(?!\d)")
@@ -143,21 +148,34 @@ def _folded_before(folded: str, offsets: Sequence[int], start: int, window: int)
 
 
 def find_names(text: str) -> list[tuple[int, int]]:
-    """Return spans of likely Vietnamese personal names: a known surname plus given names, or a cue and a name."""
+    """Return spans of likely Vietnamese personal names: a known surname plus given names, or a cue and a name.
+
+    Cue words ("anh", "chị", "ông", "bà", "tên" …) introduce a name of one to four capitalised words; without a cue,
+    two to four capitalised words starting with a common surname. Places ("Hà Nội") and streets named after people
+    (after "đường", "phố", "quận" …) are not names of private persons.
+    """
     out: list[tuple[int, int]] = []
+    for m in _CUED_NAME.finditer(text):
+        if " ".join(fold(m.group()).split()[:2]) not in _PLACE_NAMES:  # "Bà Rịa", "Bà Chiểu"
+            out.append((m.start("name"), m.end("name")))
     for m in _NAME.finditer(text):
         parts = m.group().split()
-        before = fold(text[max(0, m.start() - 12) : m.start()]).strip()
-        if " ".join(fold(p) for p in parts[:3]) in _PLACE_NAMES or " ".join(fold(p) for p in parts[:2]) in _PLACE_NAMES:
+        start = m.start()
+        if fold(parts[0]) in _CUE_WORDS:  # "Chị Trần Thị Bích" at the start of a sentence
+            second = regex.match(r"\S+\s+", m.group())
+            start = m.start() + (second.end() if second else len(m.group()))
+            parts = parts[1:]
+        if len(parts) < 2 or any(a <= start < b for a, b in out):
+            continue
+        before = fold(text[max(0, start - 12) : start]).strip()
+        folded_parts = [fold(p) for p in parts]
+        if " ".join(folded_parts[:3]) in _PLACE_NAMES or " ".join(folded_parts[:2]) in _PLACE_NAMES:
             continue
         if _PLACE_CUE.search(before):
             continue
-        if fold(parts[0]) in SURNAMES:
-            out.append((m.start(), m.end()))
-            continue
-        if regex.search(rf"(?:^|\W){_NAME_CUES}$", before):
-            out.append((m.start(), m.end()))
-    return out
+        if folded_parts[0] in SURNAMES:
+            out.append((start, m.end()))
+    return sorted(set(out))
 
 
 def find_personal_data(text: str, *, official_domains: frozenset[str] = frozenset()) -> list[Datum]:

@@ -1,0 +1,108 @@
+"""Personal data: phone numbers, identity documents, bank and card numbers, e-mail, addresses; doxxing context."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation.detect.identity import EntityIndex, ProtectedEntity
+from moderation.detect.personal import card_brand, detect_personal_data, find_personal_data, is_cccd, luhn_ok, mask
+from moderation.domain import Item, ItemKind
+
+# (text, expected [(kind, matched text)]); each row says why it is here.
+FIND_CASES = [
+    # phones: every current mobile prefix family, national and international forms, separators
+    pytest.param("gọi 0912345678", [("phone", "0912345678")], id="mobile-09"),
+    pytest.param("gọi 0327 123 456", [("phone", "0327 123 456")], id="mobile-03-spaces"),
+    pytest.param("gọi 056.123.4567", [("phone", "056.123.4567")], id="mobile-05-dots"),
+    pytest.param("gọi 0781-234-567", [("phone", "0781-234-567")], id="mobile-07-dashes"),
+    pytest.param("gọi 0889123456", [("phone", "0889123456")], id="mobile-08"),
+    pytest.param("gọi +84 912 345 678", [("phone", "+84 912 345 678")], id="plus84"),
+    pytest.param("gọi 84912345678", [("phone", "84912345678")], id="84-no-plus"),
+    pytest.param("gọi (+84)912345678", [("phone", "(+84)912345678")], id="plus84-parens"),
+    pytest.param("gọi 024 3825 1234", [("phone", "024 3825 1234")], id="landline-hanoi"),
+    pytest.param("mã 0112345678", [], id="invalid-prefix-01"),
+    pytest.param("gọi 091234567", [], id="too-short"),
+    pytest.param("Hotline: 1900 545 413", [], id="service-1900-not-personal"),
+    pytest.param("gọi 1800 1234 miễn phí", [], id="service-1800-not-personal"),
+    pytest.param("Hotline CSKH: 0912345678", [], id="hotline-cue-official"),
+    # identity documents
+    pytest.param("CCCD 001203012345", [("cccd", "001203012345")], id="cccd-hanoi"),
+    pytest.param("số 079095012345", [("cccd", "079095012345")], id="cccd-hcm-no-keyword"),
+    pytest.param("mã 003203012345", [], id="cccd-invalid-province"),
+    pytest.param("mã 001903012345", [], id="cccd-invalid-century"),
+    pytest.param("CMND: 123456789", [("cmnd", "123456789")], id="cmnd-with-keyword"),
+    pytest.param("mã đơn 123456789", [], id="nine-digits-without-keyword"),
+    pytest.param("Hộ chiếu số C1234567", [("passport", "C1234567")], id="passport"),
+    # bank and card numbers
+    pytest.param("STK: 0011004123456 Vietcombank", [("bank_account", "0011004123456")], id="bank-account"),
+    pytest.param("chuyển khoản vào 19036543210012", [("bank_account", "19036543210012")], id="bank-ck"),
+    pytest.param("thẻ 4111 1111 1111 1111", [("card", "4111 1111 1111 1111")], id="visa-luhn"),
+    pytest.param("thẻ 4111 1111 1111 1112", [], id="card-bad-luhn"),
+    pytest.param("mã vận đơn 123456789012345", [], id="long-number-no-context"),
+    # e-mail and address
+    pytest.param("mail lan.nguyen@gmail.com nhé", [("email", "lan.nguyen@gmail.com")], id="email"),
+    pytest.param(
+        "nhà ở số 12 ngõ 34 đường Láng, phường Láng Thượng, quận Đống Đa",
+        [("address", "số 12 ngõ 34 đường Láng, phường Láng Thượng, quận Đống Đa")],
+        id="address-hanoi",
+    ),
+    pytest.param(
+        "địa chỉ 45/6 Lê Lợi, P. Bến Nghé, Q.1",
+        [("address", "45/6 Lê Lợi, P. Bến Nghé, Q.1")],
+        id="address-hcm-abbrev",
+    ),
+    pytest.param("Năm 2024, giá vàng tăng 5%", [], id="ordinary-numbers"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), FIND_CASES)
+def test_find(text: str, expected: list[tuple[str, str]]) -> None:
+    got = [(d.kind, text[d.start : d.end]) for d in find_personal_data(text)]
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "with_name"),
+    [
+        pytest.param("Chị Trần Thị Bích ở đây, sđt 0912345678", True, id="surname-name"),
+        pytest.param("Số của anh Tuấn: 0912345678", True, id="cue-word-name"),
+        pytest.param("Bán xe, liên hệ 0912345678", False, id="no-name"),
+        pytest.param("Văn phòng tại Hà Nội, gọi 0912345678", False, id="place-not-person"),
+        pytest.param("Nhà số 5 đường Trần Hưng Đạo, phường 1, quận 5", False, id="street-named-after-person"),
+    ],
+)
+def test_with_person_name(text: str, with_name: bool) -> None:
+    signals = detect_personal_data(Item(ItemKind.POST, {"body": text}))
+    assert signals
+    assert signals[0].attrs["with_person_name"] is with_name
+    span = signals[0].spans[0]
+    assert text[span.start : span.end] == span.text
+
+
+def test_official_email_of_registered_entity_is_skipped() -> None:
+    index = EntityIndex.build([ProtectedEntity("vcb", "Vietcombank", "bank", domains=("vietcombank.com.vn",))])
+    item = Item(ItemKind.POST, {"body": "Gửi tới cskh@vietcombank.com.vn hoặc an@gmail.com"})
+    assert [s.attrs["value_masked"] for s in detect_personal_data(item, index)] == ["a***@gmail.com"]
+
+
+@pytest.mark.parametrize(
+    ("digits", "ok"),
+    [("4111111111111111", True), ("4111111111111112", False), ("79927398713", True), ("0", True)],
+)
+def test_luhn(digits: str, ok: bool) -> None:
+    assert luhn_ok(digits) is ok
+
+
+@pytest.mark.parametrize(
+    ("digits", "brand"),
+    [("4111111111111111", "visa"), ("5500000000000004", "mastercard"), ("9704000000000018", "napas"), ("1234", None)],
+)
+def test_card_brand(digits: str, brand: str | None) -> None:
+    assert card_brand(digits.ljust(4, "0")) == brand
+
+
+def test_cccd_and_mask() -> None:
+    assert is_cccd("001203012345")
+    assert not is_cccd("000203012345")
+    assert mask("0912345678") == "******5678"
+    assert mask("lan@gmail.com") == "l***@gmail.com"
