@@ -124,10 +124,10 @@ def shingle(text: str, *, html: bool = False, k: int = SHINGLE_WORDS) -> Shingle
     para_ends = np.concatenate((boundaries, [n])).astype(np.int32)
     short = (para_ends - para_starts) < k
     for s, e in zip(para_starts[short], para_ends[short], strict=True):
-        h1 = np.uint64(0)
+        h1 = 0  # Python ints: numpy scalars warn on the (intended) wrap-around
         for j in range(int(s), int(e)):
-            h1 = h1 * _BASE + word[j]
-        hash_parts.append(np.asarray([h1 ^ np.uint64(int(e - s))], dtype=np.uint64))
+            h1 = (h1 * int(_BASE) + ids[j]) & 0xFFFFFFFFFFFFFFFF
+        hash_parts.append(np.asarray([h1 ^ int(e - s)], dtype=np.uint64))
         first_parts.append(np.asarray([s], dtype=np.int32))
         last_parts.append(np.asarray([e - 1], dtype=np.int32))
     raw = np.concatenate(hash_parts) if hash_parts else np.zeros(0, dtype=np.uint64)
