@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib
-import inspect
 import logging
 import re
 import secrets
@@ -416,7 +415,7 @@ def open_review_rows(session: Session, platform_id: str | None = None) -> list[t
     )
     if platform_id:
         query = query.where(Decision.platform_id == platform_id)
-    return [(d, s) for d, s in session.execute(query).tuples()]
+    return [(d, s) for d, s in session.execute(query)]
 
 
 def review_queue(session: Session, flt: QueueFilter | None = None, *, now: dt.datetime | None = None) -> Queue:
@@ -429,7 +428,7 @@ def review_queue(session: Session, flt: QueueFilter | None = None, *, now: dt.da
         c.item_id: c
         for c in session.scalars(select(Claim).where(Claim.item_type == "decision", Claim.expires_at > now))
     }
-    platforms = dict(session.execute(select(Platform.id, Platform.name)).tuples().all())
+    platforms = dict(session.execute(select(Platform.id, Platform.name)))
     all_items: list[QueueItem] = []
     for decision, sub in rows:
         cats = [c for c in decision.categories or [] if c.get("mode", "enforce") == "enforce"]
@@ -844,54 +843,40 @@ def _workflow_services() -> ModuleType | None:
 def supersede(
     session: Session, old: Decision, user: User, *, verdict: str, action: str, reason: str, now: dt.datetime
 ) -> Decision:
-    """Record the moderator's decision that replaces ``old``: the workflow wiring's ``supersede`` when present."""
+    """Record the moderator's decision that replaces ``old``: the workflow wiring's ``supersede`` when present.
+
+    The wiring's ``supersede(session, old_decision, new_fields, actor)`` writes the new decision, links the old one,
+    audits ``decision.supersede`` and schedules the platform's callback; ``apply_enforcement`` (when present)
+    then records strikes and sanctions for a removal.
+    """
     wf = _workflow_services()
     fn = getattr(wf, "supersede", None) if wf is not None else None
-    if fn is not None:
-        new = _call_workflow_supersede(fn, session, old, user, verdict=verdict, action=action, reason=reason, now=now)
-        if new is not None:
-            return new
-    return _supersede_minimal(session, old, user, verdict=verdict, action=action, reason=reason, now=now)
+    if fn is None:
+        return _supersede_minimal(session, old, user, verdict=verdict, action=action, reason=reason, now=now)
+    from moderation.errors import ApiError
 
-
-def _call_workflow_supersede(
-    fn: Any, session: Session, old: Decision, user: User, *, verdict: str, action: str, reason: str, now: dt.datetime
-) -> Decision | None:
-    """Call the wiring's ``supersede`` with the keywords it accepts; fall back (None) if its shape is unknown."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return None
-    offered: dict[str, Any] = {
+    fields = {
         "verdict": verdict,
         "action": action,
         "reason": reason,
-        "now": now,
-        "decided_at": now,
-        "actor": f"moderator:{user.username}",
-        "moderator_id": user.username,
         "source": "moderator",
+        "automated_decision": "not",
+        "dedupe_key": f"review:{old.id}",
         "categories": list(old.categories or []) if action != "no_action" else [],
     }
-    required = [
-        n
-        for n, p in params.items()
-        if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
-    positional = required[:2]  # (session, old decision)
-    if any(n not in offered for n in required[2:]):
-        log.warning("workflow supersede has an unexpected signature; using the minimal supersede")
-        return None
-    if len(positional) != 2:
-        return None
-    kwargs = {n: v for n, v in offered.items() if n in params and n not in positional}
-    target: Any = old.id if positional[1].endswith("_id") else old
-    result = fn(session, target, **kwargs)
-    if isinstance(result, Decision):
-        return result
-    if isinstance(result, tuple) and result and isinstance(result[0], Decision):
-        return result[0]
-    return None
+    try:
+        with session.begin_nested():
+            new: Decision = fn(session, old, fields, f"moderator:{user.username}")
+    except IntegrityError:
+        raise ReviewError("already_decided", "this item has already been decided") from None
+    except ApiError as exc:
+        if exc.status == 409:
+            raise ReviewError("already_decided", "this item has already been decided") from None
+        raise ReviewError(exc.code, exc.message) from None
+    apply = getattr(wf, "apply_enforcement", None)
+    if apply is not None and new.verdict == "remove":
+        apply(session, new)
+    return new
 
 
 def _supersede_minimal(
@@ -1138,7 +1123,7 @@ def search_blogs(
     if platform_id:
         query = query.where(Blog.platform_id == platform_id)
     blogs = list(session.scalars(query))
-    platforms = dict(session.execute(select(Platform.id, Platform.name)).tuples().all())
+    platforms = dict(session.execute(select(Platform.id, Platform.name)))
     rows = []
     for blog in blogs:
         violations = session.scalar(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -43,7 +45,7 @@ bp = Blueprint(
 )
 csrf = CSRFProtect()
 
-LOGIN_RATE_PER_MINUTE = 10  # per client address and process; the per-account lockout is in the service
+LOGIN_RATE_PER_MINUTE = 20  # per client address and process; the per-account lockout is in the service
 PUBLIC_ENDPOINTS = {"console.login", "console.static", "console.language"}
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -100,7 +102,7 @@ def _headers(response: Response) -> Response:
 
 @bp.app_template_global("csrf_token")
 def _csrf_token() -> str:
-    return generate_csrf()
+    return str(generate_csrf())
 
 
 @bp.context_processor
@@ -129,7 +131,7 @@ def role_name(role: str) -> str:
         "compliance_officer": _("Compliance officer"),
         "admin": _("Administrator"),
     }
-    return names.get(role, role)
+    return str(names.get(role, role))
 
 
 def _error_page(status: int, title: str, message: str) -> tuple[str, int]:
@@ -162,24 +164,29 @@ def _http_error(exc: HTTPException) -> tuple[str, int] | Response:
     return _error_page(status, titles.get(status, _("Error")), messages.get(status, exc.description or ""))
 
 
+def deny(permission: str) -> None:
+    """Record the refusal in the audit trail and answer 403."""
+    u = user()
+    audit.record(
+        db(),
+        actor=actor(),
+        action="access.denied",
+        object_type="console",
+        object_id=request.path[:200],
+        details={"permission": permission, "role": u.role, "method": request.method},
+    )
+    db().commit()
+    abort(403)
+
+
 def require(permission: str) -> Callable[[F], F]:
     """Refuse (403, audited) a user whose role lacks ``permission``."""
 
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            u = user()
-            if not review.can(u.role, permission):
-                audit.record(
-                    db(),
-                    actor=actor(),
-                    action="access.denied",
-                    object_type="console",
-                    object_id=request.path[:200],
-                    details={"permission": permission, "role": u.role, "method": request.method},
-                )
-                db().commit()
-                abort(403)
+            if not review.can(user().role, permission):
+                deny(permission)
             return view(*args, **kwargs)
 
         return cast(F, wrapper)
@@ -197,13 +204,33 @@ def _safe_next(target: str | None) -> str:
 # Login, logout, language
 
 
-def _login_limiter() -> Any:
+class AttemptWindow:
+    """Count login attempts per client address over the last minute (per process)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._attempts: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._attempts.get(key, []) if now - t < 60]
+            allowed = len(recent) < self.per_minute
+            if allowed:
+                recent.append(now)
+            self._attempts[key] = recent
+            if len(self._attempts) > 10_000:  # forget idle addresses
+                self._attempts = {k: v for k, v in self._attempts.items() if v and now - v[-1] < 60}
+            return allowed
+
+
+def _login_limiter() -> AttemptWindow:
     limiter = current_app.extensions.get("console.login_limiter")
     if limiter is None:
-        from moderation.web.auth import TokenBucket
-
-        limiter = current_app.extensions["console.login_limiter"] = TokenBucket(LOGIN_RATE_PER_MINUTE)
-    return limiter
+        per_minute = int(current_app.config.get("CONSOLE_LOGINS_PER_MINUTE", LOGIN_RATE_PER_MINUTE))
+        limiter = current_app.extensions["console.login_limiter"] = AttemptWindow(per_minute)
+    return cast(AttemptWindow, limiter)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -213,7 +240,7 @@ def login() -> Any:
     username = ""
     if request.method == "POST":
         remote = request.remote_addr or "?"
-        if _login_limiter().take(f"login:{remote}"):
+        if not _login_limiter().allow(remote):
             abort(429)
         username = request.form.get("username", "")
         result = review.authenticate(
@@ -281,7 +308,7 @@ def home() -> Any:
 def queue() -> Any:
     escalated = request.args.get("view") == "escalated"
     if escalated and not review.can(user().role, "escalated"):
-        abort(403)
+        deny("escalated")
     review.expire_claims(db())
     db().commit()
     q = review.review_queue(db(), review.QueueFilter.from_args(request.args, escalated=escalated))
@@ -360,7 +387,8 @@ def decide(decision_id: str) -> Any:
     if result.outcome == "escalate":
         flash(_("Escalated to the senior moderators."), "ok")
     else:
-        flash(_("Decision recorded: %(action)s.", action=action_name(result.decision.action if result.decision else "")))
+        done = action_name(result.decision.action if result.decision else "")
+        flash(_("Decision recorded: %(action)s.", action=done), "ok")
     return redirect(url_for("console.queue"))
 
 
@@ -385,14 +413,16 @@ def bulk() -> Any:
 
 
 def action_name(action: str) -> str:
-    return {
-        "remove": _("Remove"),
-        "restrict": _("Restrict"),
-        "label": _("Label"),
-        "no_action": _("Allow"),
-        "review": _("Review"),
-        "restore": _("Restore"),
-    }.get(action, action)
+    return str(
+        {
+            "remove": _("Remove"),
+            "restrict": _("Restrict"),
+            "label": _("Label"),
+            "no_action": _("Allow"),
+            "review": _("Review"),
+            "restore": _("Restore"),
+        }.get(action, action)
+    )
 
 
 def _message(exc: review.ReviewError) -> str:
@@ -408,7 +438,7 @@ def _message(exc: review.ReviewError) -> str:
         "not_found": _("There is no such page or item."),
         "unavailable": _("Not available in this installation."),
     }
-    return messages.get(exc.code, exc.message)
+    return str(messages.get(exc.code, exc.message))
 
 
 bp.add_app_template_global(action_name, "action_name")
@@ -492,7 +522,7 @@ def users() -> Any:
         op = request.form.get("op")
         try:
             if op == "create":
-                _, totp_secret = review.create_user(
+                _created, totp_secret = review.create_user(
                     db(),
                     request.form.get("username", ""),
                     request.form.get("password", ""),
@@ -515,5 +545,9 @@ def users() -> Any:
 
     accounts = list(db().scalars(select(User).order_by(User.username)))
     return render_template(
-        "console/users.html", accounts=accounts, roles=review.ROLES, totp_secret=totp_secret, now_dt=dt.datetime.now(dt.UTC)
+        "console/users.html",
+        accounts=accounts,
+        roles=review.ROLES,
+        totp_secret=totp_secret,
+        now_dt=dt.datetime.now(dt.UTC),
     )
