@@ -222,3 +222,32 @@ def test_content_key_ignores_case_spacing_and_unicode_form() -> None:
 )
 def test_permissions_by_role(role: str | None, permission: str, allowed: bool) -> None:
     assert review.can(role, permission) is allowed
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "exit_code", "output"),
+    [
+        (["--username", "cli.mod", "--role", "moderator", "--password-stdin"], "a long password\n", 0, "created"),
+        (
+            ["--username", "cli.mod", "--role", "moderator", "--password-stdin", "--totp"],
+            "a long password\n",
+            0,
+            "TOTP secret",
+        ),
+        (["--username", "cli.mod", "--role", "moderator", "--password-stdin"], "short\n", 1, "at least"),
+        (["--username", "cli.mod", "--role", "king", "--password-stdin"], "a long password\n", 2, "Invalid value"),
+    ],
+)
+def test_cli_users_create(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, *, args: list[str], stdin: str, exit_code: int, output: str
+) -> None:
+    from click.testing import CliRunner
+
+    from moderation.cli.users import users
+
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("MODERATION_VAR_DIR", str(settings.var_dir))
+    result = CliRunner().invoke(users, ["create", *args], input=stdin)
+    assert result.exit_code == exit_code, result.output
+    assert output in result.output
+    assert "a long password" not in result.output
