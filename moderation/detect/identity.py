@@ -65,9 +65,40 @@ def fold_char(ch: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+_TABLE_LIMIT = 0x3000  # Latin, Greek, Cyrillic, combining marks, Vietnamese (U+1E00-1EFF), punctuation
+
+
+@functools.cache
+def _fold_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for cp in range(_TABLE_LIMIT):
+        ch = chr(cp)
+        folded = fold_char(ch)
+        if folded != ch:
+            table[cp] = folded
+    return table
+
+
+@functools.cache
+def fold_table_1to1() -> dict[int, str]:
+    """Return a translation table that folds like :func:`fold` but keeps one character per character.
+
+    Combining marks become U+0001 (the caller drops them); a character folding to several (``ß``) keeps the first.
+    Used where offsets must survive folding without a map (the works index).
+    """
+    table: dict[int, str] = {}
+    for cp, folded in _fold_table().items():
+        table[cp] = folded[:1] if folded else "\x01"
+    return table
+
+
 def fold(text: str) -> str:
     """Return ``text`` case-folded and without Vietnamese diacritics (``Ngân hàng`` -> ``ngan hang``)."""
-    return "".join(fold_char(ch) for ch in text)
+    if text.isascii():
+        return text.lower()
+    folded = text.translate(_fold_table())
+    # Characters beyond the table (rare scripts) are only case-folded.
+    return folded if folded.isascii() else "".join(fold_char(ch) for ch in folded)
 
 
 def fold_with_offsets(text: str) -> tuple[str, list[int]]:

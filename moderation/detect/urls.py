@@ -286,6 +286,8 @@ def _is_ip(host: str) -> bool:
 
 
 def _to_ascii(host: str) -> str:
+    if host.isascii() and "xn--" not in host.lower():
+        return host.lower()  # nothing for IDNA to do; the caller checks the characters
     try:
         return idna.encode(host, uts46=True, transitional=False).decode("ascii")
     except idna.IDNAError:
@@ -299,6 +301,8 @@ def _to_ascii(host: str) -> str:
 
 
 def _to_unicode(host: str) -> str:
+    if "xn--" not in host:
+        return host
     try:
         return idna.decode(host)
     except (idna.IDNAError, UnicodeError):

@@ -1,9 +1,10 @@
 """Protected works: a near-duplicate index of registered press, literary and other works (Circular 07/2008 §3.3, 3.5).
 
-Method. Text is split into words (``\\w+`` over the original text, HTML tags masked), each word case-folded and
-stripped of diacritics, and every run of ``SHINGLE_WORDS`` consecutive words inside one paragraph becomes a 32-bit
-shingle hash (numpy rolling hash over stable CRC-32 word ids). A work is summarised by a **bottom-k MinHash sketch**:
-the ``SKETCH_SIZE`` smallest distinct shingle hashes. Because the sample is uniform over the work's shingles,
+Method. Text is split into words (runs of letters and digits of the original text, HTML tags masked), each word
+case-folded and stripped of diacritics, and every run of ``SHINGLE_WORDS`` consecutive words inside one paragraph
+becomes a 32-bit shingle hash (a numpy rolling hash over word ids, which are themselves vectorised polynomial hashes
+of the folded letters, so NFC and NFD spellings agree). A work is summarised by a **bottom-k MinHash sketch**: the
+``SKETCH_SIZE`` smallest distinct shingle hashes. Because the sample is uniform over the work's shingles,
 ``|sketch ∩ shingles(post)| / |sketch|`` estimates the share of the work contained in the post (containment, not
 Jaccard), so a work that is a small part of a long post is still found, and deleted or shuffled paragraphs only
 lower the share by the text removed. Stripped diacritics cost nothing (folding), a small edit loses the few shingles
@@ -26,7 +27,6 @@ accepts attribution (Creative Commons family); public-domain and CC0 works are n
 from __future__ import annotations
 
 import functools
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import regex
 
-from moderation.detect.identity import fold
+from moderation.detect.identity import fold, fold_table_1to1
 from moderation.domain import Item, Signal, Span
 
 DETECTOR = "work_match/1"
@@ -45,10 +45,8 @@ MIN_SHARE = 0.3  # below this a share is reported nowhere; the policy pack sets 
 MIN_HITS = 4  # sampled shingles that must match, so a tiny work is not matched by one common phrase
 SPAN_GAP_WORDS = 24  # hits closer than this many words are merged into one evidence span
 
-_WORD = regex.compile(r"\w+")
 _TAG = regex.compile(r"<[^>]*>")
 _BLOCK_TAG = regex.compile(r"<\s*/?\s*(?:p|br|div|li|h[1-6]|blockquote|tr|section|article)\b", regex.I)
-_PARAGRAPH = regex.compile(r"\n")
 
 _MUL = np.uint64(0x9E3779B97F4A7C15)
 _BASE = np.uint64(1099511628211)
@@ -57,9 +55,77 @@ _PD_LICENCES = ("cc0", "public domain", "public-domain", "pd", "cong cong")
 _ATTRIBUTION_LICENCES = ("cc-by", "cc by", "creative commons")
 
 
-@functools.lru_cache(maxsize=200_000)
-def _word_id(word: str) -> int:
-    return zlib.crc32(fold(word).encode("utf-8"))
+_P = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
+_P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
+_MARK = 1  # code point the 1:1 fold table gives combining marks
+
+
+@functools.cache
+def _fold_lut() -> npt.NDArray[np.int64]:
+    """Return the 1:1 fold table as a code-point lookup array (``str.translate`` with a dict is 10x slower)."""
+    table = fold_table_1to1()
+    size = max(table) + 1
+    lut = np.arange(size, dtype=np.int64)
+    for cp, folded in table.items():
+        lut[cp] = ord(folded)
+    return lut
+
+
+@functools.cache
+def _word_char_mask() -> npt.NDArray[np.bool_]:
+    mask = np.fromiter((chr(cp).isalnum() for cp in range(0x10000)), dtype=np.bool_, count=0x10000)
+    mask[_MARK] = True
+    return mask
+
+
+_power_tables: dict[int, npt.NDArray[np.uint64]] = {}
+
+
+def _powers(base: np.uint64, n: int) -> npt.NDArray[np.uint64]:
+    """Return ``base**0 .. base**n`` modulo 2**64 (cached, grown by doubling)."""
+    table = _power_tables.get(int(base))
+    if table is None or len(table) <= n:
+        size = max(n + 1, 2 * (len(table) if table is not None else 4096))
+        table = np.empty(size, dtype=np.uint64)
+        table[0] = 1
+        table[1:] = np.cumprod(np.full(size - 1, base, dtype=np.uint64))  # wraps modulo 2**64, as intended
+        _power_tables[int(base)] = table
+    return table
+
+
+def _words(
+    text: str,
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Return (word ids, word starts, word ends, paragraph numbers) of ``text``, all vectorised.
+
+    The text is folded one character to one character (so offsets are the original's), combining marks are skipped
+    when hashing (so NFC and NFD spellings of a word get the same id), and a word id is a polynomial hash of its
+    folded letters computed from prefix sums: ``(S[end] - S[start]) * P^-rank(start)``.
+    """
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
+    lut = _fold_lut()
+    in_table = cps < len(lut)
+    cps[in_table] = lut[cps[in_table]]
+    n = len(cps)
+    empty = np.zeros(0, dtype=np.int64)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64), empty, empty, empty
+    is_word = np.zeros(n, dtype=np.bool_)
+    low = cps < 0x10000
+    is_word[low] = _word_char_mask()[cps[low]]
+    edges = np.diff(np.concatenate(([0], is_word.astype(np.int8), [0])))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    is_mark = cps == _MARK
+    counted = is_word & ~is_mark
+    rank = np.cumsum(counted) - counted  # index of each counted character among counted characters
+    pw = _powers(_P, int(counted.sum()))
+    contrib = np.where(counted, cps.astype(np.uint64) + np.uint64(1), np.uint64(0)) * pw[rank]
+    prefix = np.concatenate((np.zeros(1, dtype=np.uint64), np.cumsum(contrib, dtype=np.uint64)))
+    inv = _powers(_P_INV, int(rank[starts].max()) if len(starts) else 0)
+    ids = (prefix[ends] - prefix[starts]) * inv[rank[starts]]
+    paragraph = np.cumsum(cps == 10)[starts] if len(starts) else empty
+    return ids, starts.astype(np.int64), ends.astype(np.int64), paragraph.astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,26 +152,11 @@ def _mask_html(text: str) -> str:
 def shingle(text: str, *, html: bool = False, k: int = SHINGLE_WORDS) -> Shingles:
     """Return the word shingles of ``text``; a paragraph shorter than ``k`` words is one shingle."""
     source = _mask_html(text) if html else text
-    starts: list[int] = []
-    ends: list[int] = []
-    ids: list[int] = []
-    paragraph: list[int] = []
-    para = 0
-    last_end = 0
-    for m in _WORD.finditer(source):
-        if "\n" in source[last_end : m.start()]:
-            para += 1
-        last_end = m.end()
-        starts.append(m.start())
-        ends.append(m.end())
-        ids.append(_word_id(m.group()))
-        paragraph.append(para)
-    n = len(ids)
+    word, word_starts, word_ends, par = _words(source)
+    n = len(word)
     empty32 = np.zeros(0, dtype=np.int32)
     if n == 0:
         return Shingles(np.zeros(0, dtype=np.uint32), empty32, empty32, empty32, empty32)
-    word = np.asarray(ids, dtype=np.uint64)
-    par = np.asarray(paragraph, dtype=np.int32)
     first_parts: list[npt.NDArray[np.int32]] = []
     last_parts: list[npt.NDArray[np.int32]] = []
     hash_parts: list[npt.NDArray[np.uint64]] = []
@@ -126,7 +177,7 @@ def shingle(text: str, *, html: bool = False, k: int = SHINGLE_WORDS) -> Shingle
     for s, e in zip(para_starts[short], para_ends[short], strict=True):
         h1 = 0  # Python ints: numpy scalars warn on the (intended) wrap-around
         for j in range(int(s), int(e)):
-            h1 = (h1 * int(_BASE) + ids[j]) & 0xFFFFFFFFFFFFFFFF
+            h1 = (h1 * int(_BASE) + int(word[j])) & 0xFFFFFFFFFFFFFFFF
         hash_parts.append(np.asarray([h1 ^ int(e - s)], dtype=np.uint64))
         first_parts.append(np.asarray([s], dtype=np.int32))
         last_parts.append(np.asarray([e - 1], dtype=np.int32))
@@ -138,8 +189,8 @@ def shingle(text: str, *, html: bool = False, k: int = SHINGLE_WORDS) -> Shingle
         hashes=hashes,
         first_word=np.concatenate(first_parts) if first_parts else empty32,
         last_word=np.concatenate(last_parts) if last_parts else empty32,
-        word_starts=np.asarray(starts, dtype=np.int32),
-        word_ends=np.asarray(ends, dtype=np.int32),
+        word_starts=word_starts.astype(np.int32),
+        word_ends=word_ends.astype(np.int32),
     )
 
 
