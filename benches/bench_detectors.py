@@ -256,14 +256,14 @@ def bench_works(n_works: int, n_posts: int, repeats: int) -> dict[str, Any]:
     false_hits = 0
     for r in range(repeats):
         times = []
-        for body, w in posts:
+        for body, target in posts:
             t0 = time.perf_counter()
             hits = index.search([("body", body)])
             times.append((time.perf_counter() - t0) * 1000)
             if r == 0:
                 ids = {h.work.id for h in hits}
-                recall += int(w is not None and f"w{w}" in ids)
-                false_hits += len(ids - ({f"w{w}"} if w is not None else set()))
+                recall += int(target is not None and f"w{target}" in ids)
+                false_hits += len(ids - ({f"w{target}"} if target is not None else set()))
         per_post_ms.extend(times)
         run_means.append(statistics.fmean(times))
 
@@ -281,7 +281,7 @@ def bench_works(n_works: int, n_posts: int, repeats: int) -> dict[str, Any]:
         "index_bytes_per_work": index.nbytes / n_works,
         "allocated_bytes_per_work": (after - before) / n_works,
         "metadata_bytes_per_work": metadata_bytes / n_works,
-        "recall_embedded": recall / max(1, sum(1 for _, w in posts if w is not None)),
+        "recall_embedded": recall / max(1, sum(1 for _, target in posts if target is not None)),
         "false_hits": false_hits,
     }
 
