@@ -428,7 +428,7 @@ def review_queue(session: Session, flt: QueueFilter | None = None, *, now: dt.da
         c.item_id: c
         for c in session.scalars(select(Claim).where(Claim.item_type == "decision", Claim.expires_at > now))
     }
-    platforms = dict(session.execute(select(Platform.id, Platform.name)))
+    platforms = dict(session.execute(select(Platform.id, Platform.name)).all())
     all_items: list[QueueItem] = []
     for decision, sub in rows:
         cats = [c for c in decision.categories or [] if c.get("mode", "enforce") == "enforce"]
@@ -1123,7 +1123,7 @@ def search_blogs(
     if platform_id:
         query = query.where(Blog.platform_id == platform_id)
     blogs = list(session.scalars(query))
-    platforms = dict(session.execute(select(Platform.id, Platform.name)))
+    platforms = dict(session.execute(select(Platform.id, Platform.name)).all())
     rows = []
     for blog in blogs:
         violations = session.scalar(

@@ -3,7 +3,9 @@
   "use strict";
 
   function typing(el) {
-    return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
+    if (!el) { return false; }
+    if (el.tagName === "INPUT") { return el.type !== "radio" && el.type !== "checkbox"; }
+    return el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable;
   }
 
   function rows() {

@@ -1,0 +1,281 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright against the app served on 127.0.0.1.
+
+One server and one browser for the module; each test opens its own context (cookies). Screenshots of the main pages
+go to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from moderation.config import load_settings
+from moderation.services.intake import create_platform, register_blog
+from moderation.store.db import dispose_engines, session_scope, upgrade
+from moderation.web.runtime import RecordingQueue
+from tests.api.test_console_support import PASSWORD, make_item, make_user
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None and not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is required in CI")
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium to run the browser tests")
+    from werkzeug.serving import make_server
+
+    from moderation.web.app import create_app
+
+    tmp = tmp_path_factory.mktemp("console-e2e")
+    url = f"sqlite:///{tmp / 'e2e.db'}"
+    upgrade(url)
+    settings = load_settings(
+        env={}, database_url=url, var_dir=tmp / "var", secret_key="e2e-secret", log_json=False, rate_limit_per_minute=0
+    )
+    with session_scope(url) as session:
+        platform, _ = create_platform(session, "Blog Việt")
+        platform_id = platform.id
+        for n, (name, status) in enumerate([("Góc nhỏ Hoa Sen", "active"), ("Tin nhanh 24h", "suspended")]):
+            register_blog(
+                session,
+                platform,
+                {
+                    "id": f"blog-{n}",
+                    "owner_id": f"owner-{n}",
+                    "name": name,
+                    "display_name": name,
+                    "url": f"https://blog.vn/{n}",
+                    "status": status,
+                },
+            )
+    items = {
+        "slander": make_item(
+            settings,
+            platform_id,
+            "Ông Nguyễn Văn B ở phường 5 là đồ lừa đảo, ăn cắp tiền của bà con.",
+            post_id="p-slander",
+            author="tk-hoasen",
+            blog="blog-0",
+            title="Cảnh báo <b>lừa đảo</b>",
+            age=dt.timedelta(hours=20),
+        ),
+        "bank": make_item(
+            settings,
+            platform_id,
+            "Khẩn cấp: ngân hàng sắp phá sản, rút hết tiền ngay!",
+            post_id="p-bank",
+            author="tk-tin",
+            blog="blog-1",
+            age=dt.timedelta(hours=3),
+        ),
+        "goods": make_item(
+            settings,
+            platform_id,
+            "Bán súng hơi giá rẻ, giao hàng toàn quốc.",
+            post_id="p-goods",
+            author="tk-ban",
+            blog="blog-1",
+            age=dt.timedelta(hours=26),
+        ),
+    }
+    for username, role in [
+        ("mod.an", "moderator"),
+        ("senior.lan", "senior_moderator"),
+        ("compliance.binh", "compliance_officer"),
+        ("admin.hoa", "admin"),
+    ]:
+        make_user(settings, username, role)
+    app = create_app(settings, queue=RecordingQueue())
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield {
+            "base": f"http://127.0.0.1:{httpd.server_port}",
+            "settings": settings,
+            "items": items,
+            "platform_id": platform_id,
+        }
+    finally:
+        httpd.shutdown()
+        dispose_engines()
+
+
+@pytest.fixture(scope="module")
+def browser(server: dict[str, Any]) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
+    context = browser.new_context(base_url=server["base"], viewport={"width": 1366, "height": 800}, locale="vi-VN")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def login(page: Any, username: str, password: str = PASSWORD) -> None:
+    page.goto("/console/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+def test_moderator_claims_sees_evidence_decides_and_it_is_audited(
+    page: Any, server: dict[str, Any], browser: Any
+) -> None:
+    page.goto("/console/login")
+    shot(page, "login")
+    login(page, "mod.an")
+    page.wait_for_url("**/console/queue")
+    rows = page.locator("[data-testid=queue-row]")
+    assert rows.count() == 3
+    # overdue first (26 h), then the 20 h one, then the 3 h one
+    assert rows.nth(0).get_attribute("data-id") == server["items"]["goods"]
+    shot(page, "queue")
+    item_id = server["items"]["slander"]
+    page.click(f"[data-id='{item_id}'] a")
+    page.wait_for_url(f"**/console/items/{item_id}")
+    marks = page.locator("[data-testid=field-body] mark")
+    assert marks.first.inner_text() == "lừa đảo"
+    # the title's markup is shown as text, never rendered
+    assert page.locator("[data-testid=field-title]").inner_text() == "Cảnh báo <b>lừa đảo</b>"
+    assert "khoản 1 Điều 3 Thông tư 07/2008/TT-BTTTT" in page.locator("[data-testid=citation]").first.inner_text()
+    page.keyboard.press("c")  # shortcut: claim
+    page.wait_for_selector("[data-testid=claim-mine]")
+    # a second moderator (another browser context) sees the claim
+    other = browser.new_context(base_url=server["base"]).new_page()
+    login(other, "admin.hoa")
+    other.goto(f"/console/items/{item_id}")
+    assert other.locator("[data-testid=claimed-by-other]").is_visible()
+    other.context.close()
+    page.keyboard.press("r")  # shortcut: uphold, remove
+    page.keyboard.press("1")  # the first listed reason (the category's name and law)
+    shot(page, "item")
+    page.locator("textarea[name=reason_text]").focus()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_url("**/console/queue")
+    assert page.locator(f"[data-id='{item_id}']").count() == 0
+    assert page.locator("[data-testid=queue-row]").count() == 2
+    # the moderator cannot open the audit trail; a compliance officer sees the decision there
+    response = page.goto("/console/audit")
+    assert response.status == 403
+    page.context.clear_cookies()
+    login(page, "compliance.binh")
+    page.goto("/console/audit?actor=mod.an")
+    actions = page.locator("[data-testid=audit-row]").all_inner_texts()
+    assert any("review.decide" in a for a in actions)
+    shot(page, "audit")
+
+
+def test_registry_search(page: Any) -> None:
+    login(page, "compliance.binh")
+    page.goto("/console/registry")
+    assert page.locator("[data-testid=blog-row]").count() == 2
+    shot(page, "registry")
+    page.fill("input[name=q]", "hoa sen")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**q=hoa+sen**")
+    assert page.locator("[data-testid=blog-row]").count() == 1
+
+
+def test_wrong_role_is_refused(page: Any) -> None:
+    login(page, "mod.an")
+    page.wait_for_url("**/console/queue")
+    for path in ("/console/registry", "/console/users", "/console/appeals"):
+        response = page.goto(path)
+        assert response.status == 403
+        assert page.locator(".error-page[data-status='403']").is_visible()
+
+
+def test_form_without_csrf_token_is_refused(page: Any, server: dict[str, Any]) -> None:
+    login(page, "mod.an")
+    page.wait_for_url("**/console/queue")
+    item_id = server["items"]["bank"]
+    page.goto(f"/console/items/{item_id}")
+    page.evaluate("document.querySelector('#decide-form input[name=csrf_token]').remove()")
+    page.check("#decide-form input[value=reject]")
+    page.fill("#decide-form textarea", "không vi phạm")
+    with page.expect_navigation():
+        page.click("[data-testid=decide]")
+    assert page.locator(".error-page[data-status='400']").is_visible()
+    page.goto("/console/queue")
+    assert page.locator(f"[data-id='{item_id}']").count() == 1
+
+
+def test_english_switch(page: Any) -> None:
+    login(page, "senior.lan")
+    page.wait_for_url("**/console/queue")
+    page.click(".langswitch button[value=en]")
+    page.wait_for_selector("h1:has-text('Review queue')")
+    page.click(".langswitch button[value=vi]")
+    page.wait_for_selector("h1:has-text('Hàng chờ kiểm duyệt')")
+
+
+def test_senior_decides_an_appeal(page: Any, server: dict[str, Any]) -> None:
+    from moderation.services import review
+
+    wf = review._workflow_services()
+    store = review.workflow_store()
+    if wf is None or store is None or not hasattr(wf, "decide_appeal") or not hasattr(store, "Appeal"):
+        pytest.skip("the workflow wiring has no decide_appeal / Appeal yet")
+    from sqlalchemy import select
+
+    from moderation.store.models import Decision
+
+    with session_scope(server["settings"].database_url) as session:
+        decided = session.scalars(select(Decision).where(Decision.source == "moderator")).first()
+        if decided is None:
+            pytest.skip("no moderator decision to appeal (run with the first test)")
+        appeal = store.Appeal(
+            platform_id=decided.platform_id,
+            decision_id=decided.id,
+            appellant_id="tk-hoasen",
+            grounds="Tôi chỉ cảnh báo bà con",
+            due_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=14),
+        )
+        session.add(appeal)
+        session.flush()
+        appeal_id = appeal.id
+    login(page, "senior.lan")
+    page.goto("/console/appeals")
+    card = page.locator(f"[data-testid=appeal][data-id='{appeal_id}']")
+    card.locator("input[value=upheld]").check()
+    card.locator("textarea").fill("Nội dung vu khống một cá nhân cụ thể")
+    card.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator(f"[data-testid=appeal][data-id='{appeal_id}']").count() == 0
