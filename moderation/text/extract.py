@@ -23,10 +23,11 @@ __all__ = ["Extracted", "Link", "extract_html", "extract_text", "normalise_html"
 
 IntArray = npt.NDArray[np.int64]
 
-_BLOCK = frozenset(
-    "address article aside blockquote br dd details dialog div dl dt fieldset figcaption figure footer form h1 h2 "
-    "h3 h4 h5 h6 header hr li main nav ol p pre section summary table td th tr ul caption".split()
-)
+_BLOCK_TAGS = """
+address article aside blockquote br dd details dialog div dl dt fieldset figcaption figure footer form
+h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table td th tr ul caption
+"""
+_BLOCK = frozenset(_BLOCK_TAGS.split())
 _DROPPED = frozenset({"script", "style", "template", "noscript", "head", "title"})
 _LINK_ATTRS = frozenset({"href", "src"})
 _ATTR_RE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"?|'([^']*)'?|([^\s>]*)))?""")

@@ -11,6 +11,8 @@ import functools
 import re
 import unicodedata
 
+import regex
+
 __all__ = ["repair"]
 
 # TCVN3 (ABC) byte -> letter, keyed by the character the byte shows as in Windows-1252.
@@ -48,6 +50,8 @@ _VNI_SINGLES = {"ô": "ơ", "ö": "ư", "ñ": "đ", "ó": "ĩ", "ò": "ị", "æ
 _LATIN1_VIETNAMESE = set("àáâãèéêìíòóôõùúýÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝ")
 _VIETNAMESE_BEYOND_LATIN1 = re.compile("[\u0100-\u01b0\u1ea0-\u1ef9]")
 _MIN_EVIDENCE = 2
+# Invisible format characters (the normaliser deletes them) except the soft hyphen, which is TCVN3's "ư".
+_FORMAT_CHARS = regex.compile(r"[\p{Cf}--\xad]", regex.VERSION1)
 
 
 @functools.cache
@@ -66,7 +70,7 @@ def _vni_pair_re() -> re.Pattern[str]:
     return re.compile(f"([aeiouyAEIOUYôöÔÖ])([{re.escape(marks)}])|([{re.escape(''.join(_VNI_SINGLES))}ÔÖÑÓÒÆÎÍÌ])")
 
 
-_VNI_EVIDENCE = re.compile("[aeiouyAEIOUY][øùûõïäåëüØÙÛÕÏÄÅËÜ]|[ôöÔÖ][ùøûõïÙØÛÕÏ]|\\bñ|ñ[aeiouy]")
+_VNI_EVIDENCE = re.compile("[aeiouy][øùûõïäåëü]|[ôö][ùøûõï]|\\bñ|ñ[aeiouy]")
 
 
 def _vni_letter(base: str, mark: str) -> str | None:
@@ -94,9 +98,12 @@ def repair(text: str) -> tuple[list[Edit] | None, str | None]:
     """
     if text.isascii() or _VIETNAMESE_BEYOND_LATIN1.search(text):
         return None, None
+    # Evidence is counted case-insensitively on the NFC form so that normalising the output again (lowercase,
+    # composed) never finds more evidence than the first pass did: normalisation must be idempotent.
+    probe = unicodedata.normalize("NFC", _FORMAT_CHARS.sub("", text))
     strong = _tcvn3_strong()
-    tcvn3_evidence = sum(1 for ch in text if ch in strong)
-    vni_evidence = len(_VNI_EVIDENCE.findall(text))
+    tcvn3_evidence = sum(1 for ch in probe if ch in strong or ch.lower() in strong)
+    vni_evidence = len(_VNI_EVIDENCE.findall(probe.lower()))
     if vni_evidence >= _MIN_EVIDENCE and vni_evidence >= tcvn3_evidence:
         edits: list[Edit] = []
         for m in _vni_pair_re().finditer(text):
@@ -112,7 +119,11 @@ def repair(text: str) -> tuple[list[Edit] | None, str | None]:
         return edits, "vni"
     if tcvn3_evidence >= _MIN_EVIDENCE:
         table = _tcvn3_table()
-        edits = [(i, i + 1, table[ch], None) for i, ch in enumerate(text) if ch in table and table[ch] != ch]
+        edits = []
+        for i, ch in enumerate(text):
+            new = table.get(ch) or table.get(ch.lower())
+            if new is not None and new != ch:
+                edits.append((i, i + 1, new, None))
         return edits, "tcvn3"
     if tcvn3_evidence or vni_evidence:
         return None, "suspect"

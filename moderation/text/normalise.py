@@ -40,11 +40,14 @@ IntArray = npt.NDArray[np.int64]
 TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
 SHAPE_MARKS = frozenset("\u0302\u0306\u031b")
 _VOWELS = frozenset("aeiouy")
+# Which vowel-shape marks each letter can carry (â ă ê ô ơ ư); any other shape mark is noise and is dropped.
+_SHAPES_FOR = {"a": ("\u0302", "\u0306"), "e": ("\u0302",), "o": ("\u0302", "\u031b"), "u": ("\u031b",)}
 # A syllable has at most seven letters ("nghiêng"); longer "tokens" are not syllables and get a cheap NFC.
 _MAX_SYLLABLE = 12
 _MAX_TOKEN_CANON = 64
 # Runs of combining marks beyond this are an attack (Zalgo text), not writing: Vietnamese needs two.
 _MAX_MARKS = 3
+_MAX_ROUNDS = 4
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -318,7 +321,7 @@ def _leet(buf: _Buf, flags: set[str]) -> _Buf:
     for m in _LEET_TOKEN.finditer(buf.text):
         tok = m.group()
         letters = sum(ch.isalpha() for ch in tok)
-        digits = len(tok) - letters
+        digits = sum(ch.isdigit() or ch == "@" for ch in tok)
         if letters < 2 or digits == 0 or digits > letters:
             continue
         # Numbers glued to words ("covid19", "user2024") are names, not leetspeak.
@@ -384,17 +387,15 @@ def _canon_token(tok: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     latin = all(b.isascii() or b == "đ" for b in bases)
     if latin and len(bases) <= _MAX_SYLLABLE:
         tone: str | None = None
-        tone_at: int | None = None
         shapes: list[str | None] = []
         for k, ms in enumerate(marks):
-            shape = next((m for m in ms if m in SHAPE_MARKS), None)
+            shape = next((m for m in ms if m in _SHAPES_FOR.get(bases[k].lower(), ())), None)
             shapes.append(shape)
             for m in ms:
                 if m in TONE_MARKS and tone is None:
-                    tone, tone_at = m, k
+                    tone = m
+        # A syllable without a vowel cannot carry a tone: the mark is noise and is dropped.
         target = _tone_index("".join(bases).lower(), [s is not None for s in shapes])
-        if target is None:
-            target = tone_at
         out = []
         for k, b in enumerate(bases):
             ms2 = [shapes[k]] if shapes[k] else []
@@ -484,12 +485,19 @@ def normalise(text: str) -> Normalised:
     buf = _delete_invisible(buf)
     buf = _lower(buf)
     buf = _translate_1to1(buf, _confusables())
-    buf = _join_spaced(buf, flags)
-    buf = _leet(buf, flags)
-    buf = _repair_marks(buf, flags)
-    buf = _collapse_repeats(buf)
-    buf = _expand_teencode(buf, flags)
-    buf = _spaces(buf)
+    # One repair can expose another ("a.\u0301a": dropping the stray mark reveals dotted letters), so the
+    # token-level stages run until nothing changes; three rounds are enough for anything but crafted input.
+    for _ in range(_MAX_ROUNDS):
+        before = buf.text
+        buf = _collapse_repeats(buf)
+        buf = _join_spaced(buf, flags)
+        buf = _leet(buf, flags)
+        buf = _repair_marks(buf, flags)
+        buf = _collapse_repeats(buf)
+        buf = _expand_teencode(buf, flags)
+        buf = _spaces(buf)
+        if buf.text == before:
+            break
     folded = buf.text.translate(_fold_table())
     return Normalised(text, buf.text, folded, buf.starts, buf.ends, frozenset(flags))
 

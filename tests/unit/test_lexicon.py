@@ -1,0 +1,56 @@
+"""Lexicon matcher: whole syllables, accent sensitivity, original offsets, both engines agree."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation.detect.lexicon import Lexicon, Term, hits_to_signals
+
+TERMS = [
+    Term("lon", "lồn"),
+    Term("ngu", "ngu"),
+    Term("dm", "địt mẹ"),
+    Term("ngu-accented", "ngủ", accent_sensitive=True),
+    Term("lua-dao", "lừa đảo"),
+]
+
+
+@pytest.mark.parametrize("engine", ["auto", "aho-corasick"])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("long lanh", [], id="lon-not-inside-long"),
+        pytest.param("mày ngu", [("ngu", "ngu")], id="plain"),
+        pytest.param("mày NGU", [("ngu", "NGU")], id="case"),
+        pytest.param("Đ.M nó", [("dm", "Đ.M")], id="dotted-abbreviation-to-multiword-term"),
+        pytest.param("ngu vl", [("ngu", "ngu"), ("lon", "vl")], id="teencode-expansion-hit-on-abbreviation"),
+        pytest.param("đi ngủ", [("ngu-accented", "ngủ"), ("ngu", "ngủ")], id="insensitive-term-matches-accented"),
+        pytest.param("lua   dao", [("lua-dao", "lua   dao")], id="stripped-and-spaced"),
+        pytest.param("ngu\u200bngốc", [], id="zero-width-joins-into-other-word"),
+    ],
+)
+def test_find(engine: str, text: str, expected: list[tuple[str, str]]) -> None:
+    lex = Lexicon.compile(TERMS, engine=engine)
+    got = [(h.term_id, text[h.start : h.end]) for h in lex.find(text)]
+    assert sorted(got) == sorted(expected)
+
+
+def test_signals_group_by_term() -> None:
+    text = "ngu ngu"
+    lex = Lexicon.compile(TERMS)
+    [signal] = hits_to_signals("body", text, lex.find(text), key="pack")
+    assert signal.key == "pack:ngu"
+    assert [s.text for s in signal.spans] == ["ngu", "ngu"]
+
+
+def test_fingerprint_is_stable() -> None:
+    assert Lexicon.compile(TERMS).fingerprint == Lexicon.compile(TERMS).fingerprint
+
+
+def test_many_terms_engines_agree() -> None:
+    terms = [Term(f"t{i}", f"từ{i} khóa") for i in range(3000)]
+    text = " ".join(f"tu{i} khoa" for i in range(0, 3000, 7))
+    a = Lexicon.compile(terms, engine="auto").find(text)
+    b = Lexicon.compile(terms, engine="aho-corasick").find(text)
+    assert a == b
+    assert len(a) == len(range(0, 3000, 7))

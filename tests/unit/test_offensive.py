@@ -1,0 +1,63 @@
+"""Offensive model: the shipped artefact loads without scikit-learn, scores and points at original characters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from moderation.detect.offensive import MODEL_DIR, default_model, offensive_signals, score_offensive
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "vihos"
+
+
+def test_artefact_matches_its_card() -> None:
+    meta = json.loads((MODEL_DIR / "model.json").read_text(encoding="utf-8"))
+    assert hashlib.sha256((MODEL_DIR / "model.npz").read_bytes()).hexdigest() == meta["npz_sha256"]
+    assert (MODEL_DIR / "model.npz").stat().st_size < 20_000_000
+
+
+def test_inference_does_not_import_sklearn() -> None:
+    default_model()
+    assert "sklearn" not in sys.modules
+
+
+@pytest.mark.parametrize(
+    ("text", "offensive", "span"),
+    [
+        pytest.param("Thằng này ngu như chó", True, "ngu", id="insult"),
+        pytest.param("Đ.M thằng mặt lồn", True, "Đ.M", id="dotted-abbreviation"),
+        pytest.param("thang nay ngu nhu cho", True, "ngu", id="stripped"),
+        pytest.param("Hôm nay trời đẹp quá, đi chơi thôi", False, None, id="clean"),
+        pytest.param("Cảm ơn shop, giao hàng nhanh", False, None, id="clean-review"),
+    ],
+)
+def test_predict(text: str, offensive: bool, span: str | None) -> None:
+    res = score_offensive(text)
+    assert res.flagged is offensive
+    assert 0.0 <= res.score <= 1.0
+    if span is not None:
+        assert any(span in text[a:b] for a, b in res.spans)
+    for a, b in res.spans:
+        assert 0 <= a < b <= len(text)
+
+
+def test_signal() -> None:
+    text = "mày ngu vl"
+    [sig] = offensive_signals("body", text)
+    assert sig.kind == "offensive"
+    assert all(text[s.start : s.end] == s.text for s in sig.spans)
+    assert offensive_signals("body", "   ") == []
+
+
+@pytest.mark.shared_data
+def test_vihos_dev_quality() -> None:
+    if not (SHARED / "dev.csv").exists():
+        pytest.skip(f"ViHOS not found at {SHARED} (../shared/data is absent)")
+    from moderation.detect.offensive_train import evaluate, load_split
+
+    result = evaluate(default_model(), load_split(SHARED, "dev"))
+    assert result["binary"]["f1"] >= 0.88
