@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,19 +53,31 @@ def _require(url: str | None, what: str) -> str:
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     upgrade(f"sqlite:///{path}")
-    dispose_engines()
+    dispose_engines(close=True)
     return path
 
 
 @pytest.fixture(scope="session")
-def _pg_migrated() -> str:
-    url = _require(pg_url(), "DATABASE_URL_PG")
-    engine = get_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    upgrade(url)
-    return url
+def _pg_migrated() -> Iterator[str]:
+    """A database of this test session's own, so concurrent runs on one server do not clobber each other."""
+    from sqlalchemy.engine import make_url
+
+    from moderation.store.db import make_engine
+
+    base = make_url(_require(pg_url(), "DATABASE_URL_PG"))
+    name = f"{base.database}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        dispose_engines(close=True)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _truncate_pg(url: str) -> None:

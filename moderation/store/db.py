@@ -49,11 +49,15 @@ def get_engine(url: str) -> Engine:
         return engine
 
 
-def dispose_engines() -> None:
-    """Drop pooled connections (after a fork: a child must not share its parent's sockets)."""
+def dispose_engines(*, close: bool = False) -> None:
+    """Forget pooled connections.
+
+    After a fork (``close=False``) a child must not use, nor close, its parent's sockets; at shutdown
+    (``close=True``) the connections are closed.
+    """
     with _lock:
         for engine in _engines.values():
-            engine.dispose(close=False)
+            engine.dispose(close=close)
         _engines.clear()
 
 
