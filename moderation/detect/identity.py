@@ -302,6 +302,8 @@ class EntityIndex:
 
 
 _IDENTITY_FIELDS = ("name", "display_name", "author_name", "author_display_name", "handle", "url")
+# A post's URL slug or title naming an agency is reporting, not impersonation: posts are checked on author names.
+_AUTHOR_FIELDS = ("author_name", "author_display_name", "display_name")
 
 
 def _url_candidates(value: str) -> list[tuple[str, int, int]]:
@@ -317,13 +319,16 @@ def _url_candidates(value: str) -> list[tuple[str, int, int]]:
 def detect_impersonation(item: Item, registries: Any, *, fields: Sequence[str] = _IDENTITY_FIELDS) -> list[Signal]:
     """Compare an item's names (blog name, display name, URL parts, author display name) with protected entities.
 
-    ``registries`` is a :class:`~moderation.detect.registries.Registries` or an :class:`EntityIndex`. Fields absent
-    from the item are skipped, so posts and comments are checked on the author-name fields they carry. One signal
+    ``registries`` is a :class:`~moderation.detect.registries.Registries` or an :class:`EntityIndex`. One signal
     per (entity, field), keyed by entity id; the item's own blog (``item.blog_id``) is never compared with itself.
+    By default blog registrations are checked on name, display name, handle and URL, posts and comments on the
+    author-name fields only.
     """
     index: EntityIndex = registries if isinstance(registries, EntityIndex) else registries.entities
     if not len(index):
         return []
+    if fields is None:
+        fields = _IDENTITY_FIELDS if item.kind is ItemKind.BLOG else _AUTHOR_FIELDS
     signals: dict[tuple[str, str], Signal] = {}
     exclude = [item.blog_id] if item.blog_id else []
     for name in fields:

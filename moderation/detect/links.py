@@ -1,6 +1,7 @@
 """Verdicts on links (Circular 07/2008 §3.1: placing direct links to unlawful information is itself prohibited).
 
-Each link found in an item gives zero or more ``link`` signals, keyed by the reason:
+Each link found in an item gives zero or more ``link`` signals, keyed by the reason (repeated in attribute
+``verdict``):
 
 * ``blocklisted``    — the host, one of its parents down to the registrable domain, or the exact URL is on a feed;
 * ``known_unlawful`` — the normalised URL (with or without its query) was named in a removal decision of this service;
@@ -345,7 +346,8 @@ def check_url(
     signals: list[Signal] = []
 
     def emit(key: str, score: float, **attrs: Any) -> None:
-        signals.append(Signal("link", key, score, (span,), {**base, **attrs}, DETECTOR))
+        # "verdict" repeats the key for rules that select on an attribute.
+        signals.append(Signal("link", key, score, (span,), {**base, "verdict": key, **attrs}, DETECTOR))
 
     if norm.key in registries.known_unlawful or norm.key_without_query in registries.known_unlawful:
         emit("known_unlawful", 1.0)

@@ -1,7 +1,8 @@
 """Personal data in posts (Circular 07/2008 §3.4; Civil Code 2005 Art. 31 and 38, 2015 Art. 32 and 38).
 
 Signals of kind ``personal_data``, keyed by the type of datum: ``phone``, ``cccd`` (12-digit citizen ID), ``cmnd``
-(9-digit ID card), ``passport``, ``bank_account``, ``card``, ``email``, ``address``. Every signal says whether a
+(9-digit ID card), ``passport``, ``bank_account``, ``card``, ``email``, ``address``; attribute ``data_type`` gives
+the broader class (``national_id``, ``home_address``, ``bank_card``, otherwise the key). Every signal says whether a
 person's name appears within ``NAME_WINDOW`` characters in the same field (``with_person_name``): a private person's
 data published with their name is the doxxing case a moderator reviews.
 
@@ -25,6 +26,8 @@ from moderation.detect.identity import EntityIndex, end_offset, fold, fold_with_
 from moderation.domain import Item, Signal, Span
 
 DETECTOR = "personal_data/1"
+# The broader class of each key, for rules written over classes rather than document types.
+DATA_TYPES = {"cccd": "national_id", "cmnd": "national_id", "address": "home_address", "card": "bank_card"}
 NAME_WINDOW = 100  # characters either side of a datum searched for a person's name
 CONTEXT_WINDOW = 40  # characters before a datum searched for its keyword
 
@@ -286,6 +289,7 @@ def detect_personal_data(
                     spans=tuple(spans),
                     attrs={
                         **datum.attrs,
+                        "data_type": DATA_TYPES.get(datum.kind, datum.kind),
                         "field": name,
                         "value_masked": mask(datum.value),
                         "with_person_name": bool(near),

@@ -122,5 +122,10 @@ def test_comment_author_checked_but_blog_mention_ignored(index: EntityIndex) -> 
     assert detect_impersonation(mention, index) == []
 
 
+def test_post_url_slug_naming_an_agency_is_not_impersonation(index: EntityIndex) -> None:
+    post = Item(ItemKind.POST, {"title": "Bộ Công An thông báo", "url": "https://blog.example/bo-cong-an-thong-bao"})
+    assert detect_impersonation(post, index) == []
+
+
 def test_compact() -> None:
     assert compact("Viet-com Bank!") == "vietcornbank"  # the skeleton maps m to rn on both sides

@@ -140,9 +140,18 @@ def test_normalise_domain(domain: str, expected: str | None) -> None:
 
 
 # Property tests: the parser never crashes, offsets always slice the original, normalisation is idempotent.
-_label = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
+# st.text over small alphabets generates far faster than st.from_regex.
+_label = st.builds(
+    lambda a, mid, b: a + mid + b,
+    st.sampled_from(_ALNUM),
+    st.text(alphabet=_ALNUM + "-", max_size=8),
+    st.sampled_from(_ALNUM),
+)
 _tld = st.sampled_from(["vn", "com", "com.vn", "net", "org", "gov.vn", "xyz"])
-_path = st.from_regex(r"(/[A-Za-z0-9._~%-]{0,8}){0,3}", fullmatch=True)
+_path = st.lists(st.text(alphabet=_ALNUM + "ABCXYZ._~-", max_size=8), max_size=3).map(
+    lambda parts: "".join("/" + p for p in parts)
+)
 _query = st.lists(
     st.tuples(
         st.sampled_from(["a", "b", "utm_source", "fbclid", "id"]), st.from_regex(r"[a-z0-9]{0,4}", fullmatch=True)
@@ -161,7 +170,7 @@ def urls(draw: st.DrawFn) -> str:
     return f"{scheme}{host}{port}{draw(_path)}{query}"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(urls())
 def test_normalise_is_idempotent(url: str) -> None:
     norm = normalise_url(url)
@@ -174,7 +183,7 @@ def test_normalise_is_idempotent(url: str) -> None:
     assert norm.host == norm.host.lower()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.text(max_size=200))
 def test_extract_never_crashes_and_offsets_hold(text: str) -> None:
     for f in extract_urls(text):
@@ -194,7 +203,7 @@ def test_extract_finds_embedded_url(prefix: str, url: str, suffix: str) -> None:
         assert any(f.start == start for f in found)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.text(max_size=60))
 def test_normalise_never_crashes(text: str) -> None:
     normalise_url(text)
