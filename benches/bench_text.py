@@ -1,0 +1,100 @@
+"""Benchmark the Vietnamese text tools: normalisation µs/KB, lexicon MB/s (5,000 terms), offensive items/s.
+
+Run ``python -m benches.bench_text`` (or ``--quick``); ``benches/run.py`` calls :func:`run`.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from moderation.detect.lexicon import Lexicon, Term
+from moderation.detect.offensive import default_model
+from moderation.text.normalise import normalise
+
+_SAMPLE = (
+    "Hôm nay mình đi chợ mua rau, giá cả tăng quá trời. Thằng bán hàng nói chuyện khó nghe vl, "
+    "ko biết có lừa đảo ko nữa. Mọi người cho hỏi chỗ nào bán đồ tươi mà rẻ ở Hà Nội với ạ? "
+    "Cảm ơn cả nhà nhiều nha, chúc mọi người cuối tuần vui vẻ! "
+)
+
+
+def _timed(fn: Callable[[], object], repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "stdev": statistics.stdev(values) if len(values) > 1 else 0.0,
+    }
+
+
+def _synthetic_terms(n: int) -> list[Term]:
+    rng = random.Random(7)
+    syllables = [
+        "ba", "ma", "la", "nga", "tro", "khu", "vui", "lon", "chi", "phu", "tuong", "nguoi", "dao", "luan",
+        "xem", "quy", "hoang", "thu", "binh", "minh",
+    ]  # fmt: skip
+    terms = []
+    for i in range(n):
+        words = " ".join(rng.choice(syllables) for _ in range(rng.randint(1, 3)))
+        terms.append(Term(f"t{i}", f"{words} {i % 97}" if i % 3 else words))
+    return terms
+
+
+def run(quick: bool = False) -> dict[str, object]:
+    """Measure and print the figures; return them for ``benches/run.py``."""
+    repeats = 5 if quick else 15
+    text_kb = 16 if quick else 64
+    text = (_SAMPLE * (text_kb * 1024 // len(_SAMPLE.encode()) + 1)).encode()[: text_kb * 1024].decode(errors="ignore")
+    size_kb = len(text.encode()) / 1024
+
+    normalise(text)  # warm the caches and tables
+    norm = [t / size_kb * 1e6 for t in _timed(lambda: normalise(text), repeats)]
+
+    lexicon = Lexicon.compile(_synthetic_terms(5000))
+    n = normalise(text)
+    lexicon.find(n)
+    match = [len(text.encode()) / t / 1e6 for t in _timed(lambda: lexicon.find(n), repeats)]
+    both = [t / size_kb * 1e6 for t in _timed(lambda: lexicon.find(normalise(text)), repeats)]
+
+    model = default_model()
+    items = [s.strip() + "." for s in _SAMPLE.split(".") if s.strip()] * (20 if quick else 100)
+    model.predict(items[0])
+    per_round = _timed(lambda: [model.predict(s) for s in items], max(3, repeats // 3))
+    items_s = [len(items) / t for t in per_round]
+
+    results: dict[str, Any] = {
+        "normalise_us_per_kb": _spread(norm),
+        "lexicon_5000_terms_mb_per_s": _spread(match),
+        "normalise_plus_match_us_per_kb": _spread(both),
+        "offensive_items_per_s": _spread(items_s),
+        "lexicon_engine": lexicon.engine,
+        "text_kb": round(size_kb, 1),
+        "repeats": repeats,
+    }
+    for key, value in results.items():
+        if isinstance(value, dict):
+            print(
+                f"{key:34s} median {value['median']:10.1f}  min {value['min']:10.1f}  "
+                f"max {value['max']:10.1f}  stdev {value['stdev']:8.1f}"
+            )
+        else:
+            print(f"{key:34s} {value}")
+    return results
+
+
+if __name__ == "__main__":
+    run(quick="--quick" in sys.argv)
