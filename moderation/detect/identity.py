@@ -316,7 +316,7 @@ def _url_candidates(value: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def detect_impersonation(item: Item, registries: Any, *, fields: Sequence[str] = _IDENTITY_FIELDS) -> list[Signal]:
+def detect_impersonation(item: Item, registries: Any, *, fields: Sequence[str] | None = None) -> list[Signal]:
     """Compare an item's names (blog name, display name, URL parts, author display name) with protected entities.
 
     ``registries`` is a :class:`~moderation.detect.registries.Registries` or an :class:`EntityIndex`. One signal
