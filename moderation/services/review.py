@@ -1198,23 +1198,22 @@ DEMO_POSTS: tuple[dict[str, Any], ...] = (
         "id": "demo-post-1",
         "blog_id": "blog-hoa-sen",
         "author_id": "tk-hoasen",
-        "title": "Cảnh báo lừa đảo",
-        "body": "Ông Nguyễn Văn A ở phường 5 là đồ lừa đảo, ăn cắp tiền của bà con. Mọi người tẩy chay hắn đi!",
+        "title": "Cảnh báo",
+        "body": "Thằng khốn Nguyễn Văn B ở phường 5 ăn cắp tiền của bà con, mọi người tẩy chay hắn đi!",
     },
     {
         "id": "demo-post-2",
         "blog_id": "blog-tin-nhanh",
         "author_id": "tk-tinnhanh",
-        "title": "Tin khẩn",
-        "body": "Khẩn cấp: ngân hàng sắp phá sản, mọi người rút hết tiền ngay! Chia sẻ cho người thân. "
-        "Xem chi tiết tại http://bit.ly/rut-tien-gap",
+        "title": "Tin nội bộ",
+        "body": "Tài liệu mật của Bộ Quốc phòng về kế hoạch diễn tập, mọi người xem tại đây.",
     },
     {
         "id": "demo-post-3",
-        "blog_id": "blog-ban-thuoc",
-        "author_id": "tk-banthuoc",
+        "blog_id": "blog-ban-hang",
+        "author_id": "tk-banhang",
         "title": "Bán hàng xách tay",
-        "body": "Bán súng hơi, pháo nổ và thuốc lá điện tử giá rẻ, giao hàng toàn quốc. Liên hệ 0912 345 678.",
+        "body": "Bán súng hơi, pháo nổ giá rẻ, giao hàng toàn quốc. Liên hệ 0912 345 678.",
     },
     {
         "id": "demo-post-4",
@@ -1229,8 +1228,8 @@ DEMO_POSTS: tuple[dict[str, Any], ...] = (
             "id": f"demo-spam-{n}",
             "blog_id": f"blog-spam-{n}",
             "author_id": f"tk-spam-{n}",
-            "title": "Kiếm tiền online",
-            "body": "Thằng chủ tịch xã là đồ ăn cắp! Ai không tin thì vào nhóm kín để biết sự thật.",
+            "title": "Sự thật",
+            "body": "Đồ mất dạy! Thằng chủ tịch xã ăn cắp tiền của dân.",
         }
         for n in (1, 2, 3)
     ),
@@ -1238,7 +1237,11 @@ DEMO_POSTS: tuple[dict[str, Any], ...] = (
 
 
 def seed_demo_items(database_url: str, platform_id: str, classifier: Any = None) -> list[str]:
-    """Push the demo posts through intake and classification once; return their decision ids (idempotent)."""
+    """Push the demo posts through intake and classification once; return their decision ids (idempotent).
+
+    With the packs in ``policies/`` five of them go to the review queue (a targeted insult, state secrets, and the
+    same insult from three accounts), one is removed automatically and the legal discussion is allowed.
+    """
     from moderation.services.classification import classify_submission
     from moderation.services.intake import submit_item, validate
     from moderation.store.db import session_scope

@@ -251,3 +251,13 @@ def test_cli_users_create(
     assert result.exit_code == exit_code, result.output
     assert output in result.output
     assert "a long password" not in result.output
+
+
+def test_demo_users_and_items_are_idempotent(settings: Settings, platform: Any) -> None:
+    first = review.ensure_demo_users(settings.database_url)
+    assert first == review.ensure_demo_users(settings.database_url)
+    assert {u["role"] for u in first} == set(review.ROLES)
+    ids = review.seed_demo_items(settings.database_url, platform.id)
+    assert ids == review.seed_demo_items(settings.database_url, platform.id)
+    with session_scope(settings.database_url) as session:
+        assert review.review_queue(session).total >= 1
