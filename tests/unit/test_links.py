@@ -18,7 +18,7 @@ from moderation.detect.links import (
     safe_fetch,
 )
 from moderation.detect.registries import Registries
-from moderation.domain import Item, ItemKind
+from moderation.domain import Item, ItemKind, Signal
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -33,7 +33,7 @@ def registries() -> Registries:
     )
 
 
-def _keys(signals: list) -> set[tuple[str, str]]:
+def _keys(signals: list[Signal]) -> set[tuple[str, str]]:
     return {(s.key, s.attrs.get("method") or s.attrs.get("feed") or "") for s in signals}
 
 
