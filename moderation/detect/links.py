@@ -23,6 +23,12 @@ Lookalike methods (the ``method`` attribute), built to generalise beyond any sam
 * ``government_token``— a ``gov`` token in a host outside any ``gov.*`` suffix (``gplx-gov.vn``,
   ``dichvucong-gov.com``).
 
+The score (and ``similarity``) says how strong the evidence is: ``confusable`` 0.99, ``embedded_domain`` 0.97,
+``brand_token`` 0.95 beside an action word and 0.75 without (brands own many domains), ``government_token`` 0.85,
+``suffix_swap`` 0.8, ``typo`` 1 - distance/length. Measured on the Chống Lừa Đảo sample (not used to build any of
+this), 6.4 % of its 17,216 hosts are flagged as lookalikes without the feed (most of that feed is gambling and scam
+sites that imitate no brand).
+
 ``safe_fetch`` follows a link when the deployment enables it: it refuses loopback, private, link-local, multicast,
 reserved and cloud-metadata addresses, checked after DNS resolution and again on every redirect, and it connects to
 the address it checked (not a second resolution), with timeouts and a size cap.
@@ -259,7 +265,7 @@ def find_lookalikes(norm: NormalisedURL, index: EntityIndex) -> list[Lookalike]:
     label_sk = skeleton(label_u)
     for p in table.by_skeleton.get(label_sk, ()):
         if label_u.lower() == p.label and norm.suffix != p.suffix:
-            add(p.entity, p.domain, "suffix_swap", 0.9)
+            add(p.entity, p.domain, "suffix_swap", 0.8)
         elif label_u.lower() != p.label:
             add(p.entity, p.domain, "confusable", 0.99)
 
@@ -274,7 +280,8 @@ def find_lookalikes(norm: NormalisedURL, index: EntityIndex) -> list[Lookalike]:
             for p in plist:
                 if p.label_skeleton == label_sk:
                     continue  # handled above as confusable / suffix swap
-                add(p.entity, p.domain, "brand_token", 0.95 if has_action else 0.9)
+                # Brands own many domains ("shopeefood.vn"); without an action word a brand token is weaker evidence.
+                add(p.entity, p.domain, "brand_token", 0.95 if has_action else 0.75)
     # Short brands ("acb", "momo", "sbv") are common letter runs: a whole token counts only beside an action word.
     if has_action:
         for t in tokens:
