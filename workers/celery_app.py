@@ -11,6 +11,7 @@ from kombu.entity import Queue
 from moderation.config import Settings
 
 QUEUES = ("classify", "callbacks", "reports", "maintenance")
+TASK_MODULES = ("workers.tasks", "workers.tasks_workflow", "workers.tasks_reports")
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -18,8 +19,8 @@ def make_celery(settings: Settings) -> Celery:
     celery = Celery("moderation", set_as_current=False)
     transport_options: dict[str, Any] = {}
     if settings.embedded_broker:
+        # kombu's SQLAlchemy transport hands its options to create_engine; it polls once a second.
         settings.var_dir.mkdir(parents=True, exist_ok=True)
-        transport_options["polling_interval"] = 0.25
     else:
         # With acks_late a task held by a killed worker is redelivered after this; the sweep is the backstop.
         transport_options["visibility_timeout"] = 600
@@ -38,12 +39,31 @@ def make_celery(settings: Settings) -> Celery:
             "moderation.classify": {"queue": "classify"},
             "moderation.deliver": {"queue": "callbacks"},
             "moderation.sweep": {"queue": "maintenance"},
+            "moderation.authority_sla": {"queue": "maintenance"},
+            "moderation.reports.*": {"queue": "reports"},
         },
         beat_schedule={
             "sweep": {
                 "task": "moderation.sweep",
                 "schedule": float(settings.sweep_interval_s),
                 "options": {"queue": "maintenance", "expires": float(settings.sweep_interval_s)},
+            },
+            # Authority requests past their deadline (Circular 07/2008 §5.4) raise alerts.
+            "authority-sla": {
+                "task": "moderation.authority_sla",
+                "schedule": 300.0,
+                "options": {"queue": "maintenance", "expires": 300.0},
+            },
+            # Draft the semiannual report when a period closes; remind 10 and 3 days before it is due.
+            "reports-draft": {
+                "task": "moderation.reports.draft_closed_periods",
+                "schedule": 3600.0,
+                "options": {"queue": "reports", "expires": 3600.0},
+            },
+            "reports-reminders": {
+                "task": "moderation.reports.reminders",
+                "schedule": 6 * 3600.0,
+                "options": {"queue": "reports", "expires": 6 * 3600.0},
             },
         },
         worker_hijack_root_logger=False,

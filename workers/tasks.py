@@ -29,9 +29,7 @@ def run_classify(rt: Runtime, submission_id: str) -> str | None:
     """Classify one submission and commit; enqueue its callback after the commit. Return the decision id."""
     with rt.sessions() as session:
         decision = classification.classify_submission(session, submission_id, rt.classifiers.get())
-        delivery_ids = classification.pending_deliveries_for(session, [decision.id]) if decision else []
         session.commit()
-    rt.queue.deliver(delivery_ids)
     return decision.id if decision else None
 
 

@@ -40,16 +40,14 @@ def run_authority_sla(rt: Runtime, now: dt.datetime | None = None) -> list[str]:
     """Decide targets whose items arrived late, then alert once per overdue request; return the alerted ids."""
     now = now or utcnow()
     alerted: list[str] = []
-    delivery_ids: list[str] = []
     with rt.sessions() as session:
         from sqlalchemy import select
 
         from moderation.store.workflow import AuthorityRequest
 
         for row in session.scalars(select(AuthorityRequest).where(AuthorityRequest.status == "open")).all():
-            delivery_ids += [
-                d.id for d in authority.resolve_pending(session, row, actor="system:authority_sla", now=now)
-            ]
+            # Callbacks created here are enqueued by the commit (runtime session hook).
+            authority.resolve_pending(session, row, actor="system:authority_sla", now=now)
         for row, overdue in authority.overdue_requests(session, now):
             extra = {
                 "request_id": row.id,
@@ -65,11 +63,10 @@ def run_authority_sla(rt: Runtime, now: dt.datetime | None = None) -> list[str]:
             authority.mark_alerted(session, row, overdue, now)
             alerted.append(row.id)
         session.commit()
-    rt.queue.deliver(delivery_ids)
     return alerted
 
 
-@shared_task(name="moderation.authority_sla", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
+@shared_task(name="moderation.authority_sla", acks_late=True, ignore_result=True)
 def authority_sla() -> list[str]:
     rt: Runtime = current_app.extensions["moderation"]
     return run_authority_sla(rt)

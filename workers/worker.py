@@ -19,7 +19,16 @@ def build() -> Celery:
     celery = make_celery(settings)
     app = create_app(settings, queue=CeleryQueue(celery))
     celery_init_app(app, celery)
-    import workers.tasks  # noqa: F401  - registers the tasks
+    import importlib
+
+    from workers.celery_app import TASK_MODULES
+
+    for name in TASK_MODULES:  # importing registers the tasks
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
 
     _connect_signals()
 

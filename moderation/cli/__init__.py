@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "report": "report:report",
     "audit": "audit:audit",
     "users": "users:users",
+    "status": "status:status",
 }
 
 

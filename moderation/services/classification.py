@@ -166,6 +166,11 @@ def classify_submission(session: Session, submission_id: str, classifier: Classi
         },
     )
     schedule_callback(session, decision, sub)
+    if decision.verdict == "remove":
+        # Graduated enforcement (strikes, warnings, suspensions) for the author and blog.
+        from moderation.services.enforcement import apply_enforcement
+
+        apply_enforcement(session, decision)
     return decision
 
 

@@ -1047,14 +1047,15 @@ def decide_appeal(session: Session, user: User, appeal_id: str, outcome: str, re
         raise ReviewError("forbidden", "your role cannot decide appeals")
     if not (reason or "").strip():
         raise ReviewError("reason_required", "a reason is required")
-    wf = _workflow_services()
-    fn = getattr(wf, "decide_appeal", None) if wf is not None else None
-    if fn is None:
-        raise ReviewError("unavailable", "appeals are not available in this installation")
+    from moderation.errors import ApiError
+    from moderation.services.appeals import decide_appeal as decide
+
     claim_item(session, user, "appeal", appeal_id)
     try:
         with session.begin_nested():
-            result = fn(session, appeal_id, f"moderator:{user.username}", outcome, reason.strip())
+            result = decide(session, appeal_id, f"moderator:{user.username}", outcome, reason.strip())
+    except ApiError as exc:
+        raise ReviewError(exc.code, exc.message) from None
     except (ValueError, LookupError) as exc:
         raise ReviewError(getattr(exc, "code", "invalid"), str(exc)) from None
     release_claim(session, user, "appeal", appeal_id)

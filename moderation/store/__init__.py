@@ -10,6 +10,8 @@ MODEL_MODULES = (
     "moderation.store.registries",
     "moderation.store.workflow",
     "moderation.store.console",
+    "moderation.store.reports",
+    "moderation.store.status",
 )
 
 

@@ -13,7 +13,6 @@ from moderation.services import intake
 from moderation.services.classification import (
     classify_submission,
     decision_json,
-    pending_deliveries_for,
 )
 from moderation.store.models import Decision, Submission
 from moderation.web.auth import platform_required, runtime
@@ -37,18 +36,14 @@ def _submit(kind: str) -> ResponseReturnValue:
     session = g.db
     submission, created = intake.submit_item(session, g.platform, kind, payload)
     decision = None
-    delivery_ids: list[str] = []
     if _truthy(request.args.get("sync")) and submission.status != "decided":
         decision = classify_submission(session, submission.id, runtime().classifiers.get())
-        if decision is not None:
-            delivery_ids = pending_deliveries_for(session, [decision.id])
     elif submission.status == "decided":
         decision = _current_decision(submission.id)
     session.commit()
     # Enqueue only after the commit: the task must find the row it is given.
     if created and submission.status != "decided":
         runtime().queue.classify([submission.id])
-    runtime().queue.deliver(delivery_ids)
     body: dict[str, Any] = {
         "submission_id": submission.id,
         "status": submission.status,

@@ -6,7 +6,6 @@ platform: another platform's object is a 404.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, Flask, g, jsonify, request
@@ -16,7 +15,7 @@ from moderation import schemas_workflow as schemas
 from moderation.errors import ApiError
 from moderation.services import appeals, authority, intake, notices
 from moderation.services.workflow import platform_decision, statement_json
-from moderation.store.models import Delivery, Submission
+from moderation.store.models import Submission
 from moderation.web.auth import platform_required, runtime
 
 bp = Blueprint("api_workflow", __name__, url_prefix="/v1")
@@ -39,12 +38,6 @@ def _actor() -> str:
     return f"platform:{g.platform.id}"
 
 
-def _commit_and_deliver(deliveries: Sequence[Delivery]) -> None:
-    ids = [d.id for d in deliveries if d.status == "pending"]
-    g.db.commit()
-    runtime().queue.deliver(ids)  # after the commit: the task must find the rows
-
-
 def _policies_dir() -> Any:
     return runtime().settings.policies_dir
 
@@ -53,11 +46,9 @@ def _policies_dir() -> Any:
 @platform_required
 def create_authority_request() -> ResponseReturnValue:
     payload = schemas.validate("authority_request", _json_body())
-    row, created, deliveries = authority.create_request(
-        g.db, g.platform, payload, actor=_actor(), policies_dir=_policies_dir()
-    )
+    row, created, _ = authority.create_request(g.db, g.platform, payload, actor=_actor(), policies_dir=_policies_dir())
     body = authority.request_json(g.db, row)
-    _commit_and_deliver(deliveries)
+    g.db.commit()  # new callbacks are enqueued by the commit (runtime session hook)
     return jsonify(body), 201 if created else 200
 
 
@@ -66,9 +57,9 @@ def create_authority_request() -> ResponseReturnValue:
 def get_authority_request(request_id: str) -> ResponseReturnValue:
     row = authority.platform_request(g.db, g.platform.id, request_id)
     # Items sent after the request are decided now (the periodic check does the same).
-    deliveries = authority.resolve_pending(g.db, row, actor="system:authority")
+    authority.resolve_pending(g.db, row, actor="system:authority")
     body = authority.request_json(g.db, row)
-    _commit_and_deliver(deliveries)
+    g.db.commit()  # new callbacks are enqueued by the commit (runtime session hook)
     return jsonify(body)
 
 

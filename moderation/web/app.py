@@ -107,6 +107,7 @@ OPTIONAL_BLUEPRINTS = (
     "moderation.web.api_registries",  # /v1/works, /v1/entities
     "moderation.web.api_reports",  # /v1/reports
     "moderation.web.rules",  # /rules, the public rules page (Circular 07/2008 §5.1)
+    "moderation.web.status",  # /v1/status, maintenance announcements (Decree 64/2007 Art. 16)
     "moderation.web.console",  # the moderators' console
 )
 

@@ -67,7 +67,27 @@ def _submit_op(kind: str, schema: str, summary: str) -> dict[str, Any]:
     }
 
 
+# Modules that document their own endpoints with ``openapi_paths()`` and ``openapi_schemas()``.
+EXTRA_DOCS = ("moderation.schemas_workflow", "moderation.schemas_reports", "moderation.schemas_registries")
+
+
 def build_openapi() -> dict[str, Any]:
+    import importlib
+
+    document = _base_document()
+    for name in EXTRA_DOCS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        document["paths"].update(module.openapi_paths())
+        document["components"]["schemas"].update(module.openapi_schemas())
+    return document
+
+
+def _base_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from moderation.config import Settings
 from moderation.services.classification import ClassifierProvider
 from moderation.store.db import session_factory
+from moderation.store.models import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +74,37 @@ class Runtime:
         from moderation.services.registries import registries_loader
 
         sessions = session_factory(settings.database_url)
+        enqueue_deliveries_after_commit(sessions, queue)
         return cls(
             settings=settings,
             queue=queue,
             sessions=sessions,
             classifiers=ClassifierProvider(settings.policies_dir, registries_loader(sessions)),
         )
+
+
+_PENDING = "moderation.pending_deliveries"
+
+
+def enqueue_deliveries_after_commit(sessions: sessionmaker[Session], queue: TaskQueue) -> None:
+    """Send every callback created in a transaction to the queue once, after that transaction commits.
+
+    Whichever service creates a ``Delivery`` (the classifier, enforcement, a moderator's decision, an appeal),
+    the task is enqueued only when the row it names is committed; a rolled-back transaction enqueues nothing.
+    """
+
+    @event.listens_for(sessions, "after_flush")
+    def _collect(session: Session, _context: Any) -> None:
+        new = [obj.id for obj in session.new if isinstance(obj, Delivery)]
+        if new:
+            session.info.setdefault(_PENDING, []).extend(new)
+
+    @event.listens_for(sessions, "after_commit")
+    def _enqueue(session: Session) -> None:
+        ids = session.info.pop(_PENDING, [])
+        if ids:
+            queue.deliver(list(dict.fromkeys(ids)))
+
+    @event.listens_for(sessions, "after_rollback")
+    def _forget(session: Session) -> None:
+        session.info.pop(_PENDING, None)

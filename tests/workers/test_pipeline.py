@@ -63,8 +63,10 @@ def test_violating_post_is_removed_with_provenance_and_signed_callback(api: Sign
         for delivery_id in rt.queue.delivered:
             assert run_deliver(rt, delivery_id) is None
         assert receiver.bad_signatures == 0
-        assert [r["event"] for r in receiver.received] == ["decision.remove"]
-        assert receiver.received[0]["decision"]["id"] == decision["id"]
+        # The removal, then graduated enforcement: a first offence warns the author (Circular 05/2004 model).
+        assert sorted(r["event"] for r in receiver.received) == ["decision.remove", "enforcement.warn_author"]
+        removal = next(r for r in receiver.received if r["event"] == "decision.remove")
+        assert removal["decision"]["id"] == decision["id"]
 
 
 def test_classify_is_idempotent(api: SignedClient, app: Any, settings: Any) -> None:
@@ -72,7 +74,8 @@ def test_classify_is_idempotent(api: SignedClient, app: Any, settings: Any) -> N
     first = run_classify(_runtime(app), sub_id)
     second = run_classify(_runtime(app), sub_id)
     assert first == second
-    assert _count(settings, Decision) == 1
+    assert _count(settings, Decision, Decision.source == "automated") == 1
+    assert _count(settings, Decision, Decision.source == "enforcement") == 1  # the author's warning, once
 
 
 def test_sync_classification_records_the_same_as_async(api: SignedClient, settings: Any) -> None:
@@ -81,24 +84,29 @@ def test_sync_classification_records_the_same_as_async(api: SignedClient, settin
     body = response.get_json()
     assert body["status"] == "decided"
     assert body["decision"]["verdict"] == "remove"
-    assert _count(settings, Decision) == 1
+    assert _count(settings, Decision, Decision.source == "automated") == 1
     again = api.post("/v1/posts?sync=1", post_payload(body=VIOLATING))
     assert again.get_json()["decision"]["id"] == body["decision"]["id"]
-    assert _count(settings, Decision) == 1
+    assert _count(settings, Decision, Decision.source == "automated") == 1
 
 
 def test_decisions_page_through_with_cursor(api: SignedClient, app: Any) -> None:
     for i in range(5):
         api.post("/v1/posts?sync=1", post_payload(id=f"p{i}", body=CLEAN if i % 2 else VIOLATING))
-    seen: list[str] = []
+    seen: list[dict[str, Any]] = []
     cursor = ""
     while True:
         page = api.get(f"/v1/decisions?limit=2&since={cursor}").get_json()
-        seen += [d["id"] for d in page["decisions"]]
+        seen += page["decisions"]
         cursor = page["next_cursor"]
         if not page["has_more"]:
             break
-    assert len(seen) == len(set(seen)) == 5
+    ids = [d["id"] for d in seen]
+    assert len(ids) == len(set(ids))
+    # One automated decision per post, plus the enforcement decisions (warnings, suspensions) the removals caused.
+    automated = [d for d in seen if d["source"] == "automated"]
+    assert sorted(d["item"]["id"] for d in automated) == [f"p{i}" for i in range(5)]
+    assert {d["source"] for d in seen} <= {"automated", "enforcement"}
     assert api.get(f"/v1/decisions?since={cursor}").get_json()["decisions"] == []
 
 
@@ -108,7 +116,7 @@ def test_delivery_backs_off_records_every_attempt_then_succeeds(api: SignedClien
         _set_callback(settings, api.creds.id, receiver.url)
         body = api.post("/v1/posts?sync=1", post_payload(body=VIOLATING)).get_json()
         rt = _runtime(app)
-        (delivery_id,) = rt.queue.delivered
+        delivery_id = rt.queue.delivered[0]  # the removal; the author's warning follows it
         waits = [run_deliver(rt, delivery_id) for _ in range(3)]
         assert waits == [30, 60, None]  # exponential backoff, then delivered
         assert _count(settings, DeliveryAttempt) == 3
@@ -126,7 +134,7 @@ def test_delivery_gives_up_after_max_age(api: SignedClient, app: Any, settings: 
         _set_callback(settings, api.creds.id, receiver.url)
         api.post("/v1/posts?sync=1", post_payload(body=VIOLATING))
         rt = _runtime(app)
-        (delivery_id,) = rt.queue.delivered
+        delivery_id = rt.queue.delivered[0]
         old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.callback_max_age_s + 1)
         with session_scope(settings.database_url) as session:
             session.execute(update(Delivery).where(Delivery.id == delivery_id).values(created_at=old))
