@@ -118,6 +118,10 @@ def run(host: str, port: int) -> None:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     demo = ensure_demo_platform(settings)
+    from moderation.services.review import ensure_demo_users, seed_demo_items
+
+    users = ensure_demo_users(settings.database_url)
+    seed_demo_items(settings.database_url, demo["id"])
     _prometheus_dir(settings)
     env = dict(os.environ)
     procs: list[subprocess.Popen[bytes]] = []
@@ -138,7 +142,9 @@ def run(host: str, port: int) -> None:
         f"  API docs: {url}/docs   OpenAPI: {url}/openapi.json   health: {url}/readyz\n"
         f"  demo platform key:    {demo['key']}\n"
         f"  demo platform secret: {demo['secret']}\n"
-        "  Ctrl-C stops everything.\n",
+        f"  moderators' console: {url}/console/   public rules: {url}/rules\n"
+        + "".join(f"    {u['role']:<20} {u['username']} / {u['password'] or '(changed)'}\n" for u in users)
+        + "  Ctrl-C stops everything.\n",
         err=True,
     )
     stopping = False

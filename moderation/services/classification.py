@@ -287,6 +287,15 @@ class ClassifierProvider:
         self._registries, self._registries_version = self._registries_loader()
         self._registries_checked = now
 
+    def packs(self) -> Any:
+        """The pack set in force now (reloaded when a pack's hash changes)."""
+        from moderation.policy import PackWatcher
+
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = PackWatcher(self._policies_dir)
+            return self._watcher.current()
+
     def get(self) -> Any:
         from moderation.policy import Classifier, PackWatcher
 
