@@ -45,6 +45,7 @@ class Settings:
     signature_tolerance_s: int = 300
     rate_limit_per_minute: int = 6000  # per platform and process; 0 turns it off
     # Pipeline.
+    registries_refresh_s: float = 10.0  # how stale feeds, entities, works and removed URLs may be in a worker
     stuck_after_s: int = 300  # a submission still received/processing after this is re-enqueued by the sweep
     sweep_interval_s: int = 60
     callback_timeout_s: float = 10.0

@@ -102,7 +102,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return load_settings(env={}, database_url=database_url, var_dir=tmp_path / "var",
-                         secret_key="test-secret-key", log_json=False, rate_limit_per_minute=0)
+                         secret_key="test-secret-key", log_json=False, rate_limit_per_minute=0,
+                         registries_refresh_s=0)
 
 
 @pytest.fixture

@@ -73,6 +73,7 @@ def _scan_line(line: str) -> str:
         if not isinstance(record, dict) or not isinstance(record.get("body"), str) or "id" not in record:
             raise ValueError("each line needs an id and a string body")
         result = scan_record(str(record["id"]), _classifier.classify(_item(record)))
+        result["id"] = record["id"]  # echo the id exactly as given (a number stays a number)
     except (ValueError, TypeError, KeyError) as exc:
         ident = None
         with contextlib.suppress(ValueError, AttributeError):

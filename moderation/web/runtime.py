@@ -79,7 +79,9 @@ class Runtime:
             settings=settings,
             queue=queue,
             sessions=sessions,
-            classifiers=ClassifierProvider(settings.policies_dir, registries_loader(sessions)),
+            classifiers=ClassifierProvider(
+                settings.policies_dir, registries_loader(sessions), registries_ttl_s=settings.registries_refresh_s
+            ),
         )
 
 

@@ -1,0 +1,89 @@
+"""``moderation scan``: batch classification in input order, the same verdicts as the webhook."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from moderation.cli import main
+from tests.conftest import SignedClient, post_payload
+
+LINES = [
+    {"id": "clean", "body": "Hôm nay trời đẹp, cả nhà đi chơi công viên Thống Nhất."},
+    {"id": "goods", "title": "Rao vặt", "body": "Bán ma túy đá, súng quân dụng giá rẻ, giao hàng tận nơi."},
+    {"id": "html", "body": "<p>Bán <b>ma túy đá</b> giá rẻ, giao hàng tận nơi</p>"},
+    {"id": 7, "body": "Chia sẻ lại bài viết hay.", "kind": "share"},
+]
+
+
+def _run(tmp_path: Path, lines: list[Any], *args: str, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        "".join((x if isinstance(x, str) else json.dumps(x, ensure_ascii=False)) + "\n" for x in lines),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(out), *args], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+def test_scan_writes_one_line_per_input_in_order(tmp_path: Path) -> None:
+    results = _run(tmp_path, LINES, env={"DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}"})
+    assert [r["id"] for r in results] == ["clean", "goods", "html", 7]
+    verdicts = {r["id"]: r["verdict"] for r in results}
+    assert verdicts["clean"] == "allow"
+    assert verdicts["goods"] == "remove"
+    assert verdicts["html"] == "remove"
+    goods = results[1]
+    category = goods["categories"][0]
+    assert {"id", "score", "rule", "citation", "evidence"} <= set(category)
+    for span in category["evidence"]:
+        field = LINES[1][span.get("field", "body")]
+        assert field[span["start"] : span["end"]] == span["text"]
+    html = results[2]["categories"][0]["evidence"]
+    assert all(LINES[2]["body"][s["start"] : s["end"]] == s["text"] for s in html)  # offsets into the raw HTML
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("{not json", "JSONDecodeError"),
+        ('{"id": "x"}', "ValueError"),  # no body
+        ('{"id": "x", "body": 5}', "ValueError"),  # body not a string
+        ('["a list"]', "ValueError"),
+    ],
+)
+def test_bad_lines_are_reported_in_place(tmp_path: Path, line: str, error: str) -> None:
+    results = _run(tmp_path, [LINES[0], line, LINES[0]], env={"DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}"})
+    assert len(results) == 3
+    assert results[1]["error"].startswith(error)
+    assert results[0]["verdict"] == results[2]["verdict"] == "allow"
+
+
+@pytest.mark.slow
+def test_parallel_scan_gives_the_same_output(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}"}
+    many = [dict(line, id=f"{i}-{line['id']}") for i in range(150) for line in LINES]
+    single = _run(tmp_path, many, env=env)
+    parallel = _run(tmp_path, many, "--jobs", "2", env=env)
+    assert single == parallel
+
+
+def test_scan_sees_the_registries_the_service_sees(api: SignedClient, settings: Any, tmp_path: Path) -> None:
+    """A removed post's URL becomes a known-unlawful link for both the webhook and the batch scan."""
+    api.post(
+        "/v1/posts?sync=1",
+        post_payload(
+            id="bad", url="https://blog.example.vn/bai-viet/ban-ma-tuy", body="Bán ma túy đá giá rẻ, giao hàng tận nơi"
+        ),
+    )
+    linking = {"id": "link", "body": "Xem ở đây https://blog.example.vn/bai-viet/ban-ma-tuy nhé"}
+    (scanned,) = _run(tmp_path, [linking], env={"DATABASE_URL": settings.database_url})
+    hooked = api.post("/v1/posts?sync=1", post_payload(id="link", body=linking["body"])).get_json()["decision"]
+    assert scanned["verdict"] == hooked["verdict"]
+    assert sorted(scanned["labels"]) == sorted(hooked["labels"])
