@@ -21,6 +21,9 @@ from moderation.reports.records import ReportInput, from_json, to_json
 from moderation.reports.render import FORMATS, renderer
 
 
+ALL_PLATFORMS_OPTION = "all"  # --platform all: the provider's report over all its (non-test) platforms
+
+
 def _load_input(input_path: Path | None, platform: str | None, period: Period) -> ReportInput:
     if input_path is not None:
         data = json.loads(input_path.read_text(encoding="utf-8"))
@@ -31,7 +34,7 @@ def _load_input(input_path: Path | None, platform: str | None, period: Period) -
     if not platform:
         raise click.UsageError("give --platform (records from the database) or --input records.json")
     try:
-        from moderation.store.reporting import load_report_input  # type: ignore[import-not-found,unused-ignore]
+        from moderation.store.reporting import load_report_input
     except ImportError as exc:
         raise click.UsageError(
             f"the database loader is not available ({exc}); pass the records with --input records.json"
@@ -39,8 +42,12 @@ def _load_input(input_path: Path | None, platform: str | None, period: Period) -
     from moderation.config import load_settings
     from moderation.store.db import session_scope
 
-    with session_scope(load_settings().database_url) as session:
-        loaded: ReportInput = load_report_input(session, platform, period.start, period.end)
+    scope = None if platform == ALL_PLATFORMS_OPTION else platform
+    try:
+        with session_scope(load_settings().database_url) as session:
+            loaded: ReportInput = load_report_input(session, scope, period.start, period.end)
+    except LookupError as exc:
+        raise click.UsageError(f"--platform {platform}: {exc}") from exc
     return loaded
 
 
@@ -80,7 +87,7 @@ def _aware(value: datetime | None) -> datetime | None:
 _common = [
     click.option("--format", "fmt", type=click.Choice(FORMATS), default="pdf", show_default=True),
     click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True),
-    click.option("--platform", help="Platform id (records from the database)."),
+    click.option("--platform", help="Platform id (records from the database); 'all' for every platform."),
     click.option(
         "--input",
         "input_path",

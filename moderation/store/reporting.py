@@ -313,7 +313,9 @@ def _rung_days(session: Session, strikes: Sequence[Strike]) -> dict[tuple[str, s
     regimes: dict[str, str] = {}
     rungs: dict[tuple[str, str, str], str | None] = {}
     for chunk in _batches(case_ids):
-        regimes.update(dict(session.execute(select(Case.id, Case.regime).where(Case.id.in_(chunk))).tuples()))
+        regimes.update(
+            {str(k): str(v) for k, v in session.execute(select(Case.id, Case.regime).where(Case.id.in_(chunk)))}
+        )
         for cv in session.scalars(select(CaseViolation).where(CaseViolation.case_id.in_(chunk))):
             rungs[(cv.case_id, cv.decision_id, cv.category_id)] = cv.rung_id
     known = ladders()
@@ -389,7 +391,7 @@ def _authority(session: Session, platforms: Mapping[str, Platform], end: dt.date
                 Delivery.event == "decision.remove",
                 Delivery.delivered_at.is_not(None),
             )
-        ).tuples():
+        ):
             if at is not None:
                 delivered[decision_id] = at
 
