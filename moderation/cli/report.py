@@ -20,7 +20,6 @@ from moderation.reports.periods import DEFAULT_REGIME, Period, adhoc, semiannual
 from moderation.reports.records import ReportInput, from_json, to_json
 from moderation.reports.render import FORMATS, renderer
 
-
 ALL_PLATFORMS_OPTION = "all"  # --platform all: the provider's report over all its (non-test) platforms
 
 

@@ -47,7 +47,7 @@ PROFILE = {
     "representative_email": "phaply@blogviet.example.vn",
     "place": "Hà Nội",
 }
-REACTIONARY = {
+REACTIONARY: dict[str, Any] = {
     "name_vi": "Tuyên truyền chống Nhà nước",
     "name_en": "Anti-state propaganda",
     "citation": {"instrument": "Nghị định 97/2008/NĐ-CP", "article": "6", "clause": "1", "point": "a"},
@@ -206,7 +206,7 @@ def seed(app: Any, api: SignedClient, settings: Any) -> Seeded:
 
     # Authority requests through the API: R1 acted on within the deadline, R2 ignored.
     for role, targets, received in (("r1", ["pa1", "pa2"], at(4, 20, 9)), ("r2", ["pa3"], at(5, 10, 9))):
-        body = {
+        request_body: dict[str, Any] = {
             "issuing_body": "Bộ Thông tin và Truyền thông",
             "document_number": f"{role}/BTTTT-PTTH&TTĐT",
             "document_date": received.date().isoformat(),
@@ -214,7 +214,7 @@ def seed(app: Any, api: SignedClient, settings: Any) -> Seeded:
             "targets": targets,
             "legal_basis": {"instrument": "Thông tư 07/2008/TT-BTTTT", "article": "5", "clause": "4"},
         }
-        response = api.post("/v1/authority-requests", body)
+        response = api.post("/v1/authority-requests", request_body)
         assert response.status_code == 201, response.get_json()
         s.requests[role] = response.get_json()["id"]
         with session_scope(url) as session:
@@ -231,7 +231,10 @@ def seed(app: Any, api: SignedClient, settings: Any) -> Seeded:
 # --- The recount: plain rules over the raw rows, written apart from the core ------------------------------------
 
 
-def recount(session: Session, platform_ids: list[str], test_ids: set[str]) -> dict[str, Any]:
+Key = tuple[str, str, str]
+
+
+def recount(session: Session, platform_ids: list[str], test_ids: set[str]) -> dict[Key, int]:
     """Count the main figures of 2024-H1 from the rows, as of the end of the period."""
 
     def inside(when: dt.datetime | None) -> bool:
@@ -244,7 +247,9 @@ def recount(session: Session, platform_ids: list[str], test_ids: set[str]) -> di
     ]
     by_id = {d.id: d for d in rows}
     appeals = list(session.scalars(select(Appeal).where(Appeal.platform_id.in_(platform_ids))))
-    reversed_by_appeal = {a.decision_id for a in appeals if a.status == "reversed" and a.decided_at < END}
+    reversed_by_appeal = {
+        a.decision_id for a in appeals if a.status == "reversed" and a.decided_at is not None and a.decided_at < END
+    }
 
     def is_shadow(d: Decision) -> bool:
         cats = (d.evaluation or {}).get("categories") or []
@@ -375,11 +380,13 @@ def test_loader_returns_whole_chains_and_flags(seeded: Seeded, session: Session)
     d = seeded.d
     assert {d["p4"], d["p4b"], d["p5"], d["p5b"]} <= set(ids)  # before the start and after the end: whole chains
     assert ids[d["p5"]].superseded_by == d["p5b"]
-    assert ids[d["p6"]].shadow and not ids[d["p1"]].shadow
+    assert ids[d["p6"]].shadow
+    assert not ids[d["p1"]].shadow
     assert ids[d["p7b"]].reversed_on_appeal
     assert ids[d["p3b"]].source == "automated"  # a correction keeps how the content was found
     assert ids[d["p8"]].source == "user_report"
-    assert d["other"] not in ids and d["test"] not in ids  # tenant: only this platform's records
+    assert d["other"] not in ids
+    assert d["test"] not in ids
     assert {c.id for c in ids[d["p2"]].categories} == {"slander", "reactionary"}
     assert ids[d["p2"]].categories[0].citation.instrument == "Nghị định 97/2008/NĐ-CP"
     assert records.profile.registration_number == "123/GXN-TTĐT"
@@ -478,14 +485,20 @@ def test_reminders_audit_once_and_mail_when_configured(
     monkeypatch.setenv(
         tasks.SMTP_ENV, "smtp://mailer:secret@127.0.0.1:2525/?from=bao-cao@blogviet.vn&to=ttpc@blogviet.vn"
     )
-    monkeypatch.setattr(tasks, "send_mail", lambda url, subject, body, extra: sent.append((subject, extra)) or extra)
+
+    def fake_send(url: str, subject: str, body: str, extra: list[str]) -> list[str]:
+        sent.append((subject, extra))
+        return extra
+
+    monkeypatch.setattr(tasks, "send_mail", fake_send)
     now = dt.datetime.combine(day, dt.time(8), VN_TZ)
     assert tasks.run_reminders(_runtime(app), now=now) == keys
     assert tasks.run_reminders(_runtime(app), now=now + dt.timedelta(hours=6)) == []  # once a day
     assert len(sent) == len(keys)
     if keys:
         subject, extra = sent[0]
-        assert "Nhắc hạn" in subject and "gửi trước ngày" in subject
+        assert "Nhắc hạn" in subject
+        assert "gửi trước ngày" in subject
         assert PROFILE["representative_email"] in extra  # platform A has no final report yet
         with session_scope(settings.database_url) as session:
             entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "report.reminder")).one()
