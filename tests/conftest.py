@@ -53,7 +53,7 @@ def _require(url: str | None, what: str) -> str:
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     upgrade(f"sqlite:///{path}")
-    dispose_engines(close=True)
+    dispose_engines()
     return path
 
 
@@ -74,7 +74,7 @@ def _pg_migrated() -> Iterator[str]:
         upgrade(url)
         yield url
     finally:
-        dispose_engines(close=True)
+        dispose_engines()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -39,7 +39,7 @@ def _dispose_after_fork(**_: object) -> None:
     # A forked pool process must not reuse the parent's database connections.
     from moderation.store.db import dispose_engines
 
-    dispose_engines()
+    dispose_engines(close=False)
 
 
 def _connect_signals() -> None:

@@ -49,11 +49,11 @@ def get_engine(url: str) -> Engine:
         return engine
 
 
-def dispose_engines(*, close: bool = False) -> None:
+def dispose_engines(*, close: bool = True) -> None:
     """Forget pooled connections.
 
-    After a fork (``close=False``) a child must not use, nor close, its parent's sockets; at shutdown
-    (``close=True``) the connections are closed.
+    In-process (``close=True``, the default) the pooled connections are closed. After a fork (``close=False``) a
+    child must neither use nor close its parent's sockets, so they are only forgotten.
     """
     with _lock:
         for engine in _engines.values():
