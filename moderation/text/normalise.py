@@ -15,11 +15,14 @@ nothing cost one regular-expression search, so ordinary text pays almost nothing
 from __future__ import annotations
 
 import functools
+import itertools
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -102,10 +105,23 @@ _Edit = tuple[int, int, str, Sequence[tuple[int, int]] | None]
 
 
 def _apply(buf: _Buf, edits: Iterable[_Edit]) -> _Buf:
-    """Apply sorted, non-overlapping edits to ``buf`` and compose the offset maps."""
+    """Apply sorted, non-overlapping edits to ``buf`` and compose the offset maps.
+
+    The output is a list of segments (an unchanged gap, or a replacement); each segment's map is described by a
+    base, a step (1 for a gap, 0 for a whole-range replacement) and a length, and expanded in one numpy pass, so
+    the Python work per edit is a handful of list appends.
+    """
+    if not isinstance(edits, list):
+        edits = list(edits)
+    if edits and all(e[3] is None for e in edits) and all(
+        edits[k][1] <= edits[k + 1][0] and edits[k][0] < edits[k][1] for k in range(len(edits) - 1)
+    ) and edits[-1][0] < edits[-1][1]:
+        return _apply_ranges(buf, edits)
     pieces: list[str] = []
-    lo: list[int] = []
-    hi: list[int] = []
+    seg_lo: list[int] = []  # first source index (``lo``) of the segment
+    seg_hi: list[int] = []  # last source index (``hi - 1``) of the segment's first character
+    seg_step: list[int] = []
+    seg_len: list[int] = []
     pos = 0
     text = buf.text
     changed = False
@@ -115,26 +131,79 @@ def _apply(buf: _Buf, edits: Iterable[_Edit]) -> _Buf:
         changed = True
         if pos < a:
             pieces.append(text[pos:a])
-            lo.extend(range(pos, a))
-            hi.extend(range(pos + 1, a + 1))
+            seg_lo.append(pos)
+            seg_hi.append(pos)
+            seg_step.append(1)
+            seg_len.append(a - pos)
         pieces.append(repl)
-        if per_char is None or len(per_char) != len(repl):
-            lo.extend([a] * len(repl))
-            hi.extend([b] * len(repl))
+        k = len(repl)
+        if per_char is None or len(per_char) != k:
+            if k:
+                seg_lo.append(a)
+                seg_hi.append(b - 1)
+                seg_step.append(0)
+                seg_len.append(k)
         else:
             for r_lo, r_hi in per_char:
-                lo.append(a + r_lo)
-                hi.append(a + max(r_hi, r_lo + 1))
+                seg_lo.append(a + r_lo)
+                seg_hi.append(a + max(r_hi, r_lo + 1) - 1)
+                seg_step.append(0)
+                seg_len.append(1)
         pos = b
     if not changed:
         return buf
     if pos < len(text):
         pieces.append(text[pos:])
-        lo.extend(range(pos, len(text)))
-        hi.extend(range(pos + 1, len(text) + 1))
-    lo_arr = np.fromiter(lo, dtype=np.int64, count=len(lo))
-    hi_arr = np.fromiter(hi, dtype=np.int64, count=len(hi)) - 1
+        seg_lo.append(pos)
+        seg_hi.append(pos)
+        seg_step.append(1)
+        seg_len.append(len(text) - pos)
+    lengths = np.asarray(seg_len, dtype=np.int64)
+    total = int(lengths.sum())
+    if not total:
+        empty = np.zeros(0, dtype=np.int64)
+        return _Buf("".join(pieces), empty, empty.copy())
+    out_start = np.cumsum(lengths) - lengths
+    within = np.arange(total, dtype=np.int64) - np.repeat(out_start, lengths)
+    step = np.repeat(np.asarray(seg_step, dtype=np.int64), lengths) * within
+    lo_arr = np.repeat(np.asarray(seg_lo, dtype=np.int64), lengths) + step
+    hi_arr = np.repeat(np.asarray(seg_hi, dtype=np.int64), lengths) + step
     return _Buf("".join(pieces), buf.starts[lo_arr], buf.ends[hi_arr])
+
+
+def _apply_ranges(buf: _Buf, edits: Sequence[_Edit]) -> _Buf:
+    """:func:`_apply` for sorted, non-overlapping, whole-range edits, vectorised."""
+    text = buf.text
+    n_edits = len(edits)
+    a = np.fromiter((e[0] for e in edits), dtype=np.int64, count=n_edits)
+    b = np.fromiter((e[1] for e in edits), dtype=np.int64, count=n_edits)
+    k = np.fromiter((len(e[2]) for e in edits), dtype=np.int64, count=n_edits)
+    prev = np.concatenate(([0], b))
+    # segments: gap_0, edit_0, gap_1, edit_1, ..., gap_n
+    seg_lo = np.empty(2 * n_edits + 1, dtype=np.int64)
+    seg_hi = np.empty_like(seg_lo)
+    seg_len = np.empty_like(seg_lo)
+    seg_step = np.zeros_like(seg_lo)
+    seg_lo[0::2] = prev
+    seg_hi[0::2] = prev
+    seg_step[0::2] = 1
+    seg_len[0::2] = np.concatenate((a, [len(text)])) - prev
+    seg_lo[1::2] = a
+    seg_hi[1::2] = b - 1
+    seg_len[1::2] = k
+    bounds = [0, *(x for e in edits for x in (e[0], e[1])), len(text)]
+    pieces = [text[bounds[2 * i] : bounds[2 * i + 1]] for i in range(n_edits + 1)]
+    out = "".join(p for pair in itertools.zip_longest(pieces, (e[2] for e in edits), fillvalue="") for p in pair)
+    total = int(seg_len.sum())
+    if not total:
+        empty = np.zeros(0, dtype=np.int64)
+        return _Buf(out, empty, empty.copy())
+    out_start = np.cumsum(seg_len) - seg_len
+    within = np.arange(total, dtype=np.int64) - np.repeat(out_start, seg_len)
+    step = np.repeat(seg_step, seg_len) * within
+    lo_arr = np.repeat(seg_lo, seg_len) + step
+    hi_arr = np.repeat(seg_hi, seg_len) + step
+    return _Buf(out, buf.starts[lo_arr], buf.ends[hi_arr])
 
 
 def _sub(buf: _Buf, pattern: re.Pattern[str] | regex.Pattern[str], repl: Callable[[str], str | None]) -> _Buf:
@@ -227,6 +296,345 @@ def _teencode_re() -> re.Pattern[str]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Vectorised character classes: every stage first asks a numpy mask whether (and where) it could change anything,
+# so ordinary text costs a few array operations per stage instead of a regular-expression pass per character.
+
+_W, _L, _M, _D, _INV, _CTRL, _SP, _TONED, _CONF, _SEP, _LEETD, _AT, _OTONE, _UTONE, _D0134 = (1 << k for k in range(15))
+_BMP = 0x10000
+
+
+def _class_bits(chars: str) -> npt.NDArray[np.uint16]:
+    """Return the class bits of every character of ``chars``, computed with the same regexes the stages use."""
+    out = np.zeros(len(chars), dtype=np.uint16)
+    tests: list[tuple[int, re.Pattern[str] | regex.Pattern[str]]] = [
+        (_W, re.compile(r"\w")),
+        (_L, regex.compile(r"\p{L}")),
+        (_M, regex.compile(r"\p{M}")),
+        (_D, regex.compile(r"\d")),
+        (_INV, _INVISIBLE),
+        (_CTRL, _SURROGATES_CONTROLS),
+        (_SP, re.compile(r"\s")),
+        (_TONED, re.compile("[" + _TONED_CONSONANT + "]")),
+        (_CONF, re.compile("[" + re.escape("".join(map(chr, _confusables()))) + "]")),
+        (_SEP, re.compile(r"[.\-_*~+|/\\'`^]")),
+        (_LEETD, re.compile("[013457]")),
+        (_AT, re.compile("@")),
+        (_OTONE, re.compile("[òóỏõọèéẻẽẹàáảãạ]")),
+        (_UTONE, re.compile("[ỳýỷỹỵ]")),
+        (_D0134, re.compile("[0134]")),
+    ]
+    for bit, pat in tests:
+        idx = [m.start() for m in pat.finditer(chars)]
+        if idx:
+            out[np.asarray(idx, dtype=np.int64)] |= bit
+    return out
+
+
+@functools.cache
+def _bmp_classes() -> npt.NDArray[np.uint16]:
+    return _class_bits("".join(map(chr, range(_BMP))))
+
+
+@functools.cache
+def _fold_array() -> npt.NDArray[np.uint32]:
+    table = _fold_table()
+    size = max(table) + 1
+    arr = np.arange(size, dtype=np.uint32)
+    for cp, ch in table.items():
+        arr[cp] = ord(ch)
+    return arr
+
+
+def _codes(text: str) -> npt.NDArray[np.uint32]:
+    return np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype="<u4")
+
+
+def _from_codes(codes: npt.NDArray[np.uint32]) -> str:
+    return codes.astype("<u4").tobytes().decode("utf-32-le", errors="surrogatepass")
+
+
+def _fold_fast(text: str) -> str:
+    """``text.translate(_fold_table())`` with a lookup array (one character for one, so lengths match)."""
+    if text.isascii():
+        return text
+    if len(text) < 256:
+        return text.translate(_fold_table())
+    codes = _codes(text)
+    table = _fold_array()
+    inside = codes < len(table)
+    if not inside.all():
+        out = codes.copy()
+        out[inside] = table[codes[inside]]
+        return _from_codes(out)
+    return _from_codes(table[codes])
+
+
+def _shift(x: npt.NDArray[Any], k: int, fill: Any) -> npt.NDArray[Any]:
+    """``x[i + k]`` at ``i`` (``fill`` outside the array)."""
+    out = np.full_like(x, fill)
+    n = len(x)
+    if k > 0 and k < n:
+        out[: n - k] = x[k:]
+    elif k < 0 and -k < n:
+        out[-k:] = x[: n + k]
+    return out
+
+
+class _Scan:
+    """The code points and class bits of one stage's text, recomputed only when the text changes."""
+
+    __slots__ = ("cls", "codes", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.codes = _codes(text)
+        table = _bmp_classes()
+        big = self.codes >= _BMP
+        if big.any():
+            self.cls = np.zeros(len(self.codes), dtype=np.uint16)
+            self.cls[~big] = table[self.codes[~big]]
+            uniq = np.unique(self.codes[big])
+            bits = _class_bits("".join(map(chr, uniq.tolist())))
+            self.cls[big] = bits[np.searchsorted(uniq, self.codes[big])]
+        else:
+            self.cls = table[self.codes]
+
+    def of(self, text: str) -> _Scan:
+        return self if text is self.text else _Scan(text)
+
+    def has(self, bits: int) -> bool:
+        return bool((self.cls & bits).any())
+
+    def any_mark(self) -> bool:
+        return self.has(_M)
+
+    def _is(self, bits: int) -> npt.NDArray[np.bool_]:
+        out: npt.NDArray[np.bool_] = (self.cls & bits) != 0
+        return out
+
+    def repeats(self) -> list[tuple[int, int]]:
+        """Runs of three or more identical letters, as (start, end): what ``(\\p{L})\\1{2,}`` finds."""
+        c = self.codes
+        if len(c) < 3:
+            return []
+        same = c[1:] == c[:-1]
+        trip = same[:-1] & same[1:] & self._is(_L)[:-2]
+        if not trip.any():
+            return []
+        # run boundaries of identical characters
+        change = np.flatnonzero(np.concatenate(([True], ~same, [True])))
+        starts, ends = change[:-1], change[1:]
+        keep = ((ends - starts) >= 3) & self._is(_L)[starts]
+        return list(zip(starts[keep].tolist(), ends[keep].tolist(), strict=True))
+
+    def spaced(self) -> list[int]:
+        """A superset of where ``_SPACED`` can match."""
+        base = self._is(_L | _D0134) & ~_shift(self._is(_L | _M | _D), -1, False)
+        nxt = _shift(self.cls, 1, 0)
+        # branch 1: a letter, marks or separators; branch 2: "x y z w", a letter, a space, a letter, a space/mark
+        after3 = ((_shift(self.cls, 3, 0) & _M) != 0) | (_shift(self.codes, 3, 0) == 32)
+        spaced = (_shift(self.codes, 1, 0) == 32) & ((_shift(self.cls, 2, 0) & _L) != 0) & after3
+        cand = base & (((nxt & (_M | _SEP)) != 0) | spaced)
+        return list(np.flatnonzero(cand).tolist())
+
+    def leet_hint(self) -> bool:
+        letter = self._is(_L)
+        nxt = _shift(self.cls, 1, 0)
+        return bool((letter & ((nxt & (_LEETD | _AT)) != 0)).any() or (self._is(_LEETD) & ((nxt & _L) != 0)).any())
+
+    def suspicious(self) -> list[int]:
+        """A superset of where ``_SUSPICIOUS`` can match."""
+        c = self.codes
+        after2 = (_shift(self.cls, 2, 0) & (_L | _M)) == 0
+        nxt = _shift(self.cls, 1, 0)
+        cand = self._is(_M | _TONED)
+        cand |= (c == ord("o")) & ((nxt & _OTONE) != 0) & after2
+        cand |= (c == ord("u")) & (_shift(c, -1, 0) != ord("q")) & ((nxt & _UTONE) != 0) & after2
+        return list(np.flatnonzero(cand).tolist())
+
+    def spaces(self) -> list[tuple[int, int]]:
+        """Runs of two or more whitespace characters, or one that is not a space: what ``_SPACES`` finds."""
+        ws = self._is(_SP)
+        if not ws.any():
+            return []
+        edges = np.flatnonzero(np.diff(np.concatenate(([False], ws, [False])).astype(np.int8)))
+        starts, ends = edges[0::2], edges[1::2]
+        keep = ((ends - starts) >= 2) | (self.codes[starts] != 32)
+        return list(zip(starts[keep].tolist(), ends[keep].tolist(), strict=True))
+
+    def words(self, max_len: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Maximal runs of ``\\w`` characters no longer than ``max_len``: (starts, ends)."""
+        w = self._is(_W)
+        edges = np.flatnonzero(np.diff(np.concatenate(([False], w, [False])).astype(np.int8)))
+        starts, ends = edges[0::2], edges[1::2]
+        keep = (ends - starts) <= max_len
+        return starts[keep], ends[keep]
+
+
+_HASH_MUL = np.uint64(0x100000001B3)
+
+
+def _word_hashes(codes: npt.NDArray[np.uint32], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64],
+                 max_len: int) -> npt.NDArray[np.uint64]:
+    padded = np.concatenate((codes.astype(np.uint64), np.zeros(max_len, dtype=np.uint64)))
+    h = np.zeros(len(starts), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(max_len):
+            ch = np.where(lengths > j, padded[starts + j], np.uint64(0))
+            h = h * _HASH_MUL + ch + np.uint64(1)
+    return h
+
+
+@functools.cache
+def _teencode_hashes() -> tuple[int, npt.NDArray[np.uint64]]:
+    keys = list(_teencode())
+    max_len = max(len(k) for k in keys)
+    codes = _codes("".join(keys))
+    lengths = np.asarray([len(k) for k in keys], dtype=np.int64)
+    starts = np.cumsum(lengths) - lengths
+    return max_len, np.unique(_word_hashes(codes, starts, lengths, max_len))
+
+
+def _teencode_fast(buf: _Buf, flags: set[str], scan: _Scan) -> _Buf:
+    """Expand teencode words: whole ``\\w`` runs found in the table (what ``_teencode_re`` matches)."""
+    max_len, key_hashes = _teencode_hashes()
+    starts, ends = scan.words(max_len)
+    if not len(starts):
+        return buf
+    lengths = ends - starts
+    hashes = _word_hashes(scan.codes, starts, lengths, max_len)
+    pos = np.minimum(np.searchsorted(key_hashes, hashes), len(key_hashes) - 1)
+    hit = key_hashes[pos] == hashes
+    if not hit.any():
+        return buf
+    table = _teencode()
+    text = buf.text
+    edits: list[_Edit] = []
+    for a, b in zip(starts[hit].tolist(), ends[hit].tolist(), strict=True):
+        word = text[a:b]
+        new = table.get(word)
+        if new is not None and new != word:
+            edits.append((a, b, new, None))
+    if not edits:
+        return buf
+    flags.add("teencode")
+    return _apply(buf, edits)
+
+
+def _collapse_spaces(buf: _Buf, scan: _Scan) -> _Buf:
+    """Replace every whitespace run by one space (what ``_spaces`` does): single characters in place."""
+    runs = scan.spaces()
+    if not runs:
+        return buf
+    singles = [a for a, b in runs if b - a == 1]
+    if singles:
+        codes = scan.codes.copy()
+        codes[np.asarray(singles, dtype=np.int64)] = 32
+        buf = _Buf(_from_codes(codes), buf.starts, buf.ends)
+    longer = [(a, b) for a, b in runs if b - a > 1]
+    return _runs_to(buf, longer, lambda s: " ")
+
+
+def _runs_to(buf: _Buf, runs: Sequence[tuple[int, int]], repl: Callable[[str], str]) -> _Buf:
+    if not runs:
+        return buf
+    text = buf.text
+    return _apply(buf, [(a, b, repl(text[a:b]), None) for a, b in runs])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Triggers: one Hyperscan pass over the UTF-8 text says which stages could change anything (a superset), so a
+# stage that has nothing to do costs nothing; a stage that fires then finds its exact positions with numpy.
+
+_T_INV, _T_CONF, _T_REP, _T_EXOTIC, _T_SPACED, _T_LEET, _T_MARK, _T_TEEN, _T_WS = (1 << k for k in range(9))
+_T_ALL = (1 << 9) - 1
+_hs: Any
+try:  # pragma: no cover - depends on the platform
+    import hyperscan as _hs
+except ImportError:  # pragma: no cover
+    _hs = None
+
+
+def _hs_class(chars: Iterable[str]) -> str:
+    """A Hyperscan character class (``\\x{..}`` escapes) for ``chars``, with ranges merged."""
+    cps = sorted({ord(c) for c in chars} - set(range(0xD800, 0xE000)))
+    parts: list[str] = []
+    i = 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        parts.append(f"\\x{{{cps[i]:x}}}" if i == j else f"\\x{{{cps[i]:x}}}-\\x{{{cps[j]:x}}}")
+        i = j + 1
+    return "[" + "".join(parts) + "]"
+
+
+def _class_chars(pattern: re.Pattern[str] | regex.Pattern[str], lo: int = 0, hi: int = _BMP) -> list[str]:
+    chars = "".join(map(chr, range(lo, hi)))
+    return [ch for m in pattern.finditer(chars) for ch in m.group()]
+
+
+class _Triggers:
+    def __init__(self) -> None:
+        assert _hs is not None
+        letters = regex.compile(r"\p{L}")
+        vietnamese = [chr(cp) for cp in (*range(0x41, 0x250), *range(0x1E00, 0x1F00)) if letters.match(chr(cp))]
+        ws = _class_chars(re.compile(r"\s"))
+        word = r"[^\w]"
+        spaced_sep = r"[.\-_*~+|/\\'`^]"
+        exprs = {
+            _T_INV: _hs_class(
+                _class_chars(_INVISIBLE, 0, 0x110000)
+                + _class_chars(re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"))
+            ),
+            _T_CONF: _hs_class(map(chr, _confusables())),
+            _T_REP: "(?:" + "|".join(re.escape(c * 3) for c in vietnamese) + ")",
+            _T_EXOTIC: r"[^\x00-\x{24f}\x{1e00}-\x{1eff}]",
+            _T_SPACED: r"(?:^|[^\p{L}\p{M}\p{Nd}])[\p{L}0134](?:\p{M}|" + spaced_sep + r"|\x20\p{L}(?:\x20|\p{M}))",
+            _T_LEET: r"\p{L}[013457@]|[013457]\p{L}",
+            _T_MARK: r"\p{M}|" + _hs_class(_TONED_CONSONANT)
+            + r"|o[òóỏõọèéẻẽẹàáảãạ](?:[^\p{L}\p{M}]|$)|u[ỳýỷỹỵ](?:[^\p{L}\p{M}]|$)",
+            _T_TEEN: "(?:^|" + word + ")(?:" + "|".join(re.escape(k) for k in _teencode()) + ")(?:" + word + "|$)",
+            _T_WS: _hs_class(ws) + _hs_class(ws) + "|" + _hs_class(c for c in ws if c != " "),
+        }
+        self.db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+        flags = _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_UCP | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_ALLOWEMPTY
+        self.db.compile(
+            expressions=[e.encode() for e in exprs.values()],
+            ids=list(exprs),
+            elements=len(exprs),
+            flags=[flags] * len(exprs),
+        )
+        self.local = threading.local()
+
+    def scan(self, text: str) -> int:
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: not valid UTF-8, so every stage looks for itself
+            return _T_ALL
+        scratch = getattr(self.local, "scratch", None)
+        if scratch is None:
+            scratch = self.local.scratch = _hs.Scratch(self.db)
+        found = [0]
+
+        def on_match(pid: int, _from: int, _to: int, _flags: int, _ctx: object) -> None:
+            found[0] |= pid
+
+        self.db.scan(data, match_event_handler=on_match, scratch=scratch)
+        return found[0]
+
+
+@functools.cache
+def _triggers() -> _Triggers | None:
+    return _Triggers() if _hs is not None else None
+
+
+def _trigger_bits(text: str) -> int:
+    t = _triggers()
+    return _T_ALL if t is None else t.scan(text)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Stages
 
 # Format characters (zero-width, bidi controls, soft hyphen, variation selectors, tags) are deleted; lone
@@ -285,7 +693,32 @@ def _delete_invisible(buf: _Buf) -> _Buf:
     return _sub(buf, _SURROGATES_CONTROLS, lambda s: "\ufffd" if "\ud800" <= s <= "\udfff" else " ")
 
 
+@functools.cache
+def _lower_array() -> npt.NDArray[np.uint32]:
+    """Lowercase code point of every BMP character (0 where lowering changes the length)."""
+    out = np.arange(_BMP, dtype=np.uint32)
+    for cp in range(_BMP):
+        low = chr(cp).lower()
+        if len(low) != 1:
+            out[cp] = 0
+        elif low != chr(cp):
+            out[cp] = ord(low)
+    return out
+
+
 def _lower(buf: _Buf) -> _Buf:
+    text = buf.text
+    if text.isascii():
+        low = text.lower()
+        return buf if low == text else _Buf(low, buf.starts, buf.ends)
+    codes = _codes(text) if len(text) >= 256 else np.zeros(0, dtype=np.uint32)
+    if len(codes) and int(codes.max()) < _BMP:
+        table = _lower_array()
+        lowered = table[codes]
+        if lowered.all() or not (lowered == 0).any():
+            if np.array_equal(lowered, codes):
+                return buf
+            return _Buf(_from_codes(lowered), buf.starts, buf.ends)
     low = buf.text.lower()
     if len(low) == len(buf.text):
         return buf if low == buf.text else _Buf(low, buf.starts, buf.ends)
@@ -295,9 +728,26 @@ def _lower(buf: _Buf) -> _Buf:
     return _Buf(buf.text.lower(), buf.starts, buf.ends)
 
 
-def _join_spaced(buf: _Buf, flags: set[str]) -> _Buf:
+def _matches_at(
+    pattern: regex.Pattern[str], text: str, candidates: Sequence[int] | None
+) -> Iterable[regex.Match[str]]:
+    """Yield what ``pattern.finditer(text)`` yields, trying only ``candidates`` (a sorted superset of the starts)."""
+    if candidates is None:
+        yield from pattern.finditer(text)
+        return
+    end = 0
+    for p in candidates:
+        if p < end:
+            continue
+        m = pattern.match(text, p)
+        if m is not None and m.end() > m.start():
+            end = m.end()
+            yield m
+
+
+def _join_spaced(buf: _Buf, flags: set[str], candidates: Sequence[int] | None = None) -> _Buf:
     edits: list[_Edit] = []
-    for m in _SPACED.finditer(buf.text):
+    for m in _matches_at(_SPACED, buf.text, candidates):
         s = m.group()
         per_char: list[tuple[int, int]] = []
         out: list[str] = []
@@ -419,12 +869,18 @@ def _canon_token(tok: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     return "".join(text), tuple(per_char)
 
 
-def _repair_marks(buf: _Buf, flags: set[str]) -> _Buf:
-    buf = _sub(buf, _MARK_FLOOD, lambda s: "") if _MARK_FLOOD.search(buf.text) else buf
+def _repair_marks(buf: _Buf, flags: set[str], scan: _Scan | None = None) -> _Buf:
+    candidates: Sequence[int] | None = None
+    if scan is not None:
+        if scan.any_mark():
+            buf = _sub(buf, _MARK_FLOOD, lambda s: "") if _MARK_FLOOD.search(buf.text) else buf
+        candidates = scan.of(buf.text).suspicious()
+    else:
+        buf = _sub(buf, _MARK_FLOOD, lambda s: "") if _MARK_FLOOD.search(buf.text) else buf
     text = buf.text
     edits: list[_Edit] = []
     end = 0
-    for m in _SUSPICIOUS.finditer(text):
+    for m in _matches_at(_SUSPICIOUS, text, candidates):
         if m.start() < end:
             continue
         before = _TOKEN_START.search(text, 0, m.start())
@@ -482,23 +938,58 @@ def normalise(text: str) -> Normalised:
         flags.add(f"legacy:{kind}")
         if repaired:
             buf = _apply(buf, repaired)
-    buf = _delete_invisible(buf)
+    if _trigger_bits(buf.text) & _T_INV:
+        buf = _delete_invisible(buf)
     buf = _lower(buf)
-    buf = _translate_1to1(buf, _confusables())
+    bits = _trigger_bits(buf.text)
+    if bits & _T_CONF:
+        buf = _translate_1to1(buf, _confusables())
+        bits = _trigger_bits(buf.text)
     # One repair can expose another ("a.\u0301a": dropping the stray mark reveals dotted letters), so the
     # token-level stages run until nothing changes; three rounds are enough for anything but crafted input.
+    # Each stage runs only when the trigger scan of the current text says it could apply.
+    checked = buf.text
     for _ in range(_MAX_ROUNDS):
         before = buf.text
-        buf = _collapse_repeats(buf)
-        buf = _join_spaced(buf, flags)
-        buf = _leet(buf, flags)
-        buf = _repair_marks(buf, flags)
-        buf = _collapse_repeats(buf)
-        buf = _expand_teencode(buf, flags)
-        buf = _spaces(buf)
+        if buf.text is not checked:
+            bits, checked = _trigger_bits(buf.text), buf.text
+        scan: _Scan | None = None
+        if bits & (_T_REP | _T_EXOTIC):
+            scan = _Scan(buf.text)
+            buf = _runs_to(buf, scan.repeats(), lambda s: s[0])
+        after_repeats = buf.text
+        if buf.text is not checked:
+            bits, checked = _trigger_bits(buf.text), buf.text
+        if bits & _T_SPACED:
+            scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
+            buf = _join_spaced(buf, flags, scan.spaced())
+        if buf.text is not checked:
+            bits, checked = _trigger_bits(buf.text), buf.text
+        if bits & _T_LEET:
+            buf = _leet(buf, flags)
+        if buf.text is not checked:
+            bits, checked = _trigger_bits(buf.text), buf.text
+        if bits & _T_MARK or not unicodedata.is_normalized("NFC", buf.text):
+            scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
+            buf = _repair_marks(buf, flags, scan)
+        if buf.text is not checked:
+            bits, checked = _trigger_bits(buf.text), buf.text
+        if buf.text is not after_repeats and bits & (_T_REP | _T_EXOTIC):  # the same text has no runs left
+            scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
+            buf = _runs_to(buf, scan.repeats(), lambda s: s[0])
+        if buf.text is not checked:
+            bits, checked = _trigger_bits(buf.text), buf.text
+        if bits & _T_TEEN:
+            scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
+            buf = _teencode_fast(buf, flags, scan)
+        if buf.text is not checked:
+            bits, checked = _trigger_bits(buf.text), buf.text
+        if bits & _T_WS:
+            scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
+            buf = _collapse_spaces(buf, scan)
         if buf.text == before:
             break
-    folded = buf.text.translate(_fold_table())
+    folded = _fold_fast(buf.text)
     return Normalised(text, buf.text, folded, buf.starts, buf.ends, frozenset(flags))
 
 

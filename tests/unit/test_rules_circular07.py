@@ -72,7 +72,7 @@ BRACKETS = [
 
 
 @pytest.mark.parametrize(("text", "post_kind", "cat", "lo", "hi"), BRACKETS)
-def test_draft_brackets_are_information(  # noqa: PLR0917 - one argument per table column
+def test_draft_brackets_are_information(
     clf: Classifier, text: str, post_kind: PostKind, cat: str, lo: int, hi: int
 ) -> None:
     ev = clf.classify(body(text, post_kind=post_kind))
