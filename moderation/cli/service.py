@@ -88,6 +88,7 @@ def beat(loglevel: str) -> None:
     from workers.worker import build
 
     settings = load_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file there
     schedule = settings.var_dir / "celerybeat-schedule"
     build().start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule}"])
 

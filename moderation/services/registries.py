@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from moderation.store.models import Decision, Submission
+from moderation.store.models import Blog, Decision, Submission
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +37,42 @@ def removed_urls(session: Session) -> list[str]:
     return [url for url in rows if url]
 
 
+def blog_entities(session: Session) -> list[Any]:
+    """Every active registered blog as a protected entity of its platform (a new blog must not copy its name)."""
+    from moderation.detect.identity import ProtectedEntity
+
+    out = []
+    for blog in session.scalars(select(Blog).where(Blog.status == "active")):
+        names = [n for n in (blog.display_name, blog.name) if n]
+        if not names:
+            continue
+        out.append(
+            ProtectedEntity(
+                id=blog.external_id,
+                name=names[0],
+                kind="blog",
+                handles=(blog.name,) if blog.name else (),
+                platform_id=blog.platform_id,
+                aliases=tuple(names[1:]),
+                source="blog registry",
+            )
+        )
+    return out
+
+
 def registries_version(session: Session) -> str:
-    """A cheap fingerprint that changes whenever a registry or the set of removed URLs changes."""
+    """A cheap fingerprint that changes whenever a registry, the blog registry or the removed URLs change."""
     store = _store()
     parts: list[Any] = []
     if store is not None:
-        for model, stamp in ((store.Feed, "imported_at"), (store.ProtectedEntity, None), (store.Work, None)):
-            query = select(func.count(), func.max(getattr(model, stamp))) if stamp else select(func.count())
-            parts.append(tuple(session.execute(query.select_from(model)).one()))
+        stamps = (
+            (store.Feed, store.Feed.imported_at),
+            (store.ProtectedEntity, store.ProtectedEntity.updated_at),
+            (store.Work, store.Work.registered_at),
+        )
+        for model, stamp in stamps:
+            parts.append(tuple(session.execute(select(func.count(), func.max(stamp)).select_from(model)).one()))
+    parts.append(tuple(session.execute(select(func.count(), func.max(Blog.updated_at))).one()))
     parts.append(session.scalar(select(func.count()).select_from(Decision).where(Decision.verdict == "remove")))
     return repr(parts)
 
@@ -53,7 +81,14 @@ def load_registries(session: Session) -> Any:
     store = _store()
     if store is None:
         return None
-    return store.load_registries(session, known_unlawful_urls=removed_urls(session))
+    from moderation.detect.registries import Registries, load_shipped_entities
+
+    return Registries.build(
+        feeds=store.load_feeds(session),
+        entities=[*load_shipped_entities(), *store.load_entities(session), *blog_entities(session)],
+        works=store.load_work_sketches(session),
+        known_unlawful_urls=removed_urls(session),
+    )
 
 
 def registries_loader(sessions: sessionmaker[Session]) -> Callable[[], tuple[Any, str]]:
