@@ -70,6 +70,7 @@ _SERVICE_NUMBER = regex.compile(r"(?<!\d)1[89]00[ .-]?\d{2,4}(?:[ .-]?\d{2,4})?(
 _DIGIT_RUN = regex.compile(r"(?<![\d\w])\d(?:[ .-]?\d){5,18}(?![\d\w])")
 _PASSPORT = regex.compile(r"(?<![\p{L}\d])[A-Z]\d{7}(?![\p{L}\d])")
 _EMAIL = regex.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_DIGIT_OR_AT = regex.compile(r"[\d@]")
 _NAME = regex.compile(r"(?<![\p{L}\p{M}])\p{Lu}[\p{Ll}\p{M}]*(?:[ \t]+\p{Lu}[\p{Ll}\p{M}]*){1,3}")
 
 # Keyword patterns on folded text (lower case, no diacritics).
@@ -183,8 +184,8 @@ def find_names(text: str) -> list[tuple[int, int]]:
 
 def find_personal_data(text: str, *, official_domains: frozenset[str] = frozenset()) -> list[Datum]:
     """Return the personal data in one text, with offsets into it (see the module docstring for what is skipped)."""
-    if not text:
-        return []
+    if not text or not _DIGIT_OR_AT.search(text):
+        return []  # every kind of datum below holds a digit or an "@"
     folded, offsets = fold_with_offsets(text)
     taken: list[tuple[int, int]] = []
     out: list[Datum] = []
@@ -270,8 +271,9 @@ def detect_personal_data(
         text = item.fields.get(name)
         if not text:
             continue
-        names = find_names(text)
-        for datum in find_personal_data(text, official_domains=frozenset(official)):
+        data = find_personal_data(text, official_domains=frozenset(official))
+        names = find_names(text) if data else []  # names only matter near a datum
+        for datum in data:
             near = [
                 (a, b)
                 for a, b in names
