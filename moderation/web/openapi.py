@@ -68,7 +68,12 @@ def _submit_op(kind: str, schema: str, summary: str) -> dict[str, Any]:
 
 
 # Modules that document their own endpoints with ``openapi_paths()`` and ``openapi_schemas()``.
-EXTRA_DOCS = ("moderation.schemas_workflow", "moderation.schemas_reports", "moderation.schemas_registries")
+EXTRA_DOCS = (
+    "moderation.schemas_workflow",
+    "moderation.schemas_reports",
+    "moderation.schemas_registries",
+    "moderation.web.status",
+)
 
 
 def build_openapi() -> dict[str, Any]:
