@@ -84,13 +84,17 @@ def worker(concurrency: int, queues: str, pool: str, loglevel: str) -> None:
 @click.command()
 @click.option("--loglevel", default="INFO", show_default=True)
 def beat(loglevel: str) -> None:
-    """Run Celery beat (the periodic sweep and report schedule). Run exactly one."""
+    """Run Celery beat (the periodic sweep and report schedule).
+
+    Only the beat holding the single-instance lock schedules (workers/beat_lock.py); a second one stands by.
+    """
     from workers.worker import build
 
     settings = load_settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file there
     schedule = settings.var_dir / "celerybeat-schedule"
-    build().start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule}"])
+    scheduler = "workers.beat_lock:LockedScheduler"
+    build().start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule}", f"--scheduler={scheduler}"])
 
 
 def ensure_demo_platform(settings: Settings) -> dict[str, Any]:
