@@ -238,6 +238,7 @@ def register_works(session: Session, works: Iterable[WorkValue]) -> int:
         row.shingle_count = sketch.shingle_count
         row.sketch = sketch.sketch_bytes()
         row.sketch_size = SKETCH_SIZE
+        row.registered_at = utcnow()  # a re-registration is a change the registries' fingerprint must see
         count += 1
     session.flush()
     return count
