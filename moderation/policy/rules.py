@@ -31,6 +31,8 @@ SIGNAL_KINDS = frozenset(
     }
 )
 CONTEXT_CUES = ("legal", "news", "quotation", "discussion")
+# The verdicts the link detector gives (``moderation.detect.links``); a rule naming another one could never fire.
+LINK_VERDICTS = ("blocklisted", "known_unlawful", "lookalike", "shortener")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +201,11 @@ def _accusation(facts: Facts, args: Mapping[str, Any]) -> CondResult:
 @_register(
     "link",
     "Links whose verdict (from feeds and link checks) is one of the given verdicts.",
-    {"verdicts": _STRS, "feeds": _STRS, "min_score": _SCORE},
+    {
+        "verdicts": {"type": "array", "items": {"enum": list(LINK_VERDICTS)}, "minItems": 1, "uniqueItems": True},
+        "feeds": _STRS,
+        "min_score": _SCORE,
+    },
     ("link",),
     required=("verdicts",),
 )

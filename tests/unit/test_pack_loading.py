@@ -172,6 +172,13 @@ BAD_PACKS = [
         {"data.yaml": MINI_PACK["data.yaml"].replace("severity: 2", "severity: 2\n    sevrity: 3")},
     ),  # a typo'd field is not ignored
     ("draft_acts", {"pack.yaml": MINI_PACK["pack.yaml"].replace("in_force", "draft")}),  # drafts only label
+    (
+        "unknown_link_verdict",
+        {
+            "data.yaml": MINI_PACK["data.yaml"] + "  - id: r3\n    category: xx.spam\n"
+            "    when_all:\n      - link: {verdicts: [lookalike, blocklist]}\n"
+        },
+    ),  # a verdict the link detector never gives: the rule could never fire
 ]
 
 
@@ -189,6 +196,27 @@ def test_validation_errors_snapshot(
     if not snap.exists():
         snap.write_text(got, encoding="utf-8")
     assert got == snap.read_text(encoding="utf-8")
+
+
+def test_link_verdict_vocabulary_is_what_the_link_detector_gives() -> None:
+    from moderation.detect.feeds import parse_feed
+    from moderation.detect.links import check_url
+    from moderation.detect.registries import Registries
+    from moderation.policy.rules import LINK_VERDICTS
+
+    registries = Registries.build(
+        feeds=[parse_feed("t", "bad.example.com\n", format="domains")],
+        known_unlawful_urls=["https://blog.example.vn/bai/1"],
+        include_shipped_entities=True,
+    )
+    urls = [
+        "http://bad.example.com/x",
+        "https://blog.example.vn/bai/1",
+        "http://vietcombank-xacminh.com",
+        "https://bit.ly/abc",
+    ]
+    given = {s.attrs["verdict"] for url in urls for s in check_url(url, registries)}
+    assert given == set(LINK_VERDICTS)
 
 
 def test_copy_of_shipped_pack_validates(tmp_path: Path) -> None:
