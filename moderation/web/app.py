@@ -166,9 +166,13 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         _rollback()
-        from sqlalchemy.exc import DBAPIError, OperationalError
+        from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-        if isinstance(exc, OperationalError | DBAPIError) and getattr(exc, "connection_invalidated", True):
+        # Unreachable, restarting or overloaded database (refused connections, lost connections, an exhausted pool):
+        # 503 so platforms retry. Integrity or data errors stay 500s: they are bugs.
+        unavailable = (OperationalError, InterfaceError, PoolTimeout)
+        if isinstance(exc, unavailable) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
             log.warning("database unavailable", extra={"path": request.path, "error": type(exc).__name__})
             return _error_response(
                 503, "unavailable", "the database is unavailable; retry later", headers={"Retry-After": "5"}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,18 +43,41 @@ class RecordingQueue:
 class CeleryQueue:
     """Send tasks by name, so the web process does not import the task modules.
 
-    A broker outage must not fail intake: the submission is already committed, and the sweep re-enqueues it.
+    A broker outage must not fail intake: the submission is already committed, and the sweep re-enqueues it. After a
+    failed send the queue stops trying for ``cooldown_s`` (a circuit breaker), so while the broker is down a request
+    does not wait for connection retries: the work stays in the database and the sweep sends it when it is back.
     """
 
-    def __init__(self, celery_app: Any) -> None:
+    # One quick retry covers a pooled connection gone stale (a restarted broker); more would only delay the request.
+    RETRY_POLICY: ClassVar[dict[str, float]] = {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.1,
+        "interval_max": 0.1,
+    }
+
+    def __init__(self, celery_app: Any, cooldown_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.celery = celery_app
+        self.cooldown_s = cooldown_s
+        self.clock = clock
+        self.down_until = 0.0
+        self.left_to_sweep = 0  # ids not sent since the process started (a counter for tests and logs)
 
     def _send(self, name: str, ids: Sequence[str], queue: str) -> None:
-        for obj_id in ids:
+        if ids and self.clock() < self.down_until:
+            self.left_to_sweep += len(ids)
+            return
+        for sent, obj_id in enumerate(ids):
             try:
-                self.celery.send_task(name, args=[obj_id], queue=queue)
-            except Exception:
-                log.warning("enqueue failed; the sweep will retry", extra={"task": name, "object_id": obj_id})
+                self.celery.send_task(name, args=[obj_id], queue=queue, retry_policy=self.RETRY_POLICY)
+            except Exception as exc:
+                self.down_until = self.clock() + self.cooldown_s
+                self.left_to_sweep += len(ids) - sent
+                log.warning(
+                    "broker unavailable; the sweep will enqueue the work",
+                    extra={"task": name, "left": len(ids) - sent, "error": type(exc).__name__},
+                )
+                return
 
     def classify(self, submission_ids: Sequence[str]) -> None:
         self._send("moderation.classify", submission_ids, "classify")
