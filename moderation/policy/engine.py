@@ -28,7 +28,7 @@ from moderation.policy.matching import (
     regex_signals,
 )
 from moderation.policy.pack import Category, Pack, PackSet
-from moderation.policy.rules import Facts, RuleOutcome, evaluate_rule
+from moderation.policy.rules import FUNCTIONS, Facts, Rule, RuleOutcome, evaluate_rule
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +155,92 @@ def _compile(packs: PackSet) -> _Compiled:
     return _Compiled(matcher, compile_patterns(pats), cue_lists)
 
 
+@dataclass(slots=True)
+class _RulePlan:
+    """What the engine precomputes for one rule to skip work on items where the rule cannot fire.
+
+    A condition is *quiet* on an item when its inputs are absent: a lexicon or regex condition whose list found
+    nothing, or a signal function none of whose signal kinds is present. A quiet condition's result depends only
+    on its arguments, so a rule whose conditions are all quiet has the same outcome (and trace) on every such
+    item: it is computed once with :func:`evaluate_rule` and copied after that.
+    """
+
+    rule: Rule
+    action: Action
+    need_keys: frozenset[str]  # signal keys of lexicon/regex conditions
+    read_kinds: frozenset[str]  # signal kinds the other conditions read
+    always_live: bool  # some condition reads the item or the history, never quiet
+    category: Category
+    quiet: RuleOutcome | None = None  # the outcome when every condition is quiet, once computed
+    _entries: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    _modes: dict[tuple[bool, dt.date], tuple[str, str]] = field(default_factory=dict)
+
+    def mode_on(self, pack: Pack, pack_in_force: bool, day: dt.date) -> tuple[str, str]:
+        """Return (mode, note) of this rule for content of ``day`` (shadow when pack or category is not in force)."""
+        key = (pack_in_force, day)
+        got = self._modes.get(key)
+        if got is None:
+            mode = "shadow" if "shadow" in (pack.mode, self.rule.mode) else "enforce"
+            note = ""
+            if not pack_in_force:
+                mode, note = "shadow", f"pack not in force on {day.isoformat()}"
+            elif not _category_in_force(self.category, day):
+                mode, note = "shadow", f"category not in force on {day.isoformat()}"
+            if len(self._modes) > 4096:  # content dates are unbounded; keep the memo small
+                self._modes.clear()
+            got = self._modes[key] = (mode, note)
+        return got
+
+    def entry(self, pack_id: str, mode: str, note: str) -> dict[str, Any]:
+        """Return the trace entry of the quiet outcome (without its conditions), built once per mode and note."""
+        got = self._entries.get((mode, note))
+        if got is None:
+            assert self.quiet is not None
+            got = self._entries[(mode, note)] = {
+                "pack": pack_id,
+                "rule": self.rule.id,
+                "category": self.rule.category,
+                "where": self.rule.where,
+                "description": self.rule.description,
+                "mode": mode,
+                "fired": False,
+                "outcome": "not fired",
+                "reason": self.quiet.reason,
+                "action": None,
+                "score": round(self.quiet.score, 6),
+                "conditions": [],
+                "context": [],
+                "note": note,
+            }
+        return got
+
+    def is_quiet(self, facts: Facts) -> bool:
+        return (
+            not self.always_live and self.need_keys.isdisjoint(facts.keys) and self.read_kinds.isdisjoint(facts.by_kind)
+        )
+
+
+def _plan(pack: Pack) -> list[_RulePlan]:
+    plans = []
+    for rule in pack.rules:
+        need: set[str] = set()
+        kinds: set[str] = set()
+        live = False
+        for cond in (*rule.when_all, *rule.when_any, *rule.unless):
+            key = cond.needs_key(pack.id)
+            reads = FUNCTIONS[cond.fn].reads
+            if key is not None:
+                need.add(key)
+            elif reads:
+                kinds.update(reads)
+            else:
+                live = True
+        action = Action(rule.action or pack.categories[rule.category].default_action)
+        cat = pack.categories[rule.category]
+        plans.append(_RulePlan(rule, action, frozenset(need), frozenset(kinds), live, cat))
+    return plans
+
+
 def content_date(item: Item, today: dt.date | None = None) -> dt.date:
     """Return the date whose law applies: the item's publication date, else today (UTC)."""
     if item.published_at:
@@ -180,6 +266,9 @@ class Classifier:
         self.adapters = list(default_adapters() if adapters is None else adapters)
         self.today = today
         self._compiled: _Compiled = packs.cached(f"policy.compiled:{packs.hash}", lambda: _compile(packs))
+        self._plans: dict[str, list[_RulePlan]] = packs.cached(
+            f"policy.plans:{packs.hash}", lambda: {p.id: _plan(p) for p in packs}
+        )
 
     def signals(self, item: Item, fields: Sequence[FieldText]) -> tuple[list[Signal], list[dict[str, str]]]:
         """Run every detector over ``item``; return the signals and any detector errors (recorded, not raised)."""
@@ -242,17 +331,24 @@ class Classifier:
     ) -> list[CategoryResult]:
         pack_in_force = pack.in_force_on(day)
         fired: dict[tuple[str, str], list[tuple[Action, RuleOutcome, list[str]]]] = {}
-        for rule in pack.rules:
-            cat = pack.categories[rule.category]
-            out = evaluate_rule(rule, facts)
-            mode = "shadow" if "shadow" in (pack.mode, rule.mode) else "enforce"
-            note = ""
-            if not pack_in_force:
-                mode, note = "shadow", f"pack not in force on {day.isoformat()}"
-            elif not _category_in_force(cat, day):
-                mode, note = "shadow", f"category not in force on {day.isoformat()}"
-            action = Action(rule.action or cat.default_action)
-            entry: dict[str, Any] = {
+        for plan in self._plans[pack.id]:
+            rule = plan.rule
+            mode, note = plan.mode_on(pack, pack_in_force, day)
+            quiet = plan.is_quiet(facts)
+            if quiet:
+                if plan.quiet is None:
+                    plan.quiet = evaluate_rule(rule, facts)
+                out = plan.quiet
+                if not out.fired:  # the common case: a copy of the same entry (each evaluation owns its trace)
+                    entry = dict(plan.entry(pack.id, mode, note))
+                    entry["conditions"] = [dict(c) for c in out.trace]
+                    entry["context"] = []
+                    trace.append(entry)
+                    continue
+            else:
+                out = evaluate_rule(rule, facts)
+            action = plan.action
+            entry = {
                 "pack": pack.id,
                 "rule": rule.id,
                 "category": rule.category,
@@ -264,7 +360,7 @@ class Classifier:
                 "reason": out.reason,
                 "action": action.value if out.fired else None,
                 "score": round(out.score, 6),
-                "conditions": out.trace,
+                "conditions": [dict(c) for c in out.trace] if quiet else out.trace,
                 "context": [],
                 "note": note,
             }
