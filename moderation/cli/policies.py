@@ -91,51 +91,89 @@ def _database_url() -> str:
     return str(load_settings().database_url)
 
 
+def _read_only_session(database_url: str) -> Iterator[Any]:
+    """A session that is rolled back, never committed: explain and backtest write nothing."""
+    from moderation.store.db import session_factory
+
+    session = session_factory(database_url)()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
 @click.command()
 @click.argument("submission_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the stored evaluation as JSON.")
 def explain(submission_id: str, as_json: bool) -> None:
-    """Explain, rule by rule, the latest automated decision on SUBMISSION_ID."""
+    """Explain, rule by rule, the automated decision on SUBMISSION_ID (a sub_… id, or a dec_… decision id)."""
     from sqlalchemy import select
 
-    from moderation.store.db import session_scope
-    from moderation.store.models import Decision
+    from moderation.store.models import Decision, Submission
 
-    with session_scope(_database_url()) as session:
-        row = session.scalars(
-            select(Decision).where(Decision.submission_id == submission_id).order_by(Decision.seq.desc()).limit(1)
-        ).one_or_none()
+    for session in _read_only_session(_database_url()):
+        if submission_id.startswith("dec_"):
+            first = session.scalars(select(Decision).where(Decision.id == submission_id)).one_or_none()
+            submission_id = first.submission_id if first is not None else submission_id
+        sub = session.get(Submission, submission_id)
+        if sub is None:
+            raise click.ClickException(f"no submission {submission_id}")
+        decisions = list(
+            session.scalars(select(Decision).where(Decision.submission_id == sub.id).order_by(Decision.seq))
+        )
+        auto = next((d for d in decisions if d.dedupe_key == f"auto:{sub.id}"), None)
+        row = auto or next((d for d in reversed(decisions) if d.evaluation), None)
         if row is None:
-            raise click.ClickException(f"no decision for submission {submission_id}")
+            raise click.ClickException(f"no decision yet for submission {sub.id} (status {sub.status})")
         evaluation = dict(row.evaluation or {})
-        header = f"decision {row.id} ({row.source}, {row.verdict}) at {row.created_at.isoformat()}"
+        header = [
+            f"submission {sub.id}: {sub.kind} {sub.external_id!r} rev {sub.revision} of platform {sub.platform_id}",
+            f"decision {row.id} ({row.source}, {row.verdict}, action {row.action}) at {row.created_at.isoformat()}",
+        ]
+        current = next((d for d in reversed(decisions) if d.superseded_by_id is None), None)
+        if current is not None and current.id != row.id:
+            why = f": {current.reason}" if current.reason else ""
+            header.append(f"in force now: decision {current.id} ({current.source}, {current.verdict}){why}")
     if as_json:
         click.echo(json.dumps(evaluation, ensure_ascii=False, indent=2))
         return
-    click.echo(header)
+    click.echo("\n".join(header))
     if not evaluation.get("rules"):
         click.echo("(no rule trace stored with this decision)")
     click.echo(explain_text(evaluation), nl=False)
 
 
-def _stored_items(database_url: str, since: dt.date | None) -> Iterator[tuple[str, Any, dict[str, Any]]]:
+def _stored_items(session: Any, since: dt.date | None) -> Iterator[tuple[str, Any, dict[str, Any], Any]]:
+    """Each decided submission with the automated decision it got, oldest first (history as stored now)."""
     from sqlalchemy import select
 
-    from moderation.services.classification import item_from_submission
-    from moderation.store.db import session_scope
+    from moderation.services.classification import history_for, item_from_submission
     from moderation.store.models import Decision, Submission
 
-    with session_scope(database_url) as session:
-        q = (
-            select(Submission, Decision)
-            .join(Decision, Decision.submission_id == Submission.id)
-            .where(Decision.source == "automated", Decision.superseded_by_id.is_(None))
-            .order_by(Decision.seq)
-        )
-        if since is not None:
-            q = q.where(Submission.received_at >= dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))
-        for sub, dec in session.execute(q):
-            yield sub.id, item_from_submission(sub), dict(dec.evaluation or {})
+    q = (
+        select(Submission, Decision)
+        .join(Decision, Decision.submission_id == Submission.id)
+        .where(Decision.source == "automated", Decision.dedupe_key.like("auto:%"))
+        .order_by(Decision.seq)
+    )
+    if since is not None:
+        q = q.where(Submission.received_at >= dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))
+    for sub, dec in session.execute(q.execution_options(yield_per=500)):
+        yield sub.id, item_from_submission(sub), dict(dec.evaluation or {}), history_for(session, sub)
+
+
+def _candidate_packs(pack_dir: Path) -> tuple[Any, list[str]]:
+    """Load the candidate packs; a single pack folder is completed with the other packs in force now."""
+    from moderation.config import load_settings
+    from moderation.policy.pack import ENTRY_FILE, PackSet
+
+    candidate = load_packs(pack_dir)
+    if not (pack_dir / ENTRY_FILE).is_file():
+        return candidate, []
+    current = load_packs(Path(load_settings().policies_dir))
+    kept = [p for p in current if p.id not in candidate.versions]
+    return PackSet([*candidate, *kept], pack_dir.parent), [p.id for p in kept]
 
 
 @click.command()
@@ -143,22 +181,31 @@ def _stored_items(database_url: str, since: dt.date | None) -> Iterator[tuple[st
     "--pack",
     "pack_dir",
     required=True,
-    type=click.Path(path_type=Path, exists=True),
-    help="Candidate policies folder (or one pack).",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Candidate policies folder, or one pack folder (the other packs in force are kept).",
 )
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only submissions received since DATE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def backtest(pack_dir: Path, since: dt.datetime | None, as_json: bool) -> None:
-    """Replay stored submissions against candidate packs and report new and dropped flags (writes nothing)."""
+    """Replay stored submissions against candidate packs and report new and dropped flags (writes nothing).
+
+    The replay sees the registries (feeds, entities, works, removed URLs) and the author and blog history stored
+    at DATABASE_URL now, so a difference comes from the packs, not from a missing registry.
+    """
     from moderation.policy.backtest import backtest as run_backtest
+    from moderation.services.registries import load_registries
 
     try:
-        candidate = load_packs(pack_dir)
+        candidate, kept = _candidate_packs(pack_dir)
     except PackValidationError as exc:
         raise click.ClickException(str(exc)) from None
-    items = _stored_items(_database_url(), since.date() if since else None)
-    report = run_backtest(items, candidate, registries=None)
+    for session in _read_only_session(_database_url()):
+        registries = load_registries(session)
+        items = _stored_items(session, since.date() if since else None)
+        report = run_backtest(items, candidate, registries=registries)
     if as_json:
-        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps({**report.to_json(), "kept_from_current": kept}, ensure_ascii=False, indent=2))
     else:
+        if kept:
+            click.echo(f"(packs in force kept beside the candidate: {', '.join(kept)})")
         click.echo(report.to_text(), nl=False)

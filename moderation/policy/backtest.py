@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from moderation.domain import Item
+from moderation.domain import History, Item
 from moderation.policy.engine import Classifier
 from moderation.policy.pack import PackSet
 
@@ -82,17 +82,22 @@ class BacktestReport:
 
 
 def backtest(
-    items: Iterable[tuple[str, Item, Mapping[str, Any]]], candidate: PackSet, registries: Any = None
+    items: Iterable[tuple[str, Item, Mapping[str, Any]] | tuple[str, Item, Mapping[str, Any], History]],
+    candidate: PackSet,
+    registries: Any = None,
 ) -> BacktestReport:
-    """Classify each (id, item, stored evaluation JSON) with ``candidate`` and compare with what was stored."""
+    """Classify each (id, item, stored evaluation JSON[, history]) with ``candidate`` and compare with what was
+    stored. Nothing is written: the caller owns any storage and gets only the report."""
     clf = Classifier(candidate, registries=registries)
     report = BacktestReport(candidate_versions=dict(candidate.versions))
-    for item_id, item, stored in items:
+    for row in items:
+        item_id, item, stored = row[0], row[1], row[2]
+        history = row[3] if len(row) > 3 else History()  # the optional fourth element
         report.items += 1
         for pid, ver in (stored.get("packs") or {}).items():
             key = f"{pid}@{str(ver)[:12]}"
             report.stored_versions[key] = report.stored_versions.get(key, 0) + 1
-        new_ev = clf.classify(item).to_json()
+        new_ev = clf.classify(item, history).to_json()
         before, after = _acting(stored), _acting(new_ev)
         v0, v1 = str(stored.get("verdict", "allow")), str(new_ev["verdict"])
         if v0 != v1:
