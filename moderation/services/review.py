@@ -2,7 +2,7 @@
 
 Plain functions over a SQLAlchemy session, so the console views (and the CLI, and tests) are thin adapters.
 A moderator's decision never edits the automated one: it records a new ``Decision`` that supersedes it, through the
-workflow wiring's ``supersede`` when that module provides one, otherwise through :func:`_supersede_minimal` here.
+workflow service's ``supersede`` (which audits it and schedules the platform's callback).
 The unique ``dedupe_key`` ``review:<decision id>`` makes a second decision on the same item fail, whatever races.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib
 import logging
 import re
 import secrets
@@ -18,7 +17,6 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -27,10 +25,14 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from moderation.errors import ApiError
 from moderation.services import audit
+from moderation.services import workflow as workflow_services
+from moderation.services.enforcement import apply_enforcement
 from moderation.store.base import utcnow
 from moderation.store.console import Claim, ModeratorNote, User
 from moderation.store.models import AuditEntry, Blog, Decision, Platform, Submission
+from moderation.store.workflow import Appeal, AuthorityRequest, Strike
 
 log = logging.getLogger(__name__)
 
@@ -489,10 +491,8 @@ def queue_counts(session: Session, now: dt.datetime | None = None) -> dict[str, 
     escalated = _escalated_ids(session, "decision")
     n_esc = sum(1 for d, _ in rows if d.id in escalated)
     counts = {"review": len(rows) - n_esc, "escalated": n_esc}
-    wf = workflow_store()
-    if wf is not None:
-        counts["appeals"] = len(pending_appeals(session, now=now))
-        counts["authority"] = len(pending_authority_requests(session, now=now))
+    counts["appeals"] = len(pending_appeals(session, now=now))
+    counts["authority"] = len(pending_authority_requests(session, now=now))
     return counts
 
 
@@ -831,15 +831,6 @@ def decide(
     return DecideResult(outcome, new)
 
 
-def _workflow_services() -> ModuleType | None:
-    try:
-        return importlib.import_module("moderation.services.workflow")
-    except ModuleNotFoundError as exc:
-        if exc.name != "moderation.services.workflow":
-            raise
-        return None
-
-
 def supersede(
     session: Session, old: Decision, user: User, *, verdict: str, action: str, reason: str, now: dt.datetime
 ) -> Decision:
@@ -849,12 +840,6 @@ def supersede(
     audits ``decision.supersede`` and schedules the platform's callback; ``apply_enforcement`` (when present)
     then records strikes and sanctions for a removal.
     """
-    wf = _workflow_services()
-    fn = getattr(wf, "supersede", None) if wf is not None else None
-    if fn is None:
-        return _supersede_minimal(session, old, user, verdict=verdict, action=action, reason=reason, now=now)
-    from moderation.errors import ApiError
-
     fields = {
         "verdict": verdict,
         "action": action,
@@ -866,81 +851,16 @@ def supersede(
     }
     try:
         with session.begin_nested():
-            new: Decision = fn(session, old, fields, f"moderator:{user.username}")
+            new = workflow_services.supersede(session, old, fields, f"moderator:{user.username}")
     except IntegrityError:
         raise ReviewError("already_decided", "this item has already been decided") from None
     except ApiError as exc:
         if exc.status == 409:
             raise ReviewError("already_decided", "this item has already been decided") from None
         raise ReviewError(exc.code, exc.message) from None
-    apply = getattr(wf, "apply_enforcement", None)
-    if apply is not None and new.verdict == "remove":
-        apply(session, new)
+    if new.verdict == "remove":
+        apply_enforcement(session, new)
     return new
-
-
-def _supersede_minimal(
-    session: Session, old: Decision, user: User, *, verdict: str, action: str, reason: str, now: dt.datetime
-) -> Decision:
-    """Write the superseding decision ourselves (used until the workflow wiring provides ``supersede``)."""
-    new = Decision(
-        platform_id=old.platform_id,
-        submission_id=old.submission_id,
-        dedupe_key=f"review:{old.id}",
-        verdict=verdict,
-        action=action,
-        labels=list(old.labels or []),
-        categories=list(old.categories or []) if action != "no_action" else [],
-        evaluation=dict(old.evaluation or {}),
-        pack_versions=dict(old.pack_versions or {}),
-        source="moderator",
-        actor=f"moderator:{user.username}",
-        automated_detection=old.automated_detection,
-        automated_decision="not",
-        reason=reason,
-        supersedes_id=old.id,
-        created_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(new)
-            session.flush()
-    except IntegrityError:
-        raise ReviewError("already_decided", "this item has already been decided") from None
-    old.superseded_by_id = new.id
-    sub = session.get(Submission, old.submission_id) if old.submission_id else None
-    _schedule(session, new, sub)
-    return new
-
-
-def _schedule(session: Session, decision: Decision, sub: Submission | None) -> None:
-    """Tell the platform about a removal or restriction (the workflow's enforcement when present)."""
-    wf = _workflow_services()
-    apply = getattr(wf, "apply_enforcement", None) if wf is not None else None
-    if apply is not None:
-        apply(session, decision)
-        return
-    from moderation.services.classification import schedule_callback
-    from moderation.store.models import Delivery
-
-    if decision.action == "remove":
-        platform = session.get(Platform, decision.platform_id)
-        if platform is not None and platform.callback_url:
-            from moderation.services.classification import decision_json
-
-            event = "decision.remove"
-            session.add(
-                Delivery(
-                    platform_id=platform.id,
-                    decision_id=decision.id,
-                    event=event,
-                    url=platform.callback_url,
-                    payload={"event": event, "decision": decision_json(decision, sub)},
-                )
-            )
-            session.flush()
-        return
-    schedule_callback(session, decision, sub)
 
 
 def duplicates_of(session: Session, decision_id: str) -> list[str]:
@@ -997,15 +917,6 @@ def bulk_decide(
 # Appeals and authority requests (the workflow wiring's models, when present)
 
 
-def workflow_store() -> ModuleType | None:
-    try:
-        return importlib.import_module("moderation.store.workflow")
-    except ModuleNotFoundError as exc:
-        if exc.name != "moderation.store.workflow":
-            raise
-        return None
-
-
 def _rows_as_dicts(rows: Iterable[Any]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
@@ -1013,11 +924,9 @@ def _rows_as_dicts(rows: Iterable[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _pending(session: Session, model_name: str, pending_states: set[str], *, now: dt.datetime) -> list[dict[str, Any]]:
-    wf = workflow_store()
-    model = getattr(wf, model_name, None) if wf is not None else None
-    if model is None:
-        return []
+def _pending(
+    session: Session, model: type[Appeal] | type[AuthorityRequest], pending_states: set[str], *, now: dt.datetime
+) -> list[dict[str, Any]]:
     rows = _rows_as_dicts(session.scalars(select(model)))
     pending = [r for r in rows if str(r.get("status") or "pending") in pending_states]
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
@@ -1032,12 +941,12 @@ def _pending(session: Session, model_name: str, pending_states: set[str], *, now
 
 
 def pending_appeals(session: Session, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    return _pending(session, "Appeal", {"pending", "open", "received", "in_review"}, now=now or utcnow())
+    return _pending(session, Appeal, {"pending", "open", "received", "in_review"}, now=now or utcnow())
 
 
 def pending_authority_requests(session: Session, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     return _pending(
-        session, "AuthorityRequest", {"pending", "open", "received", "in_progress", "partial"}, now=now or utcnow()
+        session, AuthorityRequest, {"pending", "open", "received", "in_progress", "partial"}, now=now or utcnow()
     )
 
 
@@ -1047,7 +956,6 @@ def decide_appeal(session: Session, user: User, appeal_id: str, outcome: str, re
         raise ReviewError("forbidden", "your role cannot decide appeals")
     if not (reason or "").strip():
         raise ReviewError("reason_required", "a reason is required")
-    from moderation.errors import ApiError
     from moderation.services.appeals import decide_appeal as decide
 
     claim_item(session, user, "appeal", appeal_id)
@@ -1071,22 +979,15 @@ def decide_appeal(session: Session, user: User, appeal_id: str, outcome: str, re
 
 
 def strikes_for(session: Session, platform_id: str, author_id: str | None, blog_id: str | None) -> list[dict[str, Any]]:
-    """The author's and blog's strikes from the workflow wiring's ``Strike`` table (empty when absent)."""
-    wf = workflow_store()
-    model = getattr(wf, "Strike", None) if wf is not None else None
-    if model is None or not (author_id or blog_id):
-        return []
+    """The author's and blog's strikes (at most 50)."""
     conds = []
-    cols = {c.key for c in model.__mapper__.column_attrs}
-    if author_id and "author_id" in cols:
-        conds.append(model.author_id == author_id)
-    if blog_id and "blog_id" in cols:
-        conds.append(model.blog_id == blog_id)
+    if author_id:
+        conds.append(Strike.author_id == author_id)
+    if blog_id:
+        conds.append(Strike.blog_id == blog_id)
     if not conds:
         return []
-    query = select(model).where(or_(*conds))
-    if "platform_id" in cols:
-        query = query.where(model.platform_id == platform_id)
+    query = select(Strike).where(or_(*conds), Strike.platform_id == platform_id)
     return _rows_as_dicts(session.scalars(query.limit(50)))
 
 

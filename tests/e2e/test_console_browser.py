@@ -252,36 +252,51 @@ def test_english_switch(page: Any) -> None:
     page.wait_for_selector("h1:has-text('Hàng chờ kiểm duyệt')")
 
 
-def test_senior_decides_an_appeal(page: Any, server: dict[str, Any]) -> None:
-    from moderation.services import review
-
-    wf = review._workflow_services()
-    store = review.workflow_store()
-    if wf is None or store is None or not hasattr(wf, "decide_appeal") or not hasattr(store, "Appeal"):
-        pytest.skip("the workflow wiring has no decide_appeal / Appeal yet")
+def test_senior_reverses_an_appeal(page: Any, server: dict[str, Any]) -> None:
+    """mod.an removes a post; its author appeals through the platform; senior.lan reverses it in the console."""
     from sqlalchemy import select
 
-    from moderation.store.models import Decision
+    from moderation.services import review
+    from moderation.services.appeals import file_appeal
+    from moderation.store.console import User
+    from moderation.store.models import Decision, Platform
+    from moderation.store.workflow import Appeal
 
-    with session_scope(server["settings"].database_url) as session:
-        decided = session.scalars(select(Decision).where(Decision.source == "moderator")).first()
-        if decided is None:
-            pytest.skip("no moderator decision to appeal (run with the first test)")
-        appeal = store.Appeal(
-            platform_id=decided.platform_id,
-            decision_id=decided.id,
-            appellant_id="tk-hoasen",
-            grounds="Tôi chỉ cảnh báo bà con",
-            due_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=14),
+    settings = server["settings"]
+    item_id = make_item(
+        settings,
+        server["platform_id"],
+        "Bà Trần Thị C bán hàng giả, lừa đảo khách ở chợ Bến Thành.",
+        post_id="p-appealed",
+        author="tk-appeal",
+        blog="blog-0",
+        age=dt.timedelta(hours=1),
+    )
+    with session_scope(settings.database_url) as session:
+        moderator = session.scalars(select(User).where(User.username == "mod.an")).one()
+        result = review.decide(session, moderator, item_id, "uphold", reason="vu khống cá nhân", action="remove")
+        platform = session.get(Platform, server["platform_id"])
+        assert platform is not None
+        removal_id = result.decision.id
+        appeal = file_appeal(
+            session,
+            platform,
+            {"decision_id": removal_id, "appellant_id": "tk-appeal", "grounds": "Tôi có hoá đơn chứng minh"},
+            actor="platform:test",
         )
-        session.add(appeal)
-        session.flush()
         appeal_id = appeal.id
     login(page, "senior.lan")
     page.goto("/console/appeals")
     card = page.locator(f"[data-testid=appeal][data-id='{appeal_id}']")
-    card.locator("input[value=upheld]").check()
-    card.locator("textarea").fill("Nội dung vu khống một cá nhân cụ thể")
+    card.locator("input[value=reversed]").check()
+    card.locator("textarea").fill("Người viết đưa ra chứng cứ, không phải vu khống")
     card.locator("button[type=submit]").click()
     page.wait_for_load_state()
     assert page.locator(f"[data-testid=appeal][data-id='{appeal_id}']").count() == 0
+    with session_scope(settings.database_url) as session:
+        decided = session.get(Appeal, appeal_id)
+        assert decided is not None
+        assert decided.status == "reversed"
+        assert decided.moderator_id == "senior.lan"
+        removal = session.scalars(select(Decision).where(Decision.id == removal_id)).one()
+        assert removal.superseded_by_id == decided.superseding_decision_id

@@ -458,8 +458,7 @@ def appeals() -> Any:
             decisions[r["id"]] = review.item_view(db(), str(r.get("decision_id")))
         except review.ReviewError:
             continue
-    available = review.workflow_store() is not None
-    return render_template("console/appeals.html", rows=rows, decisions=decisions, available=available)
+    return render_template("console/appeals.html", rows=rows, decisions=decisions)
 
 
 @bp.route("/appeals/<appeal_id>/decide", methods=["POST"])
@@ -484,7 +483,7 @@ def appeal_decide(appeal_id: str) -> Any:
 @require("authority")
 def authority() -> Any:
     rows = review.pending_authority_requests(db())
-    return render_template("console/authority.html", rows=rows, available=review.workflow_store() is not None)
+    return render_template("console/authority.html", rows=rows)
 
 
 # --------------------------------------------------------------------------------------------------------------------
