@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from click.testing import CliRunner, Result
 
 from moderation.cli import main
 from tests.api.test_registries_api import COPY, WORK
-from tests.conftest import SignedClient, post_payload, row_counts
+from tests.conftest import SHARED, SignedClient, post_payload, row_counts
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 DRUGS = "Bán ma túy đá giá rẻ, giao hàng tận nơi, liên hệ ngay."
@@ -141,3 +142,52 @@ def test_backtest_rejects_a_broken_candidate(settings: Any, tmp_path: Path) -> N
     result = cli(settings, "backtest", "--pack", str(root))
     assert result.exit_code == 1
     assert "vn-circular-07-2008/rules.yaml:" in result.output
+
+
+EVIDENCE = [
+    # (id, body as the platform sends it, a text the highlighted spans must include)
+    ("dotted", "Hãy c.h.ố.n.g p.h.á n.h.à n.ư.ớ.c, lật đổ chính quyền ngay!", "c.h.ố.n.g p.h.á n.h.à n.ư.ớ.c"),
+    (
+        "nfd",
+        unicodedata.normalize("NFD", "Bán ma túy đá giá rẻ, giao hàng tận nơi"),
+        unicodedata.normalize("NFD", "ma túy đá"),
+    ),
+    (
+        "html",
+        "<p>Mọi người ơi 😀 <b>bán</b> <span>ma&nbsp;t&uacute;y</span> đá<br>giá rẻ &amp; ship cod</p>",
+        "ma&nbsp;t&uacute;y",
+    ),
+    ("emoji", "😀👍 Bán ma túy đá giá rẻ", "ma túy đá"),  # offsets count code points, as Python and JSON do
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), [e[1:] for e in EVIDENCE], ids=[e[0] for e in EVIDENCE])
+def test_stored_evidence_highlights_the_original_text(
+    api: SignedClient, settings: Any, body: str, expected: str
+) -> None:
+    """Spans stored on the decision (and printed by explain) point at the characters the platform sent."""
+    response = api.post("/v1/posts?sync=1", post_payload(id="e", body=body)).get_json()
+    decision = response["decision"]
+    assert decision["verdict"] == "remove"
+    spans = [s for c in decision["categories"] for s in c["evidence"]]
+    assert spans
+    for span in spans:
+        assert body[span["start"] : span["end"]] == span["text"]
+    assert expected in {s["text"] for s in spans}
+    out = cli(settings, "explain", response["submission_id"]).output
+    assert f"{expected!r}" in out
+
+
+SEEDS = sorted((SHARED / "seeds").glob("*.txt"))
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not SEEDS, reason="../shared/seeds is absent")
+def test_no_seed_document_is_removed_by_the_service(api: SignedClient) -> None:
+    """The seed legal texts through the API, with the service's registries (tests/unit/test_seeds.py has none)."""
+    for path in SEEDS:
+        text = path.read_text(encoding="utf-8")
+        decision = api.post("/v1/posts?sync=1", post_payload(id=path.stem, title=text[:80], body=text)).get_json()[
+            "decision"
+        ]
+        assert decision["verdict"] != "remove", (path.name, [(c["id"], c["rule"]) for c in decision["categories"]])
