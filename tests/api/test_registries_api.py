@@ -106,20 +106,23 @@ def test_registered_work_is_found_in_a_shuffled_diacritic_free_copy(api: SignedC
     assert sync_post(api, "own", OWN_TEXT)["verdict"] == "allow"
 
 
-@pytest.mark.parametrize(
-    ("licence", "credit", "flagged"),
-    [
-        ("CC-BY-4.0", "Nguồn: Báo Tây Đô", False),  # attribution licence, credited: allowed
-        ("CC-BY-4.0", "nguon baotaydo.example.vn", False),  # credited by the source's domain
-        ("CC-BY-4.0", "", True),  # attribution licence, no credit
-        ("all-rights-reserved", "Nguồn: Báo Tây Đô", True),  # credit does not license a reserved work
-        ("CC0", "", False),  # public domain dedication: never reported
-    ],
-)
-def test_licence_and_attribution(api: SignedClient, licence: str, credit: str, flagged: bool) -> None:
-    assert api.post("/v1/works", {**WORK, "licence": licence}).status_code == 201
-    decision = sync_post(api, "copy", COPY + "\n\n" + credit)
-    assert ("c07.s3_3.press_publications" in categories(decision)) is flagged
+LICENCES = [
+    # (licence, credit appended to the copy, flagged?)
+    ("CC-BY-4.0", "Nguồn: Báo Tây Đô", False),  # attribution licence, credited: allowed
+    ("CC-BY-4.0", "nguon baotaydo.example.vn", False),  # credited by the source's domain
+    ("CC-BY-4.0", "", True),  # attribution licence, no credit
+    ("all-rights-reserved", "Nguồn: Báo Tây Đô", True),  # credit does not license a reserved work
+    ("CC0", "", False),  # public domain dedication: never reported
+]
+
+
+def test_licence_and_attribution(api: SignedClient) -> None:
+    # One app for the whole table (building a classifier per case is the slow part); each row re-registers the
+    # work with its licence, which the classifier picks up at once.
+    for n, (licence, credit, flagged) in enumerate(LICENCES):
+        assert api.post("/v1/works", {**WORK, "licence": licence}).status_code in {200, 201}
+        decision = sync_post(api, f"copy-{n}", COPY + "\n\n" + credit)
+        assert ("c07.s3_3.press_publications" in categories(decision)) is flagged, (licence, credit)
 
 
 ENTITY = {
