@@ -7,6 +7,7 @@ by the operator with ``moderation works register`` / ``moderation entities add``
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -111,6 +112,8 @@ def _page(item: str) -> dict[str, Any]:
     }
 
 
+# NUL and unpaired surrogates cannot be stored in PostgreSQL text or encoded as UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _VALIDATORS = {"work": Draft202012Validator(WORK_REQUEST), "entity": Draft202012Validator(ENTITY_REQUEST)}
 
 
@@ -142,8 +145,10 @@ def validate(kind: str, payload: Any) -> dict[str, Any]:
             raise unprocessable("unknown_field", f"{name}: unknown field", name)
         raise unprocessable("invalid_value", f"{path or 'body'}: {err.message}", path)
     for path, value in _strings(payload, ""):
-        if "\x00" in value:
-            raise unprocessable("invalid_value", f"{path}: NUL characters are not allowed", path)
+        if _UNSTORABLE.search(value):
+            raise unprocessable(
+                "invalid_value", f"{path}: NUL characters and unpaired surrogates are not allowed", path
+            )
         if not value.strip() and path.split(".")[0] in {"id", "title", "body", "name", "handles", "domains", "aliases"}:
             raise unprocessable("invalid_value", f"{path}: must not be blank", path)
     return payload

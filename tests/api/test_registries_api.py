@@ -276,6 +276,7 @@ BAD = [
     ("slash-in-id", "/v1/works", {**WORK, "id": "a/b"}, 422, "invalid_value", "id"),
     ("blank-body", "/v1/works", {**WORK, "body": "   "}, 422, "invalid_value", "body"),
     ("nul-in-body", "/v1/works", {**WORK, "body": "a\x00b"}, 422, "invalid_value", "body"),
+    ("surrogate-in-title", "/v1/works", b'{"id": "w", "title": "\\ud800", "body": "b"}', 422, "invalid_value", "title"),
     ("license-typo", "/v1/works", {**WORK, "license": "CC0"}, 422, "unknown_field", "license"),
     ("platform-in-body", "/v1/works", {**WORK, "platform_id": None}, 422, "unknown_field", "platform_id"),
     ("entity-missing-name", "/v1/entities", {"id": "e"}, 422, "missing_field", "name"),
