@@ -40,6 +40,7 @@ def make_celery(settings: Settings) -> Celery:
             "moderation.deliver": {"queue": "callbacks"},
             "moderation.sweep": {"queue": "maintenance"},
             "moderation.authority_sla": {"queue": "maintenance"},
+            "moderation.sanction_expiry": {"queue": "maintenance"},
             "moderation.reports.*": {"queue": "reports"},
         },
         beat_schedule={
@@ -51,6 +52,12 @@ def make_celery(settings: Settings) -> Celery:
             # Authority requests past their deadline (Circular 07/2008 §5.4) raise alerts.
             "authority-sla": {
                 "task": "moderation.authority_sla",
+                "schedule": 300.0,
+                "options": {"queue": "maintenance", "expires": 300.0},
+            },
+            # Suspensions whose term has run out: restore the blog, tell the platform (enforcement.restore_blog).
+            "sanction-expiry": {
+                "task": "moderation.sanction_expiry",
                 "schedule": 300.0,
                 "options": {"queue": "maintenance", "expires": 300.0},
             },

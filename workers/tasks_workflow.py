@@ -1,4 +1,5 @@
-"""Workflow tasks: thin adapters around the workflow services (periodic authority-request SLA check)."""
+"""Workflow tasks: thin adapters around the workflow services (periodic authority-request SLA check, the end of
+suspensions)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from celery import shared_task
 from flask import current_app
 from prometheus_client import Counter
 
-from moderation.services import authority
+from moderation.services import authority, enforcement
 from moderation.store.base import utcnow
 from moderation.web.runtime import Runtime
 
@@ -70,3 +71,24 @@ def run_authority_sla(rt: Runtime, now: dt.datetime | None = None) -> list[str]:
 def authority_sla() -> list[str]:
     rt: Runtime = current_app.extensions["moderation"]
     return run_authority_sla(rt)
+
+
+def run_sanction_expiry(rt: Runtime, now: dt.datetime | None = None) -> list[str]:
+    """Restore the blogs whose suspension has run out and commit; return the callbacks' delivery ids.
+
+    The signed ``enforcement.restore_blog`` callbacks are enqueued by the commit (runtime session hook), as every
+    delivery is; the sweep re-sends any whose enqueue was lost.
+    """
+    with rt.sessions() as session:
+        deliveries = enforcement.expire_suspensions(session, now=now or utcnow())
+        ids = [d.id for d in deliveries]
+        session.commit()
+    if ids:
+        log.info("suspensions expired", extra={"callbacks": len(ids)})
+    return ids
+
+
+@shared_task(name="moderation.sanction_expiry", acks_late=True, ignore_result=True)
+def sanction_expiry() -> list[str]:
+    rt: Runtime = current_app.extensions["moderation"]
+    return run_sanction_expiry(rt)

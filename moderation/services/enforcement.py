@@ -480,3 +480,79 @@ def account_status(session: Session, platform_id: str, target_type: str, target_
         )
     )
     return {"strikes": len(strikes), "suspended": bool(active), "purpose_blog": flagged}
+
+
+def expire_suspensions(
+    session: Session, *, now: dt.datetime | None = None, actor: str = "system:sanction_expiry", limit: int = 500
+) -> list[Delivery]:
+    """End the suspensions whose term has run out: restore the blog and tell the platform; return the callbacks.
+
+    Each expired suspension is marked lifted (reason ``expired``) and audited (``sanction.expire``); a suspended blog
+    becomes active again unless another suspension of it is still running, and the platform gets
+    ``enforcement.restore_blog`` (``restore_author`` for an author) on the case's decision, the same event an
+    appeal's reversal sends. Indefinite suspensions never expire. Safe to run twice: a lifted sanction is not seen
+    again.
+    """
+    now = now or utcnow()
+    due = session.scalars(
+        select(Sanction)
+        .where(
+            Sanction.kind.in_(tuple(_RESTORE)),
+            Sanction.lifted_at.is_(None),
+            Sanction.indefinite.is_(False),
+            Sanction.until.is_not(None),
+            Sanction.until <= now,
+        )
+        .order_by(Sanction.until)
+        .limit(limit)
+    ).all()
+    deliveries: list[Delivery] = []
+    for sanction in due:
+        sanction.lifted_at, sanction.lifted_reason = now, "expired"
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="sanction.expire",
+            object_type="sanction",
+            object_id=sanction.id,
+            platform_id=sanction.platform_id,
+            details={
+                "case_id": sanction.case_id,
+                "kind": sanction.kind,
+                "target_type": sanction.target_type,
+                "target_id": sanction.target_id,
+                "until": sanction.until.isoformat() if sanction.until else None,
+            },
+        )
+        still_running = session.scalar(
+            select(Sanction.id)
+            .where(
+                Sanction.platform_id == sanction.platform_id,
+                Sanction.kind == sanction.kind,
+                Sanction.target_type == sanction.target_type,
+                Sanction.target_id == sanction.target_id,
+                Sanction.lifted_at.is_(None),
+                or_(Sanction.indefinite.is_(True), Sanction.until > now),
+            )
+            .limit(1)
+        )
+        if still_running is not None:
+            continue
+        if sanction.kind == "suspend_blog":
+            _set_blog_status(session, sanction.platform_id, sanction.target_id, "active", actor)
+        carrier = decision_by_id(session, sanction.decision_id)
+        if carrier is None:
+            continue
+        restore = _RESTORE[sanction.kind]
+        reason = "Hết thời hạn tạm đình chỉ / the suspension has expired"
+        action = core.EnforcementAction(restore, sanction.target_type, sanction.target_id, reason, sanction.case_id)
+        delivery = add_delivery(
+            session,
+            carrier,
+            f"enforcement.{restore}",
+            {"action": action.to_json(), "case": {"id": sanction.case_id}, "reason": "expired"},
+        )
+        if delivery is not None:
+            deliveries.append(delivery)
+    return deliveries

@@ -17,24 +17,27 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from moderation.errors import ApiError
 from moderation.services import audit
+from moderation.services import notices as notices_service
 from moderation.services import workflow as workflow_services
 from moderation.services.enforcement import apply_enforcement
 from moderation.store.base import utcnow
 from moderation.store.console import Claim, ModeratorNote, User
 from moderation.store.models import AuditEntry, Blog, Decision, Platform, Submission
-from moderation.store.workflow import Appeal, AuthorityRequest, Strike
+from moderation.store.workflow import Appeal, AuthorityRequest, Notice, NoticeTarget, Notifier, Strike
 
 log = logging.getLogger(__name__)
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 # --------------------------------------------------------------------------------------------------------------------
 # Roles and permissions
@@ -51,8 +54,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports": frozenset({"compliance_officer", "admin"}),
     "registry": frozenset({"compliance_officer", "senior_moderator", "admin"}),
     "audit": frozenset({"compliance_officer", "admin"}),
+    "notices": frozenset({"compliance_officer", "senior_moderator", "admin"}),
     "users": frozenset({"admin"}),
     "platforms": frozenset({"admin"}),
+    "packs": frozenset({"admin"}),
 }
 
 
@@ -64,10 +69,16 @@ def can(role: str | None, permission: str) -> bool:
 class ReviewError(ValueError):
     """A request the service refuses; ``code`` is stable (for the UI's messages and the tests)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.field = field
+
+    @classmethod
+    def from_api(cls, exc: ApiError) -> ReviewError:
+        """The same refusal the API would answer (its code, message and field), for the console's forms."""
+        return cls(exc.code, exc.message, exc.field)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -561,6 +572,7 @@ class ItemView:
     escalations: list[ModeratorNote]
     chain: list[Decision]  # this decision and those superseding it, oldest first
     reasons: list[str]
+    notices: list[NoticeSummary] = field(default_factory=list)  # notices naming this item, with their notifiers
 
 
 FIELD_ORDER = ("title", "display_name", "name", "url", "body")
@@ -647,6 +659,7 @@ def item_view(session: Session, decision_id: str, *, now: dt.datetime | None = N
         escalations=escalations,
         chain=chain,
         reasons=reasons_for(categories),
+        notices=notices_on_item(session, sub.id if sub is not None else None, [d.id for d in chain], now=now),
     )
 
 
@@ -819,6 +832,9 @@ def decide(
     }
     if bulk_of:
         details["bulk_of"] = bulk_of
+    # A review that came from a notice answers it: the notifier's outcome follows the moderator's decision.
+    for notice in notices_service.notices_for_decision(session, new):
+        notices_service.refresh_notice(session, notice, now=now)
     audit.record(
         session,
         actor=f"user:{user.username}",
@@ -1165,3 +1181,474 @@ def seed_demo_items(database_url: str, platform_id: str, classifier: Any = None)
             if decision is not None:
                 ids.append(decision.id)
     return ids
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Authority requests and notices recorded in the console: the same service functions as the API
+# (``POST /v1/authority-requests``, ``POST /v1/notices``), after the same schema check, so both paths behave the same.
+
+ATTACHMENT_CHUNK = 1 << 16
+
+
+def attachment_hashes(files: Iterable[tuple[str, IO[bytes]]]) -> list[dict[str, str]]:
+    """SHA-256 of each uploaded attachment, read in chunks; only the name and the digest are kept."""
+    out = []
+    for name, stream in files:
+        digest = hashlib.sha256()
+        while chunk := stream.read(ATTACHMENT_CHUNK):
+            digest.update(chunk)
+        out.append({"name": Path(name or "").name[:500], "sha256": digest.hexdigest()})
+    return out
+
+
+def form_lines(value: str | None) -> list[str]:
+    """The non-empty lines of a textarea (one target per line), stripped."""
+    return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
+def local_time(value: str | None) -> str | None:
+    """An ``<input type=datetime-local>`` value read in Vietnam's time zone, as RFC 3339 (None when empty)."""
+    if not value or not value.strip():
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ReviewError("invalid_value", f"not a date and time: {value!r}", "received_at") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=VN_TZ)
+    return parsed.astimezone(dt.UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class LegalBasis:
+    """A citation a form can offer: one per category of the packs in force."""
+
+    value: str  # "<pack id>/<category id>"
+    label: str
+    citation: dict[str, Any]
+    pack_id: str
+    category_id: str
+
+
+def legal_bases(packs: Iterable[Any]) -> list[LegalBasis]:
+    """Every category of the packs in force with the law it cites (for the authority form's legal basis)."""
+    out = []
+    for pack in packs:
+        for cat in pack.categories.values():
+            citation = {k: cat.citation.get(k) for k in ("instrument", "article", "clause", "point")}
+            if not citation.get("instrument"):
+                continue
+            label = f"{citation_label(citation)} — {cat.name_vi}"
+            out.append(LegalBasis(f"{pack.id}/{cat.id}", label, citation, pack.id, cat.id))
+    return out
+
+
+def _platform(session: Session, platform_id: str | None) -> Platform:
+    platform = session.get(Platform, platform_id) if platform_id else None
+    if platform is None:
+        raise ReviewError("invalid_value", "choose a platform", "platform_id")
+    return platform
+
+
+def _as_review_error(exc: ApiError) -> ReviewError:
+    return ReviewError.from_api(exc)
+
+
+def authority_payload(
+    form: Mapping[str, str], attachments: Sequence[Mapping[str, str]], bases: Sequence[LegalBasis]
+) -> dict[str, Any]:
+    """Build the API's request body from the console form's fields.
+
+    The legal basis is a category of the packs in force, or an instrument (with article, clause, point) typed in.
+    An empty deadline leaves the regime's default (24 h).
+    """
+    payload: dict[str, Any] = {
+        "issuing_body": (form.get("issuing_body") or "").strip(),
+        "document_number": (form.get("document_number") or "").strip(),
+        "document_date": (form.get("document_date") or "").strip(),
+        "targets": form_lines(form.get("targets")),
+        "attachments": [dict(a) for a in attachments],
+    }
+    received = local_time(form.get("received_at"))
+    if received:
+        payload["received_at"] = received
+    typed = {k: (form.get(f"basis_{k}") or "").strip() or None for k in ("instrument", "article", "clause", "point")}
+    if typed["instrument"]:
+        payload["legal_basis"] = typed
+    else:
+        chosen = next((b for b in bases if b.value == form.get("legal_basis")), None)
+        if chosen is None:
+            raise ReviewError("missing_field", "choose the legal basis or type the instrument", "legal_basis")
+        payload["legal_basis"] = dict(chosen.citation)
+    hours = (form.get("deadline_hours") or "").strip()
+    if hours:
+        try:
+            payload["deadline_hours"] = float(hours.replace(",", "."))
+        except ValueError:
+            raise ReviewError("invalid_value", "deadline_hours must be a number of hours", "deadline_hours") from None
+    return payload
+
+
+def record_authority_request(
+    session: Session,
+    user: User,
+    platform_id: str | None,
+    payload: Mapping[str, Any],
+    *,
+    policies_dir: Path | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[AuthorityRequest, bool]:
+    """Record an authority request for ``platform_id`` as ``POST /v1/authority-requests`` does; return it and whether
+    it is new (the same issuing body and document number again returns the recorded one). The caller commits; the
+    removal callbacks are enqueued by the commit (runtime session hook)."""
+    if not can(user.role, "authority"):
+        raise ReviewError("forbidden", "your role cannot record authority requests")
+    platform = _platform(session, platform_id)
+    from moderation import schemas_workflow
+    from moderation.services import authority
+
+    try:
+        with session.begin_nested():
+            body = schemas_workflow.validate("authority_request", dict(payload))
+            row, created, _ = authority.create_request(
+                session, platform, body, actor=f"user:{user.username}", now=now, policies_dir=policies_dir
+            )
+    except ApiError as exc:
+        raise _as_review_error(exc) from None
+    return row, created
+
+
+@dataclass
+class AuthorityView:
+    """One authority request as the console shows it: the API's view (targets, decisions, SLA) and its platform."""
+
+    row: AuthorityRequest
+    data: dict[str, Any]
+    platform_name: str
+    due_in: dt.timedelta
+
+
+def authority_requests(
+    session: Session, *, include_closed: int = 20, now: dt.datetime | None = None
+) -> tuple[list[AuthorityView], list[AuthorityView]]:
+    """Open requests (deadline first) and the latest ``include_closed`` completed ones.
+
+    Targets whose item arrived after the request are decided now, as ``GET /v1/authority-requests/<id>`` does.
+    """
+    from moderation.services import authority
+
+    now = now or utcnow()
+    platforms = dict(session.execute(select(Platform.id, Platform.name)).all())
+    open_rows = list(
+        session.scalars(
+            select(AuthorityRequest).where(AuthorityRequest.status != "complete").order_by(AuthorityRequest.due_at)
+        )
+    )
+    closed_rows = list(
+        session.scalars(
+            select(AuthorityRequest)
+            .where(AuthorityRequest.status == "complete")
+            .order_by(AuthorityRequest.received_at.desc())
+            .limit(include_closed)
+        )
+    )
+    out: tuple[list[AuthorityView], list[AuthorityView]] = ([], [])
+    for bucket, rows in zip(out, (open_rows, closed_rows), strict=True):
+        for row in rows:
+            if row.status != "complete":
+                authority.resolve_pending(session, row, actor="system:authority", now=now)
+            data = authority.request_json(session, row, now)
+            bucket.append(AuthorityView(row, data, platforms.get(row.platform_id, row.platform_id), row.due_at - now))
+    return out
+
+
+def confirm_authority_request(
+    session: Session, user: User, request_id: str, targets: Sequence[str], *, now: dt.datetime | None = None
+) -> AuthorityRequest:
+    """Record that the platform complied (removed ``targets``; every decided target when empty), as
+    ``POST /v1/authority-requests/<id>/confirmations`` does."""
+    if not can(user.role, "authority"):
+        raise ReviewError("forbidden", "your role cannot confirm authority requests")
+    from moderation.services import authority
+
+    row = session.get(AuthorityRequest, request_id)
+    if row is None:
+        raise ReviewError("not_found", "no such authority request")
+    try:
+        with session.begin_nested():
+            authority.confirm(session, row, list(targets), actor=f"user:{user.username}", now=now)
+    except ApiError as exc:
+        raise _as_review_error(exc) from None
+    return row
+
+
+NOTICE_CAPACITIES = ("user", "affected_person", "rights_holder", "trusted_organisation")
+
+
+def notice_payload(form: Mapping[str, str]) -> dict[str, Any]:
+    """Build the API's notice body from the console form's fields (empty fields left out)."""
+    notifier = {
+        "name": (form.get("notifier_name") or "").strip(),
+        "capacity": (form.get("capacity") or "").strip(),
+    }
+    for key in ("id", "contact"):
+        value = (form.get(f"notifier_{key}") or "").strip()
+        if value:
+            notifier[key] = value
+    payload: dict[str, Any] = {
+        "notifier": notifier,
+        "targets": form_lines(form.get("targets")),
+        "explanation": (form.get("explanation") or "").strip(),
+        "good_faith": form.get("good_faith") in {"1", "on", "true", "yes"},
+    }
+    category = (form.get("category") or "").strip()
+    if category:
+        payload["category"] = category
+    work = {k: (form.get(f"work_{k}") or "").strip() for k in ("title", "owner", "url", "registration")}
+    if any(work.values()):
+        payload["work"] = {k: v for k, v in work.items() if v}
+    return payload
+
+
+def record_notice(
+    session: Session,
+    user: User,
+    platform_id: str | None,
+    payload: Mapping[str, Any],
+    *,
+    policies_dir: Path | None = None,
+    now: dt.datetime | None = None,
+) -> Notice:
+    """Record a notice received outside the platform's API (mail, phone, a letter) as ``POST /v1/notices`` does;
+    each item it names goes to the review queue. The caller commits."""
+    if not can(user.role, "notices"):
+        raise ReviewError("forbidden", "your role cannot record notices")
+    platform = _platform(session, platform_id)
+    from moderation import schemas_workflow
+
+    try:
+        with session.begin_nested():
+            body = schemas_workflow.validate("notice", dict(payload))
+            notice = notices_service.submit_notice(
+                session, platform, body, actor=f"user:{user.username}", now=now, policies_dir=policies_dir
+            )
+    except ApiError as exc:
+        raise _as_review_error(exc) from None
+    return notice
+
+
+@dataclass
+class NoticeSummary:
+    """A notice with its targets and its notifier's record (founded, unfounded, flagged for repeated unfounded ones)."""
+
+    notice: Notice
+    targets: list[NoticeTarget]
+    notifier: Notifier | None
+    flagged: bool
+    platform_name: str = ""
+
+
+def _summaries(
+    session: Session, rows: Sequence[Notice], *, now: dt.datetime, policies_dir: Path | None = None
+) -> list[NoticeSummary]:
+    if not rows:
+        return []
+    ladder = workflow_services.ladder_for(None, policies_dir)
+    platforms = dict(session.execute(select(Platform.id, Platform.name)).all())
+    ids = [n.id for n in rows]
+    targets: dict[str, list[NoticeTarget]] = {}
+    for t in session.scalars(
+        select(NoticeTarget).where(NoticeTarget.notice_id.in_(ids)).order_by(NoticeTarget.position)
+    ):
+        targets.setdefault(t.notice_id, []).append(t)
+    flagged: dict[str, bool] = {}
+    out = []
+    for n in rows:
+        notifier = session.get(Notifier, n.notifier_id)
+        if notifier is not None and notifier.id not in flagged:
+            flagged[notifier.id] = notices_service.is_flagged(
+                session, notifier, now, ladder.unfounded_window_days, ladder.unfounded_threshold
+            )
+        out.append(
+            NoticeSummary(
+                n,
+                targets.get(n.id, []),
+                notifier,
+                bool(notifier and flagged.get(notifier.id)),
+                platforms.get(n.platform_id, n.platform_id),
+            )
+        )
+    return out
+
+
+def recent_notices(
+    session: Session, *, limit: int = 100, now: dt.datetime | None = None, policies_dir: Path | None = None
+) -> list[NoticeSummary]:
+    """The latest notices, newest first, with their outcomes brought up to date."""
+    now = now or utcnow()
+    rows = list(session.scalars(select(Notice).order_by(Notice.received_at.desc()).limit(limit)))
+    for n in rows:
+        notices_service.refresh_notice(session, n, now=now)
+    return _summaries(session, rows, now=now, policies_dir=policies_dir)
+
+
+def notices_on_item(
+    session: Session,
+    submission_id: str | None,
+    decision_ids: Sequence[str],
+    *,
+    now: dt.datetime | None = None,
+    policies_dir: Path | None = None,
+) -> list[NoticeSummary]:
+    """The notices that name this item (its submission or one of its decisions), with each notifier's record."""
+    conds: list[ColumnElement[bool]] = [NoticeTarget.decision_id.in_(list(decision_ids))] if decision_ids else []
+    if submission_id:
+        conds.append(NoticeTarget.submission_id == submission_id)
+    if not conds:
+        return []
+    notice_ids = set(session.scalars(select(NoticeTarget.notice_id).where(or_(*conds))))
+    if not notice_ids:
+        return []
+    rows = list(
+        session.scalars(select(Notice).where(Notice.id.in_(sorted(notice_ids))).order_by(Notice.received_at.desc()))
+    )
+    return _summaries(session, rows, now=now or utcnow(), policies_dir=policies_dir)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Administration: platforms (keys, secrets, callback URLs, test platforms) and the policy packs in force
+
+
+def _audit_admin(session: Session, user: User, action: str, platform: Platform, details: dict[str, Any]) -> None:
+    audit.record(
+        session,
+        actor=f"user:{user.username}",
+        action=action,
+        object_type="platform",
+        object_id=platform.id,
+        platform_id=platform.id,
+        details=details,
+    )
+
+
+def _require_admin(user: User) -> None:
+    if not can(user.role, "platforms"):
+        raise ReviewError("forbidden", "your role cannot manage platforms")
+
+
+def _callback_url(value: str | None) -> str | None:
+    url = (value or "").strip()
+    if not url:
+        return None
+    if not re.match(r"^https?://[^\s/]+", url) or any(c.isspace() for c in url) or len(url) > 2000:
+        raise ReviewError("invalid_value", "the callback URL must be an http(s) URL", "callback_url")
+    return url
+
+
+def create_platform(
+    session: Session, user: User, name: str, callback_url: str | None = None, *, is_test: bool = False
+) -> tuple[Platform, str]:
+    """Create a platform with a fresh key and secret (``moderation platforms create``); return it and the secret,
+    which is shown once and never stored anywhere else (nor audited)."""
+    from moderation.services.intake import create_platform as create
+
+    _require_admin(user)
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ReviewError("invalid_value", "a platform needs a name (at most 200 characters)", "name")
+    try:
+        platform, secret = create(session, name, _callback_url(callback_url), is_test=is_test)
+    except ApiError as exc:
+        raise _as_review_error(exc) from None
+    details = {"name": name, "key": platform.key, "callback_url": platform.callback_url, "is_test": is_test}
+    _audit_admin(session, user, "platform.create", platform, details)
+    return platform, secret
+
+
+def rotate_platform_secret(session: Session, user: User, platform_id: str) -> tuple[Platform, str]:
+    """Give the platform a new secret (the old one stops working at once); return it, shown once."""
+    _require_admin(user)
+    platform = session.get(Platform, platform_id)
+    if platform is None:
+        raise ReviewError("not_found", "no such platform")
+    secret = secrets.token_urlsafe(32)
+    platform.secret = secret
+    session.flush()
+    _audit_admin(session, user, "platform.rotate_secret", platform, {"key": platform.key})
+    return platform, secret
+
+
+def update_platform(
+    session: Session, user: User, platform_id: str, *, callback_url: str | None, is_test: bool
+) -> Platform:
+    """Set the callback URL (empty: no callbacks) and whether it is a test platform (never counted in reports)."""
+    _require_admin(user)
+    platform = session.get(Platform, platform_id)
+    if platform is None:
+        raise ReviewError("not_found", "no such platform")
+    before = {"callback_url": platform.callback_url, "is_test": platform.is_test}
+    platform.callback_url = _callback_url(callback_url)
+    platform.is_test = is_test
+    after = {"callback_url": platform.callback_url, "is_test": platform.is_test}
+    if after != before:
+        session.flush()
+        _audit_admin(session, user, "platform.update", platform, {"before": before, "after": after})
+    return platform
+
+
+def platforms_overview(session: Session) -> list[dict[str, Any]]:
+    """Every platform (never its secret) with its submission and decision counts."""
+    subs = dict(
+        session.execute(select(Submission.platform_id, func.count(Submission.id)).group_by(Submission.platform_id))
+    )
+    decisions = dict(
+        session.execute(select(Decision.platform_id, func.count(Decision.seq)).group_by(Decision.platform_id))
+    )
+    return [
+        {
+            "id": p.id,
+            "name": p.name,
+            "key": p.key,
+            "callback_url": p.callback_url,
+            "is_test": p.is_test,
+            "active": p.active,
+            "created_at": p.created_at,
+            "submissions": int(subs.get(p.id, 0)),
+            "decisions": int(decisions.get(p.id, 0)),
+        }
+        for p in session.scalars(select(Platform).order_by(Platform.created_at))
+    ]
+
+
+def pack_summaries(packs: Iterable[Any]) -> list[dict[str, Any]]:
+    """The packs in force: id, names, version (SHA-256 of its files), status, mode, categories, rules in shadow mode."""
+    out = []
+    for pack in packs:
+        shadow = [r.id for r in pack.rules if (r.mode or pack.mode) == "shadow"]
+        shadow_categories = [c for c in pack.categories.values() if getattr(c, "mode", None) == "shadow"]
+        out.append(
+            {
+                "id": pack.id,
+                "name_vi": pack.name_vi,
+                "name_en": pack.name_en,
+                "version": pack.version,
+                "version_label": pack.version_label,
+                "status": pack.status,
+                "mode": pack.mode,
+                "effective_from": pack.effective_from,
+                "effective_until": pack.effective_until,
+                "categories": len(pack.categories),
+                "rules": len(pack.rules),
+                "shadow_rules": shadow,
+                "shadow_categories": [c.id for c in shadow_categories],
+                "files": list(pack.files),
+            }
+        )
+    return out
+
+
+def platform_choices(session: Session) -> list[Platform]:
+    """The active platforms a form can record something for (test platforms after the others)."""
+    return list(
+        session.scalars(select(Platform).where(Platform.active.is_(True)).order_by(Platform.is_test, Platform.name))
+    )

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -28,8 +29,10 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from moderation.services import audit, review
+from moderation.services import workflow as workflow_services
 from moderation.store.base import utcnow
 from moderation.store.console import User
+from moderation.web.auth import runtime
 from moderation.web.console import i18n
 from moderation.web.console.i18n import _, ngettext
 
@@ -47,6 +50,8 @@ csrf = CSRFProtect()
 
 LOGIN_RATE_PER_MINUTE = 20  # per client address and process; the per-account lockout is in the service
 PUBLIC_ENDPOINTS = {"console.login", "console.static", "console.language"}
+UPLOAD_ENDPOINTS = {"console.authority_new"}
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -71,6 +76,9 @@ def actor() -> str:
 
 @bp.before_request
 def _before() -> Response | None:
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        # An authority's scanned documents are larger than an API body; only their SHA-256 is kept.
+        request.max_content_length = int(current_app.config.get("CONSOLE_MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES))
     if request.method not in {"GET", "HEAD", "OPTIONS"}:
         csrf.protect()
     g.console_user = None
@@ -117,6 +125,7 @@ def _context() -> dict[str, Any]:
         "lang": i18n.current_language(),
         "vn_time": i18n.vn_time,
         "duration": i18n.duration,
+        "timedelta": dt.timedelta,
         "now": utcnow(),
         "counts": counts,
         "citation_label": review.citation_label,
@@ -153,12 +162,14 @@ def _http_error(exc: HTTPException) -> tuple[str, int] | Response:
         403: _("Not allowed"),
         404: _("Not found"),
         405: _("Not allowed"),
+        413: _("Too large"),
         429: _("Too many attempts"),
     }
     messages = {
         401: _("Your session has ended. Log in again."),
         403: _("Your role does not allow this page or action."),
         404: _("There is no such page or item."),
+        413: _("The upload is over the size limit."),
         429: _("Too many login attempts from this address. Wait a minute and try again."),
     }
     return _error_page(status, titles.get(status, _("Error")), messages.get(status, exc.description or ""))
@@ -479,13 +490,6 @@ def appeal_decide(appeal_id: str) -> Any:
     return redirect(url_for("console.appeals"))
 
 
-@bp.route("/authority")
-@require("authority")
-def authority() -> Any:
-    rows = review.pending_authority_requests(db())
-    return render_template("console/authority.html", rows=rows)
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # Registry, audit, users
 
@@ -550,3 +554,228 @@ def users() -> Any:
         totp_secret=totp_secret,
         now_dt=dt.datetime.now(dt.UTC),
     )
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Authority requests and notices: the same services (and schema checks) as the platform API
+
+
+def _policies_dir() -> Path:
+    return runtime().settings.policies_dir
+
+
+def _packs() -> Any:
+    return runtime().classifiers.packs()
+
+
+def field_label(name: str | None) -> str:
+    """The form field an error is about, in the page's language."""
+    labels = {
+        "platform_id": _("Platform"),
+        "issuing_body": _("Issuing body"),
+        "document_number": _("Document number"),
+        "document_date": _("Document date"),
+        "received_at": _("Received at"),
+        "targets": _("Targets"),
+        "legal_basis": _("Legal basis"),
+        "deadline_hours": _("Deadline (hours)"),
+        "attachments": _("Attachments"),
+        "notifier": _("Notifier"),
+        "notifier.name": _("Notifier's name"),
+        "notifier.contact": _("Contact"),
+        "notifier.capacity": _("Capacity"),
+        "category": _("Category claimed"),
+        "explanation": _("Explanation"),
+        "good_faith": _("Good-faith statement"),
+        "work": _("Work concerned"),
+        "name": _("Name"),
+        "callback_url": _("Callback URL"),
+    }
+    name = name or ""
+    for key in (name, name.split("[")[0], name.split(".")[0]):
+        if key in labels:
+            return str(labels[key])
+    return name
+
+
+def form_error(exc: review.ReviewError) -> str:
+    if exc.code == "forbidden":
+        return _message(exc)
+    return str(_("Not recorded. %(field)s: %(message)s", field=field_label(exc.field) or "—", message=exc.message))
+
+
+@bp.route("/authority")
+@require("authority")
+def authority() -> Any:
+    open_requests, closed = review.authority_requests(db())
+    db().commit()  # targets whose item arrived late were decided just now
+    return render_template("console/authority.html", open_requests=open_requests, closed=closed)
+
+
+@bp.route("/authority/new", methods=["GET", "POST"])
+@require("authority")
+def authority_new() -> Any:
+    bases = review.legal_bases(_packs())
+    default_hours = workflow_services.ladder_for(None, _policies_dir()).deadline("authority_request_hours")
+    error = None
+    if request.method == "POST":
+        try:
+            files = [(f.filename or "", f.stream) for f in request.files.getlist("attachments") if f.filename]
+            payload = review.authority_payload(request.form, review.attachment_hashes(files), bases)
+            row, created = review.record_authority_request(
+                db(), user(), request.form.get("platform_id"), payload, policies_dir=_policies_dir()
+            )
+            db().commit()  # the removal callbacks are enqueued by the commit
+        except review.ReviewError as exc:
+            db().rollback()
+            error = form_error(exc)
+        else:
+            if created:
+                flash(_("Authority request %(doc)s recorded.", doc=row.document_number), "ok")
+            else:
+                flash(_("This document was already recorded; nothing was changed."), "error")
+            return redirect(url_for("console.authority", _anchor=row.id))
+    page = render_template(
+        "console/authority_new.html",
+        bases=bases,
+        platforms=review.platform_choices(db()),
+        default_hours=default_hours,
+        error=error,
+        form=request.form,
+    )
+    return page, 422 if error else 200
+
+
+@bp.route("/authority/<request_id>/confirm", methods=["POST"])
+@require("authority")
+def authority_confirm(request_id: str) -> Any:
+    try:
+        review.confirm_authority_request(db(), user(), request_id, request.form.getlist("target"))
+        db().commit()
+    except review.ReviewError as exc:
+        db().rollback()
+        if exc.code == "not_found":
+            abort(404)
+        flash(form_error(exc), "error")
+    else:
+        flash(_("Compliance recorded."), "ok")
+    return redirect(url_for("console.authority", _anchor=request_id))
+
+
+@bp.route("/notices")
+@require("notices")
+def notices() -> Any:
+    rows = review.recent_notices(db(), policies_dir=_policies_dir())
+    db().commit()  # outcomes brought up to date
+    return render_template("console/notices.html", rows=rows)
+
+
+@bp.route("/notices/new", methods=["GET", "POST"])
+@require("notices")
+def notice_new() -> Any:
+    categories = [(c.id, c.name_vi, p.id) for p in _packs() for c in p.categories.values()]
+    error = None
+    if request.method == "POST":
+        try:
+            payload = review.notice_payload(request.form)
+            notice = review.record_notice(
+                db(), user(), request.form.get("platform_id"), payload, policies_dir=_policies_dir()
+            )
+            db().commit()
+        except review.ReviewError as exc:
+            db().rollback()
+            error = form_error(exc)
+        else:
+            flash(_("Notice %(id)s recorded; the items it names are in the review queue.", id=notice.id), "ok")
+            return redirect(url_for("console.notices", _anchor=notice.id))
+    page = render_template(
+        "console/notice_new.html",
+        categories=categories,
+        capacities=review.NOTICE_CAPACITIES,
+        platforms=review.platform_choices(db()),
+        error=error,
+        form=request.form,
+    )
+    return page, 422 if error else 200
+
+
+def capacity_name(capacity: str) -> str:
+    return str(
+        {
+            "user": _("User"),
+            "affected_person": _("Affected person"),
+            "rights_holder": _("Rights holder"),
+            "trusted_organisation": _("Trusted organisation"),
+        }.get(capacity, capacity)
+    )
+
+
+def outcome_name(outcome: str | None) -> str:
+    return str(
+        {
+            "actioned": _("actioned"),
+            "rejected": _("unfounded"),
+            "not_found": _("not found"),
+            "decided": _("decided"),
+            "unresolved": _("not received yet"),
+            "acted": _("removed"),
+        }.get(outcome or "", outcome or _("pending"))
+    )
+
+
+bp.add_app_template_global(capacity_name, "capacity_name")
+bp.add_app_template_global(outcome_name, "outcome_name")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Administration: platforms and policy packs (admin only)
+
+
+@bp.route("/platforms", methods=["GET", "POST"])
+@require("platforms")
+def platforms() -> Any:
+    shown: dict[str, str] | None = None  # a new key and secret, in this response only (never flashed: cookies)
+    status = 200
+    if request.method == "POST":
+        op = request.form.get("op")
+        try:
+            if op == "create":
+                platform, secret = review.create_platform(
+                    db(),
+                    user(),
+                    request.form.get("name", ""),
+                    request.form.get("callback_url"),
+                    is_test=bool(request.form.get("is_test")),
+                )
+                shown = {"id": platform.id, "name": platform.name, "key": platform.key, "secret": secret}
+                flash(_("Platform created. Copy the secret now: it is not shown again."), "ok")
+            elif op == "rotate":
+                platform, secret = review.rotate_platform_secret(db(), user(), request.form.get("platform_id", ""))
+                shown = {"id": platform.id, "name": platform.name, "key": platform.key, "secret": secret}
+                flash(_("New secret issued; the old one no longer works. Copy it now."), "ok")
+            elif op == "update":
+                review.update_platform(
+                    db(),
+                    user(),
+                    request.form.get("platform_id", ""),
+                    callback_url=request.form.get("callback_url"),
+                    is_test=bool(request.form.get("is_test")),
+                )
+                flash(_("Platform updated."), "ok")
+            else:
+                raise review.ReviewError("invalid_value", "unknown operation", "op")
+            db().commit()
+        except review.ReviewError as exc:
+            db().rollback()
+            if exc.code == "not_found":
+                abort(404)
+            flash(form_error(exc), "error")
+            status = 422
+    page = render_template("console/platforms.html", rows=review.platforms_overview(db()), shown=shown)
+    return page, status
+
+
+@bp.route("/packs")
+@require("packs")
+def packs() -> Any:
+    return render_template("console/packs.html", packs=review.pack_summaries(_packs()))
