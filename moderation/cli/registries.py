@@ -136,6 +136,80 @@ def add_entities(jsonl: Path, platform_id: str | None, database_url: str) -> Non
     click.echo(f"stored {count} entities")
 
 
+def _scope(model: Any, platform_id: str | None, every: bool) -> Any:
+    from sqlalchemy import select
+
+    stmt = select(model).order_by(model.seq)
+    if every:
+        return stmt
+    return stmt.where(model.platform_id.is_(None) if platform_id is None else model.platform_id == platform_id)
+
+
+_platform_filter = click.option(
+    "--platform", "platform_id", default=None, help="Only this platform's (default: the global ones)."
+)
+_all_option = click.option("--all", "every", is_flag=True, help="Every platform's and the global ones.")
+
+
+@entities.command("list")
+@_platform_filter
+@_all_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@_db_option
+def list_entities_cmd(platform_id: str | None, every: bool, as_json: bool, database_url: str) -> None:
+    """List stored protected entities (the shipped ones in policies/registries are not listed)."""
+    from moderation.store.db import session_scope
+    from moderation.store.registries import ProtectedEntity
+
+    with session_scope(database_url) as session:
+        for row in session.scalars(_scope(ProtectedEntity, platform_id, every)):
+            data = {
+                "id": row.id,
+                "name": row.name,
+                "kind": row.kind,
+                "platform_id": row.platform_id,
+                "handles": row.handles,
+                "domains": row.domains,
+                "aliases": row.aliases,
+            }
+            if as_json:
+                click.echo(json.dumps(data, ensure_ascii=False))
+            else:
+                click.echo(f"{row.platform_id or '*'}\t{row.id}\t{row.kind}\t{row.name}")
+
+
+@entities.command("remove")
+@click.argument("entity_ids", nargs=-1, required=True)
+@_platform_filter
+@_db_option
+def remove_entities(entity_ids: tuple[str, ...], platform_id: str | None, database_url: str) -> None:
+    """Remove entities by id (global ones, or one platform's with --platform)."""
+    from moderation.services import audit
+    from moderation.store.db import session_scope
+    from moderation.store.registries import ProtectedEntity
+
+    with session_scope(database_url) as session:
+        rows = list(
+            session.scalars(_scope(ProtectedEntity, platform_id, False).where(ProtectedEntity.id.in_(entity_ids)))
+        )
+        found = {r.id for r in rows}
+        for row in rows:
+            session.delete(row)
+            audit.record(
+                session,
+                actor="system:cli",
+                action="entity.delete",
+                object_type="entity",
+                object_id=row.id,
+                platform_id=row.platform_id,
+                details={},
+            )
+    missing = sorted(set(entity_ids) - found)
+    click.echo(f"removed {len(found)} entities" + (f"; not found: {', '.join(missing)}" if missing else ""))
+    if missing:
+        raise SystemExit(1)
+
+
 @click.group()
 def works() -> None:
     """Register protected works (press articles, literary and artistic works)."""
@@ -168,3 +242,59 @@ def register_works_cmd(jsonl: Path, platform_id: str | None, database_url: str) 
     with session_scope(database_url) as session:
         count = register_works(session, values)
     click.echo(f"registered {count} works")
+
+
+@works.command("list")
+@_platform_filter
+@_all_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@_db_option
+def list_works_cmd(platform_id: str | None, every: bool, as_json: bool, database_url: str) -> None:
+    """List registered works (bodies are not printed)."""
+    from moderation.store.db import session_scope
+    from moderation.store.registries import Work
+
+    with session_scope(database_url) as session:
+        for row in session.scalars(_scope(Work, platform_id, every)):
+            data = {
+                "id": row.id,
+                "title": row.title,
+                "rights_holder": row.rights_holder,
+                "licence": row.licence,
+                "platform_id": row.platform_id,
+                "shingles": row.shingle_count,
+            }
+            if as_json:
+                click.echo(json.dumps(data, ensure_ascii=False))
+            else:
+                click.echo(f"{row.platform_id or '*'}\t{row.id}\t{row.licence or '-'}\t{row.title}")
+
+
+@works.command("remove")
+@click.argument("work_ids", nargs=-1, required=True)
+@_platform_filter
+@_db_option
+def remove_works(work_ids: tuple[str, ...], platform_id: str | None, database_url: str) -> None:
+    """Remove works by id (global ones, or one platform's with --platform)."""
+    from moderation.services import audit
+    from moderation.store.db import session_scope
+    from moderation.store.registries import Work
+
+    with session_scope(database_url) as session:
+        rows = list(session.scalars(_scope(Work, platform_id, False).where(Work.id.in_(work_ids))))
+        found = {r.id for r in rows}
+        for row in rows:
+            session.delete(row)
+            audit.record(
+                session,
+                actor="system:cli",
+                action="work.delete",
+                object_type="work",
+                object_id=row.id,
+                platform_id=row.platform_id,
+                details={},
+            )
+    missing = sorted(set(work_ids) - found)
+    click.echo(f"removed {len(found)} works" + (f"; not found: {', '.join(missing)}" if missing else ""))
+    if missing:
+        raise SystemExit(1)

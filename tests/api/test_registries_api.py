@@ -214,6 +214,14 @@ def test_operator_registered_work_applies_to_every_platform(
     for client in (api, other):
         assert "c07.s3_3.press_publications" in categories(sync_post(client, "copy", COPY))
     assert api.get("/v1/works").get_json()["items"] == []  # not the platform's own registration
+    db = ["--database-url", settings.database_url]
+    assert api.post("/v1/works", {**WORK, "id": "own"}).status_code == 201
+    listed = CliRunner().invoke(main, ["works", "list", "--all", "--json", *db])
+    rows = [json.loads(line) for line in listed.output.splitlines()]
+    assert [(r["id"], r["platform_id"]) for r in rows] == [(WORK["id"], None), ("own", api.creds.id)]
+    removed = CliRunner().invoke(main, ["works", "remove", WORK["id"], "nope", *db])
+    assert (removed.exit_code, removed.output.strip()) == (1, "removed 1 works; not found: nope")
+    assert "c07.s3_3.press_publications" not in categories(sync_post(other, "copy-2", COPY))
 
 
 def test_reregistration_updates_in_place(api: SignedClient, settings: Any) -> None:
@@ -261,6 +269,13 @@ def test_list_get_and_delete(api: SignedClient, settings: Any) -> None:
     assert_matches(listed, "/v1/entities", "get")
     assert [e["id"] for e in listed.get_json()["items"]] == [ENTITY["id"]]
     assert api.request("DELETE", f"/v1/entities/{ENTITY['id']}").status_code == 204
+    assert row_counts(settings.database_url)["protected_entities"] == 0
+    assert api.post("/v1/entities", ENTITY).status_code == 201
+    db = ["--database-url", settings.database_url]
+    listed = CliRunner().invoke(main, ["entities", "list", "--platform", api.creds.id, *db])
+    assert listed.output == f"{api.creds.id}\t{ENTITY['id']}\torganisation\t{ENTITY['name']}\n"
+    removed = CliRunner().invoke(main, ["entities", "remove", ENTITY["id"], "--platform", api.creds.id, *db])
+    assert removed.exit_code == 0, removed.output
     assert row_counts(settings.database_url)["protected_entities"] == 0
     assert api.get("/v1/works?after=abc").get_json()["error"]["code"] == "invalid_value"
     assert api.get("/v1/entities?limit=0").status_code == 422
