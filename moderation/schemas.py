@@ -72,17 +72,19 @@ SPAN = {
 
 CATEGORY = {
     "type": "object",
-    "required": ["id", "action"],
+    "description": "A category of a content decision (rule, action, evidence) or, in an account-level "
+    "enforcement decision (verdict enforce), an offence counted by the ladder (outcome, basis).",
+    "required": ["id"],
     "properties": {
         "id": {"type": "string"},
         "name_vi": {"type": "string"},
         "name_en": {"type": "string"},
         "pack_id": {"type": "string"},
         "pack_version": {"type": "string"},
-        "rule": {"type": "string"},
+        "rule": {"type": ["string", "null"]},
         "action": {"type": "string"},
         "mode": {"type": "string"},
-        "score": {"type": "number"},
+        "score": {"type": ["number", "null"]},
         "citation": {"type": "object"},
         "evidence": {"type": "array", "items": SPAN},
         "bracket": {"type": ["object", "null"]},
@@ -97,7 +99,11 @@ DECISION = {
         "id": {"type": "string"},
         "submission_id": {"type": ["string", "null"]},
         "item": {"type": ["object", "null"]},
-        "verdict": {"type": "string", "enum": ["allow", "review", "remove"]},
+        "verdict": {
+            "type": "string",
+            "enum": ["allow", "review", "remove", "enforce"],
+            "description": "enforce = an account-level enforcement decision (warning, suspension), no submission",
+        },
         "action": {"type": "string"},
         "labels": {"type": "array", "items": {"type": "string"}},
         "categories": {"type": "array", "items": CATEGORY},

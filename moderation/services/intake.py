@@ -38,9 +38,39 @@ def parse_json_body(raw: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise bad_request("invalid_utf8", f"body is not valid UTF-8 (byte {exc.start})") from None
     try:
-        return json.loads(text)
+        payload = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise bad_request("malformed_json", f"body is not valid JSON: {exc}") from None
+    check_storable_text(payload)
+    return payload
+
+
+# NUL and unpaired surrogates (``"\\ud800"`` in JSON) cannot be stored in PostgreSQL text or encoded as UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def check_storable_text(payload: Any) -> None:
+    """Raise a 422 naming the first string (value or key) with a NUL character or an unpaired surrogate."""
+    stack: list[tuple[Any, str]] = [(payload, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                raise unprocessable(
+                    "invalid_value",
+                    f"{path or 'body'}: NUL characters and unpaired surrogates are not allowed",
+                    path or None,
+                )
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                if _UNSTORABLE.search(key):
+                    raise unprocessable(
+                        "invalid_value", "a key contains a NUL character or an unpaired surrogate", path or None
+                    )
+                stack.append((item, child))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}.{i}" if path else str(i)) for i, item in enumerate(value))
 
 
 def validate(kind: str, payload: Any) -> dict[str, Any]:
@@ -60,10 +90,7 @@ def validate(kind: str, payload: Any) -> dict[str, Any]:
     for name in ("published_at", "created_at"):
         if name in payload:
             payload[name] = parse_time(payload[name], name)
-    for name in ("body", "title", "name", "display_name"):
-        value = payload.get(name)
-        if isinstance(value, str) and "\x00" in value:
-            raise unprocessable("invalid_value", f"{name}: NUL characters are not allowed", name)
+    check_storable_text(payload)  # form-encoded callers (Akismet) do not pass through parse_json_body
     return payload
 
 
