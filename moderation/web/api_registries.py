@@ -98,7 +98,8 @@ def _page_args() -> tuple[int, int]:
 @platform_required
 def register_work() -> ResponseReturnValue:
     payload = schemas.validate("work", _json_body())
-    existed = _own_work(payload["id"]) is not None
+    current = _own_work(payload["id"])
+    existed = current is not None
     work = WorkValue(
         id=payload["id"],
         title=payload["title"],
@@ -108,6 +109,10 @@ def register_work() -> ResponseReturnValue:
         platform_id=g.platform.id,  # never taken from the body: a platform registers for itself only
         source_url=payload.get("source_url", ""),
     )
+    fields = ("title", "body", "rights_holder", "licence", "source_url")
+    if current is not None and all(getattr(current, f) == getattr(work, f) for f in fields):
+        # The same registration again (a retry or a replay): nothing changes, nothing is written or audited.
+        return jsonify({"id": work.id, "kind": "work", "created": False, "shingles": current.shingle_count}), 200
     store.register_works(g.db, [work])
     row = _own_work(work.id)
     assert row is not None
@@ -167,7 +172,8 @@ def delete_work(work_id: str) -> ResponseReturnValue:
 @platform_required
 def register_entity() -> ResponseReturnValue:
     payload = schemas.validate("entity", _json_body())
-    existed = _own_entity(payload["id"]) is not None
+    current = _own_entity(payload["id"])
+    existed = current is not None
     entity = EntityValue(
         id=payload["id"],
         name=payload["name"],
@@ -178,6 +184,13 @@ def register_entity() -> ResponseReturnValue:
         platform_id=g.platform.id,  # never taken from the body
         source=f"platform {g.platform.id}",
     )
+    if current is not None and (
+        current.name,
+        current.kind,
+        *map(tuple, (current.handles or (), current.domains or (), current.aliases or ())),
+    ) == (entity.name, entity.kind, entity.handles, entity.domains, entity.aliases):
+        # The same registration again (a retry or a replay): nothing changes, nothing is written or audited.
+        return jsonify({"id": entity.id, "kind": "entity", "created": False}), 200
     store.upsert_entities(g.db, [entity])
     _audit(
         "entity.update" if existed else "entity.register",
