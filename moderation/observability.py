@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 # Keys whose values never reach a log line or an error report.
@@ -53,11 +54,10 @@ class ScrubFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = scrub(str(record.msg))
-        if record.args:
-            record.args = tuple(
-                scrub(a) if isinstance(a, str | dict) else a
-                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
-            )
+        if isinstance(record.args, Mapping):  # logger.info("%(name)s", {...}), as Celery logs its tasks
+            record.args = scrub(dict(record.args))
+        elif record.args:
+            record.args = tuple(scrub(a) if isinstance(a, str | dict) else a for a in record.args)
         return True
 
 
