@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Celery, Task
 from flask import Flask
-from kombu.entity import Queue
+from kombu.entity import Exchange, Queue
 
 from moderation.config import Settings
 
@@ -34,7 +34,12 @@ def make_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue="classify",
-        task_queues=[Queue(name) for name in QUEUES],  # type: ignore[no-untyped-call]
+        # One direct exchange and routing key per queue: a queue without its own would be bound to the default
+        # exchange under the default key, and every task would then be copied into all four queues.
+        task_queues=[
+            Queue(name, Exchange(name, type="direct"), routing_key=name)  # type: ignore[no-untyped-call]
+            for name in QUEUES
+        ],
         task_routes={
             "moderation.classify": {"queue": "classify"},
             "moderation.deliver": {"queue": "callbacks"},

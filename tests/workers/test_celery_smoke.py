@@ -40,8 +40,13 @@ def test_post_is_decided_by_a_real_worker(settings: Any, platform: Any, broker_u
     import workers.tasks  # noqa: F401 - registers the tasks on the app
 
     api = SignedClient(app.test_client(), platform)
-    with start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=10,
-                      queues=["classify", "callbacks", "maintenance"]):
+    with start_worker(
+        celery,
+        pool="solo",
+        perform_ping_check=False,
+        shutdown_timeout=10,
+        queues=["classify", "callbacks", "maintenance"],
+    ):
         sub_id = api.post("/v1/posts", post_payload()).get_json()["submission_id"]
         deadline = time.monotonic() + 30
         status: dict[str, Any] = {}
@@ -52,3 +57,32 @@ def test_post_is_decided_by_a_real_worker(settings: Any, platform: Any, broker_u
             time.sleep(0.2)
     assert status.get("status") == "decided", status
     assert status["decision"]["verdict"] == "allow"
+
+
+ROUTES = [
+    ("moderation.classify", "classify"),
+    ("moderation.deliver", "callbacks"),
+    ("moderation.sweep", "maintenance"),
+    ("moderation.reports.draft_closed_periods", "reports"),
+]
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(("task", "queue"), ROUTES)
+def test_each_task_lands_in_its_own_queue_only(settings: Any, task: str, queue: str) -> None:
+    """A slow callback target cannot starve classification: a task is published to its queue and to no other."""
+    import redis
+
+    from workers.celery_app import QUEUES
+
+    url = _require(redis_url(), "REDIS_URL")
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    celery = make_celery(dataclasses.replace(settings, celery_broker_url=url))
+    try:
+        celery.send_task(task, args=["x"])
+        lengths = {name: client.llen(name) for name in QUEUES}
+    finally:
+        client.flushdb()
+        celery.close()
+    assert lengths == {name: int(name == queue) for name in QUEUES}
