@@ -254,6 +254,26 @@ def status_counts(session: Session) -> dict[str, int]:
     return {str(status): int(n) for status, n in rows}
 
 
+_watchers: dict[Path, Any] = {}
+_watchers_lock = threading.Lock()
+
+
+def pack_watcher(policies_dir: Path) -> Any:
+    """The process's one :class:`~moderation.policy.PackWatcher` for ``policies_dir``.
+
+    Shared by every provider of the process (the web app, an in-process worker, several apps in tests), so a pack
+    set is loaded and its lexicons compiled once per version, not once per provider.
+    """
+    from moderation.policy import PackWatcher
+
+    key = Path(policies_dir).resolve()
+    with _watchers_lock:
+        watcher = _watchers.get(key)
+        if watcher is None:
+            watcher = _watchers[key] = PackWatcher(key)
+        return watcher
+
+
 class ClassifierProvider:
     """Keep one classifier per process, rebuilt when a policy pack changes on disk (no restart needed).
 
@@ -289,19 +309,17 @@ class ClassifierProvider:
 
     def packs(self) -> Any:
         """The pack set in force now (reloaded when a pack's hash changes)."""
-        from moderation.policy import PackWatcher
-
         with self._lock:
             if self._watcher is None:
-                self._watcher = PackWatcher(self._policies_dir)
+                self._watcher = pack_watcher(self._policies_dir)
             return self._watcher.current()
 
     def get(self) -> Any:
-        from moderation.policy import Classifier, PackWatcher
+        from moderation.policy import Classifier
 
         with self._lock:
             if self._watcher is None:
-                self._watcher = PackWatcher(self._policies_dir)
+                self._watcher = pack_watcher(self._policies_dir)
             packs = self._watcher.current()
             self._load_registries()
             key = (repr(sorted(packs.versions.items())), self._registries_version)
