@@ -2,7 +2,8 @@
 
 Reproducible: fixed hashing, deterministic solver, thresholds chosen on ``dev`` only; ``test`` is read only by
 :func:`evaluate`. Training data is doubled with a diacritic-free copy of every comment, because people type
-without marks and the model must not depend on them.
+without marks and the model must not depend on them; for the same reason the decision threshold is chosen on dev
+as written plus dev stripped of its diacritics.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from moderation.detect.offensive import (
     OffensiveModel,
     _h,
     doc_features,
-    merge_spans,
     prepare,
     token_features,
 )
@@ -45,6 +45,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "vihos"
 DEFAULT_BADWORDS = REPO_ROOT.parent / "shared" / "data" / "vn-badwords" / "vi.json"
 HASH_BITS = 20
+FEATURES = 2  # feature set version (see moderation.detect.offensive.doc_features / token_features)
 C_GRID = (0.5, 1.0, 2.0)
 TOKEN_C = 0.5
 
@@ -121,8 +122,8 @@ def _matrix(rows: Sequence[Sequence[str]], mask: int) -> Any:
 
 def _features(examples: Sequence[Example], lexicon: Lexicon | None) -> tuple[list[Any], list[list[str]], list[Any]]:
     preps = [prepare(ex.text, lexicon) for ex in examples]
-    docs = [doc_features(p.words, p.folded, p.lex) for p in preps]
-    return preps, docs, [token_features(p.words, p.folded, p.lex) for p in preps]
+    docs = [doc_features(p.words, p.folded, p.lex, FEATURES) for p in preps]
+    return preps, docs, [token_features(p.words, p.folded, p.lex, FEATURES) for p in preps]
 
 
 def _best_threshold(scores: Sequence[float], labels: Sequence[int]) -> tuple[float, float]:
@@ -200,31 +201,43 @@ def train(
         tok_w=tok_clf.coef_[0].astype(np.float32),
         tok_b=np.float32(tok_clf.intercept_[0]),
     )
-    # Choose how to combine the document score with the strongest token, and the threshold, on dev, through the
-    # exact inference path that will run in production.
-    base_meta = {"hash_bits": HASH_BITS, "threshold": 0.5, "token_threshold": t_tok, "lexicon": terms}
+    # Choose how to combine the document score with the strongest token, and the threshold, on dev as written plus
+    # dev with every diacritic stripped (production sees both kinds of writing), through the exact inference path
+    # that will run in production.
+    base_meta = {
+        "hash_bits": HASH_BITS,
+        "features": FEATURES,
+        "threshold": 0.5,
+        "token_threshold": t_tok,
+        "lexicon": terms,
+    }
     weights = dict(np.load(npz, allow_pickle=False))
+    stripped_preps = [prepare(strip_diacritics(e).text, lexicon) for e in dev_ex]
+    y_both = y_dev_doc + y_dev_doc
     combine, threshold, dev_f1 = "doc", 0.5, -1.0
     for mode in ("doc", "mean"):
         model = OffensiveModel(weights, {**base_meta, "combine": mode})
-        scores = []
-        for p in dev_preps:
-            scores.append(model.combined_score(model.doc_score(p), model.token_scores(p)))
-        t, f1 = _best_threshold(scores, y_dev_doc)
-        log(f"combine={mode}: dev F1 {f1:.4f} at threshold {t}")
+        scores = [model.score(p, model.token_scores(p)) for p in [*dev_preps, *stripped_preps]]
+        t, f1 = _best_threshold(scores, y_both)
+        log(f"combine={mode}: dev (as written + stripped) F1 {f1:.4f} at threshold {t}")
         if f1 > dev_f1:
             combine, threshold, dev_f1 = mode, t, f1
     meta: dict[str, Any] = {
         "name": "vihos-hashed-logreg",
-        "version": 1,
+        "version": 2,
         "trained_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "hash_bits": HASH_BITS,
+        "features": FEATURES,
         "combine": combine,
         "threshold": threshold,
         "token_threshold": t_tok,
         "doc_C": best_doc[0],
         "token_C": TOKEN_C,
-        "dev": {"binary_f1": round(dev_f1, 4), "doc_only_f1": round(best_doc[1], 4), "token_f1": round(f1_tok, 4)},
+        "dev": {
+            "binary_f1_written_and_stripped": round(dev_f1, 4),
+            "doc_only_f1": round(best_doc[1], 4),
+            "token_f1": round(f1_tok, 4),
+        },
         "train_examples": len(train_ex),
         "data": "ViHOS (Hoang et al., EACL 2023), MIT, github.com/phusroyal/ViHOS",
         "lexicon_source": "derived from vn-badwords vi.json (MIT, github.com/Eris-js/vn-badwords), normalised",
@@ -250,13 +263,11 @@ def _char_f1(pred: set[int], gold: frozenset[int]) -> float:
 
 
 def _predicted_offsets(model: OffensiveModel, text: str) -> tuple[float, set[int]]:
-    p = prepare(text, model.lexicon)
-    tok = model.token_scores(p)
-    score = model.combined_score(model.doc_score(p), tok)
+    res = model.predict(text)  # the production path
     offsets: set[int] = set()
-    for a, b in merge_spans(p.n, p.tokens, [bool(s >= model.token_threshold) for s in tok]):
+    for a, b in res.spans:
         offsets.update(range(a, b))
-    return score, offsets
+    return res.score, offsets
 
 
 def evaluate(model: OffensiveModel, examples: Sequence[Example]) -> dict[str, Any]:

@@ -26,12 +26,13 @@ __all__ = [
     "Accusation",
     "TargetHit",
     "accusation_signals",
+    "aimed",
     "find_accusations",
     "find_targets",
     "target_signals",
 ]
 
-DETECTOR = "targets/1"
+DETECTOR = "targets/2"
 _WINDOW = 80  # characters between a wrongdoing term and its target, within one sentence
 
 # Matched against the accented normalised text: "may"/"bay" without marks are ordinary words.
@@ -41,11 +42,23 @@ _SECOND_PERSON = [
 ]  # fmt: skip
 # Plain second-person words that are polite address unless the text is offensive are marked weak.
 _WEAK_SECOND_PERSON = frozenset({"mi", "bây", "cậu", "bạn", "em", "anh", "chị", "mấy người", "các người"})
-# Matched against the folded text: demonstrative address is unambiguous with or without marks.
+# Without marks: plural forms stay unambiguous; "may" (mày / may = luck, sew) and the teencode "m" count only as
+# weak address, i.e. only next to offensive words.
+_FOLDED_SECOND_PERSON = ["bon may", "chung may", "tui may", "lu may"]
+_FOLDED_WEAK_SECOND_PERSON = ["may", "m"]
+# Demonstrative address. Matched against the folded text only where it stays unambiguous without marks
+# ("thang kia", "do mat day"); short insult forms are matched with their marks, because folded they collide with
+# ordinary phrases ("con đi" / "con đĩ", "do ngu dốt" = "because of ignorance" / "đồ ngu"), and "con chó" is
+# first of all a dog.
 _DEMONSTRATIVE = [
-    r"(?:thang|con|bon|lu|tui|dua|mu|ten|so|may thang|may con) (?:kia|nay|do|ay|nao|nay|day)",
-    r"do (?:ngu|cho|khon|mat day|mat lon|rac ruoi|suc vat|an hai|vo hoc|bo di|phan boi|lua dao|dien)",
-    r"(?:thang|con|lu|bon) (?:cho|ngu|khon|dien|mat day|oc cho|suc vat|di|phan dong)",
+    r"(?:thang|con|bon|lu|tui|dua|mu|ten|so|may thang|may con) (?:kia|nay|do|ay|nao|day)",
+    r"do (?:mat day|mat lon|rac ruoi|suc vat|suc sinh|an hai|vo hoc|bo di|phan boi|khon nan|oc cho)",
+    r"thang (?:cho|ngu|khon|mat day|oc cho|suc vat|phan dong)",
+]
+_DEMONSTRATIVE_MARKED = [
+    r"đồ (?:ngu|chó|khốn|điên|lừa đảo|mặt dày|mất dạy)",
+    r"(?:con|lũ|bọn) (?:ngu|khốn|điên|mất dạy|óc chó|súc vật|đĩ|phản động)",
+    r"(?:lũ|bọn) chó",
 ]
 _ORG_HEADS = [
     "công ty", "cty", "tập đoàn", "ngân hàng", "bộ", "sở", "ủy ban", "ubnd", "trường", "bệnh viện", "báo",
@@ -102,7 +115,16 @@ def _patterns() -> dict[str, regex.Pattern[str]]:
     boundary_l, boundary_r = r"(?<![\p{L}\p{M}\d])", r"(?![\p{L}\p{M}\d])"
     return {
         "second_person": regex.compile(boundary_l + "(?:" + _alternation(_SECOND_PERSON) + ")" + boundary_r),
+        "second_person_folded": regex.compile(
+            r"(?<!\d )"
+            + boundary_l
+            + "(?:"
+            + _alternation(_FOLDED_SECOND_PERSON + _FOLDED_WEAK_SECOND_PERSON)
+            + ")"
+            + boundary_r
+        ),
         "demonstrative": regex.compile(boundary_l + "(?:" + "|".join(_DEMONSTRATIVE) + ")" + boundary_r),
+        "demonstrative_marked": regex.compile(boundary_l + "(?:" + "|".join(_DEMONSTRATIVE_MARKED) + ")" + boundary_r),
         "organisation": regex.compile(boundary_l + "(?:" + _alternation(_ORG_HEADS) + r")" + boundary_r),
         "wrongdoing": regex.compile(boundary_l + "(?:" + _alternation(_WRONGDOING) + ")" + boundary_r),
         # on the ORIGINAL text
@@ -119,6 +141,12 @@ Tôi Mày Tao Bọn Chúng Họ Nó Anh Chị Em Ông Bà Cô Chú Bác Thằng 
 Là Đây Đó Này Kia Ai Gì Sao Cái Các Những Một Hai Ba Ok Điều Khoản Nghị Định Thông Tư Luật Bộ Chính Phủ
 """
 _NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
+# The common Vietnamese family names: a capitalised run "Gửi Nguyễn Văn Tèo" starts its name at the family name.
+_SURNAMES_TEXT = """
+Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đào Đoàn Vương Trịnh Trương Đinh
+Lâm Phùng Mai Tô Tạ Hà Cao Lưu Lương Thái Châu Quách Tăng Kiều Triệu Chu Từ Lục Khúc Mạc Thân
+"""
+_SURNAMES = frozenset(_SURNAMES_TEXT.split())
 _ACRONYM_STOP = frozenset({"OK", "TV", "CV", "MV", "FB", "HD", "ĐM", "DM", "VL", "VCL", "CLGT", "LOL", "OMG", "KO"})
 
 
@@ -130,9 +158,14 @@ def find_targets(text: str | Normalised) -> list[TargetHit]:
     for m in pats["second_person"].finditer(n.text):
         lo, hi = n.to_original(*m.span())
         hits.add(TargetHit("second_person", lo, hi, m.group() not in _WEAK_SECOND_PERSON))
-    for m in pats["demonstrative"].finditer(n.folded):
+    for m in pats["second_person_folded"].finditer(n.folded):
         lo, hi = n.to_original(*m.span())
-        hits.add(TargetHit("demonstrative", lo, hi))
+        if not any(h.start <= lo and hi <= h.end for h in hits if h.kind == "second_person"):
+            hits.add(TargetHit("second_person", lo, hi, m.group() in _FOLDED_SECOND_PERSON))
+    for form, pat in ((n.folded, pats["demonstrative"]), (n.text, pats["demonstrative_marked"])):
+        for m in pat.finditer(form):
+            lo, hi = n.to_original(*m.span())
+            hits.add(TargetHit("demonstrative", lo, hi))
     original = n.original
     for m in pats["mention"].finditer(original):
         hits.add(TargetHit("mention", m.start(), m.end()))
@@ -140,6 +173,9 @@ def find_targets(text: str | Normalised) -> list[TargetHit]:
         words = m.group().split()
         while words and words[0] in _NOT_NAMES:
             words = words[1:]
+        first_surname = next((i for i, w in enumerate(words) if w in _SURNAMES), 0)
+        if first_surname > 0 and len(words) - first_surname >= 2:
+            words = words[first_surname:]
         if len(words) >= 2 or (len(words) == 1 and m.group().split()[0] in {"Thằng", "Con", "Ông", "Bà", "Anh"}):
             start = m.start() + m.group().index(words[0])
             hits.add(TargetHit("name", start, m.end()))
@@ -190,22 +226,61 @@ def _sentence(original: str, lo: int, hi: int) -> tuple[int, int]:
     return start, end_m.start() if end_m else len(original)
 
 
-def target_signals(field: str, original: str, hits: Iterable[TargetHit]) -> list[Signal]:
-    """Return one ``target`` signal per kind of target found in ``field``."""
-    grouped: dict[str, list[TargetHit]] = {}
+def aimed(hits: Sequence[TargetHit], spans: Sequence[tuple[int, int]], original: str) -> set[TargetHit]:
+    """Return the targets the offensive ``spans`` are aimed at: in the same sentence, within a short window."""
+    out: set[TargetHit] = set()
+    for lo, hi in spans:
+        s_lo, s_hi = _sentence(original, lo, hi)
+        for t in hits:
+            if t.end <= s_lo or t.start >= s_hi:
+                continue
+            dist = 0 if (t.start < hi and lo < t.end) else (lo - t.end if t.end <= lo else t.start - hi)
+            if dist <= _WINDOW:
+                out.add(t)
+    return out
+
+
+# Target scores: the policy rules read ``target`` with a ``min_score``.
+AIMED_STRONG = 1.0  # mày, thằng kia, a name, an @mention, an organisation next to offensive words
+AIMED_WEAK = 0.75  # polite address (bạn, anh, em) next to offensive words
+PRESENT_STRONG = 0.6  # someone identifiable is named or addressed, but not next to offensive words
+PRESENT_WEAK = 0.3  # only polite address, nothing offensive near it
+
+
+def target_signals(
+    field: str, original: str, hits: Iterable[TargetHit], aimed_at: Iterable[TargetHit] = ()
+) -> list[Signal]:
+    """Return one ``target`` signal per kind of target found in ``field`` (and per aimed / not aimed).
+
+    ``aimed_at`` are the hits the offensive language is aimed at (see :func:`aimed`); they score higher, so a rule
+    can ask for "someone is named" (``min_score: 0.5``) or "the insult is aimed at someone" (``min_score: 0.75``).
+    """
+    near = set(aimed_at)
+    grouped: dict[tuple[str, bool], list[TargetHit]] = {}
     for h in hits:
-        grouped.setdefault(h.kind, []).append(h)
-    return [
-        Signal(
-            kind="target",
-            key=kind,
-            score=1.0 if any(h.strong for h in group) else 0.5,
-            spans=tuple(Span(field, h.start, h.end, original[h.start : h.end]) for h in group),
-            attrs={"target_kind": kind, "strong": any(h.strong for h in group), "count": len(group)},
-            detector=DETECTOR,
+        grouped.setdefault((h.kind, h in near), []).append(h)
+    out = []
+    for (kind, is_aimed), group in sorted(grouped.items()):
+        strong = any(h.strong for h in group)
+        scores = (AIMED_STRONG, AIMED_WEAK) if is_aimed else (PRESENT_STRONG, PRESENT_WEAK)
+        score = scores[0] if strong else scores[1]
+        out.append(
+            Signal(
+                kind="target",
+                key=kind,
+                score=score,
+                spans=tuple(Span(field, h.start, h.end, original[h.start : h.end]) for h in group),
+                attrs={"target_kind": kind, "strong": strong, "aimed": is_aimed, "count": len(group), "field": field},
+                detector=DETECTOR,
+            )
         )
-        for kind, group in sorted(grouped.items())
-    ]
+    return out
+
+
+# Accusation scores: against a named person or organisation, or against someone only addressed ("bọn kia").
+NAMED = 1.0
+ADDRESSED = 0.8
+_NAMED_KINDS = frozenset({"name", "mention", "organisation"})
 
 
 def accusation_signals(field: str, original: str, accusations: Iterable[Accusation]) -> list[Signal]:
@@ -223,9 +298,11 @@ def accusation_signals(field: str, original: str, accusations: Iterable[Accusati
             Signal(
                 kind="accusation",
                 key=category,
-                score=1.0,
+                score=NAMED if any(a.target.kind in _NAMED_KINDS for a in group) else ADDRESSED,
                 spans=tuple(dict.fromkeys(spans)),
                 attrs={
+                    "field": field,
+                    "named": any(a.target.kind in _NAMED_KINDS for a in group),
                     "category": category,
                     "targets": sorted({original[a.target.start : a.target.end] for a in group}),
                     "target_kinds": sorted({a.target.kind for a in group}),
