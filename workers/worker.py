@@ -59,8 +59,14 @@ def _warm_classifier(app: Any, sender: Any = None, **_: object) -> None:
     if "classify" not in consumed:
         return
     try:
+        from moderation.domain import History, Item, ItemKind
+
         with app.app_context():
-            app.extensions["moderation"].classifiers.get()
+            classifier = app.extensions["moderation"].classifiers.get()
+            # The first classification loads what the detectors load lazily (seconds); do it once, here.
+            classifier.classify(
+                Item(ItemKind.POST, {"title": "Chào", "body": "Xin chào https://example.vn"}), History()
+            )
     except Exception:
         log.warning("classifier not built before fork; each pool process will build its own", exc_info=True)
     finally:
