@@ -1599,10 +1599,12 @@ def update_platform(
 def platforms_overview(session: Session) -> list[dict[str, Any]]:
     """Every platform (never its secret) with its submission and decision counts."""
     subs = dict(
-        session.execute(select(Submission.platform_id, func.count(Submission.id)).group_by(Submission.platform_id))
+        session.execute(
+            select(Submission.platform_id, func.count(Submission.id)).group_by(Submission.platform_id)
+        ).all()
     )
     decisions = dict(
-        session.execute(select(Decision.platform_id, func.count(Decision.seq)).group_by(Decision.platform_id))
+        session.execute(select(Decision.platform_id, func.count(Decision.seq)).group_by(Decision.platform_id)).all()
     )
     return [
         {

@@ -300,3 +300,56 @@ def test_senior_reverses_an_appeal(page: Any, server: dict[str, Any]) -> None:
         assert decided.moderator_id == "senior.lan"
         removal = session.scalars(select(Decision).where(Decision.id == removal_id)).one()
         assert removal.superseded_by_id == decided.superseding_decision_id
+
+
+def test_compliance_officer_records_an_authority_request_and_sees_the_removals(
+    page: Any, server: dict[str, Any]
+) -> None:
+    """compliance.binh records a takedown request with a scanned letter; the named post is removed at once."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from moderation.store.models import Decision
+
+    settings = server["settings"]
+    make_item(
+        settings,
+        server["platform_id"],
+        "Tài liệu: ngân hàng X sắp phá sản, mọi người rút tiền ngay.",
+        post_id="p-authority",
+        author="tk-authority",
+        blog="blog-1",
+        age=dt.timedelta(minutes=30),
+    )
+    letter = b"%PDF-1.4 Cong van 45/CV-STTTT (scan)"
+    login(page, "compliance.binh")
+    page.wait_for_url("**/console/authority")
+    page.click("[data-testid=new-authority-request]")
+    page.wait_for_url("**/console/authority/new")
+    page.fill("input[name=issuing_body]", "Sở Thông tin và Truyền thông TP. Hồ Chí Minh")
+    page.fill("input[name=document_number]", "45/CV-STTTT")
+    page.fill("input[name=document_date]", dt.date.today().isoformat())
+    page.fill("textarea[name=targets]", "p-authority\nhttps://blog.vn/chua-gui")
+    page.select_option("select[name=legal_basis]", index=1)
+    assert page.input_value("input[name=deadline_hours]") == "24"
+    page.set_input_files(
+        "input[name=attachments]", files=[{"name": "cong-van.pdf", "mimeType": "application/pdf", "buffer": letter}]
+    )
+    page.click("[data-testid=submit]")
+    page.wait_for_url("**/console/authority#auth_*")
+    card = page.locator("[data-testid=authority-request]").filter(has_text="45/CV-STTTT")
+    targets = card.locator("[data-testid=authority-target]")
+    assert [targets.nth(i).get_attribute("data-status") for i in range(2)] == ["decided", "unresolved"]
+    with session_scope(settings.database_url) as session:
+        removal = session.scalars(select(Decision).where(Decision.source == "authority_request")).one()
+        assert (removal.verdict, removal.action) == ("remove", "remove")
+        removal_id = removal.id
+    assert card.locator("[data-testid=removal-decision]").inner_text() == removal_id
+    assert "còn" in card.locator("[data-testid=sla]").inner_text()  # the 24 h countdown
+    assert card.locator("[data-testid=attachment-sha256]").inner_text() == hashlib.sha256(letter).hexdigest()
+    shot(page, "authority")
+    card.locator("[data-testid=confirm]").click()
+    page.wait_for_load_state()
+    card = page.locator("[data-testid=authority-request]").filter(has_text="45/CV-STTTT")
+    assert card.locator("[data-testid=authority-target][data-status=acted]").count() == 1
