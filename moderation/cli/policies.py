@@ -6,6 +6,7 @@ read stored decisions and submissions through ``moderation.store``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -91,6 +92,7 @@ def _database_url() -> str:
     return str(load_settings().database_url)
 
 
+@contextlib.contextmanager
 def _read_only_session(database_url: str) -> Iterator[Any]:
     """A session that is rolled back, never committed: explain and backtest write nothing."""
     from moderation.store.db import session_factory
@@ -112,7 +114,7 @@ def explain(submission_id: str, as_json: bool) -> None:
 
     from moderation.store.models import Decision, Submission
 
-    for session in _read_only_session(_database_url()):
+    with _read_only_session(_database_url()) as session:
         if submission_id.startswith("dec_"):
             first = session.scalars(select(Decision).where(Decision.id == submission_id)).one_or_none()
             submission_id = first.submission_id if first is not None else submission_id
@@ -199,7 +201,7 @@ def backtest(pack_dir: Path, since: dt.datetime | None, as_json: bool) -> None:
         candidate, kept = _candidate_packs(pack_dir)
     except PackValidationError as exc:
         raise click.ClickException(str(exc)) from None
-    for session in _read_only_session(_database_url()):
+    with _read_only_session(_database_url()) as session:
         registries = load_registries(session)
         items = _stored_items(session, since.date() if since else None)
         report = run_backtest(items, candidate, registries=registries)
