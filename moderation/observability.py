@@ -14,8 +14,9 @@ from typing import Any
 SECRET_KEYS = re.compile(
     r"(secret|password|passwd|token|signature|authorization|cookie|api_key|^key$|csrf|totp|dsn)", re.IGNORECASE
 )
-# Values that look like our own credentials, wherever they appear in a message.
-SECRET_VALUES = re.compile(r"(v1=[0-9a-f]{64}|pk_[0-9a-f]{24}|(?<=://)[^:/@\s]+:[^@/\s]+(?=@))")
+# Values that look like our own credentials, wherever they appear in a message; and PostgreSQL's DETAIL lines,
+# which quote row values ("Failing row contains (…)", "Key (id)=(…) already exists") into error messages.
+SECRET_VALUES = re.compile(r"(v1=[0-9a-f]{64}|pk_[0-9a-f]{24}|(?<=://)[^:/@\s]+:[^@/\s]+(?=@)|(?<=DETAIL:)[^\n]+)")
 
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
