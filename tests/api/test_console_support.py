@@ -261,3 +261,35 @@ def test_demo_users_and_items_are_idempotent(settings: Settings, platform: Any) 
     assert ids == review.seed_demo_items(settings.database_url, platform.id)
     with session_scope(settings.database_url) as session:
         assert review.review_queue(session).total >= 1
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_console_string_is_translated_and_compiled(lang: str) -> None:
+    """Each message the templates and views use has a translation in the catalog, and the .mo is compiled from it."""
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    root = Path(review.__file__).resolve().parents[1] / "web" / "console"
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None}
+    method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
+    used = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(root), method_map, keywords=keywords, comment_tags=()
+    ):
+        used.add(message[0] if isinstance(message, tuple) else message)
+    catalog_dir = root / "translations" / lang / "LC_MESSAGES"
+    with (catalog_dir / "console.po").open("rb") as f:
+        po = read_po(f, locale=lang)
+    with (catalog_dir / "console.mo").open("rb") as f:
+        mo = read_mo(f)
+    untranslated = sorted(m for m in used if not (po.get(m) and po.get(m).string))
+    assert untranslated == []
+
+    def text(message: Any) -> Any:
+        return tuple(message.string) if isinstance(message.string, list | tuple) else message.string
+
+    stale = sorted(m for m in used if not (mo.get(m) and text(mo.get(m)) == text(po.get(m))))
+    assert stale == [], "run pybabel compile (docs/console.md, Translations)"
