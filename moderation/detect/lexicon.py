@@ -10,9 +10,10 @@ Hyperscan does the scanning when it is available (about 170 MB/s here); pyahocor
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -39,9 +40,12 @@ class Term:
     accent_sensitive: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class LexiconHit:
-    """A term found in a text; ``start``/``end`` are offsets into the ORIGINAL string that was normalised."""
+class LexiconHit(NamedTuple):
+    """A term found in a text; ``start``/``end`` are offsets into the ORIGINAL string that was normalised.
+
+    A named tuple rather than a dataclass: a short common term in a large lexicon yields thousands of hits, and
+    building a tuple costs a fraction of a frozen dataclass.
+    """
 
     term_id: str
     start: int
@@ -54,26 +58,48 @@ class _Scanner(Protocol):
         ...
 
 
+def _is_ascii_word(byte: int) -> bool:
+    return byte < 0x80 and (chr(byte).isalnum() or byte == 0x5F)
+
+
+def _hs_expression(pattern: bytes) -> bytes:
+    """A literal Hyperscan expression; ``\\b`` at an edge whose byte is an ASCII word character.
+
+    Hyperscan's ``\\b`` (without UCP) only knows ASCII word characters: it drops the many hits inside ASCII words
+    ("la" in "lam") before they reach Python, and lets through hits next to non-ASCII letters, which
+    :meth:`Lexicon.find` still checks with ``str.isalnum``.
+    """
+    body = b"".join(b"\\x%02x" % byte for byte in pattern)
+    head = b"\\b" if _is_ascii_word(pattern[0]) else b""
+    tail = b"\\b" if _is_ascii_word(pattern[-1]) else b""
+    return head + body + tail
+
+
 class _HyperscanScanner:
     def __init__(self, patterns: Sequence[bytes]) -> None:
         assert _hs is not None
         self._db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
-        expressions = [b"".join(b"\\x%02x" % byte for byte in p) for p in patterns]
+        expressions = [_hs_expression(p) for p in patterns]
         self._db.compile(
             expressions=expressions,
             ids=list(range(len(patterns))),
             elements=len(patterns),
             flags=[0] * len(patterns),
         )
-        self._scratch = _hs.Scratch(self._db)
+        self._local = threading.local()  # scratch space may not be shared between threads
 
     def scan(self, data: bytes) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
+        append = found.append
 
         def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: Any) -> None:
-            found.append((pid, to))
+            append((pid, to))
 
-        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            assert _hs is not None
+            scratch = self._local.scratch = _hs.Scratch(self._db)
+        self._db.scan(data, match_event_handler=on_match, scratch=scratch)
         return found
 
 
@@ -106,7 +132,12 @@ def _is_word_char(ch: str) -> bool:
 
 
 class Lexicon:
-    """A compiled set of terms; build with :meth:`compile` and reuse (compilation is the expensive part)."""
+    """A compiled set of terms; build with :meth:`compile` and reuse (compilation is the expensive part).
+
+    Accented forms and folded forms share one automaton: the accented text and the folded text are scanned in one
+    call (as ``text NUL folded``, or once when both are equal, as for text typed without diacritics), and a hit
+    counts only inside the part its form belongs to.
+    """
 
     def __init__(
         self,
@@ -117,13 +148,12 @@ class Lexicon:
     ) -> None:
         self.terms = terms
         self._forms = forms
-        self._ids = ids
-        self._lengths = ([len(f.encode()) for f in forms[0]], [len(f.encode()) for f in forms[1]])
+        self._n_accented = len(forms[0])
+        encoded = [f.encode() for f in (*forms[0], *forms[1])]
+        self._lengths = [len(b) for b in encoded]
+        self._ids: list[tuple[str, ...]] = [tuple(sorted(i)) for i in (*ids[0], *ids[1])]
         self.engine = engine
-        self._scanners = (
-            _make_scanner([f.encode() for f in forms[0]], engine),
-            _make_scanner([f.encode() for f in forms[1]], engine),
-        )
+        self._scanner = _make_scanner(encoded, engine)
         digest = hashlib.sha256()
         for t in terms:
             digest.update(f"{t.id}\x1f{t.text}\x1f{int(t.accent_sensitive)}\x1e".encode())
@@ -142,7 +172,7 @@ class Lexicon:
         for term in term_tuple:
             text, folded = normalise_term(term.text)
             form, which = (text, 0) if term.accent_sensitive else (folded, 1)
-            if not form:
+            if not form or "\x00" in form:
                 continue
             ids = maps[which].setdefault(form, [])
             if term.id not in ids:
@@ -154,33 +184,71 @@ class Lexicon:
     def __len__(self) -> int:
         return len(self.terms)
 
+    def spans(self, normalised: Normalised | str) -> dict[tuple[int, int], tuple[str, ...]]:
+        """Return every whole-syllable hit as ``{(start, end) in original offsets: sorted term ids}``.
+
+        This is :meth:`find` without one object per term id: callers that group hits anyway use it directly.
+        """
+        n = normalise(normalised) if isinstance(normalised, str) else normalised
+        text, folded = n.text, n.folded
+        if self._scanner is None or not text:
+            return {}
+        tb = text.encode("utf-8", errors="surrogatepass")
+        same = text == folded
+        split = len(tb)
+        data = tb if same else tb + b"\x00" + folded.encode("utf-8", errors="surrogatepass")
+        found = self._scanner.scan(data)
+        if not found:
+            return {}
+        text_map: np.ndarray[Any, np.dtype[np.int64]] | None = None
+        folded_map: np.ndarray[Any, np.dtype[np.int64]] | None = None
+        ascii_text = split == len(text)
+        out: dict[tuple[int, int], tuple[str, ...]] = {}
+        n_acc, lengths, ids, size = self._n_accented, self._lengths, self._ids, len(text)
+        for pid, found_end in found:
+            end_b = found_end
+            start_b = end_b - lengths[pid]
+            which = 1 if pid >= n_acc else 0
+            if not same:
+                if which == 0:
+                    if end_b > split:
+                        continue  # an accented form found in the folded part
+                else:
+                    if start_b <= split:
+                        continue  # a folded form found in the accented part
+                    start_b -= split + 1
+                    end_b -= split + 1
+            if which == 0 or same:
+                haystack = text
+                if ascii_text:
+                    start, end = start_b, end_b
+                else:
+                    if text_map is None:
+                        text_map = _byte_to_char(tb)
+                    start, end = int(text_map[start_b]), int(text_map[end_b - 1]) + 1
+            else:
+                haystack = folded
+                if folded_map is None:
+                    fb = data[split + 1 :]
+                    folded_map = _byte_to_char(fb) if len(fb) != size else np.arange(size + 1, dtype=np.int64)
+                start, end = int(folded_map[start_b]), int(folded_map[end_b - 1]) + 1
+            if start > 0 and _is_word_char(haystack[start - 1]):
+                continue
+            if end < size and _is_word_char(haystack[end]):
+                continue
+            key = n.to_original(start, end)
+            got = out.get(key)
+            if got is None:
+                out[key] = ids[pid]  # already sorted
+            elif got != ids[pid]:
+                out[key] = tuple(sorted({*got, *ids[pid]}))
+        return out
+
     def find(self, normalised: Normalised | str) -> list[LexiconHit]:
         """Return every whole-syllable occurrence of a term, in original offsets, sorted by position."""
-        n = normalise(normalised) if isinstance(normalised, str) else normalised
-        hits: set[LexiconHit] = set()
-        for which, haystack in ((0, n.text), (1, n.folded)):
-            scanner = self._scanners[which]
-            if scanner is None or not haystack:
-                continue
-            data = haystack.encode("utf-8", errors="surrogatepass")
-            found = scanner.scan(data)
-            if not found:
-                continue
-            char_of = _byte_to_char(data) if len(data) != len(haystack) else None
-            for pid, end_byte in found:
-                start_byte = end_byte - self._lengths[which][pid]
-                if char_of is None:
-                    start, end = start_byte, end_byte
-                else:
-                    start, end = int(char_of[start_byte]), int(char_of[end_byte - 1]) + 1
-                if start > 0 and _is_word_char(haystack[start - 1]):
-                    continue
-                if end < len(haystack) and _is_word_char(haystack[end]):
-                    continue
-                lo, hi = n.to_original(start, end)
-                for term_id in self._ids[which][pid]:
-                    hits.add(LexiconHit(term_id, lo, hi))
-        return sorted(hits, key=lambda h: (h.start, h.end, h.term_id))
+        found = self.spans(normalised)
+        make = LexiconHit._make  # tuple.__new__ without the Python-level __new__
+        return [make((term_id, lo, hi)) for lo, hi in sorted(found) for term_id in found[(lo, hi)]]
 
 
 def _byte_to_char(data: bytes) -> np.ndarray[Any, np.dtype[np.int64]]:

@@ -19,6 +19,7 @@ from moderation.policy.matching import (
     FieldText,
     Matcher,
     NormalisedMatcher,
+    Prefilter,
     compile_patterns,
     context_cues,
     field_texts,
@@ -138,6 +139,7 @@ class _Compiled:
     matcher: Matcher | NormalisedMatcher
     patterns: list[CompiledPattern]
     cue_lists: dict[str, str]  # lexicon signal key -> cue name
+    prefilter: Prefilter
 
 
 def _compile(packs: PackSet) -> _Compiled:
@@ -152,7 +154,8 @@ def _compile(packs: PackSet) -> _Compiled:
         for pt in pack.patterns.values():
             pats.append((pack.id, pt.id, pt.pattern, pt.fold, pt.weight))
     matcher = NormalisedMatcher(lists) if has_normaliser() else Matcher(lists)
-    return _Compiled(matcher, compile_patterns(pats), cue_lists)
+    patterns = compile_patterns(pats)
+    return _Compiled(matcher, patterns, cue_lists, Prefilter(patterns))
 
 
 @dataclass(slots=True)
@@ -274,7 +277,7 @@ class Classifier:
         """Run every detector over ``item``; return the signals and any detector errors (recorded, not raised)."""
         c = self._compiled
         found = lexicon_signals(c.matcher, fields)
-        found += regex_signals(c.patterns, fields)
+        found += regex_signals(c.patterns, fields, c.prefilter)
         found += context_cues(c.cue_lists, found)
         errors = []
         for adapter in self.adapters:

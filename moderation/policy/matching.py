@@ -11,8 +11,10 @@ from __future__ import annotations
 import functools
 import html
 import importlib
+import logging
 import re
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +28,10 @@ from moderation.domain import Item, Signal, Span
 MATCHER_VERSION = "policy-lexicon/1"
 REGEX_VERSION = "policy-regex/1"
 CONTEXT_VERSION = "policy-context/1"
-REGEX_TIMEOUT_S = 0.05
+REGEX_TIMEOUT_S = 0.05  # per search
+REGEX_ITEM_BUDGET_S = 0.05  # all the searches of one item together
+
+log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------------------------------------------------------
 # Folding: one output character per input character, so folded[i] comes from original[i].
@@ -265,7 +270,10 @@ class NormalisedMatcher:
     def scan_field(self, ft: FieldText) -> list[tuple[int, int, int]]:
         """Return (term index, original start, original end) for every hit in the field."""
         n = self._normalise(ft.text)
-        return [(int(h.term_id), h.start, h.end) for h in self.lexicon.find(n)]
+        spans = getattr(self.lexicon, "spans", None)
+        if spans is None:
+            return [(int(h.term_id), h.start, h.end) for h in self.lexicon.find(n)]
+        return [(int(term_id), lo, hi) for (lo, hi), ids in sorted(spans(n).items()) for term_id in ids]
 
 
 def has_normaliser() -> bool:
@@ -319,29 +327,101 @@ class CompiledPattern:
     fold: bool
     weight: float
     rx: regex.Pattern[str]
+    source: str = ""
+
+
+# ``regex`` (V1) syntax that PCRE/Hyperscan reads differently or not at all: set operations, fuzzy matching,
+# word-start/end, recursion, branch reset, named lists. Patterns using any of it are never prefiltered.
+_V1_ONLY = re.compile(r"\[\[|--|&&|\|\||~~|\{[^}]*[eids]\s*<|\\[mMGKXNL]|\(\?[&R|(]|\(\?\d|\(\?[VrfwbeE]")
+# Python's \s (and so ``regex``'s) also matches these; Hyperscan's does not, so their presence disables the filter.
+_PY_ONLY_SPACE = re.compile("[\x0b\x1c-\x1f]")
+
+
+class Prefilter:
+    """One Hyperscan database over the folded patterns in prefilter mode: it may report a pattern that then does
+    not match, never miss one that does, so ``regex`` (with its timeout) runs only where a match is possible."""
+
+    def __init__(self, patterns: Sequence[CompiledPattern]) -> None:
+        self.candidates: list[int] = []  # indexes into ``patterns`` the database covers
+        exprs: list[bytes] = []
+        for i, p in enumerate(patterns):
+            if not p.fold or not p.source or _V1_ONLY.search(p.source):
+                continue
+            expr = p.source.encode()
+            try:  # compile alone first: one unsupported pattern must not disable the others
+                probe = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+                probe.compile(expressions=[expr], ids=[0], elements=1, flags=[self._FLAGS])
+            except hyperscan.error:
+                continue
+            self.candidates.append(i)
+            exprs.append(expr)
+        self.db: hyperscan.Database | None = None
+        if exprs:
+            self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            self.db.compile(
+                expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=[self._FLAGS] * len(exprs)
+            )
+        self._local = threading.local()
+
+    _FLAGS = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
+
+    def skipped(self, folded: str) -> set[int]:
+        """Return the indexes of the covered patterns that cannot match ``folded`` (ASCII, as from fold_text)."""
+        if self.db is None or _PY_ONLY_SPACE.search(folded):
+            return set()
+        hit: set[int] = set()
+
+        def on_match(idx: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
+            hit.add(idx)
+
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self.db)
+        self.db.scan(folded.encode("ascii", errors="replace"), match_event_handler=on_match, scratch=scratch)
+        return {i for k, i in enumerate(self.candidates) if k not in hit}
 
 
 def compile_patterns(items: Iterable[tuple[str, str, str, bool, float]]) -> list[CompiledPattern]:
     """Compile (pack id, pattern id, pattern, fold, weight) with the ``regex`` module (timeouts per search)."""
-    return [CompiledPattern(p, i, f, w, regex.compile(src, regex.V1)) for p, i, src, f, w in items]
+    return [CompiledPattern(p, i, f, w, regex.compile(src, regex.V1), src) for p, i, src, f, w in items]
 
 
-def regex_signals(patterns: Sequence[CompiledPattern], fields: Sequence[FieldText]) -> list[Signal]:
-    """Run each pattern over every field (folded or as written) with a timeout; one signal per pattern and field."""
+def regex_signals(
+    patterns: Sequence[CompiledPattern],
+    fields: Sequence[FieldText],
+    prefilter: Prefilter | None = None,
+    *,
+    budget_s: float = REGEX_ITEM_BUDGET_S,
+) -> list[Signal]:
+    """Run each pattern over every field (folded or as written) with a timeout; one signal per pattern and field.
+
+    ``prefilter`` skips the patterns that cannot match a field. All the searches of one call share ``budget_s``:
+    each search gets at most what is left (and ``REGEX_TIMEOUT_S``), so one hostile item costs bounded time; a
+    search that runs out gives no verdict from that pattern on that field (logged by pattern id, never content).
+    """
     out = []
+    deadline = time.monotonic() + budget_s
     for ft in fields:
         folded, offsets = fold_text(ft.text) if any(p.fold for p in patterns) else (ft.text, None)
-        for p in patterns:
+        skip = prefilter.skipped(folded) if prefilter is not None and folded else set()
+        for k, p in enumerate(patterns):
+            if k in skip:
+                continue
             text = folded if p.fold else ft.text
             spans = []
+            left = min(REGEX_TIMEOUT_S, deadline - time.monotonic())
             try:
-                for m in p.rx.finditer(text, timeout=REGEX_TIMEOUT_S):
+                if left <= 0:
+                    raise TimeoutError
+                for m in p.rx.finditer(text, timeout=left):
                     if m.end() <= m.start():
                         continue
                     s, e = to_original(offsets, m.start(), m.end(), ft.text) if p.fold else (m.start(), m.end())
                     spans.append(ft.span(s, e))
             except TimeoutError:
-                spans = []  # a pathological input: no verdict from this pattern rather than a stuck worker
+                # A pathological input: no verdict from this pattern rather than a stuck worker.
+                log.warning("pattern %s/%s timed out on field %s", p.pack_id, p.pattern_id, ft.field)
+                spans = []
             if spans:
                 out.append(
                     Signal(

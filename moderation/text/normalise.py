@@ -113,9 +113,12 @@ def _apply(buf: _Buf, edits: Iterable[_Edit]) -> _Buf:
     """
     if not isinstance(edits, list):
         edits = list(edits)
-    if edits and all(e[3] is None for e in edits) and all(
-        edits[k][1] <= edits[k + 1][0] and edits[k][0] < edits[k][1] for k in range(len(edits) - 1)
-    ) and edits[-1][0] < edits[-1][1]:
+    if (
+        edits
+        and all(e[3] is None for e in edits)
+        and all(edits[k][1] <= edits[k + 1][0] and edits[k][0] < edits[k][1] for k in range(len(edits) - 1))
+        and edits[-1][0] < edits[-1][1]
+    ):
         return _apply_ranges(buf, edits)
     pieces: list[str] = []
     seg_lo: list[int] = []  # first source index (``lo``) of the segment
@@ -474,8 +477,9 @@ class _Scan:
 _HASH_MUL = np.uint64(0x100000001B3)
 
 
-def _word_hashes(codes: npt.NDArray[np.uint32], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64],
-                 max_len: int) -> npt.NDArray[np.uint64]:
+def _word_hashes(
+    codes: npt.NDArray[np.uint32], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64], max_len: int
+) -> npt.NDArray[np.uint64]:
     padded = np.concatenate((codes.astype(np.uint64), np.zeros(max_len, dtype=np.uint64)))
     h = np.zeros(len(starts), dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -592,7 +596,8 @@ class _Triggers:
             _T_EXOTIC: r"[^\x00-\x{24f}\x{1e00}-\x{1eff}]",
             _T_SPACED: r"(?:^|[^\p{L}\p{M}\p{Nd}])[\p{L}0134](?:\p{M}|" + spaced_sep + r"|\x20\p{L}(?:\x20|\p{M}))",
             _T_LEET: r"\p{L}[013457@]|[013457]\p{L}",
-            _T_MARK: r"\p{M}|" + _hs_class(_TONED_CONSONANT)
+            _T_MARK: r"\p{M}|"
+            + _hs_class(_TONED_CONSONANT)
             + r"|o[òóỏõọèéẻẽẹàáảãạ](?:[^\p{L}\p{M}]|$)|u[ỳýỷỹỵ](?:[^\p{L}\p{M}]|$)",
             _T_TEEN: "(?:^|" + word + ")(?:" + "|".join(re.escape(k) for k in _teencode()) + ")(?:" + word + "|$)",
             _T_WS: _hs_class(ws) + _hs_class(ws) + "|" + _hs_class(c for c in ws if c != " "),
@@ -728,9 +733,7 @@ def _lower(buf: _Buf) -> _Buf:
     return _Buf(buf.text.lower(), buf.starts, buf.ends)
 
 
-def _matches_at(
-    pattern: regex.Pattern[str], text: str, candidates: Sequence[int] | None
-) -> Iterable[regex.Match[str]]:
+def _matches_at(pattern: regex.Pattern[str], text: str, candidates: Sequence[int] | None) -> Iterable[regex.Match[str]]:
     """Yield what ``pattern.finditer(text)`` yields, trying only ``candidates`` (a sorted superset of the starts)."""
     if candidates is None:
         yield from pattern.finditer(text)
@@ -928,8 +931,24 @@ def _identity(text: str) -> _Buf:
     return _Buf(text, idx, idx + 1)
 
 
-def normalise(text: str) -> Normalised:
-    """Normalise ``text`` for matching; see the module docstring for what is undone."""
+# Several detectors normalise the same field of the same item (lexicons, the offensive model, targets): the last
+# few results are kept, for texts small enough that the cache stays a few megabytes.
+_CACHE_SIZE = 32
+_CACHE_MAX_CHARS = 16384
+
+
+def normalise(text: str, *, cache: bool = True) -> Normalised:
+    """Normalise ``text`` for matching; see the module docstring for what is undone.
+
+    The result is immutable (its offset arrays are read-only), so recent results are shared between callers;
+    ``cache=False`` always recomputes (benchmarks).
+    """
+    if cache and len(text) <= _CACHE_MAX_CHARS:
+        return _normalise_cached(text)
+    return _normalise(text)
+
+
+def _normalise(text: str) -> Normalised:
     flags: set[str] = set()
     buf = _identity(text)
     # Before deleting invisibles: TCVN3 writes "ư" as the byte Windows-1252 shows as a soft hyphen.
@@ -990,7 +1009,13 @@ def normalise(text: str) -> Normalised:
         if buf.text == before:
             break
     folded = _fold_fast(buf.text)
-    return Normalised(text, buf.text, folded, buf.starts, buf.ends, frozenset(flags))
+    starts, ends = buf.starts, buf.ends
+    starts.flags.writeable = False
+    ends.flags.writeable = False
+    return Normalised(text, buf.text, folded, starts, ends, frozenset(flags))
+
+
+_normalise_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(_normalise)
 
 
 def fold_diacritics(text: str) -> str:

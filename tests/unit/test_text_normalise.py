@@ -170,6 +170,20 @@ def test_lone_surrogates_do_not_raise(text: str) -> None:
     ],
 )
 def test_large_hostile_inputs_are_fast(text: str, budget: float) -> None:
-    started = time.perf_counter()
+    normalise("ngu ko vcl c.h.ó hoà thâṭ a\u0301 \u200b", cache=False)  # build the tables outside the budget
+    # CPU time of this process: on a shared CI machine, wall time also counts other jobs' work.
+    started = time.process_time()
     _check_map(text)
-    assert time.perf_counter() - started < budget
+    assert time.process_time() - started < budget
+
+
+@pytest.mark.parametrize("text", ["Đ.M thằng ngu", "x" * 20000])
+def test_results_are_read_only_and_shared_only_when_small(text: str) -> None:
+    a, b = normalise(text), normalise(text)
+    assert (a is b) == (len(text) <= 16384)
+    assert not a.starts.flags.writeable
+    assert not a.ends.flags.writeable
+    fresh = normalise(text, cache=False)
+    assert fresh is not a
+    assert fresh.text == a.text
+    assert (fresh.starts == a.starts).all()
