@@ -16,6 +16,11 @@ _ITEM_PROPS: dict[str, Any] = {
     "id": {**_ID, "description": "The platform's own id of the item."},
     "blog_id": _ID,
     "author_id": _ID,
+    "author_name": {
+        "type": "string",
+        "maxLength": 500,
+        "description": "The name the author shows next to the item; checked for impersonation (Circular 07/2008 §3.2).",
+    },
     "title": {"type": "string", "maxLength": 2000},
     "body": {"type": "string", "description": "Plain text or HTML (HTML becomes text; its links are kept)."},
     "body_format": {"type": "string", "enum": ["text", "html", "auto"], "default": "auto"},

@@ -129,6 +129,8 @@ def submit_item(session: Session, platform: Platform, kind: str, payload: dict[s
     fields = {"body": payload["body"]}
     if payload.get("title"):
         fields["title"] = payload["title"]
+    if payload.get("author_name"):
+        fields["author_name"] = payload["author_name"]
     submission = Submission(
         platform_id=platform.id,
         kind=kind,

@@ -55,6 +55,8 @@ def _payload(form: Any) -> dict[str, Any]:
         "body": form.get("comment_content", ""),
         "post_id": form.get("permalink") or "unknown",
     }
+    if form.get("comment_author"):
+        payload["author_name"] = form["comment_author"][:500]
     if form.get("comment_author_url"):
         payload["links"] = [form["comment_author_url"]][:1]
     if kind in {"blog-post"}:
