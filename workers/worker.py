@@ -35,7 +35,7 @@ def build() -> Celery:
             if exc.name != name:
                 raise
 
-    _connect_signals(app)
+    _connect_signals(app, celery)
 
     return celery
 
@@ -47,13 +47,15 @@ def _dispose_after_fork(**_: object) -> None:
     dispose_engines(close=False)
 
 
-def _warm_classifier(app: Any, sender: Any = None, **_: object) -> None:
+def _warm_classifier(app: Any, celery: Celery, sender: Any = None, **_: object) -> None:
     """Build the classifier in the parent of a classify worker, before its pool forks.
 
     Every pool process then starts with it (copy-on-write) instead of building its own: a pool process killed
     (OOM, SIGKILL) is replaced in milliseconds, not seconds. A failure here (database away) is not fatal: each
     process builds it on first use.
     """
+    if sender is not None and getattr(sender, "app", None) is not celery:
+        return  # a worker of another Celery app in this process
     queues = getattr(getattr(getattr(sender, "app", None), "amqp", None), "queues", None)
     consumed = set(getattr(queues, "consume_from", None) or {}) if queues is not None else {"classify"}
     if "classify" not in consumed:
@@ -75,10 +77,10 @@ def _warm_classifier(app: Any, sender: Any = None, **_: object) -> None:
         dispose_engines(close=True)  # no connection of the parent's may be shared by its children
 
 
-def _connect_signals(app: Any) -> None:
+def _connect_signals(app: Any, celery: Celery) -> None:
     from functools import partial
 
     from celery.signals import worker_init, worker_process_init
 
     worker_process_init.connect(_dispose_after_fork, weak=False)
-    worker_init.connect(partial(_warm_classifier, app), weak=False)
+    worker_init.connect(partial(_warm_classifier, app, celery), weak=False)
