@@ -9,6 +9,7 @@ trigrams, and a derived profanity lexicon): a document model for "contains offen
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import json
@@ -141,10 +142,13 @@ def lexicon_mask(lexicon: Lexicon | None, n: Normalised, tokens: Sequence[tuple[
     if not hits:
         return mask
     orig = [n.to_original(a, b) for a, b in tokens]
+    ends = [hi for _, hi in orig]  # token ends in the original grow with the tokens
     for h in hits:
-        for k, (lo, hi) in enumerate(orig):
-            if lo < h.end and h.start < hi:
+        k = bisect.bisect_right(ends, h.start)
+        while k < len(orig) and orig[k][0] < h.end:
+            if h.start < orig[k][1]:
                 mask[k] = True
+            k += 1
     return mask
 
 
@@ -235,7 +239,9 @@ class OffensiveModel:
         self.token_threshold = float(meta["token_threshold"])
         terms = meta.get("lexicon", [])
         self.lexicon = Lexicon.compile(Term(t, t) for t in terms) if terms else None
-        self._buckets: dict[str, int] = {}  # feature string -> bucket; words repeat, CRC-32 is the slow part
+        self._tok_cache: dict[str, float] = {}
+        self._doc_cache: dict[str, float] = {}
+        self._word_cache: dict[tuple[str, str, bool], tuple[float, float]] = {}
 
     @classmethod
     def load(cls, directory: str | Path = MODEL_DIR) -> OffensiveModel:
@@ -247,16 +253,99 @@ class OffensiveModel:
         return cls(weights, meta)
 
     def _hash_all(self, features: Iterable[str]) -> npt.NDArray[np.int64]:
-        mask, cache = self.mask, self._buckets
-        out = []
-        for f in features:
-            b = cache.get(f)
-            if b is None:
-                if len(cache) >= _HASH_CACHE_MAX:
-                    cache.clear()
-                b = cache[f] = _h(f, mask)
-            out.append(b)
-        return np.fromiter(out, dtype=np.int64, count=len(out))
+        mask = self.mask
+        return np.fromiter((_h(f, mask) for f in features), dtype=np.int64)
+
+    # Scoring sums the weights of the features of :func:`token_features` and :func:`doc_features` without building
+    # most of them: what depends on one word only is summed once per distinct word and kept (words repeat), and
+    # the weight of every other feature string is kept too. Same sums as the feature lists (the unit tests check).
+
+    def _tw(self, feature: str) -> float:
+        v = self._tok_cache.get(feature)
+        if v is None:
+            if len(self._tok_cache) >= _HASH_CACHE_MAX:
+                self._tok_cache.clear()
+            v = self._tok_cache[feature] = float(self.tok_w[_h(feature, self.mask)])
+        return v
+
+    def _dw(self, feature: str) -> float:
+        v = self._doc_cache.get(feature)
+        if v is None:
+            if len(self._doc_cache) >= _HASH_CACHE_MAX:
+                self._doc_cache.clear()
+            v = self._doc_cache[feature] = float(self.doc_w[_h(feature, self.mask)])
+        return v
+
+    def _word_weights(self, word: str, f: str, lex: bool) -> tuple[float, float]:
+        """Return the token-model and document-model weight of the features that depend on this word alone."""
+        key = (word, f, lex)
+        got = self._word_cache.get(key)
+        if got is not None:
+            return got
+        padded = "<" + f + ">"
+        tri = [padded[k : k + 3] for k in range(len(padded) - 2)]
+        tok = ["w:" + word, "f:" + f, "len:" + str(min(len(f), 8))]
+        doc = ["W:" + word, "F:" + f]
+        if lex:
+            tok += ["lex", "lexw:" + f]
+            doc.append("LEXW:" + f)
+        tok += ["c:" + g for g in tri]
+        doc += ["C:" + g for g in tri]
+        if self.features >= 2:
+            tok += ["c4:" + padded[k : k + 4] for k in range(len(padded) - 3)]
+        got = (
+            float(self.tok_w[self._hash_all(tok)].astype(np.float64).sum()),
+            float(self.doc_w[self._hash_all(doc)].astype(np.float64).sum()),
+        )
+        if len(self._word_cache) >= _HASH_CACHE_MAX:
+            self._word_cache.clear()
+        self._word_cache[key] = got
+        return got
+
+    def _linear(self, p: _Prepared) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Return each token's token-model logit and its share of the document logit (its word and the bigram
+        ending at it), in one pass."""
+        words, folded, lex = p.words, p.folded, p.lex
+        n = len(words)
+        tz = np.empty(n, dtype=np.float64)
+        dz = np.empty(n, dtype=np.float64)
+        tw, dw, v2 = self._tw, self._dw, self.features >= 2
+        s_, e_ = "<s>", "</s>"
+        for i in range(n):
+            f, w = folded[i], words[i]
+            t_self, d_self = self._word_weights(w, f, lex[i])
+            pf = folded[i - 1] if i else s_
+            nf = folded[i + 1] if i + 1 < n else e_
+            z = (
+                t_self
+                + tw("f-1:" + pf)
+                + tw("f+1:" + nf)
+                + tw("f-2:" + (folded[i - 2] if i > 1 else s_))
+                + tw("f+2:" + (folded[i + 2] if i + 2 < n else e_))
+                + tw("w-1:" + (words[i - 1] if i else s_))
+                + tw("w+1:" + (words[i + 1] if i + 1 < n else e_))
+                + tw("b-:" + pf + "_" + f)
+                + tw("b+:" + f + "_" + nf)
+            )
+            if i and lex[i - 1]:
+                z += tw("lex-1")
+            if i + 1 < n and lex[i + 1]:
+                z += tw("lex+1")
+            if v2:
+                z += tw("t:" + pf + "_" + f + "_" + nf)
+            tz[i] = z
+            dz[i] = d_self + (dw("B:" + pf + "_" + f) if i else 0.0)
+        return tz + self.tok_b, dz
+
+    def _doc_prob(self, p: _Prepared, dz: npt.NDArray[np.float64], start: int, end: int) -> float:
+        if end <= start:
+            z = self.doc_b
+        else:
+            # dz[start] holds the bigram with the token before the segment: not part of this document.
+            z = float(dz[start:end].sum()) + self.doc_b + self._dw("LEX:" + str(min(sum(p.lex[start:end]), 3)))
+            if start:
+                z -= self._dw("B:" + p.folded[start - 1] + "_" + p.folded[start])
+        return float(1.0 / (1.0 + np.exp(-z)))
 
     def prepare(self, text: str | Normalised) -> _Prepared:
         """Normalise and tokenise ``text`` with this model's lexicon."""
@@ -266,21 +355,14 @@ class OffensiveModel:
         """Return P(offensive) for the tokens ``start:end`` (the whole text by default) as one document."""
         end = len(p.words) if end is None else end
         if end <= start:
-            return float(1.0 / (1.0 + np.exp(-self.doc_b)))
-        feats = doc_features(p.words[start:end], p.folded[start:end], p.lex[start:end], self.features)
-        z = float(self.doc_w[self._hash_all(feats)].sum()) + self.doc_b
-        return float(1.0 / (1.0 + np.exp(-z)))
+            return self._doc_prob(p, np.zeros(0), 0, 0)
+        return self._doc_prob(p, self._linear(p)[1], start, end)
 
     def token_scores(self, p: _Prepared) -> FloatArray:
         """Return P(offensive) for every token."""
         if not p.words:
             return np.zeros(0, dtype=np.float32)
-        feats = token_features(p.words, p.folded, p.lex, self.features)
-        lengths = [len(f) for f in feats]
-        idx = self._hash_all(f for fs in feats for f in fs)
-        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-        z = np.add.reduceat(self.tok_w[idx], offsets) + self.tok_b
-        return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+        return (1.0 / (1.0 + np.exp(-self._linear(p)[0]))).astype(np.float32)
 
     def combined_score(self, doc: float, tokens: FloatArray) -> float:
         """Combine the document score with the strongest token (the mean of the two, when the model says so)."""
@@ -290,16 +372,23 @@ class OffensiveModel:
 
     def score(self, p: _Prepared, tokens: FloatArray) -> float:
         """Return the text's score: the highest combined score of its segments (one segment for a comment)."""
+        return self._score(p, tokens, self._linear(p)[1] if p.words else np.zeros(0))
+
+    def _score(self, p: _Prepared, tokens: FloatArray, dz: npt.NDArray[np.float64]) -> float:
         return max(
-            (self.combined_score(self.doc_score(p, a, b), tokens[a:b]) for a, b in segments(p)),
-            default=self.combined_score(self.doc_score(p), tokens),
+            (self.combined_score(self._doc_prob(p, dz, a, b), tokens[a:b]) for a, b in segments(p)),
+            default=self.combined_score(self._doc_prob(p, dz, 0, 0), tokens),
         )
 
     def predict(self, text: str | Normalised) -> OffensiveResult:
         """Score ``text`` and find its offensive spans (in original offsets)."""
         p = self.prepare(text)
-        tok = self.token_scores(p)
-        score = self.score(p, tok)
+        if not p.words:
+            empty = self._score(p, np.zeros(0, dtype=np.float32), np.zeros(0))
+            return OffensiveResult(empty, (), empty >= self.threshold)
+        tz, dz = self._linear(p)
+        tok = (1.0 / (1.0 + np.exp(-tz))).astype(np.float32)
+        score = self._score(p, tok, dz)
         spans = merge_spans(p.n, p.tokens, [bool(s >= self.token_threshold) for s in tok])
         return OffensiveResult(score, tuple(spans), score >= self.threshold)
 

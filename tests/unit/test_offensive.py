@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from moderation.detect.offensive import MODEL_DIR, default_model, offensive_signals, score_offensive
@@ -61,3 +62,30 @@ def test_vihos_dev_quality() -> None:
 
     result = evaluate(default_model(), load_split(SHARED, "dev"))
     assert result["binary"]["f1"] >= 0.88
+
+
+LONG = ("Hôm nay tôi đi chợ mua rau. " * 30) + "Thằng bán hàng ngu như chó, mày là đồ lừa đảo! " + ("Trời đẹp. " * 40)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Thằng này ngu như chó", "thang nay ngu nhu cho", "Đ.M thằng mặt lồn", "ok", LONG],
+    ids=["marked", "stripped", "obfuscated", "one-word", "long-segmented"],
+)
+def test_fast_scoring_equals_the_feature_lists(text: str) -> None:
+    # The model sums cached per-word weights; the sums must equal those over the training feature lists.
+    from moderation.detect.offensive import _h, doc_features, segments, token_features
+
+    m = default_model()
+    p = m.prepare(text)
+
+    def sig(z: float) -> float:
+        return float(1 / (1 + np.exp(-z)))
+
+    feats = token_features(p.words, p.folded, p.lex, m.features)
+    tok_ref = [sig(sum(float(m.tok_w[_h(f, m.mask)]) for f in fs) + m.tok_b) for fs in feats]
+    assert m.token_scores(p).tolist() == pytest.approx(tok_ref, abs=1e-5)
+    for a, b in segments(p):
+        doc = doc_features(p.words[a:b], p.folded[a:b], p.lex[a:b], m.features)
+        assert m.doc_score(p, a, b) == pytest.approx(sig(sum(float(m.doc_w[_h(f, m.mask)]) for f in doc) + m.doc_b))
+    assert (len(segments(p)) > 1) == (text is LONG)
