@@ -83,6 +83,10 @@ def test_k8s_scales_each_worker_on_its_queue_and_protects_it_with_a_budget() -> 
         assert name in kinds["PodDisruptionBudget"]
     assert {"intake", "console"} <= kinds["HorizontalPodAutoscaler"]
     assert {"Namespace", "ConfigMap", "Secret", "Job", "Service", "StatefulSet"} <= set(kinds)
+    for d in docs:
+        for container in d.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
+            probe = container.get("readinessProbe", {}).get("httpGet", {})
+            assert probe.get("path") != "/readyz", "a shared dependency down must not unready every pod"
     secrets = [d for d in docs if d["kind"] == "Secret"]
     assert all(not v for s in secrets for v in s["stringData"].values()), "no secret values committed"
 
