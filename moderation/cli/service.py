@@ -35,7 +35,8 @@ def _gunicorn_argv(settings: Settings, host: str, port: int, workers: int) -> li
         "--graceful-timeout",
         "10",
         "--forwarded-allow-ips",
-        "127.0.0.1",
+        # The proxies whose X-Forwarded-* headers are believed (gunicorn's own variable; loopback by default).
+        os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         "moderation.web.app:create_app(configure_logs=True)",
     ]
 
