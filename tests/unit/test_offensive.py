@@ -58,10 +58,13 @@ def test_signal() -> None:
 def test_vihos_dev_quality() -> None:
     if not (SHARED / "dev.csv").exists():
         pytest.skip(f"ViHOS not found at {SHARED} (../shared/data is absent)")
-    from moderation.detect.offensive_train import evaluate, load_split
+    from moderation.detect.offensive_train import evaluate, load_split, strip_diacritics
 
-    result = evaluate(default_model(), load_split(SHARED, "dev"))
-    assert result["binary"]["f1"] >= 0.88
+    dev = load_split(SHARED, "dev")
+    written = evaluate(default_model(), dev)["binary"]["f1"]
+    stripped = evaluate(default_model(), [strip_diacritics(e) for e in dev])["binary"]["f1"]
+    assert written >= 0.9  # 0.9084 for the shipped model
+    assert written - stripped <= 0.03  # 0.0201
 
 
 LONG = ("Hôm nay tôi đi chợ mua rau. " * 30) + "Thằng bán hàng ngu như chó, mày là đồ lừa đảo! " + ("Trời đẹp. " * 40)
