@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -28,10 +29,19 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from moderation.reports.freeze import ReportIntegrityError
+from moderation.reports.labels import format_value, metric_label
+from moderation.reports.periods import get_calendar, last_closed_period
+from moderation.reports.records import ProviderProfile
+from moderation.reports.render import FORMATS
 from moderation.services import audit, review
+from moderation.services import reports as reports_service
 from moderation.services import workflow as workflow_services
 from moderation.store.base import utcnow
 from moderation.store.console import User
+from moderation.store.models import Platform
+from moderation.store.reporting import ProfileError
+from moderation.store.reports import Report
 from moderation.web.auth import runtime
 from moderation.web.console import i18n
 from moderation.web.console.i18n import _, ngettext
@@ -779,3 +789,248 @@ def platforms() -> Any:
 @require("packs")
 def packs() -> Any:
     return render_template("console/packs.html", packs=review.pack_summaries(_packs()))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Reports (Circular 07/2008 §6): the same services as the CLI, the beat and GET /v1/reports (compliance, admin)
+
+
+def vn_today() -> dt.date:
+    return dt.datetime.now(i18n.VN_TZ).date()
+
+
+def report_field_label(name: str) -> str:
+    labels = {
+        "platform_id": _("Platform"),
+        "kind": _("Kind"),
+        "year": _("Year"),
+        "half": _("Half"),
+        "from": _("From"),
+        "to": _("To"),
+        "number": _("Document number"),
+        "date": _("Date line"),
+        **profile_labels(),
+    }
+    return str(labels.get(name, name))
+
+
+def profile_labels() -> dict[str, str]:
+    return {
+        "provider_name": _("Provider name"),
+        "registration_number": _("Number of the Ministry's registration confirmation"),
+        "registration_date": _("Date of the registration confirmation"),
+        "service_start_date": _("Date the blog service started"),
+        "office_address": _("Office address"),
+        "representative_name": _("Representative's name"),
+        "representative_title": _("Representative's title"),
+        "representative_phone": _("Representative's phone"),
+        "representative_email": _("Representative's e-mail"),
+        "place": _("Place on the date line"),
+        "recipients": _("Recipients (one per line; empty: the Ministry and the provincial Department)"),
+    }
+
+
+def report_error(exc: reports_service.RequestInvalid) -> str:
+    return str(_("Not done. %(field)s: %(message)s", field=report_field_label(exc.field), message=exc.message))
+
+
+def report_status_name(status: str) -> str:
+    return str({"draft": _("draft"), "final": _("final"), "none": _("no report")}.get(status, status))
+
+
+def scope_name(platform_id: str | None, names: dict[str, str] | None = None) -> str:
+    if platform_id is None:
+        return str(_("All platforms"))
+    return (names or {}).get(platform_id, platform_id)
+
+
+bp.add_app_template_global(report_status_name, "report_status_name")
+bp.add_app_template_global(metric_label, "metric_label")
+bp.add_app_template_global(format_value, "format_value")
+
+
+def _report_or_404(report_id: str) -> Report:
+    row = db().get(Report, report_id) if len(report_id) <= 40 else None
+    if row is None:
+        abort(404)
+    return row
+
+
+def _platform_names() -> dict[str, str]:
+    from sqlalchemy import select
+
+    return {p.id: p.name for p in db().scalars(select(Platform))}
+
+
+def _reports_page(error: str | None = None, form: Any = None) -> tuple[str, int]:
+    today = vn_today()
+    last = last_closed_period(today)
+    specs = get_calendar(last.regime).periods
+    platforms = reports_service.reporting_platforms(db())
+    page = render_template(
+        "console/reports.html",
+        overview=reports_service.semiannual_overview(db(), today),
+        reminders=reports_service.open_reminders(db(), today),
+        stored=reports_service.listing(db(), limit=100),
+        platforms=platforms,
+        names=_platform_names(),
+        gaps={p.id: reports_service.profile_gaps(p) for p in platforms},
+        profile_labels=profile_labels(),
+        halves=list(enumerate(specs, start=1)),
+        default_year=last.first_day.year,
+        default_half=[spec.name for spec in specs].index(last.name) + 1,
+        today=today,
+        error=error,
+        form=form if form is not None else {},
+    )
+    return page, 422 if error else 200
+
+
+@bp.route("/reports")
+@require("reports")
+def reports_page() -> Any:
+    return _reports_page()
+
+
+@bp.route("/reports/generate", methods=["POST"])
+@require("reports")
+def report_generate() -> Any:
+    form = request.form
+    try:
+        scope = form.get("platform_id") or ""
+        platform_id = None if scope == "all" else scope
+        if platform_id is not None and db().get(Platform, platform_id) is None:
+            raise reports_service.RequestInvalid("platform_id", "no such platform")
+        period = reports_service.requested_period(form.get("kind", ""), form, vn_today())
+        number, day = reports_service.requested_document(form)
+        row = reports_service.generate(
+            db(),
+            platform_id,
+            period.kind,
+            period.first_day,
+            period.last_day,
+            period.regime,
+            number=number,
+            report_date=day,
+            actor=actor(),
+        )
+        db().commit()
+    except reports_service.RequestInvalid as exc:
+        db().rollback()
+        return _reports_page(report_error(exc), form)
+    except (LookupError, ProfileError) as exc:
+        db().rollback()
+        return _reports_page(str(_("Not done: %(message)s", message=str(exc))), form)
+    flash(_("Report %(period)s version %(version)s generated.", period=row.period_key, version=row.version), "ok")
+    return redirect(url_for("console.report_detail", report_id=row.id))
+
+
+@bp.route("/reports/<report_id>")
+@require("reports")
+def report_detail(report_id: str) -> Any:
+    row = _report_or_404(report_id)
+    try:
+        reports_service.frozen_of(row)
+        intact = True
+    except ReportIntegrityError:
+        intact = False
+    content = row.content.get("content") or {}
+    figures = [f for f in content.get("figures", []) if not f.get("dimension")]
+    return render_template(
+        "console/report.html",
+        r=row,
+        intact=intact,
+        content=content,
+        document=row.content.get("document") or {},
+        figures=figures,
+        versions=reports_service.versions(db(), row.platform_id, row.kind, row.period_key),
+        scope=scope_name(row.platform_id, _platform_names()),
+        formats=FORMATS,
+    )
+
+
+@bp.route("/reports/<report_id>/regenerate", methods=["POST"])
+@require("reports")
+def report_regenerate(report_id: str) -> Any:
+    row = _report_or_404(report_id)
+    try:
+        new = reports_service.regenerate(db(), row, actor=actor())
+        db().commit()
+    except (LookupError, ProfileError, ValueError) as exc:
+        db().rollback()
+        flash(_("Not done: %(message)s", message=str(exc)), "error")
+        return redirect(url_for("console.report_detail", report_id=row.id))
+    if new.changes:
+        flash(_("Version %(version)s generated: the numbers changed (listed below).", version=new.version), "error")
+    else:
+        flash(_("Version %(version)s generated: the same numbers and ids.", version=new.version), "ok")
+    return redirect(url_for("console.report_detail", report_id=new.id))
+
+
+@bp.route("/reports/<report_id>/finalize", methods=["POST"])
+@require("reports")
+def report_finalize(report_id: str) -> Any:
+    row = _report_or_404(report_id)
+    try:
+        reports_service.frozen_of(row)
+    except ReportIntegrityError:
+        flash(_("This version does not match its SHA-256: regenerate it."), "error")
+        return redirect(url_for("console.report_detail", report_id=row.id))
+    if row.status != "final":
+        reports_service.finalize(db(), row, actor=actor())
+        db().commit()
+        flash(_("Version %(version)s marked final.", version=row.version), "ok")
+    return redirect(url_for("console.report_detail", report_id=row.id))
+
+
+@bp.route("/reports/<report_id>/file.<fmt>")
+@require("reports")
+def report_file(report_id: str, fmt: str) -> Any:
+    if fmt not in FORMATS:
+        abort(404)
+    row = _report_or_404(report_id)
+    try:
+        body = reports_service.render(row, fmt)
+    except ReportIntegrityError:
+        return _error_page(409, _("Error"), _("This version does not match its SHA-256: regenerate it."))
+    response = Response(body, content_type=reports_service.MEDIA_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{reports_service.filename(row, fmt)}"'
+    response.headers["X-Report-Sha256"] = row.sha256
+    return response
+
+
+@bp.route("/reports/profile/<platform_id>", methods=["GET", "POST"])
+@require("reports")
+def report_profile(platform_id: str) -> Any:
+    platform = db().get(Platform, platform_id) if len(platform_id) <= 40 else None
+    if platform is None:
+        abort(404)
+    error = None
+    form: Any = request.form
+    if request.method == "POST":
+        try:
+            changed = reports_service.update_profile(db(), platform, request.form, actor=actor(), today=vn_today())
+            db().commit()
+        except reports_service.RequestInvalid as exc:
+            db().rollback()
+            error = report_error(exc)
+        else:
+            if changed:
+                flash(_("Provider profile saved."), "ok")
+            else:
+                flash(_("Nothing changed."), "ok")
+            return redirect(url_for("console.reports_page"))
+    else:
+        stored = dict(platform.profile or {})
+        stored["recipients"] = "\n".join(stored.get("recipients") or [])
+        form = stored
+    page = render_template(
+        "console/report_profile.html",
+        platform=platform,
+        form=form,
+        labels=profile_labels(),
+        dates=reports_service.PROFILE_DATES,
+        error=error,
+        defaults={f.name: f.default for f in dataclasses.fields(ProviderProfile)},
+    )
+    return page, 422 if error else 200
