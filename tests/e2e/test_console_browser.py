@@ -353,3 +353,30 @@ def test_compliance_officer_records_an_authority_request_and_sees_the_removals(
     page.wait_for_load_state()
     card = page.locator("[data-testid=authority-request]").filter(has_text="45/CV-STTTT")
     assert card.locator("[data-testid=authority-target][data-status=acted]").count() == 1
+
+
+def test_compliance_officer_generates_a_report_and_sees_the_downloads(page: Any, server: dict[str, Any]) -> None:
+    """compliance.binh generates an ad-hoc report for the last week from the Reports page and gets its files."""
+    from moderation.reports.periods import VN_TZ
+
+    today = dt.datetime.now(VN_TZ).date()
+    login(page, "compliance.binh")
+    page.wait_for_url("**/console/authority")
+    page.click("[data-testid=nav-reports]")
+    page.wait_for_url("**/console/reports")
+    assert page.locator("[data-testid=period-row]").count() == 4  # the current period and the three before
+    shot(page, "reports")
+    form = page.locator("[data-testid=adhoc-form]")
+    form.locator("input[name=from]").fill((today - dt.timedelta(days=7)).isoformat())
+    form.locator("input[name=to]").fill(today.isoformat())
+    form.locator("[data-testid=generate-adhoc]").click()
+    page.wait_for_url("**/console/reports/rpt_*")
+    sha = page.locator("[data-testid=report-sha256]").inner_text()
+    assert len(sha) == 64
+    links = {fmt: page.locator(f"[data-testid=download-{fmt}]") for fmt in ("pdf", "xlsx", "csv", "json")}
+    assert all(link.is_visible() for link in links.values())
+    shot(page, "report")
+    response = page.request.get(links["json"].get_attribute("href"))
+    assert response.status == 200
+    assert response.json()["sha256"] == sha
+    assert response.json()["content"]["platform_id"] == server["platform_id"]
