@@ -10,6 +10,7 @@ parameters (the posted text).
 from __future__ import annotations
 
 import io
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -61,7 +62,7 @@ def test_secrets_and_personal_data_never_reach_the_logs(
     signatures: list[str] = []
 
     def post(path: str, body: Any, **kw: Any) -> Any:
-        raw = __import__("json").dumps(body, ensure_ascii=False).encode()
+        raw = json.dumps(body, ensure_ascii=False).encode()
         headers = signing.signed_headers(platform.key, platform.secret, raw, now=kw.pop("now", time.time()))
         signatures.append(headers[signing.SIGNATURE_HEADER].removeprefix("v1="))
         headers["Content-Type"] = "application/json"
