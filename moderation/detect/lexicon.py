@@ -184,10 +184,15 @@ class Lexicon:
     def __len__(self) -> int:
         return len(self.terms)
 
-    def spans(self, normalised: Normalised | str) -> dict[tuple[int, int], tuple[str, ...]]:
+    def spans(
+        self, normalised: Normalised | str, *, per_form_limit: int | None = None
+    ) -> dict[tuple[int, int], tuple[str, ...]]:
         """Return every whole-syllable hit as ``{(start, end) in original offsets: sorted term ids}``.
 
         This is :meth:`find` without one object per term id: callers that group hits anyway use it directly.
+        ``per_form_limit`` keeps only the first hits of each form (evidence enough, and bounded work on a hostile
+        megabyte of one repeated term); a limit per form, not in total, so padding with one term cannot hide
+        another.
         """
         n = normalise(normalised) if isinstance(normalised, str) else normalised
         text, folded = n.text, n.folded
@@ -205,7 +210,11 @@ class Lexicon:
         ascii_text = split == len(text)
         out: dict[tuple[int, int], tuple[str, ...]] = {}
         n_acc, lengths, ids, size = self._n_accented, self._lengths, self._ids, len(text)
+        limit = per_form_limit if per_form_limit is not None else len(found)
+        kept = [0] * len(lengths) if limit < len(found) else None
         for pid, found_end in found:
+            if kept is not None and kept[pid] >= limit:
+                continue
             end_b = found_end
             start_b = end_b - lengths[pid]
             which = 1 if pid >= n_acc else 0
@@ -236,6 +245,8 @@ class Lexicon:
                 continue
             if end < size and _is_word_char(haystack[end]):
                 continue
+            if kept is not None:
+                kept[pid] += 1
             key = n.to_original(start, end)
             got = out.get(key)
             if got is None:

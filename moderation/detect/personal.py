@@ -30,6 +30,10 @@ DETECTOR = "personal_data/1"
 DATA_TYPES = {"cccd": "national_id", "cmnd": "national_id", "address": "home_address", "card": "bank_card"}
 NAME_WINDOW = 100  # characters either side of a datum searched for a person's name
 CONTEXT_WINDOW = 40  # characters before a datum searched for its keyword
+# Bounds for hostile input (a megabyte of phone numbers): data reported per text, and organisation numbers set
+# aside; the overlap check is linear in what is kept, so these bound the work too.
+MAX_DATA = 100
+MAX_TAKEN = 1000
 
 
 # Province and city codes that open a CCCD number (Circular 07/2016/TT-BCA, Annex).
@@ -198,27 +202,37 @@ def find_personal_data(text: str, *, official_domains: frozenset[str] = frozense
         out.append(Datum(kind, a, b, value, score, dict(attrs)))
 
     for m in _SERVICE_NUMBER.finditer(text):
+        if len(taken) >= MAX_TAKEN:
+            break
         taken.append((m.start(), m.end()))  # 1800/1900 numbers belong to organisations
 
     for m in _EMAIL.finditer(text):
+        if len(out) >= MAX_DATA:
+            break
         domain = m.group().rsplit("@", 1)[1].lower()
         if any(domain == d or domain.endswith("." + d) for d in official_domains):
-            taken.append((m.start(), m.end()))
+            if len(taken) < MAX_TAKEN:
+                taken.append((m.start(), m.end()))
             continue
         add("email", m.start(), m.end(), m.group(), 0.9)
 
     for pattern, line in ((_PHONE, "mobile"), (_LANDLINE, "landline")):
         for m in pattern.finditer(text):
+            if len(out) >= MAX_DATA:
+                break
             if not free(m.start(), m.end()):
                 continue
             if _HOTLINE_CUE.search(_folded_before(folded, offsets, m.start(), CONTEXT_WINDOW)):
-                taken.append((m.start(), m.end()))
+                if len(taken) < MAX_TAKEN:
+                    taken.append((m.start(), m.end()))
                 continue
             digits = regex.sub(r"\D", "", m.group())
             national = "0" + digits[2:] if digits.startswith("84") and len(digits) >= 11 else digits
             add("phone", m.start(), m.end(), national, 0.9 if line == "mobile" else 0.6, line=line)
 
     for m in _DIGIT_RUN.finditer(text):
+        if len(out) >= MAX_DATA:
+            break
         if not free(m.start(), m.end()):
             continue
         digits = regex.sub(r"\D", "", m.group())
@@ -233,11 +247,15 @@ def find_personal_data(text: str, *, official_domains: frozenset[str] = frozense
             add("bank_account", m.start(), m.end(), digits, 0.85)
 
     for m in _PASSPORT.finditer(text):
+        if len(out) >= MAX_DATA:
+            break
         if free(m.start(), m.end()):
             cue = bool(_PASSPORT_CUE.search(_folded_before(folded, offsets, m.start(), CONTEXT_WINDOW)))
             add("passport", m.start(), m.end(), m.group(), 0.9 if cue else 0.5, keyword=cue)
 
     for m in _ADDRESS.finditer(folded):
+        if len(out) >= MAX_DATA:
+            break
         if len(_ADDRESS_MARKERS.findall(m.group())) < 1:
             continue
         a = offsets[m.start()]

@@ -31,6 +31,9 @@ REGEX_VERSION = "policy-regex/1"
 CONTEXT_VERSION = "policy-context/1"
 REGEX_TIMEOUT_S = 0.05  # per search
 REGEX_ITEM_BUDGET_S = 0.05  # all the searches of one item together
+# Evidence kept per term (or pattern) and field: enough for any rule's min_hits, and bounded work on a hostile
+# megabyte of repeated terms. Counting rules see at most this many hits.
+MAX_SPANS = 100
 
 log = logging.getLogger(__name__)
 
@@ -322,7 +325,8 @@ class NormalisedMatcher:
         spans = getattr(self.lexicon, "spans", None)
         if spans is None:
             return [(int(h.term_id), h.start, h.end) for h in self.lexicon.find(n)]
-        return [(int(term_id), lo, hi) for (lo, hi), ids in sorted(spans(n).items()) for term_id in ids]
+        found = spans(n, per_form_limit=MAX_SPANS)
+        return [(int(term_id), lo, hi) for (lo, hi), ids in sorted(found.items()) for term_id in ids]
 
 
 def has_normaliser() -> bool:
@@ -467,6 +471,8 @@ def regex_signals(
                         continue
                     s, e = to_original(offsets, m.start(), m.end(), ft.text) if p.fold else (m.start(), m.end())
                     spans.append(ft.span(s, e))
+                    if len(spans) >= MAX_SPANS:
+                        break
             except TimeoutError:
                 # A pathological input: no verdict from this pattern rather than a stuck worker.
                 log.warning("pattern %s/%s timed out on field %s", p.pack_id, p.pattern_id, ft.field)
