@@ -54,3 +54,11 @@ def test_many_terms_engines_agree() -> None:
     b = Lexicon.compile(terms, engine="aho-corasick").find(text)
     assert a == b
     assert len(a) == len(range(0, 3000, 7))
+
+
+@pytest.mark.parametrize(("limit", "expected_ngu"), [(None, 500), (10, 10)])
+def test_per_form_limit_bounds_one_term_not_the_others(limit: int | None, expected_ngu: int) -> None:
+    text = "ngu " * 500 + "lừa đảo"
+    found = Lexicon.compile(TERMS).spans(text, per_form_limit=limit)
+    assert sum("ngu" in ids for ids in found.values()) == expected_ngu
+    assert any("lua-dao" in ids for ids in found.values())  # padding with one term hides no other

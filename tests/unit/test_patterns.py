@@ -50,3 +50,36 @@ def test_timeout() -> None:
 def test_unknown_form() -> None:
     with pytest.raises(ValueError, match="form"):
         compile_rule(PatternRule("x", "a", form="nope"))
+
+
+# The policy engine's Hyperscan prefilter must never skip a pattern that matches (it only saves regex runs).
+_PREFILTER_PATTERNS = [
+    ("phone", r"(?<!\d)(?:\+?84|0)[35789](?:[ .\-]?\d){8}(?!\d)"),
+    ("handle", r"\b(?:zalo|tele(?:gram)?|inbox|ib)\s*[:.]?\s*@?[a-z0-9_.]{3,}"),
+    ("named", r"stk (?P<acct>\d+)"),
+    ("v1-set", r"[[a-z]--[aeiou]]{3}x"),  # V1-only syntax: never prefiltered, always run
+    ("spaces", r"lua\s+dao"),
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lh 0901 234 567 nhé",
+        "Zalo: @banma_tuy",
+        "stk 123456 vietcombank",
+        "bcdx lừa   đảo",
+        "lua\x1cdao",  # Python's \s matches \x1c, Hyperscan's does not: the filter must stand aside
+        "LỪA\u0301 ĐẢO",
+        "không có gì",
+        "",
+    ],
+)
+def test_prefilter_never_drops_a_match(text: str) -> None:
+    from moderation.domain import Item, ItemKind
+    from moderation.policy.matching import Prefilter, compile_patterns, field_texts, regex_signals
+
+    patterns = compile_patterns([("p", pid, src, True, 1.0) for pid, src in _PREFILTER_PATTERNS])
+    fields = field_texts(Item(kind=ItemKind.COMMENT, fields={"body": text}))
+    assert regex_signals(patterns, fields, Prefilter(patterns)) == regex_signals(patterns, fields)
+    assert Prefilter(patterns).candidates == [0, 1, 2, 4]
