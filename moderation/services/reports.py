@@ -196,13 +196,20 @@ def generate(  # noqa: PLR0917 - the signature the CLI, beat and API agreed on
     report_date: dt.date | None = None,
     actor: str = "system:reports",
     now: dt.datetime | None = None,
+    reuse_unchanged: bool = False,
 ) -> Report:
     """Compute the report of ``platform_id`` (None: all platforms) for the period ``start``..``end`` and store it.
 
     Regenerating the same period stores a new version; its ``changes`` list the differences from the previous one.
+    With ``reuse_unchanged`` the latest version is returned instead when it has the same SHA-256 (a repeated
+    request, such as a double-clicked form, stores nothing new).
     """
     period = period_of(kind, start, end, regime)
     computed = compute(session, platform_id, period, as_of=as_of, number=number, report_date=report_date, now=now)
+    if reuse_unchanged:
+        previous = latest(session, platform_id, period.kind, period.key)
+        if previous is not None and previous.sha256 == computed.frozen.sha256:
+            return previous
     return store(session, platform_id, computed, actor=actor)
 
 

@@ -283,6 +283,16 @@ def test_all_platforms_report(app: Flask, api: SignedClient, settings: Any) -> N
     assert json_file.headers["Content-Disposition"].endswith(f'"report-all-{PERIOD.key}-v1.json"')
 
 
+def test_generating_twice_with_unchanged_records_stores_one_version(
+    app: Flask, api: SignedClient, settings: Any
+) -> None:
+    console = logged_in(app, settings, "hoa", "admin")
+    first = report_id_of(console.post("/console/reports/generate", semiannual_form("all")))
+    again = report_id_of(console.post("/console/reports/generate", semiannual_form("all")))  # a double click
+    assert again == first
+    assert report_count(settings) == 1
+
+
 REFUSED = [
     # (id, role, method, path template)
     ("moderator-page", "moderator", "GET", "/console/reports"),

@@ -913,6 +913,7 @@ def report_generate() -> Any:
             number=number,
             report_date=day,
             actor=actor(),
+            reuse_unchanged=True,
         )
         db().commit()
     except reports_service.RequestInvalid as exc:
