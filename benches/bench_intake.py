@@ -1,0 +1,106 @@
+"""Intake throughput: signed posts per second through gunicorn on PostgreSQL (Redis broker), and their latency.
+
+The service runs as ``moderation serve`` does (gunicorn, gthread, 2 workers x 4 threads, access log on) on a scratch
+PostgreSQL database, enqueuing to a Redis database of its own (no workers: only intake is measured). The load
+generator is a separate process of a few threads over keep-alive connections with ``http.client`` (lean, so it eats
+little of the CPU the server needs); it sends distinct posts back to back (closed loop). Each round is one
+throughput sample; latencies are client-side, per request, over all rounds. Targets: >= 1,000 posts/s and
+p99 < 50 ms on this machine (2 cores shared by server, database, broker and client).
+
+``python -m benches.bench_intake [--quick]``; ``benches/run.py`` calls :func:`run`.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benches._common import (
+    LoadSpec,
+    Skip,
+    figure,
+    flush_redis,
+    free_port,
+    gunicorn_argv,
+    load,
+    machine,
+    make_platform,
+    percentile,
+    pg_base_url,
+    processes,
+    redis_url,
+    scratch_database,
+    service_env,
+    wait_http,
+)
+
+TARGET_POSTS_PER_S = 1000
+TARGET_P99_MS = 50
+REDIS_DB = 14
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    try:
+        base = pg_base_url()
+        broker = redis_url(REDIS_DB)
+    except Skip as exc:
+        print(f"intake: skipped: {exc}")
+        return {"skipped": str(exc)}
+    rounds, per_round, threads = (2, 400, 4) if quick else (4, 5000, 6)
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(base) as url:
+        _platform_id, key, secret = make_platform(url)
+        port = free_port()
+        env = service_env(url, broker, Path(tmp))
+        try:
+            with processes(gunicorn_argv(port), env=env):
+                wait_http(port)
+                load(LoadSpec(port, key, secret, "warm", 200, threads))  # connections, imports, JIT-free warm-up
+                samples = [load(LoadSpec(port, key, secret, f"r{r}", per_round, threads)) for r in range(rounds)]
+        finally:
+            flush_redis(broker)
+    rates = [len(s["latencies"]) / s["elapsed"] for s in samples]
+    lat_ms = [v * 1000 for s in samples for v in s["latencies"]]
+    p99_per_round = [percentile([v * 1000 for v in s["latencies"]], 99) for s in samples]
+    statuses = sorted({st for s in samples for st in s["statuses"]})
+    bad = sum(1 for s in samples for st in s["statuses"] if st != 202)
+    client_cpu = sum(s["client_cpu_s"] for s in samples) / sum(s["elapsed"] for s in samples)
+    figures = [
+        figure("intake_posts_per_s", rates, "posts/s", target=TARGET_POSTS_PER_S),
+        figure("intake_p99_ms", p99_per_round, "ms", target=TARGET_P99_MS, better="lower"),
+    ]
+    result = {
+        "figures": figures,
+        "latency_ms": {f"p{q}": round(percentile(lat_ms, q), 2) for q in (50, 90, 95, 99)}
+        | {"max": round(max(lat_ms), 2)},
+        "requests": len(lat_ms),
+        "non_202": bad,
+        "statuses": statuses,
+        "rounds": rounds,
+        "threads": threads,
+        "client_cpu_share": round(client_cpu, 2),  # CPU seconds the load generator used per wall second
+        "setup": "gunicorn gthread 2x4, PostgreSQL scratch db, Redis broker, keep-alive http.client load process",
+        "machine": machine(),
+    }
+    m = result["machine"]
+    print(
+        f"intake: {len(lat_ms)} signed posts in {rounds} rounds of {per_round}, {threads} keep-alive connections; "
+        f"{m['cpu']} x{m['cpus']}, load {m['loadavg']:.1f}, Python {m['python']}"
+    )
+    sp = figures[0]["spread"]
+    print(
+        f"  posts/s   median {sp['median']:.0f}  min {sp['min']:.0f}  max {sp['max']:.0f}  stdev {sp['stdev']:.0f}"
+        f"  (target >= {TARGET_POSTS_PER_S})"
+    )
+    lat = result["latency_ms"]
+    print(
+        f"  latency   p50 {lat['p50']} ms  p95 {lat['p95']} ms  p99 {lat['p99']} ms  max {lat['max']} ms"
+        f"  (p99 per round {', '.join(f'{v:.1f}' for v in p99_per_round)}; target p99 < {TARGET_P99_MS} ms)"
+    )
+    print(f"  statuses {statuses}, non-202: {bad}; load generator used {client_cpu:.2f} CPU s per s")
+    return result
+
+
+if __name__ == "__main__":
+    run(quick="--quick" in sys.argv)
