@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moderation.domain import Item, ItemKind, PostKind, Verdict
 from moderation.policy import Classifier, load_packs
@@ -181,3 +183,22 @@ def test_no_badwords_entry_is_removed_on_its_own(clf: Classifier) -> None:
     entries = sorted({str(e).strip() for e in json.loads(BADWORDS.read_text(encoding="utf-8")) if str(e).strip()})
     removed = [e for e in entries if clf.classify(item(e)).verdict is Verdict.REMOVE]
     assert removed == []
+
+
+_WORDS = ["mày", "thằng", "chó", "ngu", "Nguyễn Văn Tèo", "@tuan", "lừa đảo", "đm", "<b>", "</b>", "&amp;", "\u200b",
+          "“", "”", ".", "\n", "công ty ABC", "vl", "bạn", "đồ", "súc vật"]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.sampled_from(_WORDS), st.text(max_size=6)), max_size=25),
+    st.sampled_from(["text", "html"]),
+)
+def test_language_spans_always_index_the_text_as_sent(parts: list[str], body_format: str) -> None:
+    from moderation.policy.detectors import _language
+
+    text = " ".join(parts)
+    for sig in _language(item(text, body_format=body_format), None):
+        for sp in sig.spans:
+            assert 0 <= sp.start < sp.end <= len(text)
+            assert text[sp.start : sp.end] == sp.text
