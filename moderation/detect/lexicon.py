@@ -151,6 +151,7 @@ class Lexicon:
         self._n_accented = len(forms[0])
         encoded = [f.encode() for f in (*forms[0], *forms[1])]
         self._lengths = [len(b) for b in encoded]
+        self._lengths_arr = np.array(self._lengths, dtype=np.int64)
         self._ids: list[tuple[str, ...]] = [tuple(sorted(i)) for i in (*ids[0], *ids[1])]
         self.engine = engine
         self._scanner = _make_scanner(encoded, engine)
@@ -205,6 +206,8 @@ class Lexicon:
         found = self._scanner.scan(data)
         if not found:
             return {}
+        if len(found) >= _VECTOR_MIN:
+            return self._spans_vectorised(n, found, tb, data, same=same, per_form_limit=per_form_limit)
         text_map: np.ndarray[Any, np.dtype[np.int64]] | None = None
         folded_map: np.ndarray[Any, np.dtype[np.int64]] | None = None
         ascii_text = split == len(text)
@@ -255,11 +258,96 @@ class Lexicon:
                 out[key] = tuple(sorted({*got, *ids[pid]}))
         return out
 
+    def _spans_vectorised(
+        self,
+        n: Normalised,
+        found: list[tuple[int, int]],
+        tb: bytes,
+        data: bytes,
+        *,
+        same: bool,
+        per_form_limit: int | None,
+    ) -> dict[tuple[int, int], tuple[str, ...]]:
+        """:meth:`spans` for many raw hits: offsets, region and boundary checks and the map back in numpy."""
+        text, size, split = n.text, len(n.text), len(tb)
+        raw = np.array(found, dtype=np.int64)
+        pid, end_b = raw[:, 0], raw[:, 1]
+        start_b = end_b - self._lengths_arr[pid]
+        folded_pid = pid >= self._n_accented
+        if same:
+            keep = np.ones(len(pid), dtype=bool)
+            in_folded = np.zeros(len(pid), dtype=bool)
+        else:
+            keep = np.where(folded_pid, start_b > split, end_b <= split)
+            in_folded = folded_pid
+            start_b = np.where(in_folded, start_b - split - 1, start_b)
+            end_b = np.where(in_folded, end_b - split - 1, end_b)
+        pid, start_b, end_b, in_folded = pid[keep], start_b[keep], end_b[keep], in_folded[keep]
+        text_map = _byte_to_char(tb) if split != size else np.arange(size + 1, dtype=np.int64)
+        if in_folded.any():
+            fb = data[split + 1 :]
+            folded_map = _byte_to_char(fb) if len(fb) != size else np.arange(size + 1, dtype=np.int64)
+        else:
+            folded_map = text_map
+        start = np.empty(len(pid), dtype=np.int64)
+        end = np.empty(len(pid), dtype=np.int64)
+        acc = ~in_folded  # byte offsets of each kind index their own part's map
+        start[acc], end[acc] = text_map[start_b[acc]], text_map[end_b[acc] - 1] + 1
+        start[in_folded], end[in_folded] = folded_map[start_b[in_folded]], folded_map[end_b[in_folded] - 1] + 1
+        # Whole syllables: the characters either side must not be word characters (in the form's own text).
+        word_text = _word_chars(text)
+        word_folded = word_text if same or not in_folded.any() else _word_chars(n.folded)
+        before = np.maximum(start - 1, 0)
+        after = np.minimum(end, size - 1)
+        left_word = np.where(in_folded, word_folded[before], word_text[before]) & (start > 0)
+        right_word = np.where(in_folded, word_folded[after], word_text[after]) & (end < size)
+        ok = ~(left_word | right_word)
+        pid, start, end = pid[ok], start[ok], end[ok]
+        if not len(pid):
+            return {}
+        if per_form_limit is not None:  # keep the first ``per_form_limit`` hits of each form, in scan order
+            order = np.argsort(pid, kind="stable")
+            by_form = pid[order]
+            first = np.r_[True, by_form[1:] != by_form[:-1]]
+            idx = np.arange(len(by_form))
+            rank = idx - np.maximum.accumulate(np.where(first, idx, 0))
+            within = np.empty(len(pid), dtype=bool)
+            within[order] = rank < per_form_limit
+            pid, start, end = pid[within], start[within], end[within]
+        lo = n.starts[start]
+        hi = np.maximum(lo, n.ends[end - 1])
+        out: dict[tuple[int, int], tuple[str, ...]] = {}
+        ids = self._ids
+        for p, a, b in zip(pid.tolist(), lo.tolist(), hi.tolist(), strict=True):
+            got = out.get((a, b))
+            if got is None:
+                out[(a, b)] = ids[p]
+            elif got != ids[p]:
+                out[(a, b)] = tuple(sorted({*got, *ids[p]}))
+        return out
+
     def find(self, normalised: Normalised | str) -> list[LexiconHit]:
         """Return every whole-syllable occurrence of a term, in original offsets, sorted by position."""
         found = self.spans(normalised)
         make = LexiconHit._make  # tuple.__new__ without the Python-level __new__
         return [make((term_id, lo, hi)) for lo, hi in sorted(found) for term_id in found[(lo, hi)]]
+
+
+_VECTOR_MIN = 48  # raw hits from which the numpy path beats the per-hit loop
+
+_ASCII_WORD = np.array([chr(c).isalnum() or c == 0x5F for c in range(128)], dtype=bool)
+
+
+def _word_chars(text: str) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Return, per character of ``text``, whether it is a word character (``str.isalnum`` or ``_``)."""
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    out = _ASCII_WORD[np.minimum(cps, 127)] & (cps < 128)
+    high = cps >= 128
+    if high.any():
+        uniq, inverse = np.unique(cps[high], return_inverse=True)
+        flags = np.array([_is_word_char(chr(c)) for c in uniq.tolist()], dtype=bool)
+        out[high] = flags[inverse]
+    return out
 
 
 def _byte_to_char(data: bytes) -> np.ndarray[Any, np.dtype[np.int64]]:
