@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from moderation.detect.lexicon import Lexicon, Term
 from moderation.domain import Signal, Span
-from moderation.text.normalise import Normalised, normalise
+from moderation.text.normalise import Normalised, _codes, _fold_fast, normalise
 
 __all__ = [
     "DETECTOR",
@@ -46,7 +46,6 @@ _SENTENCE_END = re.compile(r"[.!?;:\n]")
 # The model was trained on social-media comments (median 36 characters); a longer text is scored by segments of
 # whole sentences of at most this many tokens, and its score is the highest segment's.
 SEGMENT_TOKENS = 80
-_HASH_CACHE_MAX = 1 << 18
 FloatArray = npt.NDArray[np.float32]
 
 
@@ -57,6 +56,7 @@ class OffensiveResult:
     score: float
     spans: tuple[tuple[int, int], ...]
     flagged: bool  # score at or above the model's decision threshold (chosen on the dev split)
+    segments: tuple[int, int] = (1, 1)  # segments scored, of the text's segments (see choose_segments)
 
 
 def tokenise(n: Normalised) -> list[tuple[int, int]]:
@@ -134,20 +134,37 @@ def _grams(s: str, n: int) -> Iterable[str]:
 
 def lexicon_mask(lexicon: Lexicon | None, n: Normalised, tokens: Sequence[tuple[int, int]]) -> list[bool]:
     """Flag the tokens covered by a lexicon hit."""
-    if lexicon is None or not tokens:
-        return [False] * len(tokens)
+    if not tokens:
+        return []
+    first = np.fromiter((a for a, _ in tokens), dtype=np.int64, count=len(tokens))
+    last = np.fromiter((b for _, b in tokens), dtype=np.int64, count=len(tokens))
+    return [bool(x) for x in _lex_mask(lexicon, n, first, last)]
+
+
+def _lex_mask(
+    lexicon: Lexicon | None, n: Normalised, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Flag the tokens ``[starts[i], ends[i])`` (normalised offsets, never empty) that overlap a lexicon hit.
+
+    O((tokens + hits) log hits), so a text full of hits costs no more per token than a clean one.
+    """
+    mask = np.zeros(len(starts), dtype=bool)
+    if lexicon is None or not len(starts):
+        return mask
     hits = lexicon.find(n)
     if not hits:
-        return [False] * len(tokens)
-    # Original offsets of every token at once (Normalised.to_original, vectorised; tokens are never empty).
-    first = np.fromiter((a for a, _ in tokens), dtype=np.int64, count=len(tokens))
-    last = np.fromiter((b - 1 for _, b in tokens), dtype=np.int64, count=len(tokens))
-    lo = np.asarray(n.starts)[first]
-    hi = np.maximum(lo, np.asarray(n.ends)[last])
-    mask = np.zeros(len(tokens), dtype=bool)
-    for h in hits:
-        mask |= (lo < h.end) & (hi > h.start)
-    return [bool(x) for x in mask]
+        return mask
+    lo = n.starts[starts]
+    hi = np.maximum(lo, n.ends[ends - 1])
+    # Overlap (lo < hit.end and hit.start < hi): among the hits starting before ``hi``, the furthest end is > lo.
+    h_lo = np.fromiter((h.start for h in hits), dtype=np.int64, count=len(hits))
+    h_hi = np.fromiter((h.end for h in hits), dtype=np.int64, count=len(hits))
+    order = np.argsort(h_lo, kind="stable")
+    reach = np.maximum.accumulate(h_hi[order])
+    before = np.searchsorted(h_lo[order], hi, side="left")
+    has = before > 0
+    mask[has] = reach[before[has] - 1] > lo[has]
+    return mask
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,22 +187,20 @@ def prepare(text: str | Normalised, lexicon: Lexicon | None) -> _Prepared:
 
 def merge_spans(n: Normalised, tokens: Sequence[tuple[int, int]], positive: Sequence[bool]) -> list[tuple[int, int]]:
     """Join runs of positive tokens separated only by spaces and map them to original offsets."""
+    idx = np.flatnonzero(np.asarray(positive, dtype=bool)) if len(positive) else np.zeros(0, dtype=np.int64)
+    return _merge(n, [tokens[i] for i in idx.tolist()], idx.tolist())
+
+
+def _merge(n: Normalised, spans_of: Sequence[tuple[int, int]], index: Sequence[int]) -> list[tuple[int, int]]:
+    """:func:`merge_spans` over the positive tokens only (``index`` their token numbers, ``spans_of`` their spans)."""
     spans: list[tuple[int, int]] = []
-    run: tuple[int, int] | None = None
-    for (a, b), pos in zip(tokens, positive, strict=True):
-        if not pos:
-            if run:
-                spans.append(run)
-            run = None
-            continue
-        if run is not None and n.text[run[1] : a].strip() == "":
-            run = (run[0], b)
+    prev = -2
+    for (a, b), i in zip(spans_of, index, strict=True):
+        if spans and i == prev + 1 and n.text[spans[-1][1] : a].strip() == "":
+            spans[-1] = (spans[-1][0], b)
         else:
-            if run:
-                spans.append(run)
-            run = (a, b)
-    if run:
-        spans.append(run)
+            spans.append((a, b))
+        prev = i
     out: list[tuple[int, int]] = []
     for a, b in spans:
         lo, hi = n.to_original(a, b)
@@ -196,29 +211,241 @@ def merge_spans(n: Normalised, tokens: Sequence[tuple[int, int]], positive: Sequ
     return out
 
 
+@functools.cache
+def _sentence_end_chars() -> npt.NDArray[np.bool_]:
+    table = np.zeros(0x110000, dtype=bool)
+    table[[ord(c) for c in ".!?;:\n"]] = True
+    return table
+
+
+def _pack(starts: Sequence[int], n: int, max_tokens: int) -> list[tuple[int, int]]:
+    """Cut ``n`` tokens into runs of whole sentences (``starts``: sorted sentence starts, 0 first, ``n`` last) of at
+    most ``max_tokens``: each run ends at the last sentence start within reach, or is cut at ``max_tokens``."""
+    if n <= max_tokens:
+        return [(0, n)]
+    arr = np.asarray(starts, dtype=np.int64)
+    out: list[tuple[int, int]] = []
+    lo = 0
+    while lo < n:
+        j = int(np.searchsorted(arr, lo + max_tokens, side="right")) - 1
+        cut = int(arr[j]) if j >= 0 and arr[j] > lo else lo + max_tokens
+        out.append((lo, min(cut, n)))
+        lo = cut
+    return out
+
+
+def _sentence_starts(text: str, t_start: npt.NDArray[np.int64], t_end: npt.NDArray[np.int64]) -> list[int]:
+    """Token numbers that start a sentence (the gap before them holds ``.!?;:`` or a line break), with 0 and n."""
+    n = len(t_start)
+    if n < 2:
+        return [0, n]
+    ends = _sentence_end_chars()[_codes(text)]
+    before = np.concatenate(([0], np.cumsum(ends)))
+    gap = before[t_start[1:]] > before[t_end[:-1]]
+    return [0, *(np.flatnonzero(gap) + 1).tolist(), n]
+
+
 def segments(p: _Prepared, max_tokens: int = SEGMENT_TOKENS) -> list[tuple[int, int]]:
     """Split the tokens into runs of whole sentences of at most ``max_tokens`` (a long sentence is cut)."""
     n = len(p.tokens)
     if n <= max_tokens:
         return [(0, n)]
-    # Sentence starts: a token whose preceding gap holds sentence punctuation or a line break.
-    starts = [0]
-    for i in range(1, n):
-        if _SENTENCE_END.search(p.n.text, p.tokens[i - 1][1], p.tokens[i][0]):
-            starts.append(i)
-    starts.append(n)
-    out: list[tuple[int, int]] = []
-    lo = 0
-    for a, b in itertools.pairwise(starts):
-        if b - lo > max_tokens and a > lo:
-            out.append((lo, a))
-            lo = a
-        while b - lo > max_tokens:
-            out.append((lo, lo + max_tokens))
-            lo += max_tokens
-    if lo < n:
-        out.append((lo, n))
-    return out
+    t = np.asarray(p.tokens, dtype=np.int64)
+    return _pack(_sentence_starts(p.n.text, t[:, 0], t[:, 1]), n, max_tokens)
+
+
+@functools.cache
+def _word_chars() -> npt.NDArray[np.bool_]:
+    r"""``\w`` (as :data:`_TOKEN` sees it) for every code point, so texts are tokenised with numpy."""
+    table = np.zeros(0x110000, dtype=bool)
+    for m in _TOKEN.finditer("".join(map(chr, range(0x110000)))):
+        table[m.start() : m.end()] = True
+    return table
+
+
+def token_spans(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    r"""The (start, end) offsets of the ``\w+`` tokens of ``text`` as two arrays (the spans of :func:`tokenise`)."""
+    if not text:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    w = _word_chars()[_codes(text)]
+    edge = np.empty(len(w) + 1, dtype=bool)
+    edge[0], edge[-1] = w[0], w[-1]
+    np.not_equal(w[1:], w[:-1], out=edge[1:-1])
+    at = np.flatnonzero(edge)  # alternately a token's start and its end
+    return at[0::2], at[1::2]
+
+
+# Columns of the per-word weight table: the token-model weight of the word's own features (without and with the
+# lexicon flag), the document-model ones, and what the word adds to its neighbours' token features.
+_T_SELF, _T_LEX, _D_SELF, _D_LEX, _FM1, _FP1, _FM2, _FP2, _WM1, _WP1 = range(10)
+_ID_BITS = 20
+_VOCAB_MAX = (1 << _ID_BITS) - 1
+_PAIRS_MAX = 1 << 20
+# Long texts: at most this many segments are scored per text (see docs/offensive-model.md, "Long texts").
+MAX_SEGMENTS = 48
+SAMPLED_SEGMENTS = 12
+
+
+class _Weights:
+    """Per-word, per-bigram and per-trigram weight sums of a model, kept across texts (words repeat).
+
+    Words get integer ids; a text becomes an array of ids padded with ``<s>``/``</s>``, and each token's logit is
+    a handful of numpy gathers over it. Only a word, bigram or trigram never seen before costs Python work (the
+    CRC32 of its feature strings). The tables are dropped and rebuilt when they grow past their bounds.
+    """
+
+    def __init__(self, model: OffensiveModel) -> None:
+        self.m = model
+        self.lex_prev = float(model.tok_w[_h("lex-1", model.mask)])
+        self.lex_next = float(model.tok_w[_h("lex+1", model.mask)])
+        self.reset()
+
+    def reset(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.folds: list[str] = []
+        self.cols = np.zeros((1024, 10), dtype=np.float64)
+        self.pairs: dict[int, int] = {}
+        self.pair_w = np.zeros((1024, 3), dtype=np.float64)
+        self.tris: dict[int, int] = {}
+        self.tri_w = np.zeros(1024, dtype=np.float64)
+        self.S = self._add_words(["<s>"], ["<s>"])[0]
+        self.E = self._add_words(["</s>"], ["</s>"])[0]
+
+    def room(self, words: int) -> None:
+        """Make sure ``words`` new words (and their bigrams and trigrams) fit; clear the tables if not."""
+        if (
+            len(self.ids) + words > _VOCAB_MAX
+            or len(self.pairs) + words > _PAIRS_MAX
+            or len(self.tris) + words > _PAIRS_MAX
+        ):
+            self.reset()
+
+    def _sum(self, w: FloatArray, feats: list[str], groups: list[int]) -> npt.NDArray[np.float64]:
+        """Sum the weights of consecutive groups of ``feats`` (``groups`` their sizes)."""
+        mask = self.m.mask
+        hashed = np.fromiter((_h(f, mask) for f in feats), dtype=np.int64, count=len(feats))
+        vals = w[hashed].astype(np.float64)
+        bounds = np.concatenate(([0], np.cumsum(groups)))
+        sums = np.add.reduceat(vals, bounds[:-1]) if len(vals) else np.zeros(len(groups))
+        sums[np.asarray(groups) == 0] = 0.0
+        return sums
+
+    def _add_words(self, words: Sequence[str], folds: Sequence[str]) -> list[int]:
+        first = len(self.folds)
+        k = len(words)
+        while first + k > len(self.cols):
+            self.cols = np.concatenate((self.cols, np.zeros_like(self.cols)))
+        v2 = self.m.features >= 2
+        tok: list[str] = []
+        tok_n: list[int] = []
+        doc: list[str] = []
+        doc_n: list[int] = []
+        for w, f in zip(words, folds, strict=True):
+            padded = "<" + f + ">"
+            tri = [padded[j : j + 3] for j in range(len(padded) - 2)]
+            t = ["w:" + w, "f:" + f, "len:" + str(min(len(f), 8)), *("c:" + g for g in tri)]
+            if v2:
+                t += ["c4:" + padded[j : j + 4] for j in range(len(padded) - 3)]
+            d = ["W:" + w, "F:" + f, *("C:" + g for g in tri)]
+            tok += t
+            tok += ["lex", "lexw:" + f]
+            tok += ["f-1:" + f, "f+1:" + f, "f-2:" + f, "f+2:" + f, "w-1:" + w, "w+1:" + w]
+            tok_n += [len(t), 2, 1, 1, 1, 1, 1, 1]
+            doc += d
+            doc.append("LEXW:" + f)
+            doc_n += [len(d), 1]
+        ts = self._sum(self.m.tok_w, tok, tok_n).reshape(k, 8)
+        ds = self._sum(self.m.doc_w, doc, doc_n).reshape(k, 2)
+        block = self.cols[first : first + k]
+        block[:, [_T_SELF, _T_LEX, _FM1, _FP1, _FM2, _FP2, _WM1, _WP1]] = ts
+        block[:, [_D_SELF, _D_LEX]] = ds
+        out = list(range(first, first + k))
+        for w, f, i in zip(words, folds, out, strict=True):
+            self.ids[w] = i
+            self.folds.append(f)
+        return out
+
+    def word_ids(self, words: Sequence[str]) -> npt.NDArray[np.int64]:
+        """Return the ids of ``words`` (normalised word tokens), adding the new ones."""
+        ids = list(map(self.ids.get, words))
+        if None in ids:
+            new = list(dict.fromkeys(w for w, i in zip(words, ids, strict=True) if i is None))
+            self._add_words(new, [_fold_fast(w) for w in new])
+            ids = list(map(self.ids.get, words))
+        return np.asarray(ids, dtype=np.int64)
+
+    def pair_weights(self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """Return [b-, b+, B] weights of the bigrams (a[i], b[i])."""
+        keys = ((a << _ID_BITS) | b).tolist()
+        rows = list(map(self.pairs.get, keys))
+        if None in rows:
+            new = list(dict.fromkeys(k for k, r in zip(keys, rows, strict=True) if r is None))
+            first = len(self.pairs)
+            while first + len(new) > len(self.pair_w):
+                self.pair_w = np.concatenate((self.pair_w, np.zeros_like(self.pair_w)))
+            mid = [self.folds[k >> _ID_BITS] + "_" + self.folds[k & _VOCAB_MAX] for k in new]
+            ones = [1] * len(new)
+            self.pair_w[first : first + len(new), 0] = self._sum(self.m.tok_w, ["b-:" + s for s in mid], ones)
+            self.pair_w[first : first + len(new), 1] = self._sum(self.m.tok_w, ["b+:" + s for s in mid], ones)
+            self.pair_w[first : first + len(new), 2] = self._sum(self.m.doc_w, ["B:" + s for s in mid], ones)
+            for j, k in enumerate(new):
+                self.pairs[k] = first + j
+            rows = list(map(self.pairs.get, keys))
+        return self.pair_w[np.asarray(rows, dtype=np.int64)]
+
+    def tri_weights(
+        self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], c: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float64]:
+        """Return the ``t:`` weights of the trigrams (a[i], b[i], c[i])."""
+        keys = ((a << (2 * _ID_BITS)) | (b << _ID_BITS) | c).tolist()
+        rows = list(map(self.tris.get, keys))
+        if None in rows:
+            new = list(dict.fromkeys(k for k, r in zip(keys, rows, strict=True) if r is None))
+            first = len(self.tris)
+            while first + len(new) > len(self.tri_w):
+                self.tri_w = np.concatenate((self.tri_w, np.zeros_like(self.tri_w)))
+            fo = self.folds
+            feats = [
+                "t:" + fo[k >> (2 * _ID_BITS)] + "_" + fo[(k >> _ID_BITS) & _VOCAB_MAX] + "_" + fo[k & _VOCAB_MAX]
+                for k in new
+            ]
+            self.tri_w[first : first + len(new)] = self._sum(self.m.tok_w, feats, [1] * len(new))
+            for j, k in enumerate(new):
+                self.tris[k] = first + j
+            rows = list(map(self.tris.get, keys))
+        return self.tri_w[np.asarray(rows, dtype=np.int64)]
+
+    def linear(
+        self, words: Sequence[str], lex: npt.NDArray[np.bool_], left: int, right: int
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Token logits (without the intercept), document weights of the words and of the bigram ending at each of
+        ``words[left:len - right]``.
+
+        ``words``/``lex`` are a run of the text's tokens with ``left`` (``right``) tokens of context before (after)
+        the tokens scored, at most 2; missing context is the start (end) of the text.
+        """
+        self.room(3 * len(words) + 8)
+        ids = self.word_ids(words)
+        x = np.empty(len(ids) + 4 - left - right, dtype=np.int64)
+        x[:2] = self.S
+        x[-2:] = self.E
+        x[2 - left : len(x) - 2 + right] = ids
+        lx = np.zeros(len(x), dtype=np.float64)
+        lx[2 - left : len(x) - 2 + right] = lex
+        m = len(x) - 4  # tokens scored: x[2 : 2 + m]
+        c = self.cols[x]
+        pw = self.pair_weights(x[1 : m + 2], x[2 : m + 3])  # pw[i]: the pair (x[i + 1], x[i + 2])
+        lex_me = lx[2 : 2 + m]
+        z = c[2 : 2 + m, _T_SELF] + lex_me * c[2 : 2 + m, _T_LEX]
+        z += c[1 : 1 + m, _FM1] + c[1 : 1 + m, _WM1] + c[3 : 3 + m, _FP1] + c[3 : 3 + m, _WP1]
+        z += c[0:m, _FM2] + c[4 : 4 + m, _FP2]
+        z += pw[:m, 0] + pw[1 : m + 1, 1]  # b- of the pair ending here, b+ of the pair starting here
+        z += lx[1 : 1 + m] * self.lex_prev + lx[3 : 3 + m] * self.lex_next
+        if self.m.features >= 2:
+            z += self.tri_weights(x[1 : 1 + m], x[2 : 2 + m], x[3 : 3 + m])
+        d_self = c[2 : 2 + m, _D_SELF] + lex_me * c[2 : 2 + m, _D_LEX]
+        d_big = pw[:m, 2] * (x[1 : 1 + m] != self.S)
+        return z, d_self, d_big
 
 
 class OffensiveModel:
@@ -237,9 +464,16 @@ class OffensiveModel:
         self.token_threshold = float(meta["token_threshold"])
         terms = meta.get("lexicon", [])
         self.lexicon = Lexicon.compile(Term(t, t) for t in terms) if terms else None
-        self._tok_cache: dict[str, float] = {}
-        self._doc_cache: dict[str, float] = {}
-        self._word_cache: dict[tuple[str, str, bool], tuple[float, float]] = {}
+        self._weights = _Weights(self)
+        self._lex_arr = np.asarray(
+            [float(self.doc_w[_h("LEX:" + str(k), self.mask)]) for k in range(4)], dtype=np.float64
+        )
+        self._lex_w = (
+            float(self.doc_w[_h("LEX:0", self.mask)]),
+            float(self.doc_w[_h("LEX:1", self.mask)]),
+            float(self.doc_w[_h("LEX:2", self.mask)]),
+            float(self.doc_w[_h("LEX:3", self.mask)]),
+        )
 
     @classmethod
     def load(cls, directory: str | Path = MODEL_DIR) -> OffensiveModel:
@@ -250,100 +484,32 @@ class OffensiveModel:
             weights = {k: z[k] for k in z.files}
         return cls(weights, meta)
 
-    def _hash_all(self, features: Iterable[str]) -> npt.NDArray[np.int64]:
-        mask = self.mask
-        return np.fromiter((_h(f, mask) for f in features), dtype=np.int64)
-
     # Scoring sums the weights of the features of :func:`token_features` and :func:`doc_features` without building
-    # most of them: what depends on one word only is summed once per distinct word and kept (words repeat), and
-    # the weight of every other feature string is kept too. Same sums as the feature lists (the unit tests check).
-
-    def _tw(self, feature: str) -> float:
-        v = self._tok_cache.get(feature)
-        if v is None:
-            if len(self._tok_cache) >= _HASH_CACHE_MAX:
-                self._tok_cache.clear()
-            v = self._tok_cache[feature] = float(self.tok_w[_h(feature, self.mask)])
-        return v
-
-    def _dw(self, feature: str) -> float:
-        v = self._doc_cache.get(feature)
-        if v is None:
-            if len(self._doc_cache) >= _HASH_CACHE_MAX:
-                self._doc_cache.clear()
-            v = self._doc_cache[feature] = float(self.doc_w[_h(feature, self.mask)])
-        return v
-
-    def _word_weights(self, word: str, f: str, lex: bool) -> tuple[float, float]:
-        """Return the token-model and document-model weight of the features that depend on this word alone."""
-        key = (word, f, lex)
-        got = self._word_cache.get(key)
-        if got is not None:
-            return got
-        padded = "<" + f + ">"
-        tri = [padded[k : k + 3] for k in range(len(padded) - 2)]
-        tok = ["w:" + word, "f:" + f, "len:" + str(min(len(f), 8))]
-        doc = ["W:" + word, "F:" + f]
-        if lex:
-            tok += ["lex", "lexw:" + f]
-            doc.append("LEXW:" + f)
-        tok += ["c:" + g for g in tri]
-        doc += ["C:" + g for g in tri]
-        if self.features >= 2:
-            tok += ["c4:" + padded[k : k + 4] for k in range(len(padded) - 3)]
-        got = (
-            float(self.tok_w[self._hash_all(tok)].astype(np.float64).sum()),
-            float(self.doc_w[self._hash_all(doc)].astype(np.float64).sum()),
-        )
-        if len(self._word_cache) >= _HASH_CACHE_MAX:
-            self._word_cache.clear()
-        self._word_cache[key] = got
-        return got
+    # them: what depends on one word, one bigram or one trigram is summed once and kept in :class:`_Weights`, and a
+    # text's logits are numpy gathers over its word ids. Same sums as the feature lists (the unit tests check).
 
     def _linear(self, p: _Prepared) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Return each token's token-model logit and its share of the document logit (its word and the bigram
-        ending at it), in one pass."""
-        words, folded, lex = p.words, p.folded, p.lex
-        n = len(words)
-        tz = np.empty(n, dtype=np.float64)
-        dz = np.empty(n, dtype=np.float64)
-        tw, dw, v2 = self._tw, self._dw, self.features >= 2
-        s_, e_ = "<s>", "</s>"
-        for i in range(n):
-            f, w = folded[i], words[i]
-            t_self, d_self = self._word_weights(w, f, lex[i])
-            pf = folded[i - 1] if i else s_
-            nf = folded[i + 1] if i + 1 < n else e_
-            z = (
-                t_self
-                + tw("f-1:" + pf)
-                + tw("f+1:" + nf)
-                + tw("f-2:" + (folded[i - 2] if i > 1 else s_))
-                + tw("f+2:" + (folded[i + 2] if i + 2 < n else e_))
-                + tw("w-1:" + (words[i - 1] if i else s_))
-                + tw("w+1:" + (words[i + 1] if i + 1 < n else e_))
-                + tw("b-:" + pf + "_" + f)
-                + tw("b+:" + f + "_" + nf)
-            )
-            if i and lex[i - 1]:
-                z += tw("lex-1")
-            if i + 1 < n and lex[i + 1]:
-                z += tw("lex+1")
-            if v2:
-                z += tw("t:" + pf + "_" + f + "_" + nf)
-            tz[i] = z
-            dz[i] = d_self + (dw("B:" + pf + "_" + f) if i else 0.0)
-        return tz + self.tok_b, dz
+        ending at it)."""
+        if not p.words:
+            return np.zeros(0), np.zeros(0)
+        tz, d_self, d_big = self._weights.linear(p.words, np.asarray(p.lex, dtype=bool), 0, 0)
+        return tz + self.tok_b, d_self + d_big
+
+    def _doc_z(self, dz: npt.NDArray[np.float64], lex: npt.NDArray[np.bool_], start: int, end: int) -> float:
+        """The document logit of tokens ``start:end`` (``dz``: their shares, the first one's bigram excluded)."""
+        if end <= start:
+            return self.doc_b
+        return float(dz[start:end].sum()) + self.doc_b + self._lex_w[min(int(lex[start:end].sum()), 3)]
 
     def _doc_prob(self, p: _Prepared, dz: npt.NDArray[np.float64], start: int, end: int) -> float:
         if end <= start:
-            z = self.doc_b
-        else:
+            return _sigmoid(self.doc_b)
+        z = self._doc_z(dz, np.asarray(p.lex, dtype=bool), start, end)
+        if start:
             # dz[start] holds the bigram with the token before the segment: not part of this document.
-            z = float(dz[start:end].sum()) + self.doc_b + self._dw("LEX:" + str(min(sum(p.lex[start:end]), 3)))
-            if start:
-                z -= self._dw("B:" + p.folded[start - 1] + "_" + p.folded[start])
-        return float(1.0 / (1.0 + np.exp(-z)))
+            z -= float(self.doc_w[_h("B:" + p.folded[start - 1] + "_" + p.folded[start], self.mask)])
+        return _sigmoid(z)
 
     def prepare(self, text: str | Normalised) -> _Prepared:
         """Normalise and tokenise ``text`` with this model's lexicon."""
@@ -379,16 +545,88 @@ class OffensiveModel:
         )
 
     def predict(self, text: str | Normalised) -> OffensiveResult:
-        """Score ``text`` and find its offensive spans (in original offsets)."""
-        p = self.prepare(text)
-        if not p.words:
-            empty = self._score(p, np.zeros(0, dtype=np.float32), np.zeros(0))
+        """Score ``text`` and find its offensive spans (in original offsets).
+
+        A text of more than :data:`MAX_SEGMENTS` segments is scored on a bounded choice of them (every segment
+        with a profanity-lexicon hit first, the first and last ones, and a sample of the rest; see
+        :func:`choose_segments`); ``OffensiveResult.segments`` says how many were scored of how many.
+        """
+        n = normalise(text) if isinstance(text, str) else text
+        t_start, t_end = token_spans(n.text)
+        total = len(t_start)
+        if not total:
+            empty = self.combined_score(_sigmoid(self.doc_b), np.zeros(0, dtype=np.float32))
             return OffensiveResult(empty, (), empty >= self.threshold)
-        tz, dz = self._linear(p)
-        tok = (1.0 / (1.0 + np.exp(-tz))).astype(np.float32)
-        score = self._score(p, tok, dz)
-        spans = merge_spans(p.n, p.tokens, [bool(s >= self.token_threshold) for s in tok])
-        return OffensiveResult(score, tuple(spans), score >= self.threshold)
+        lex = _lex_mask(self.lexicon, n, t_start, t_end)
+        segs = (
+            [(0, total)]
+            if total <= SEGMENT_TOKENS
+            else _pack(_sentence_starts(n.text, t_start, t_end), total, SEGMENT_TOKENS)
+        )
+        chosen = segs if len(segs) <= MAX_SEGMENTS else choose_segments(segs, lex, n.text)
+        best = 0.0
+        pos_idx: list[int] = []
+        for a, b in _runs(chosen):
+            lo, hi = max(0, a - 2), min(total, b + 2)
+            words = _TOKEN.findall(n.text, int(t_start[lo]), int(t_end[hi - 1]))
+            tz, d_self, d_big = self._weights.linear(words, lex[lo:hi], a - lo, hi - b)
+            tok = (1.0 / (1.0 + np.exp(-(tz + self.tok_b)))).astype(np.float32)
+            # The segments of this run, as offsets into it; they tile it.
+            bounds = np.asarray([(sa - a, sb - a) for sa, sb in chosen if a <= sa and sb <= b], dtype=np.int64)
+            i, j = bounds[:, 0], bounds[:, 1]
+            c_self = np.concatenate(([0.0], np.cumsum(d_self)))
+            c_big = np.concatenate(([0.0], np.cumsum(d_big)))
+            c_lex = np.concatenate(([0], np.cumsum(lex[a:b])))
+            # A segment's document: its words and the bigrams inside it (not the one with the token before it).
+            z = c_self[j] - c_self[i] + c_big[j] - c_big[i + 1] + self.doc_b
+            z += self._lex_arr[np.minimum(c_lex[j] - c_lex[i], 3)]
+            doc = 1.0 / (1.0 + np.exp(-z))
+            if self.meta.get("combine") == "mean":
+                doc = (doc + np.maximum.reduceat(tok, i)) / 2.0
+            best = max(best, float(doc.max()))
+            pos_idx.extend((np.flatnonzero(tok >= self.token_threshold) + a).tolist())
+        spans = _merge(n, [(int(t_start[i]), int(t_end[i])) for i in pos_idx], pos_idx)
+        return OffensiveResult(best, tuple(spans), best >= self.threshold, (len(chosen), len(segs)))
+
+
+def _sigmoid(z: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-z)))
+
+
+def _runs(chosen: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join sorted, adjacent segments into runs of consecutive tokens."""
+    out: list[tuple[int, int]] = []
+    for a, b in chosen:
+        if out and out[-1][1] == a:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def choose_segments(segs: Sequence[tuple[int, int]], lex: npt.NDArray[np.bool_], text: str) -> list[tuple[int, int]]:
+    """Choose at most :data:`MAX_SEGMENTS` of a long text's segments to score (sorted by position).
+
+    1. Segments with profanity-lexicon hits, most hits first (ties: in text order), up to ``MAX_SEGMENTS -
+       SAMPLED_SEGMENTS``; 2. the first and the last segment; 3. the rest of the budget is a sample of the
+       remaining segments drawn with a seed taken from the text's CRC32, so the same text always gets the same
+       score but a writer cannot tell which clean-looking segments will be read.
+    """
+    hits = np.concatenate(([0], np.cumsum(lex)))
+    bounds = np.asarray(segs, dtype=np.int64)
+    count = hits[bounds[:, 1]] - hits[bounds[:, 0]]
+    by_hits = np.lexsort((np.arange(len(segs)), -count))
+    picked: list[int] = [int(i) for i in by_hits[: MAX_SEGMENTS - SAMPLED_SEGMENTS] if count[i] > 0]
+    chosen = set(picked)
+    for edge in (0, len(segs) - 1):
+        if edge not in chosen:
+            chosen.add(edge)
+    rest = np.setdiff1d(np.arange(len(segs)), np.fromiter(chosen, dtype=np.int64))
+    room = MAX_SEGMENTS - len(chosen)
+    if room > 0 and len(rest):
+        rng = np.random.default_rng(zlib.crc32(text.encode("utf-8", errors="surrogatepass")))
+        chosen.update(rng.choice(rest, size=min(room, len(rest)), replace=False).tolist())
+    return [segs[i] for i in sorted(chosen)]
 
 
 @functools.cache

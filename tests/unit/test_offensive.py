@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moderation.detect.offensive import MODEL_DIR, default_model, offensive_signals, score_offensive
 
@@ -92,3 +95,54 @@ def test_fast_scoring_equals_the_feature_lists(text: str) -> None:
         doc = doc_features(p.words[a:b], p.folded[a:b], p.lex[a:b], m.features)
         assert m.doc_score(p, a, b) == pytest.approx(sig(sum(float(m.doc_w[_h(f, m.mask)]) for f in doc) + m.doc_b))
     assert (len(segments(p)) > 1) == (text is LONG)
+
+
+def _reference_segments(starts: list[int], n: int, max_tokens: int) -> list[tuple[int, int]]:
+    # The loop the vectorised packing replaced: whole sentences while they fit, a long sentence cut.
+    if n <= max_tokens:
+        return [(0, n)]
+    out: list[tuple[int, int]] = []
+    lo = 0
+    for a, b in itertools.pairwise(starts):
+        if b - lo > max_tokens and a > lo:
+            out.append((lo, a))
+            lo = a
+        while b - lo > max_tokens:
+            out.append((lo, lo + max_tokens))
+            lo += max_tokens
+    if lo < n:
+        out.append((lo, n))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 200), max_size=30), st.integers(1, 90))
+def test_segment_packing_equals_the_sentence_loop(lengths: list[int], max_tokens: int) -> None:
+    from moderation.detect.offensive import _pack
+
+    starts = [0, *itertools.accumulate(lengths)]
+    n = starts[-1]
+    assert _pack(starts, n, max_tokens) == _reference_segments(starts, n, max_tokens)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300))
+def test_token_spans_equal_the_regex_tokens(text: str) -> None:
+    from moderation.detect.offensive import _TOKEN, token_spans
+
+    starts, ends = token_spans(text)
+    assert list(zip(starts.tolist(), ends.tolist(), strict=True)) == [m.span() for m in _TOKEN.finditer(text)]
+
+
+def test_long_text_scores_a_bounded_choice_that_keeps_the_lexicon_hits() -> None:
+    from moderation.detect.offensive import MAX_SEGMENTS
+
+    clean = "Hôm nay tôi đi chợ mua rau và cá tươi. " * 8
+    text = clean * 300 + "Thằng bán hàng ngu như chó, đồ mặt lồn! " + clean * 300
+    res = score_offensive(text)
+    scored, total = res.segments
+    assert total > MAX_SEGMENTS
+    assert scored == MAX_SEGMENTS
+    assert res.flagged
+    assert any("lồn" in text[a:b] for a, b in res.spans)
+    assert score_offensive(text) == res  # the sample is a function of the text
