@@ -12,6 +12,7 @@ of them. Every span is in ORIGINAL offsets.
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -199,15 +200,16 @@ def find_accusations(text: str | Normalised, targets: Sequence[TargetHit] | None
     if not tgs:
         return []
     out: list[Accusation] = []
+    sentences, near = _Sentences(n.original), _Near(tgs)
     for m in _patterns()["wrongdoing"].finditer(n.folded):
         before = n.folded[max(0, m.start() - 30) : m.start()]
         if _NOMINAL_BEFORE.search(before):
             continue
         lo, hi = n.to_original(*m.span())
-        sentence_lo, sentence_hi = _sentence(n.original, lo, hi)
+        sentence_lo, sentence_hi = sentences.around(lo, hi)
         best: TargetHit | None = None
         best_dist = _WINDOW + 1
-        for t in tgs:
+        for t in near.around(lo, hi):
             if t.end <= sentence_lo or t.start >= sentence_hi or (t.start < hi and lo < t.end):
                 continue
             dist = lo - t.end if t.end <= lo else t.start - hi
@@ -218,20 +220,48 @@ def find_accusations(text: str | Normalised, targets: Sequence[TargetHit] | None
     return out
 
 
-def _sentence(original: str, lo: int, hi: int) -> tuple[int, int]:
-    start = 0
-    for m in _SENTENCE_END.finditer(original, 0, lo):
-        start = m.end()
-    end_m = _SENTENCE_END.search(original, hi)
-    return start, end_m.start() if end_m else len(original)
+class _Sentences:
+    """The sentence breaks of one text, found once: each query is a bisection, not a rescan from the start."""
+
+    __slots__ = ("_breaks", "_length")
+
+    def __init__(self, original: str) -> None:
+        self._breaks = [m.start() for m in _SENTENCE_END.finditer(original)]
+        self._length = len(original)
+
+    def around(self, lo: int, hi: int) -> tuple[int, int]:
+        """The sentence holding ``[lo, hi)``: from after the last break before ``lo`` to the first break at ``hi``+."""
+        k = bisect.bisect_left(self._breaks, lo)
+        start = self._breaks[k - 1] + 1 if k else 0
+        j = bisect.bisect_left(self._breaks, hi)
+        return start, self._breaks[j] if j < len(self._breaks) else self._length
+
+
+class _Near:
+    """Targets sorted by start, so the ones within ``_WINDOW`` of a span are found by bisection."""
+
+    __slots__ = ("_hits", "_longest", "_starts")
+
+    def __init__(self, hits: Iterable[TargetHit]) -> None:
+        self._hits = sorted(hits, key=lambda h: (h.start, h.end))
+        self._starts = [h.start for h in self._hits]
+        self._longest = max((h.end - h.start for h in self._hits), default=0)
+
+    def around(self, lo: int, hi: int) -> list[TargetHit]:
+        first = bisect.bisect_left(self._starts, lo - _WINDOW - self._longest)
+        last = bisect.bisect_right(self._starts, hi + _WINDOW)
+        return self._hits[first:last]
 
 
 def aimed(hits: Sequence[TargetHit], spans: Sequence[tuple[int, int]], original: str) -> set[TargetHit]:
     """Return the targets the offensive ``spans`` are aimed at: in the same sentence, within a short window."""
     out: set[TargetHit] = set()
+    if not hits or not spans:
+        return out
+    sentences, near = _Sentences(original), _Near(hits)
     for lo, hi in spans:
-        s_lo, s_hi = _sentence(original, lo, hi)
-        for t in hits:
+        s_lo, s_hi = sentences.around(lo, hi)
+        for t in near.around(lo, hi):
             if t.end <= s_lo or t.start >= s_hi:
                 continue
             dist = 0 if (t.start < hi and lo < t.end) else (lo - t.end if t.end <= lo else t.start - hi)
