@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import threading
 from typing import Any
 
 import httpx
@@ -59,20 +61,33 @@ def classify(self: Any, submission_id: str) -> str | None:
         raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
 
 
+_clients: dict[tuple[int, float], httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def callback_client(timeout_s: float) -> httpx.Client:
+    """One HTTP client per process (and timeout), reused by every delivery.
+
+    Building an ``httpx.Client`` loads a TLS context (tens of milliseconds of CPU): once per callback it cost more
+    than the callback itself. Keyed by pid, so a forked pool process never shares its parent's connections.
+    """
+    key = (os.getpid(), timeout_s)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = httpx.Client(timeout=timeout_s, follow_redirects=False)
+        return client
+
+
 def run_deliver(rt: Runtime, delivery_id: str, client: httpx.Client | None = None) -> int | None:
     """Attempt one delivery and commit; return seconds until the next try, or None when finished."""
     policy = delivery.BackoffPolicy(
         rt.settings.callback_backoff_base_s, rt.settings.callback_backoff_cap_s, rt.settings.callback_max_age_s
     )
-    own_client = client is None
-    client = client or httpx.Client(timeout=rt.settings.callback_timeout_s, follow_redirects=False)
-    try:
-        with rt.sessions() as session:
-            wait = delivery.attempt(session, delivery_id, client, policy)
-            session.commit()
-    finally:
-        if own_client:
-            client.close()
+    client = client or callback_client(rt.settings.callback_timeout_s)
+    with rt.sessions() as session:
+        wait = delivery.attempt(session, delivery_id, client, policy)
+        session.commit()
     return wait
 
 
@@ -91,14 +106,24 @@ def run_sweep(rt: Runtime, now: dt.datetime | None = None) -> dict[str, int]:
     """Re-enqueue work whose task was lost: stuck submissions, and callbacks past their next attempt."""
     now = now or utcnow()
     stuck_before = now - dt.timedelta(seconds=rt.settings.stuck_after_s)
+    backlog = getattr(rt.queue, "backlog", None)
     with rt.sessions() as session:
         stuck = classification.stuck_submissions(session, stuck_before)
+        # Work still waiting behind a backlog is queued, not lost: re-enqueued every period it would be multiplied
+        # (a queue of minutes held each submission several times over) and slow the workers it waits for. A lost
+        # task is re-enqueued once the queue is shorter than what was found stuck.
+        if stuck and backlog is not None and (backlog("classify") or 0) >= len(stuck):
+            stuck = []
         for sub_id in stuck:
             sub = session.get(Submission, sub_id)
             if sub is not None:
                 sub.updated_at = now  # so the next sweep waits another period before trying again
-        # A grace period, so a delivery whose own retry is about to run is not sent twice.
-        due = delivery.due_deliveries(session, now - dt.timedelta(seconds=120))
+        # A grace period, so a delivery whose own task is queued or about to run is not sent twice: like a stuck
+        # submission, one still due after stuck_after_s (at most 120 s) has lost its task.
+        grace_s = min(120, rt.settings.stuck_after_s)
+        due = delivery.due_deliveries(session, now - dt.timedelta(seconds=grace_s))
+        if due and backlog is not None and (backlog("callbacks") or 0) >= len(due):
+            due = []
         session.commit()
     rt.queue.classify(stuck)
     rt.queue.deliver(due)

@@ -175,7 +175,8 @@ def _decide_case(
 ) -> list[Delivery]:
     history = strike_history(session, platform_id, case.author_id, case.blog_id)
     result = core.assess_case(case, history, ladder, now)
-    decisions = {v.decision_id: decision_by_id(session, v.decision_id or "") for v in case.violations}
+    # A removal's several categories share its decision: load each decision once.
+    decisions = {d: decision_by_id(session, d or "") for d in dict.fromkeys(v.decision_id for v in case.violations)}
     source_cats = {
         (v.decision_id, c.get("id")): c for v in case.violations for c in _categories(decisions.get(v.decision_id))
     }

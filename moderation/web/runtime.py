@@ -79,6 +79,18 @@ class CeleryQueue:
                 )
                 return
 
+    def backlog(self, queue: str) -> int | None:
+        """Messages waiting in ``queue`` on a Redis broker (every priority list); None when it cannot tell."""
+        if not str(self.celery.conf.broker_url or "").startswith(("redis://", "rediss://", "unix://")):
+            return None
+        try:
+            with self.celery.connection_for_read() as conn:
+                channel = conn.default_channel
+                keys = {channel._q_for_pri(queue, pri) for pri in channel.priority_steps}
+                return sum(int(channel.client.llen(key)) for key in keys)
+        except Exception:
+            return None
+
     def classify(self, submission_ids: Sequence[str]) -> None:
         self._send("moderation.classify", submission_ids, "classify")
 

@@ -187,10 +187,27 @@ def test_killed_workers_and_restarted_redis_lose_nothing_and_double_nothing(
         receiver.secret = creds.secret
         env = stack_env(chaos_db, broker, tmp_path / "var")
         workers = {"worker-classify": "classify", "worker-callbacks": "callbacks,maintenance"}
-        with running_stack(env, _logs("kills"), workers) as stack:
+        # Two callbacks per post (the removal, and the author's warning): callbacks wait on HTTP and the database,
+        # so that worker runs more processes than the CPU-bound classifier.
+        concurrency = {"worker-classify": 2, "worker-callbacks": 4}
+        with running_stack(env, _logs("kills"), workers, concurrency=concurrency) as stack:
             submitter = Submitter(stack.base_url, creds)
             stop = threading.Event()
             events: list[str] = []
+            started = time.monotonic()
+
+            def progress() -> None:
+                # Throughput as it goes (shown with -s, and in the output of a failed run).
+                while not stop.wait(10):
+                    with session_scope(chaos_db) as session:
+                        decided = session.scalar(
+                            select(func.count()).select_from(Submission).where(Submission.status == "decided")
+                        )
+                    print(
+                        f"{time.monotonic() - started:6.1f} s: accepted {len(submitter.ids)}, decided {decided}, "
+                        f"callbacks received {len(receiver.delivery_counts())}",
+                        flush=True,
+                    )
 
             def chaos() -> None:
                 # SIGKILL pool processes of both workers over and over; once, the whole classify worker and then
@@ -213,8 +230,8 @@ def test_killed_workers_and_restarted_redis_lose_nothing_and_double_nothing(
                         restarted_redis = True
 
             chaos_thread = threading.Thread(target=chaos, daemon=True)
-            started = time.monotonic()
             chaos_thread.start()
+            threading.Thread(target=progress, daemon=True).start()
             try:
                 submitter.run(range(N_POSTS))
                 # Keep killing while the backlog drains, then let it settle.
