@@ -110,10 +110,11 @@ def run_sweep(rt: Runtime, now: dt.datetime | None = None) -> dict[str, int]:
     with rt.sessions() as session:
         stuck = classification.stuck_submissions(session, stuck_before)
         # Work still waiting behind a backlog is queued, not lost: re-enqueued every period it would be multiplied
-        # (a queue of minutes held each submission several times over) and slow the workers it waits for. A lost
-        # task is re-enqueued once the queue is shorter than what was found stuck.
-        if stuck and backlog is not None and (backlog("classify") or 0) >= len(stuck):
-            stuck = []
+        # (a queue of minutes held each submission several times over) and slow the workers it waits for. Of what
+        # looks stuck, at most as many as the queue cannot hold are lost; the oldest first, since the tasks a dead
+        # worker took were older than anything still waiting in a FIFO queue.
+        if stuck and backlog is not None:
+            stuck = stuck[: max(0, len(stuck) - (backlog("classify") or 0))]
         for sub_id in stuck:
             sub = session.get(Submission, sub_id)
             if sub is not None:
@@ -122,8 +123,8 @@ def run_sweep(rt: Runtime, now: dt.datetime | None = None) -> dict[str, int]:
         # submission, one still due after stuck_after_s (at most 120 s) has lost its task.
         grace_s = min(120, rt.settings.stuck_after_s)
         due = delivery.due_deliveries(session, now - dt.timedelta(seconds=grace_s))
-        if due and backlog is not None and (backlog("callbacks") or 0) >= len(due):
-            due = []
+        if due and backlog is not None:
+            due = due[: max(0, len(due) - (backlog("callbacks") or 0))]
         session.commit()
     rt.queue.classify(stuck)
     rt.queue.deliver(due)
