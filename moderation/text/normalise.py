@@ -666,6 +666,8 @@ _TOKEN_START = regex.compile(r"[^\p{L}\p{M}]", regex.REVERSE)
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a"}
 _LEET_HINT = regex.compile(r"\p{L}[013457@]|[013457]\p{L}")
 _LEET_TOKEN = regex.compile(r"[\p{L}\p{M}\d@]++")
+_LEET_TABLE = str.maketrans(_LEET)
+_MAX_LEET_TOKEN = 64
 # Single letters (or leet digits) separated by the same kind of punctuation: "c.h.ố.n.g", "đ-m", "n g u".
 _SPACED = regex.compile(
     r"(?<![\p{L}\p{M}\d])"
@@ -728,7 +730,12 @@ def _lower(buf: _Buf) -> _Buf:
     if len(low) == len(buf.text):
         return buf if low == buf.text else _Buf(low, buf.starts, buf.ends)
     # A few characters (İ) lower to two; replace those as whole-range edits, the rest lower one for one.
-    edits: list[_Edit] = [(i, i + 1, ch.lower(), None) for i, ch in enumerate(buf.text) if len(ch.lower()) != 1]
+    if len(codes) and int(codes.max()) < _BMP:
+        # Only where the table says "not one for one" (code 0 included, hence the check).
+        at = np.flatnonzero(_lower_array()[codes] == 0).tolist()
+        edits: list[_Edit] = [(i, i + 1, text[i].lower(), None) for i in at if len(text[i].lower()) != 1]
+    else:
+        edits = [(i, i + 1, ch.lower(), None) for i, ch in enumerate(text) if len(ch.lower()) != 1]
     buf = _apply(buf, edits)
     return _Buf(buf.text.lower(), buf.starts, buf.ends)
 
@@ -768,25 +775,70 @@ def _join_spaced(buf: _Buf, flags: set[str], candidates: Sequence[int] | None = 
 
 
 def _leet(buf: _Buf, flags: set[str]) -> _Buf:
+    """Undo letter-digit swaps ("ch0ng ph4") in tokens of letters with a few leet digits.
+
+    A token is a run of ``[\\p{L}\\p{M}\\d@]``; it is rewritten when it has at least two letters, at least one digit
+    (or ``@``), no more digits than letters, no two digits at either end and no ``@`` at either end. Runs longer
+    than :data:`_MAX_LEET_TOKEN` are not words and are left alone. The tests are numpy masks over the whole text,
+    so only the tokens that change cost Python work.
+    """
     if not _LEET_HINT.search(buf.text):
         return buf
+    text = buf.text
+    scan = _Scan(text)
+    tok = scan._is(_L | _M | _D | _AT)
+    edge = np.empty(len(tok) + 1, dtype=bool)
+    edge[0], edge[-1] = tok[0], tok[-1]
+    np.not_equal(tok[1:], tok[:-1], out=edge[1:-1])
+    at = np.flatnonzero(edge)
+    starts, ends = at[0::2], at[1::2]
+    size = ends - starts
+    keep = (size >= 3) & (size <= _MAX_LEET_TOKEN)
+    if not keep.any():
+        return buf
+    starts, ends = starts[keep], ends[keep]
+    alpha, digit = _py_classes(scan.codes)
+    c_alpha = np.concatenate(([0], np.cumsum(alpha)))
+    c_digit = np.concatenate(([0], np.cumsum(digit | (scan.codes == ord("@")))))
+    c_leet = np.concatenate(([0], np.cumsum(scan._is(_LEETD | _AT))))
+    letters = c_alpha[ends] - c_alpha[starts]
+    digits = c_digit[ends] - c_digit[starts]
+    d = scan._is(_D)
+    glued = (d[starts] & d[starts + 1]) | (d[ends - 1] & d[ends - 2])  # "covid19", "2024abc": names, not leet
+    at_edge = (scan.codes[starts] == ord("@")) | (scan.codes[ends - 1] == ord("@"))
+    keep = (letters >= 2) & (digits > 0) & (digits <= letters) & ~glued & ~at_edge
+    keep &= c_leet[ends] > c_leet[starts]  # something to replace
     edits: list[_Edit] = []
-    for m in _LEET_TOKEN.finditer(buf.text):
-        tok = m.group()
-        letters = sum(ch.isalpha() for ch in tok)
-        digits = sum(ch.isdigit() or ch == "@" for ch in tok)
-        if letters < 2 or digits == 0 or digits > letters:
-            continue
-        # Numbers glued to words ("covid19", "user2024") are names, not leetspeak.
-        if regex.search(r"\d\d$|^\d\d", tok) or tok.startswith("@") or tok.endswith("@"):
-            continue
-        new = "".join(_LEET.get(ch, ch) for ch in tok)
-        if new != tok:
-            edits.append((m.start(), m.end(), new, [(j, j + 1) for j in range(len(tok))]))
+    for a, b in zip(starts[keep].tolist(), ends[keep].tolist(), strict=True):
+        edits.append((a, b, text[a:b].translate(_LEET_TABLE), [(j, j + 1) for j in range(b - a)]))
     if edits:
         flags.add("obfuscation")
         return _apply(buf, edits)
     return buf
+
+
+@functools.cache
+def _py_bmp_classes() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    chars = [chr(cp) for cp in range(_BMP)]
+    return (
+        np.fromiter((c.isalpha() for c in chars), dtype=bool, count=_BMP),
+        np.fromiter((c.isdigit() for c in chars), dtype=bool, count=_BMP),
+    )
+
+
+def _py_classes(codes: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """``str.isalpha`` and ``str.isdigit`` of every code point (what the leet rule counts)."""
+    alpha_t, digit_t = _py_bmp_classes()
+    big = codes >= _BMP
+    if not big.any():
+        return alpha_t[codes], digit_t[codes]
+    alpha = np.zeros(len(codes), dtype=bool)
+    digit = np.zeros(len(codes), dtype=bool)
+    alpha[~big], digit[~big] = alpha_t[codes[~big]], digit_t[codes[~big]]
+    uniq, inv = np.unique(codes[big], return_inverse=True)
+    alpha[big] = np.asarray([chr(c).isalpha() for c in uniq.tolist()], dtype=bool)[inv]
+    digit[big] = np.asarray([chr(c).isdigit() for c in uniq.tolist()], dtype=bool)[inv]
+    return alpha, digit
 
 
 def _tone_index(bases: str, shaped: Sequence[bool]) -> int | None:
