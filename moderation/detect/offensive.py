@@ -283,6 +283,8 @@ _VOCAB_MAX = (1 << _ID_BITS) - 1
 _PAIRS_MAX = 1 << 20
 # Long texts: at most this many segments are scored per text (see docs/offensive-model.md, "Long texts").
 MAX_SEGMENTS = 48
+# A "word" longer than this is not one (a URL, a blob, a flood): the model sees its first MAX_WORD_CHARS characters.
+MAX_WORD_CHARS = 128
 SAMPLED_SEGMENTS = 12
 
 
@@ -367,6 +369,8 @@ class _Weights:
 
     def word_ids(self, words: Sequence[str]) -> npt.NDArray[np.int64]:
         """Return the ids of ``words`` (normalised word tokens), adding the new ones."""
+        if any(len(w) > MAX_WORD_CHARS for w in words):
+            words = [w[:MAX_WORD_CHARS] for w in words]
         ids = list(map(self.ids.get, words))
         if None in ids:
             new = list(dict.fromkeys(w for w, i in zip(words, ids, strict=True) if i is None))
@@ -526,7 +530,7 @@ class OffensiveModel:
         """Return P(offensive) for every token."""
         if not p.words:
             return np.zeros(0, dtype=np.float32)
-        return (1.0 / (1.0 + np.exp(-self._linear(p)[0]))).astype(np.float32)
+        return (1.0 / (1.0 + np.exp(-np.clip(self._linear(p)[0], -500.0, 500.0)))).astype(np.float32)
 
     def combined_score(self, doc: float, tokens: FloatArray) -> float:
         """Combine the document score with the strongest token (the mean of the two, when the model says so)."""
@@ -570,7 +574,7 @@ class OffensiveModel:
             lo, hi = max(0, a - 2), min(total, b + 2)
             words = _TOKEN.findall(n.text, int(t_start[lo]), int(t_end[hi - 1]))
             tz, d_self, d_big = self._weights.linear(words, lex[lo:hi], a - lo, hi - b)
-            tok = (1.0 / (1.0 + np.exp(-(tz + self.tok_b)))).astype(np.float32)
+            tok = (1.0 / (1.0 + np.exp(-np.clip(tz + self.tok_b, -500.0, 500.0)))).astype(np.float32)
             # The segments of this run, as offsets into it; they tile it.
             bounds = np.asarray([(sa - a, sb - a) for sa, sb in chosen if a <= sa and sb <= b], dtype=np.int64)
             i, j = bounds[:, 0], bounds[:, 1]
@@ -580,7 +584,7 @@ class OffensiveModel:
             # A segment's document: its words and the bigrams inside it (not the one with the token before it).
             z = c_self[j] - c_self[i] + c_big[j] - c_big[i + 1] + self.doc_b
             z += self._lex_arr[np.minimum(c_lex[j] - c_lex[i], 3)]
-            doc = 1.0 / (1.0 + np.exp(-z))
+            doc = 1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0)))
             if self.meta.get("combine") == "mean":
                 doc = (doc + np.maximum.reduceat(tok, i)) / 2.0
             best = max(best, float(doc.max()))
@@ -590,7 +594,7 @@ class OffensiveModel:
 
 
 def _sigmoid(z: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-z)))
+    return float(1.0 / (1.0 + np.exp(-min(max(z, -500.0), 500.0))))
 
 
 def _runs(chosen: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:

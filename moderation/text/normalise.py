@@ -101,7 +101,7 @@ class _Buf:
 
 # (start, end, replacement, per_char) where per_char is None (each output char maps to the whole range) or a
 # sequence of (lo, hi) ranges relative to ``start``, one per output character.
-_Edit = tuple[int, int, str, Sequence[tuple[int, int]] | None]
+_Edit = tuple[int, int, str, Sequence[tuple[int, int]] | npt.NDArray[np.int64] | None]
 
 
 def _apply(buf: _Buf, edits: Iterable[_Edit]) -> _Buf:
@@ -125,6 +125,7 @@ def _apply(buf: _Buf, edits: Iterable[_Edit]) -> _Buf:
     seg_hi: list[int] = []  # last source index (``hi - 1``) of the segment's first character
     seg_step: list[int] = []
     seg_len: list[int] = []
+    chunks: list[tuple[Any, Any, Any, Any]] = []  # segments as arrays (long per-character maps), in order
     pos = 0
     text = buf.text
     changed = False
@@ -146,6 +147,18 @@ def _apply(buf: _Buf, edits: Iterable[_Edit]) -> _Buf:
                 seg_hi.append(b - 1)
                 seg_step.append(0)
                 seg_len.append(k)
+        elif isinstance(per_char, np.ndarray):
+            # A long per-character map given as a (k, 2) array: its segments are added as arrays.
+            chunks.append((seg_lo, seg_hi, seg_step, seg_len))
+            chunks.append(
+                (
+                    a + per_char[:, 0],
+                    a + np.maximum(per_char[:, 1], per_char[:, 0] + 1) - 1,
+                    np.zeros(k, dtype=np.int64),
+                    np.ones(k, dtype=np.int64),
+                )
+            )
+            seg_lo, seg_hi, seg_step, seg_len = [], [], [], []
         else:
             for r_lo, r_hi in per_char:
                 seg_lo.append(a + r_lo)
@@ -161,16 +174,18 @@ def _apply(buf: _Buf, edits: Iterable[_Edit]) -> _Buf:
         seg_hi.append(pos)
         seg_step.append(1)
         seg_len.append(len(text) - pos)
-    lengths = np.asarray(seg_len, dtype=np.int64)
+    chunks.append((seg_lo, seg_hi, seg_step, seg_len))
+    lo_s, hi_s, step_s, len_s = (np.concatenate([np.asarray(c[i], dtype=np.int64) for c in chunks]) for i in range(4))
+    lengths = len_s
     total = int(lengths.sum())
     if not total:
         empty = np.zeros(0, dtype=np.int64)
         return _Buf("".join(pieces), empty, empty.copy())
     out_start = np.cumsum(lengths) - lengths
     within = np.arange(total, dtype=np.int64) - np.repeat(out_start, lengths)
-    step = np.repeat(np.asarray(seg_step, dtype=np.int64), lengths) * within
-    lo_arr = np.repeat(np.asarray(seg_lo, dtype=np.int64), lengths) + step
-    hi_arr = np.repeat(np.asarray(seg_hi, dtype=np.int64), lengths) + step
+    step = np.repeat(step_s, lengths) * within
+    lo_arr = np.repeat(lo_s, lengths) + step
+    hi_arr = np.repeat(hi_s, lengths) + step
     return _Buf("".join(pieces), buf.starts[lo_arr], buf.ends[hi_arr])
 
 
@@ -327,7 +342,8 @@ def _class_bits(chars: str) -> npt.NDArray[np.uint16]:
         (_D0134, re.compile("[0134]")),
     ]
     for bit, pat in tests:
-        idx = [m.start() for m in pat.finditer(chars)]
+        # Every character of a match (``_INVISIBLE`` matches runs).
+        idx = [i for m in pat.finditer(chars) for i in range(m.start(), m.end())]
         if idx:
             out[np.asarray(idx, dtype=np.int64)] |= bit
     return out
@@ -668,6 +684,7 @@ _LEET_HINT = regex.compile(r"\p{L}[013457@]|[013457]\p{L}")
 _LEET_TOKEN = regex.compile(r"[\p{L}\p{M}\d@]++")
 _LEET_TABLE = str.maketrans(_LEET)
 _MAX_LEET_TOKEN = 64
+_D0134_CODES = np.asarray([ord(c) for c in "0134"], dtype=np.uint32)
 # Single letters (or leet digits) separated by the same kind of punctuation: "c.h.ố.n.g", "đ-m", "n g u".
 _SPACED = regex.compile(
     r"(?<![\p{L}\p{M}\d])"
@@ -680,23 +697,12 @@ _SPACES = re.compile(r"\s{2,}|[^\S ]")
 
 
 def _delete_invisible(buf: _Buf) -> _Buf:
-    edits: list[_Edit] = []
-    text = buf.text
-    pos = 0
-    # A deletion is expressed as replacing "previous char + invisible run" by the previous char, so the map keeps
-    # non-empty spans; a run at the very start is merged into the following character instead.
-    for m in _INVISIBLE.finditer(text):
-        a, b = m.span()
-        if a > pos:
-            edits.append((a - 1, b, text[a - 1], [(0, 1)]))
-            pos = b
-        elif b < len(text):
-            edits.append((a, b + 1, text[b], [(b - a, b - a + 1)]))
-            pos = b + 1
-        else:
-            edits.append((a, b, "", None))
-            pos = b
-    buf = _apply(buf, edits) if edits else buf
+    # Deleting a character keeps every other one on its own original span (the map of the previous character is
+    # not widened): a numpy filter over the code points and the map.
+    scan = _Scan(buf.text)
+    keep = ~scan._is(_INV)
+    if not keep.all():
+        buf = _Buf(_from_codes(scan.codes[keep]), buf.starts[keep], buf.ends[keep])
     return _sub(buf, _SURROGATES_CONTROLS, lambda s: "\ufffd" if "\ud800" <= s <= "\udfff" else " ")
 
 
@@ -759,6 +765,17 @@ def _join_spaced(buf: _Buf, flags: set[str], candidates: Sequence[int] | None = 
     edits: list[_Edit] = []
     for m in _matches_at(_SPACED, buf.text, candidates):
         s = m.group()
+        if len(s) > 64:
+            # A long run ("n g u n g u ..." over a whole post): the same choice as the loop below, with numpy.
+            codes = _codes(s)
+            alpha, _digit, mark = _py_classes(codes)
+            kept = alpha | np.isin(codes, _D0134_CODES)
+            if kept.any():
+                kept |= mark & (np.arange(len(s)) > int(np.argmax(kept)))
+                at = np.flatnonzero(kept)
+                if len(at) >= 2:
+                    edits.append((m.start(), m.end(), _from_codes(codes[at]), np.stack((at, at + 1), axis=1)))
+            continue
         per_char: list[tuple[int, int]] = []
         out: list[str] = []
         for j, ch in enumerate(s):
@@ -797,7 +814,7 @@ def _leet(buf: _Buf, flags: set[str]) -> _Buf:
     if not keep.any():
         return buf
     starts, ends = starts[keep], ends[keep]
-    alpha, digit = _py_classes(scan.codes)
+    alpha, digit, _mark = _py_classes(scan.codes)
     c_alpha = np.concatenate(([0], np.cumsum(alpha)))
     c_digit = np.concatenate(([0], np.cumsum(digit | (scan.codes == ord("@")))))
     c_leet = np.concatenate(([0], np.cumsum(scan._is(_LEETD | _AT))))
@@ -817,28 +834,37 @@ def _leet(buf: _Buf, flags: set[str]) -> _Buf:
     return buf
 
 
+def _is_mark(ch: str) -> bool:
+    return unicodedata.category(ch).startswith("M")
+
+
 @functools.cache
-def _py_bmp_classes() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+def _py_bmp_classes() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     chars = [chr(cp) for cp in range(_BMP)]
     return (
         np.fromiter((c.isalpha() for c in chars), dtype=bool, count=_BMP),
         np.fromiter((c.isdigit() for c in chars), dtype=bool, count=_BMP),
+        np.fromiter((unicodedata.category(c).startswith("M") for c in chars), dtype=bool, count=_BMP),
     )
 
 
-def _py_classes(codes: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """``str.isalpha`` and ``str.isdigit`` of every code point (what the leet rule counts)."""
-    alpha_t, digit_t = _py_bmp_classes()
+def _py_classes(
+    codes: npt.NDArray[np.uint32],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """``str.isalpha``, ``str.isdigit`` and "is a combining mark" (``unicodedata``) of every code point."""
+    tables = _py_bmp_classes()
     big = codes >= _BMP
     if not big.any():
-        return alpha_t[codes], digit_t[codes]
-    alpha = np.zeros(len(codes), dtype=bool)
-    digit = np.zeros(len(codes), dtype=bool)
-    alpha[~big], digit[~big] = alpha_t[codes[~big]], digit_t[codes[~big]]
+        return tables[0][codes], tables[1][codes], tables[2][codes]
     uniq, inv = np.unique(codes[big], return_inverse=True)
-    alpha[big] = np.asarray([chr(c).isalpha() for c in uniq.tolist()], dtype=bool)[inv]
-    digit[big] = np.asarray([chr(c).isdigit() for c in uniq.tolist()], dtype=bool)[inv]
-    return alpha, digit
+    tests: tuple[Callable[[str], bool], ...] = (str.isalpha, str.isdigit, _is_mark)
+    out = []
+    for table, test in zip(tables, tests, strict=True):
+        arr = np.zeros(len(codes), dtype=bool)
+        arr[~big] = table[codes[~big]]
+        arr[big] = np.fromiter((test(chr(c)) for c in uniq.tolist()), dtype=np.bool_, count=len(uniq))[inv]
+        out.append(arr)
+    return out[0], out[1], out[2]
 
 
 def _tone_index(bases: str, shaped: Sequence[bool]) -> int | None:
