@@ -408,10 +408,10 @@ def stack_env(database_url: str, broker_url: str, var_dir: Path, **extra: str) -
         SECRET_KEY="chaos-secret-key",
         MODERATION_VAR_DIR=str(var_dir),
         MODERATION_RATE_LIMIT_PER_MINUTE="0",
-        # Short recovery periods, so lost tasks are found within a minute rather than after five. Not shorter: work
-        # that merely waits in a queue longer than this is re-enqueued by every sweep, and at 2,000 posts on two
-        # cores a 20 s period multiplied the classify queue (4,000 tasks for 1,700 waiting posts) and starved it.
-        MODERATION_STUCK_AFTER_S="60",
+        # Short recovery periods, so lost tasks are found in seconds rather than minutes. The sweep re-enqueues only
+        # what the broker backlog cannot hold (before, a 20 s period at 2,000 posts on two cores multiplied the
+        # classify queue: 4,000 tasks for 1,700 waiting posts).
+        MODERATION_STUCK_AFTER_S="20",
         MODERATION_SWEEP_INTERVAL_S="2",
         MODERATION_CALLBACK_BACKOFF_BASE_S="1",
         MODERATION_CALLBACK_BACKOFF_CAP_S="4",
