@@ -950,26 +950,50 @@ def _canon_token(tok: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     return "".join(text), tuple(per_char)
 
 
+def _drop_mark_floods(buf: _Buf, scan: _Scan) -> _Buf:
+    """Delete every combining mark after the third in a row (what ``_sub(buf, _MARK_FLOOD, "")`` does), with numpy:
+    the other characters keep their own spans."""
+    mark = scan._is(_M)
+    idx = np.arange(len(mark))
+    run_start = np.maximum.accumulate(np.where(mark & ~_shift(mark, -1, False), idx, 0))
+    drop = mark & (idx - run_start >= _MAX_MARKS)
+    if not drop.any():
+        return buf
+    keep = ~drop
+    return _Buf(_from_codes(scan.codes[keep]), buf.starts[keep], buf.ends[keep])
+
+
+def _suspicious_tokens(text: str, scan: _Scan) -> list[tuple[int, int]]:
+    """The tokens (runs of letters and marks) holding a match of ``_SUSPICIOUS``, as (start, end), in order."""
+    cand = np.asarray(scan.suspicious(), dtype=np.int64)
+    if not len(cand):
+        return []
+    # Marks and tone-marked consonants match by themselves; the "oà"/"uý" alternatives are checked with the regex.
+    sure = scan._is(_M | _TONED)[cand]
+    if not sure.all():
+        checked = [p for p in cand[~sure].tolist() if _SUSPICIOUS.match(text, p)]
+        cand = np.sort(np.concatenate((cand[sure], np.asarray(checked, dtype=np.int64))))
+    word = scan._is(_L | _M)
+    edge = np.empty(len(word) + 1, dtype=bool)
+    edge[0], edge[-1] = word[0], word[-1]
+    np.not_equal(word[1:], word[:-1], out=edge[1:-1])
+    at = np.flatnonzero(edge)
+    starts, ends = at[0::2], at[1::2]
+    which = np.unique(np.searchsorted(starts, cand, side="right") - 1)
+    return list(zip(starts[which].tolist(), ends[which].tolist(), strict=True))
+
+
 def _repair_marks(buf: _Buf, flags: set[str], scan: _Scan | None = None) -> _Buf:
-    candidates: Sequence[int] | None = None
     if scan is not None:
         if scan.any_mark():
-            buf = _sub(buf, _MARK_FLOOD, lambda s: "") if _MARK_FLOOD.search(buf.text) else buf
-        candidates = scan.of(buf.text).suspicious()
+            buf = _drop_mark_floods(buf, scan)
+        tokens = _suspicious_tokens(buf.text, scan.of(buf.text))
     else:
         buf = _sub(buf, _MARK_FLOOD, lambda s: "") if _MARK_FLOOD.search(buf.text) else buf
+        tokens = _suspicious_tokens(buf.text, _Scan(buf.text))
     text = buf.text
     edits: list[_Edit] = []
-    end = 0
-    for m in _matches_at(_SUSPICIOUS, text, candidates):
-        if m.start() < end:
-            continue
-        before = _TOKEN_START.search(text, 0, m.start())
-        a = before.end() if before else 0
-        a = max(a, end)
-        after = _TOKEN_END.search(text, m.end())
-        b = after.start() if after else len(text)
-        end = b
+    for a, b in tokens:
         tok = text[a:b]
         new, per_char = _canon_token(tok)
         if new != tok:
