@@ -10,11 +10,14 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,6 +31,15 @@ _VALIDATORS = {
     "comment": Draft202012Validator(schemas.COMMENT_REQUEST),
     "blog": Draft202012Validator(schemas.BLOG_REQUEST),
 }
+
+
+class HasId(Protocol):
+    """What intake needs of the calling platform: its id (an ORM ``Platform`` or the API's cached snapshot)."""
+
+    @property
+    def id(self) -> str: ...
+
+
 _HTML_HINT = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*\b[^>]*|/[a-zA-Z][a-zA-Z0-9]*\s*|!--)>", re.DOTALL)
 
 
@@ -116,16 +128,13 @@ def content_hash(fields: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def submit_item(session: Session, platform: Platform, kind: str, payload: dict[str, Any]) -> tuple[Submission, bool]:
+def submit_item(session: Session, platform: HasId, kind: str, payload: dict[str, Any]) -> tuple[Submission, bool]:
     """Record a post or comment revision; return it and whether it is new.
 
     The same (platform, kind, id, revision) returns the existing submission: a retried webhook must not classify
     twice. The unique constraint settles races between concurrent identical requests.
     """
     revision = int(payload.get("revision", 1))
-    existing = _find_submission(session, platform.id, kind, payload["id"], revision)
-    if existing is not None:
-        return existing, False
     fields = {"body": payload["body"]}
     if payload.get("title"):
         fields["title"] = payload["title"]
@@ -151,9 +160,7 @@ def submit_item(session: Session, platform: Platform, kind: str, payload: dict[s
     return _insert_once(session, submission)
 
 
-def register_blog(
-    session: Session, platform: Platform, payload: dict[str, Any]
-) -> tuple[Blog, Submission | None, bool]:
+def register_blog(session: Session, platform: HasId, payload: dict[str, Any]) -> tuple[Blog, Submission | None, bool]:
     """Create or update a blog in the registry; a new or renamed blog is submitted for checks (impersonation)."""
     blog = session.scalars(
         select(Blog).where(Blog.platform_id == platform.id, Blog.external_id == payload["id"])
@@ -220,7 +227,45 @@ def _find_submission(
     ).one_or_none()
 
 
+_COLUMNS = frozenset(attr.key for attr in sa_inspect(Submission).column_attrs)
+_UNIQUE = ("platform_id", "kind", "external_id", "revision")
+_UPSERT_INSERTS: dict[str, Callable[..., Any]] = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+
+
 def _insert_once(session: Session, submission: Submission) -> tuple[Submission, bool]:
+    """Insert ``submission`` unless its (platform, kind, id, revision) exists; return the stored row and whether new.
+
+    One statement on the common path: ``INSERT ... ON CONFLICT DO NOTHING RETURNING``. It returns nothing only for a
+    repeat (or a concurrent identical request that won the race), and only then is the existing row looked up.
+    """
+    make_insert = _UPSERT_INSERTS.get(session.get_bind().dialect.name)
+    if make_insert is None:  # another backend: a savepoint around a plain insert
+        return _insert_in_savepoint(session, submission)
+    given = sa_inspect(submission).dict  # only what was set: the columns left out take their defaults
+    values = {name: value for name, value in given.items() if name in _COLUMNS}
+    stmt = (
+        make_insert(Submission)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(_UNIQUE))
+        .returning(Submission)
+    )
+    stored: Submission | None = session.scalars(stmt).one_or_none()
+    if stored is not None:
+        return stored, True
+    existing = _find_submission(
+        session, submission.platform_id, submission.kind, submission.external_id, submission.revision
+    )
+    if existing is None:  # the conflicting row was deleted in between; not expected, but not silent
+        raise RuntimeError("submission insert conflicted but no existing row was found")
+    return existing, False
+
+
+def _insert_in_savepoint(session: Session, submission: Submission) -> tuple[Submission, bool]:
+    existing = _find_submission(
+        session, submission.platform_id, submission.kind, submission.external_id, submission.revision
+    )
+    if existing is not None:
+        return existing, False
     try:
         with session.begin_nested():
             session.add(submission)
