@@ -44,6 +44,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     signature_tolerance_s: int = 300
     rate_limit_per_minute: int = 6000  # per platform and process; 0 turns it off
+    platform_cache_s: float = 5.0  # platforms by API key cached per web process; a disable/rotation lags this; 0 off
     # Pipeline.
     registries_refresh_s: float = 10.0  # how stale feeds, entities, works and removed URLs may be in a worker
     stuck_after_s: int = 300  # a submission still received/processing after this is re-enqueued by the sweep

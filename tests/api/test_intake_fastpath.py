@@ -1,0 +1,115 @@
+"""The intake fast path, on SQLite and PostgreSQL: the one-statement idempotent insert and the platform cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+
+from moderation.store.db import get_engine, session_scope
+from moderation.store.models import Platform
+from moderation.web.auth import PlatformCache, PlatformSnapshot
+from tests.conftest import PlatformCreds, SignedClient, post_payload
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def statements(settings: Any) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs while the test does."""
+    seen: list[str] = []
+    engine = get_engine(settings.database_url)
+
+    def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()).upper())
+
+    event.listen(engine, "before_cursor_execute", _record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", _record)
+
+
+def _touching_submissions(seen: list[str]) -> list[str]:
+    return [s.split(" ", 1)[0] for s in seen if "SUBMISSIONS" in s or s.startswith(("SAVEPOINT", "RELEASE"))]
+
+
+def test_a_new_post_is_one_statement_and_a_repeat_finds_the_first(api: SignedClient, statements: list[str]) -> None:
+    api.post("/v1/posts", post_payload(id="warm"))  # the platform is read (and cached) here
+    statements.clear()
+    first = api.post("/v1/posts", post_payload())
+    assert first.status_code == 202
+    assert _touching_submissions(statements) == ["INSERT"]
+    assert "ON CONFLICT" in next(s for s in statements if s.startswith("INSERT"))
+    assert not any("FROM PLATFORMS" in s for s in statements)  # the cached platform
+    statements.clear()
+    again = api.post("/v1/posts", post_payload())
+    assert again.status_code == 200
+    assert again.get_json()["submission_id"] == first.get_json()["submission_id"]
+    assert _touching_submissions(statements) == ["INSERT", "SELECT"]
+
+
+def _disable(row: Platform) -> None:
+    row.active = False
+
+
+def _rotate(row: Platform) -> None:
+    row.secret = "rotated-secret-" + "x" * 30
+
+
+CHANGES = [
+    # (id, change made by another process, status within the TTL, status after it)
+    ("disabled", _disable, 202, 403),
+    ("secret-rotated", _rotate, 202, 401),
+]
+
+
+@pytest.mark.parametrize(("change", "within", "after"), [c[1:] for c in CHANGES], ids=[c[0] for c in CHANGES])
+def test_a_change_from_another_process_takes_effect_within_the_ttl(
+    app: Flask, settings: Any, platform: PlatformCreds, change: Any, within: int, after: int
+) -> None:
+    clock = Clock()
+    app.extensions["moderation.platforms"] = PlatformCache(5.0, clock=clock)
+    api = SignedClient(app.test_client(), platform)
+    assert api.post("/v1/posts", post_payload(id="p0")).status_code == 202
+    with session_scope(settings.database_url) as session:  # not the app's sessions: as the CLI would
+        row = session.get(Platform, platform.id)
+        assert row is not None
+        change(row)
+    clock.now += 4.9
+    assert api.post("/v1/posts", post_payload(id="p1")).status_code == within
+    clock.now += 0.2
+    assert api.post("/v1/posts", post_payload(id="p2")).status_code == after
+
+
+@pytest.mark.parametrize("through", ["app-sessions", "ttl-zero"])
+def test_a_change_takes_effect_at_once(app: Flask, settings: Any, platform: PlatformCreds, through: str) -> None:
+    rt = app.extensions["moderation"]
+    cache = PlatformCache(0.0 if through == "ttl-zero" else 5.0, clock=Clock())
+    cache.watch(rt.sessions)
+    app.extensions["moderation.platforms"] = cache
+    api = SignedClient(app.test_client(), platform)
+    assert api.post("/v1/posts", post_payload(id="p0")).status_code == 202
+    maker = rt.sessions if through == "app-sessions" else None
+    if maker is not None:  # the console's way: a commit through the app's own sessions empties the cache
+        with maker() as session:
+            _disable(session.get(Platform, platform.id))
+            session.commit()
+    else:
+        with session_scope(settings.database_url) as session:
+            _disable(session.get(Platform, platform.id))
+    response = api.post("/v1/posts", post_payload(id="p1"))
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "platform_disabled"
+
+
+def test_the_snapshot_does_not_show_the_secret() -> None:
+    snap = PlatformSnapshot("plt_1", "P", "pk_1", "very-secret", None, False, True)
+    assert "very-secret" not in repr(snap)
