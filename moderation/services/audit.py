@@ -1,5 +1,12 @@
 """Append to the hash-chained audit trail stored in ``audit_entries``.
 
+:func:`record` queues an entry in the caller's transaction; the entries are appended to the chain right before the
+transaction's outermost commit (``AppSession.commit`` runs :func:`append_pending`), so the chain head, which every
+writer must lock, is held only for that last moment instead of for the whole transaction (classification with its
+enforcement used to hold it throughout, which made all classify workers take turns). An entry recorded inside a
+savepoint that is rolled back is dropped with it, and a rolled-back transaction appends nothing: what happened
+and what the trail says stay the same. Entries are not visible to queries of their own transaction before commit.
+
 Writers serialise on the chain head: the next entry's ``seq`` is the primary key, so two transactions that read
 the same head cannot both append; the loser retries inside a savepoint and chains after the winner.
 """
@@ -10,16 +17,18 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
+from moderation.store import db
 from moderation.store.base import utcnow
 from moderation.store.models import AuditEntry
 from moderation.workflow import audit as chain
 
 MAX_TRIES = 20
 _COLUMNS = ("seq", "at", "actor", "action", "object_type", "object_id", "platform_id", "details", "prev_hash", "hash")
+_PENDING = "moderation.audit.pending"  # session.info key: [(transaction, entry fields)]
 
 
 def entry_dict(row: AuditEntry) -> dict[str, Any]:
@@ -44,29 +53,64 @@ def record(
     details: Mapping[str, Any] | None = None,
     platform_id: str | None = None,
     at: dt.datetime | None = None,
-) -> AuditEntry:
-    """Append one entry (secrets stripped by the chain builder) in the caller's transaction."""
-    at = at or utcnow()
+) -> None:
+    """Record one entry (secrets stripped by the chain builder) in the caller's transaction; appended at commit."""
+    if session.get_transaction() is None:
+        session.connection()  # begin, so the entry belongs to this transaction
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    fields = {
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "at": at or utcnow(),
+        "details": dict(details) if details is not None else None,
+        "platform_id": platform_id,
+    }
+    session.info.setdefault(_PENDING, []).append((transaction, fields))
+
+
+def append_pending(session: Session) -> None:
+    """Append the entries recorded in this session's transaction to the chain (called right before commit)."""
+    pending: list[tuple[SessionTransaction | None, dict[str, Any]]] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
     for _ in range(MAX_TRIES):
         head = _head(session)
-        entry = chain.new_entry(
-            entry_dict(head) if head else None,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            at=at,
-            details=details,
-            platform_id=platform_id,
-        )
-        row = AuditEntry(**{**entry, "at": chain.parse_at(entry["at"])})
+        previous = entry_dict(head) if head else None
+        rows = []
+        for _tx, fields in pending:
+            entry = chain.new_entry(previous, **fields)
+            rows.append(AuditEntry(**{**entry, "at": chain.parse_at(entry["at"])}))
+            previous = entry
         try:
             with session.begin_nested():
-                session.add(row)
+                session.add_all(rows)
         except IntegrityError:
-            continue  # another writer took this seq; chain after it
-        return row
+            continue  # another writer took these seqs; chain after it
+        return
     raise RuntimeError("could not append to the audit trail: too much contention on the chain head")
+
+
+def _within(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ended:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info.get(_PENDING)
+    if pending:
+        kept = [(tx, fields) for tx, fields in pending if not _within(tx, previous_transaction)]
+        if previous_transaction.parent is None:
+            kept = []
+        session.info[_PENDING] = kept
+
+
+db.BEFORE_COMMIT.append(append_pending)
 
 
 def iter_entries(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -64,8 +64,22 @@ def dispose_engines(*, close: bool = True) -> None:
         _engines.clear()
 
 
+# Callables run right before the outermost commit of every session made here (the audit trail appends the entries
+# its transaction recorded, so the chain head is locked only for the last moment of the transaction).
+BEFORE_COMMIT: list[Callable[[Session], None]] = []
+
+
+class AppSession(Session):
+    """A session whose ``commit`` (the outermost one: savepoints are released elsewhere) runs ``BEFORE_COMMIT``."""
+
+    def commit(self) -> None:
+        for hook in BEFORE_COMMIT:
+            hook(self)
+        super().commit()
+
+
 def session_factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(get_engine(url), expire_on_commit=False)
+    return sessionmaker(get_engine(url), class_=AppSession, expire_on_commit=False)
 
 
 @contextmanager
