@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
@@ -229,7 +229,11 @@ def _find_submission(
 
 _COLUMNS = frozenset(attr.key for attr in sa_inspect(Submission).column_attrs)
 _UNIQUE = ("platform_id", "kind", "external_id", "revision")
-_UPSERT_INSERTS: dict[str, Callable[..., Any]] = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+# Per dialect, the statement is built once; each request only passes its values (no per-request compilation).
+_UPSERTS: dict[str, Any] = {
+    name: make_insert(Submission).on_conflict_do_nothing(index_elements=list(_UNIQUE)).returning(Submission)
+    for name, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 
 
 def _insert_once(session: Session, submission: Submission) -> tuple[Submission, bool]:
@@ -238,18 +242,12 @@ def _insert_once(session: Session, submission: Submission) -> tuple[Submission, 
     One statement on the common path: ``INSERT ... ON CONFLICT DO NOTHING RETURNING``. It returns nothing only for a
     repeat (or a concurrent identical request that won the race), and only then is the existing row looked up.
     """
-    make_insert = _UPSERT_INSERTS.get(session.get_bind().dialect.name)
-    if make_insert is None:  # another backend: a savepoint around a plain insert
+    stmt = _UPSERTS.get(session.get_bind().dialect.name)
+    if stmt is None:  # another backend: a savepoint around a plain insert
         return _insert_in_savepoint(session, submission)
     given = sa_inspect(submission).dict  # only what was set: the columns left out take their defaults
     values = {name: value for name, value in given.items() if name in _COLUMNS}
-    stmt = (
-        make_insert(Submission)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=list(_UNIQUE))
-        .returning(Submission)
-    )
-    stored: Submission | None = session.scalars(stmt).one_or_none()
+    stored: Submission | None = session.scalars(stmt, [values]).one_or_none()
     if stored is not None:
         return stored, True
     existing = _find_submission(
