@@ -167,6 +167,9 @@ def test_lone_surrogates_do_not_raise(text: str) -> None:
         pytest.param("ngu ko vcl c.h.ó hoà thâṭ " * 2500, 1.0, id="64-kib-edit-dense"),
         pytest.param("a\u0301" * (1 << 15), 1.0, id="64-kib-decomposed-token"),
         pytest.param("k " * (1 << 15), 1.0, id="64-kib-teencode"),
+        # A separator chain that ends in a word: the regex alone rescanned it from every letter (10 KB took 20 s).
+        pytest.param("a." * (1 << 15) + "vn", 1.0, id="64-kib-dotted-chain-then-word"),
+        pytest.param("x/" * (1 << 15) + "2", 1.0, id="64-kib-slashed-chain-then-digit"),
     ],
 )
 def test_large_hostile_inputs_are_fast(text: str, budget: float) -> None:
