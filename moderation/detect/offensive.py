@@ -572,7 +572,8 @@ class OffensiveModel:
         pos_idx: list[int] = []
         for a, b in _runs(chosen):
             lo, hi = max(0, a - 2), min(total, b + 2)
-            words = _TOKEN.findall(n.text, int(t_start[lo]), int(t_end[hi - 1]))
+            text = n.text
+            words = [text[x:y] for x, y in zip(t_start[lo:hi].tolist(), t_end[lo:hi].tolist(), strict=True)]
             tz, d_self, d_big = self._weights.linear(words, lex[lo:hi], a - lo, hi - b)
             tok = (1.0 / (1.0 + np.exp(-np.clip(tz + self.tok_b, -500.0, 500.0)))).astype(np.float32)
             # The segments of this run, as offsets into it; they tile it.
