@@ -769,7 +769,7 @@ _MARKS_RUN = regex.compile(r"\p{M}*")
 _SPACED_BAD_END = regex.compile(r"[\p{L}\p{M}\d]|[.\-_*~+|/\\'`^]+[\p{L}\d]")
 _SEPARATORS = frozenset(".-_*~+|/\\'`^")
 _TRAILING_SEPARATORS = regex.compile(r"[.\-_*~+|/\\'`^]+", regex.REVERSE)
-_LONG_CHAIN = 32
+_LONG_CHAIN = 4
 
 
 def _spaced_matches(text: str, candidates: Sequence[int] | None) -> Iterable[regex.Match[str]]:
@@ -810,8 +810,11 @@ def _spaced_matches(text: str, candidates: Sequence[int] | None) -> Iterable[reg
 
 
 def _join_spaced(buf: _Buf, flags: set[str], candidates: Sequence[int] | None = None) -> _Buf:
+    matches = list(_spaced_matches(buf.text, candidates))
+    if len(matches) > 16:
+        return _join_spaced_many(buf, flags, matches)
     edits: list[_Edit] = []
-    for m in _spaced_matches(buf.text, candidates):
+    for m in matches:
         s = m.group()
         if len(s) > 64:
             # A long run ("n g u n g u ..." over a whole post): the same choice as the loop below, with numpy.
@@ -837,6 +840,36 @@ def _join_spaced(buf: _Buf, flags: set[str], candidates: Sequence[int] | None = 
         flags.add("obfuscation")
         return _apply(buf, edits)
     return buf
+
+
+def _join_spaced_many(buf: _Buf, flags: set[str], matches: Sequence[regex.Match[str]]) -> _Buf:
+    """:func:`_join_spaced` for many matches at once: inside a match every character that is not a letter, a leet
+    digit or a mark after one is deleted (when two or more are left), and kept characters keep their own spans, so
+    the whole stage is one numpy filter."""
+    text = buf.text
+    n = len(text)
+    a = np.fromiter((m.start() for m in matches), dtype=np.int64, count=len(matches))
+    b = np.fromiter((m.end() for m in matches), dtype=np.int64, count=len(matches))
+    codes = _codes(text)
+    alpha, _digit, mark = _py_classes(codes)
+    kept0 = alpha | np.isin(codes, _D0134_CODES)
+    pos = np.arange(n)
+    mid = np.searchsorted(a, pos, side="right") - 1
+    safe = np.maximum(mid, 0)
+    inside = (mid >= 0) & (pos < b[safe])
+    kpos = np.flatnonzero(kept0)
+    fi = np.searchsorted(kpos, a)
+    first = np.where(fi < len(kpos), kpos[np.minimum(fi, max(len(kpos) - 1, 0))] if len(kpos) else n, n)
+    first = np.where(first < b, first, n)  # the first kept character of each match (n: none)
+    keep = inside & (kept0 | (mark & (pos > first[safe])))
+    count = np.concatenate(([0], np.cumsum(keep)))
+    valid = (count[b] - count[a]) >= 2
+    drop = inside & valid[safe] & ~keep
+    if not valid.any():
+        return buf
+    flags.add("obfuscation")
+    stay = ~drop
+    return _Buf(_from_codes(codes[stay]), buf.starts[stay], buf.ends[stay])
 
 
 def _leet(buf: _Buf, flags: set[str]) -> _Buf:
