@@ -12,6 +12,7 @@ p99 < 50 ms on this machine (2 cores shared by server, database, broker and clie
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -54,10 +55,12 @@ def run(quick: bool = False) -> dict[str, Any]:
         port = free_port()
         env = service_env(url, broker, Path(tmp))
         try:
-            with processes(gunicorn_argv(port), env=env):
+            with processes(gunicorn_argv(port), env=env) as (server,):
                 wait_http(port)
                 load(LoadSpec(port, key, secret, "warm", 200, threads))  # connections, imports, JIT-free warm-up
+                cpu_before = server_cpu_s(server.pid)
                 samples = [load(LoadSpec(port, key, secret, f"r{r}", per_round, threads)) for r in range(rounds)]
+                server_cpu = server_cpu_s(server.pid) - cpu_before
         finally:
             flush_redis(broker)
     rates = [len(s["latencies"]) / s["elapsed"] for s in samples]
@@ -66,6 +69,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     statuses = sorted({st for s in samples for st in s["statuses"]})
     bad = sum(1 for s in samples for st in s["statuses"] if st != 202)
     client_cpu = sum(s["client_cpu_s"] for s in samples) / sum(s["elapsed"] for s in samples)
+    server_cpu_ms = server_cpu / len(lat_ms) * 1000 if server_cpu >= 0 else None
     figures = [
         figure("intake_posts_per_s", rates, "posts/s", target=TARGET_POSTS_PER_S),
         figure("intake_p99_ms", p99_per_round, "ms", target=TARGET_P99_MS, better="lower"),
@@ -80,6 +84,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         "rounds": rounds,
         "threads": threads,
         "client_cpu_share": round(client_cpu, 2),  # CPU seconds the load generator used per wall second
+        # gunicorn's CPU time (master and workers) per request: less sensitive to other load than posts/s.
+        "server_cpu_ms_per_request": None if server_cpu_ms is None else round(server_cpu_ms, 2),
         "setup": "gunicorn gthread 2x4, PostgreSQL scratch db, Redis broker, keep-alive http.client load process",
         "machine": machine(),
     }
@@ -99,7 +105,31 @@ def run(quick: bool = False) -> dict[str, Any]:
         f"  (p99 per round {', '.join(f'{v:.1f}' for v in p99_per_round)}; target p99 < {TARGET_P99_MS} ms)"
     )
     print(f"  statuses {statuses}, non-202: {bad}; load generator used {client_cpu:.2f} CPU s per s")
+    if server_cpu_ms is not None:
+        print(f"  server (gunicorn) CPU {server_cpu_ms:.2f} ms per request (PostgreSQL and Redis not included)")
     return result
+
+
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its children (Linux /proc); -inf elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return float("-inf")
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, ...
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
 
 
 if __name__ == "__main__":
