@@ -79,8 +79,9 @@ class PlatformCache:
     """Platforms by API key, kept for ``ttl_s`` seconds per process (``MODERATION_PLATFORM_CACHE_S``; 0 = off).
 
     Saves a database round trip on every signed request. A platform disabled or a secret rotated by another process
-    (the CLI, another web worker) takes effect here within ``ttl_s``; a change committed through this process's
-    sessions (the console) empties the cache at once. Unknown keys are not cached (they would be a way to fill it).
+    (another gunicorn worker's console request, a script) takes effect here within ``ttl_s``; a change committed
+    through this process's own sessions empties the cache at once. Unknown keys are not cached (they would be a way
+    to fill it).
     """
 
     def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
