@@ -113,3 +113,31 @@ def test_a_change_takes_effect_at_once(app: Flask, settings: Any, platform: Plat
 def test_the_snapshot_does_not_show_the_secret() -> None:
     snap = PlatformSnapshot("plt_1", "P", "pk_1", "very-secret", None, False, True)
     assert "very-secret" not in repr(snap)
+
+
+def test_concurrent_identical_requests_record_one_submission(settings: Any, platform: PlatformCreds) -> None:
+    """The second insert waits for the first transaction; once it commits, the second finds its row (not new)."""
+    import threading
+
+    from moderation.services import intake
+    from moderation.store.db import session_factory
+
+    sessions = session_factory(settings.database_url)
+    ref = PlatformSnapshot(platform.id, "P", platform.key, platform.secret, None, False, True)
+    first = sessions()
+    second = sessions()
+    try:
+        mine, created = intake.submit_item(first, ref, "post", post_payload())
+        assert created
+        result: list[tuple[Any, bool]] = []
+        racer = threading.Thread(target=lambda: result.append(intake.submit_item(second, ref, "post", post_payload())))
+        racer.start()
+        racer.join(0.3)  # blocked on the first transaction's row (or, on SQLite, its write lock)
+        first.commit()
+        racer.join(30)
+        ((theirs, created_again),) = result
+        assert (theirs.id, created_again) == (mine.id, False)
+        second.commit()
+    finally:
+        first.close()
+        second.close()
