@@ -7,7 +7,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck unit bench install dev clean
+.PHONY: help run test coverage lint typecheck unit bench install dev clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,7 +34,10 @@ test: $(STAMP) ## Lint, validate the shipped policy packs, and run the whole tes
 	$(BIN)/ruff check .
 	$(BIN)/mypy moderation workers
 	$(BIN)/moderation policies validate policies
-	$(BIN)/pytest -q -p no:cacheprovider --timeout=600 --cov --cov-report=term:skip-covered --cov-report=json:var/coverage.json $(PYTEST_ARGS)
+	$(BIN)/pytest -q -p no:cacheprovider --timeout=600 $(PYTEST_ARGS)
+
+coverage: $(STAMP) ## The whole suite under coverage (slower: tracing), report in var/coverage.json
+	$(BIN)/pytest -q -p no:cacheprovider --timeout=900 --cov --cov-report=term:skip-covered --cov-report=json:var/coverage.json $(PYTEST_ARGS)
 
 unit: $(STAMP) ## Only the fast unit tests
 	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
