@@ -7,6 +7,7 @@ registries' fingerprint changes). Every write is audited and a rejected request 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, g, jsonify, request
@@ -132,19 +133,21 @@ def register_work() -> ResponseReturnValue:
     return jsonify(body), 200 if existed else 201
 
 
-@bp.get("/works")
-@platform_required
-def list_works() -> ResponseReturnValue:
+def _page(model: type[store.Work] | type[store.ProtectedEntity], to_json: Callable[[Any], Any]) -> ResponseReturnValue:
+    """One page of the platform's own rows of ``model``, in registration order, with the cursor of the next."""
     after, limit = _page_args()
     rows = g.db.scalars(
-        select(store.Work)
-        .where(store.Work.platform_id == g.platform.id, store.Work.seq > after)
-        .order_by(store.Work.seq)
-        .limit(limit + 1)
+        select(model).where(model.platform_id == g.platform.id, model.seq > after).order_by(model.seq).limit(limit + 1)
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return jsonify({"items": [_work_json(r) for r in rows], "next": str(rows[-1].seq) if more else None})
+    return jsonify({"items": [to_json(r) for r in rows], "next": str(rows[-1].seq) if more else None})
+
+
+@bp.get("/works")
+@platform_required
+def list_works() -> ResponseReturnValue:
+    return _page(store.Work, _work_json)
 
 
 @bp.get("/works/<work_id>")
@@ -205,16 +208,7 @@ def register_entity() -> ResponseReturnValue:
 @bp.get("/entities")
 @platform_required
 def list_entities() -> ResponseReturnValue:
-    after, limit = _page_args()
-    rows = g.db.scalars(
-        select(store.ProtectedEntity)
-        .where(store.ProtectedEntity.platform_id == g.platform.id, store.ProtectedEntity.seq > after)
-        .order_by(store.ProtectedEntity.seq)
-        .limit(limit + 1)
-    ).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return jsonify({"items": [_entity_json(r) for r in rows], "next": str(rows[-1].seq) if more else None})
+    return _page(store.ProtectedEntity, _entity_json)
 
 
 @bp.get("/entities/<entity_id>")
