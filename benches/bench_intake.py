@@ -8,6 +8,11 @@ throughput sample; latencies are client-side, per request, over all rounds. Targ
 p99 < 50 ms on this machine (2 cores shared by server, database, broker and client).
 
 ``python -m benches.bench_intake [--quick]``; ``benches/run.py`` calls :func:`run`.
+
+``python -m benches.bench_intake --inprocess [N] [--profile]`` measures one process's CPU time per signed post
+instead (Flask test client, no HTTP server; scratch PostgreSQL database and the real Celery queue on Redis): median
+of several rounds of ``time.process_time``, the SQL statements each request runs, and with ``--profile`` the
+functions that take the time (cProfile). Far less noisy than posts/s on a shared machine.
 """
 
 from __future__ import annotations
@@ -132,5 +137,106 @@ def server_cpu_s(pid: int) -> float:
     return total
 
 
+def inprocess(n: int = 300, rounds: int = 5, profile: bool = False) -> dict[str, Any]:
+    """CPU time per signed post in this process (app + SQLAlchemy + kombu; not PostgreSQL or Redis)."""
+    import statistics
+    import time
+
+    from sqlalchemy import event
+
+    from moderation.config import load_settings
+    from moderation.signing import signed_headers
+    from moderation.store.db import get_engine
+    from moderation.web.app import create_app
+
+    base = pg_base_url()
+    broker = redis_url(REDIS_DB)
+    bodies = _bodies(n * (rounds + 1))
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(base) as url:
+        _platform_id, key, secret = make_platform(url)
+        settings = load_settings(
+            env={},
+            database_url=url,
+            celery_broker_url=broker,
+            var_dir=Path(tmp),
+            secret_key="benchmark-secret-key",
+            rate_limit_per_minute=0,
+            log_level="WARNING",
+        )
+        try:
+            app = create_app(settings)
+            client = app.test_client()
+            statements: list[str] = []
+            engine = get_engine(url)
+            event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+            # Round trips that are not statements of ours: BEGIN, COMMIT, ROLLBACK, and the pool's pre-ping.
+            for name in ("BEGIN", "COMMIT", "ROLLBACK"):
+                event.listen(engine, name.lower(), lambda *_a, _n=name: statements.append(_n))
+            if getattr(engine.pool, "_pre_ping", False):
+                event.listen(engine.pool, "checkout", lambda *_a: statements.append("PING"))
+
+            def send(body: bytes) -> None:
+                headers = signed_headers(key, secret, body)
+                response = client.post("/v1/posts", data=body, headers=headers, content_type="application/json")
+                assert response.status_code == 202, response.get_data(as_text=True)
+
+            for body in bodies[:n]:  # warm-up: imports, pools, caches
+                send(body)
+            per_round: list[float] = []
+            statements.clear()
+            profiler = None
+            if profile:
+                import cProfile
+
+                profiler = cProfile.Profile(time.process_time)
+            for r in range(rounds):
+                chunk = bodies[n * (r + 1) : n * (r + 2)]
+                if profiler is not None:
+                    profiler.enable()
+                t0 = time.process_time()
+                for body in chunk:
+                    send(body)
+                per_round.append((time.process_time() - t0) / len(chunk) * 1000)
+                if profiler is not None:
+                    profiler.disable()
+            per_request = len(statements) / (n * rounds)
+            counts: dict[str, int] = {}
+            for st in statements:
+                word = st.split(None, 1)[0].upper()
+                counts[word] = counts.get(word, 0) + 1
+            kinds = {word: round(c / (n * rounds), 2) for word, c in sorted(counts.items())}
+        finally:
+            flush_redis(broker)
+    result = {
+        "cpu_ms_per_request": round(statistics.median(per_round), 3),
+        "cpu_ms_per_round": [round(v, 3) for v in per_round],
+        "round_trips_per_request": round(per_request, 2),
+        "round_trips_by_kind": kinds,
+        "loadavg": os.getloadavg()[0],
+    }
+    print(
+        f"intake in-process: {result['cpu_ms_per_request']} ms CPU per signed post (median of {rounds} rounds of {n}:"
+        f" {result['cpu_ms_per_round']}); {per_request:.2f} database round trips per request {kinds};"
+        f" load {result['loadavg']:.1f}"
+    )
+    if profiler is not None:
+        import pstats
+
+        profiler.dump_stats("/tmp/intake.prof")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    return result
+
+
+def _bodies(n: int) -> list[bytes]:
+    from benches._common import _post_bodies
+
+    return _post_bodies(f"ip{os.getpid()}", n)
+
+
 if __name__ == "__main__":
-    run(quick="--quick" in sys.argv)
+    if "--inprocess" in sys.argv:
+        numbers = [int(a) for a in sys.argv[1:] if a.isdigit()]
+        inprocess(numbers[0] if numbers else 300, profile="--profile" in sys.argv)
+    else:
+        run(quick="--quick" in sys.argv)

@@ -11,11 +11,11 @@ import json
 import re
 import secrets
 from collections.abc import Mapping
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 from jsonschema import Draft202012Validator
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from moderation import schemas
 from moderation.errors import ApiError, bad_request, unprocessable
-from moderation.store.base import utcnow
+from moderation.store.base import new_id, utcnow
 from moderation.store.models import Blog, BlogStatusChange, Platform, Submission
 
 _VALIDATORS = {
@@ -128,36 +128,58 @@ def content_hash(fields: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def submit_item(session: Session, platform: HasId, kind: str, payload: dict[str, Any]) -> tuple[Submission, bool]:
-    """Record a post or comment revision; return it and whether it is new.
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What the API needs of a recorded item: its submission id and status, and whether this request created it."""
+
+    id: str
+    status: str
+    created: bool
+
+
+def record_item(session: Session, platform: HasId, kind: str, payload: Mapping[str, Any]) -> Recorded:
+    """Record a post or comment revision without loading it as an ORM object (the API's hot path).
 
     The same (platform, kind, id, revision) returns the existing submission: a retried webhook must not classify
     twice. The unique constraint settles races between concurrent identical requests.
     """
-    revision = int(payload.get("revision", 1))
+    return _insert_once(session, _item_values(platform, kind, payload))
+
+
+def submit_item(session: Session, platform: HasId, kind: str, payload: dict[str, Any]) -> tuple[Submission, bool]:
+    """Record a post or comment revision; return it (as an ORM row) and whether it is new."""
+    recorded = record_item(session, platform, kind, payload)
+    submission = session.get(Submission, recorded.id)
+    if submission is None:  # pragma: no cover - the row was just inserted or found in this transaction
+        raise RuntimeError(f"submission {recorded.id} vanished")
+    return submission, recorded.created
+
+
+def _item_values(platform: HasId, kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The submission row for ``payload`` as column values; the columns left out take their defaults."""
     fields = {"body": payload["body"]}
     if payload.get("title"):
         fields["title"] = payload["title"]
     if payload.get("author_name"):
         fields["author_name"] = payload["author_name"]
-    submission = Submission(
-        platform_id=platform.id,
-        kind=kind,
-        external_id=payload["id"],
-        revision=revision,
-        blog_id=payload["blog_id"],
-        author_id=payload["author_id"],
-        post_id=payload.get("post_id"),
-        url=payload.get("url"),
-        fields=fields,
-        body_format=body_format(payload),
-        links=list(payload.get("links", [])),
-        post_kind=payload.get("kind", "original"),
-        shared_from=payload.get("shared_from"),
-        published_at=payload.get("published_at"),
-        language=payload.get("language", "vi"),
-    )
-    return _insert_once(session, submission)
+    return {
+        "id": new_id("sub"),
+        "platform_id": platform.id,
+        "kind": kind,
+        "external_id": payload["id"],
+        "revision": int(payload.get("revision", 1)),
+        "blog_id": payload["blog_id"],
+        "author_id": payload["author_id"],
+        "post_id": payload.get("post_id"),
+        "url": payload.get("url"),
+        "fields": fields,
+        "body_format": body_format(payload),
+        "links": list(payload.get("links", [])),
+        "post_kind": payload.get("kind", "original"),
+        "shared_from": payload.get("shared_from"),
+        "published_at": payload.get("published_at"),
+        "language": payload.get("language", "vi"),
+    }
 
 
 def register_blog(session: Session, platform: HasId, payload: dict[str, Any]) -> tuple[Blog, Submission | None, bool]:
@@ -191,17 +213,21 @@ def register_blog(session: Session, platform: HasId, payload: dict[str, Any]) ->
     if created or names_before != (blog.name, blog.display_name, blog.url):
         fields = {k: v for k, v in (("name", blog.name), ("display_name", blog.display_name), ("url", blog.url)) if v}
         revision = _next_blog_revision(session, platform.id, blog.external_id)
-        submission = Submission(
-            platform_id=platform.id,
-            kind="blog",
-            external_id=blog.external_id,
-            revision=revision,
-            blog_id=blog.external_id,
-            author_id=blog.owner_id,
-            fields=fields,
-            url=blog.url or None,
+        recorded = _insert_once(
+            session,
+            {
+                "id": new_id("sub"),
+                "platform_id": platform.id,
+                "kind": "blog",
+                "external_id": blog.external_id,
+                "revision": revision,
+                "blog_id": blog.external_id,
+                "author_id": blog.owner_id,
+                "fields": fields,
+                "url": blog.url or None,
+            },
         )
-        submission, _ = _insert_once(session, submission)
+        submission = session.get(Submission, recorded.id)
     return blog, submission, created
 
 
@@ -214,67 +240,54 @@ def _next_blog_revision(session: Session, platform_id: str, external_id: str) ->
     return max(revisions, default=0) + 1
 
 
-def _find_submission(
-    session: Session, platform_id: str, kind: str, external_id: str, revision: int
-) -> Submission | None:
-    return session.scalars(
-        select(Submission).where(
-            Submission.platform_id == platform_id,
-            Submission.kind == kind,
-            Submission.external_id == external_id,
-            Submission.revision == revision,
-        )
-    ).one_or_none()
-
-
-_COLUMNS = frozenset(attr.key for attr in sa_inspect(Submission).column_attrs)
+_TABLE = cast(Table, Submission.__table__)
 _UNIQUE = ("platform_id", "kind", "external_id", "revision")
-# Per dialect, the statement is built once; each request only passes its values (no per-request compilation).
+_FOUND = (_TABLE.c.id, _TABLE.c.status)
+# Core statements (no ORM objects on the hot path), built once per dialect: each request only passes its values.
+# Columns left out of a row take their defaults (status "received", timestamps).
 _UPSERTS: dict[str, Any] = {
-    name: make_insert(Submission).on_conflict_do_nothing(index_elements=list(_UNIQUE)).returning(Submission)
+    name: make_insert(_TABLE).on_conflict_do_nothing(index_elements=list(_UNIQUE)).returning(*_FOUND)
     for name, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
+_FIND = select(*_FOUND).where(*(_TABLE.c[name] == bindparam(name) for name in _UNIQUE))
 
 
-def _insert_once(session: Session, submission: Submission) -> tuple[Submission, bool]:
-    """Insert ``submission`` unless its (platform, kind, id, revision) exists; return the stored row and whether new.
+def _insert_once(session: Session, values: dict[str, Any]) -> Recorded:
+    """Insert the submission row ``values`` unless its (platform, kind, id, revision) exists; return what is stored.
 
     One statement on the common path: ``INSERT ... ON CONFLICT DO NOTHING RETURNING``. It returns nothing only for a
     repeat (or a concurrent identical request that won the race), and only then is the existing row looked up.
     """
     stmt = _UPSERTS.get(session.get_bind().dialect.name)
     if stmt is None:  # another backend: a savepoint around a plain insert
-        return _insert_in_savepoint(session, submission)
-    given = sa_inspect(submission).dict  # only what was set: the columns left out take their defaults
-    values = {name: value for name, value in given.items() if name in _COLUMNS}
-    stored: Submission | None = session.scalars(stmt, [values]).one_or_none()
-    if stored is not None:
-        return stored, True
-    existing = _find_submission(
-        session, submission.platform_id, submission.kind, submission.external_id, submission.revision
-    )
+        return _insert_in_savepoint(session, values)
+    row = session.execute(stmt, values).first()
+    if row is not None:
+        return Recorded(row[0], row[1], True)
+    existing = _find_submission(session, values)
     if existing is None:  # the conflicting row was deleted in between; not expected, but not silent
         raise RuntimeError("submission insert conflicted but no existing row was found")
-    return existing, False
+    return existing
 
 
-def _insert_in_savepoint(session: Session, submission: Submission) -> tuple[Submission, bool]:
-    existing = _find_submission(
-        session, submission.platform_id, submission.kind, submission.external_id, submission.revision
-    )
+def _find_submission(session: Session, values: Mapping[str, Any]) -> Recorded | None:
+    row = session.execute(_FIND, {name: values[name] for name in _UNIQUE}).first()
+    return None if row is None else Recorded(row[0], row[1], False)
+
+
+def _insert_in_savepoint(session: Session, values: dict[str, Any]) -> Recorded:
+    existing = _find_submission(session, values)
     if existing is not None:
-        return existing, False
+        return existing
     try:
         with session.begin_nested():
-            session.add(submission)
+            row = session.execute(insert(_TABLE).returning(*_FOUND), values).one()
     except IntegrityError:
-        existing = _find_submission(
-            session, submission.platform_id, submission.kind, submission.external_id, submission.revision
-        )
+        existing = _find_submission(session, values)
         if existing is None:
             raise
-        return existing, False
-    return submission, True
+        return existing
+    return Recorded(row[0], row[1], True)
 
 
 def create_platform(

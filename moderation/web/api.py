@@ -34,24 +34,28 @@ def _truthy(value: str | None) -> bool:
 def _submit(kind: str) -> ResponseReturnValue:
     payload = intake.validate(kind, _json_body())
     session = g.db
-    submission, created = intake.submit_item(session, g.platform, kind, payload)
+    recorded = intake.record_item(session, g.platform, kind, payload)
     decision = None
-    if _truthy(request.args.get("sync")) and submission.status != "decided":
-        decision = classify_submission(session, submission.id, runtime().classifiers.get())
-    elif submission.status == "decided":
-        decision = _current_decision(submission.id)
+    status = recorded.status
+    if _truthy(request.args.get("sync")) and status != "decided":
+        decision = classify_submission(session, recorded.id, runtime().classifiers.get())
+    elif status == "decided":
+        decision = _current_decision(recorded.id)
+    submission = session.get(Submission, recorded.id) if decision is not None else None
+    if submission is not None:
+        status = submission.status
     session.commit()
     # Enqueue only after the commit: the task must find the row it is given.
-    if created and submission.status != "decided":
-        runtime().queue.classify([submission.id])
+    if recorded.created and status != "decided":
+        runtime().queue.classify([recorded.id])
     body: dict[str, Any] = {
-        "submission_id": submission.id,
-        "status": submission.status,
-        "status_url": url_for("api_v1.get_submission", submission_id=submission.id, _external=True),
+        "submission_id": recorded.id,
+        "status": status,
+        "status_url": url_for("api_v1.get_submission", submission_id=recorded.id, _external=True),
     }
-    if decision is not None:
+    if decision is not None and submission is not None:
         body["decision"] = decision_json(decision, submission)
-    return jsonify(body), 202 if created else 200
+    return jsonify(body), 202 if recorded.created else 200
 
 
 @bp.post("/posts")
