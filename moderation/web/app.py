@@ -64,7 +64,10 @@ def create_app(
             from workers.celery_app import make_celery
 
             celery_app = make_celery(settings)
+        from moderation.web import broker
         from moderation.web.runtime import CeleryQueue
+
+        broker.use_for(celery_app)  # one Redis client per channel, not one per publish
 
         queue = CeleryQueue(celery_app)
         app.extensions["moderation.broker_check"] = lambda: _check_broker(celery_app)
