@@ -29,7 +29,17 @@ from moderation.policy.matching import (
     regex_signals,
 )
 from moderation.policy.pack import Category, Pack, PackSet
-from moderation.policy.rules import FUNCTIONS, Facts, Rule, RuleOutcome, evaluate_rule
+from moderation.policy.rules import (
+    FUNCTIONS,
+    Facts,
+    FrozenDict,
+    FrozenList,
+    OutcomeShape,
+    Rule,
+    RuleOutcome,
+    RuleProgram,
+    top_scores,
+)
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +175,8 @@ class _RulePlan:
     A condition is *quiet* on an item when its inputs are absent: a lexicon or regex condition whose list found
     nothing, or a signal function none of whose signal kinds is present. A quiet condition's result depends only
     on its arguments, so a rule whose conditions are all quiet has the same outcome (and trace) on every such
-    item: it is computed once with :func:`evaluate_rule` and copied after that.
+    item: it is computed once and copied after that. Other items run the rule's :class:`RuleProgram`, which builds
+    the trace and reason once per distinct set of condition results.
     """
 
     rule: Rule
@@ -174,48 +185,8 @@ class _RulePlan:
     read_kinds: frozenset[str]  # signal kinds the other conditions read
     always_live: bool  # some condition reads the item or the history, never quiet
     category: Category
-    quiet: RuleOutcome | None = None  # the outcome when every condition is quiet, once computed
-    _entries: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    _modes: dict[tuple[bool, dt.date], tuple[str, str]] = field(default_factory=dict)
-
-    def mode_on(self, pack: Pack, pack_in_force: bool, day: dt.date) -> tuple[str, str]:
-        """Return (mode, note) of this rule for content of ``day`` (shadow when pack or category is not in force)."""
-        key = (pack_in_force, day)
-        got = self._modes.get(key)
-        if got is None:
-            mode = "shadow" if "shadow" in (pack.mode, self.rule.mode) else "enforce"
-            note = ""
-            if not pack_in_force:
-                mode, note = "shadow", f"pack not in force on {day.isoformat()}"
-            elif not _category_in_force(self.category, day):
-                mode, note = "shadow", f"category not in force on {day.isoformat()}"
-            if len(self._modes) > 4096:  # content dates are unbounded; keep the memo small
-                self._modes.clear()
-            got = self._modes[key] = (mode, note)
-        return got
-
-    def entry(self, pack_id: str, mode: str, note: str) -> dict[str, Any]:
-        """Return the trace entry of the quiet outcome (without its conditions), built once per mode and note."""
-        got = self._entries.get((mode, note))
-        if got is None:
-            assert self.quiet is not None
-            got = self._entries[(mode, note)] = {
-                "pack": pack_id,
-                "rule": self.rule.id,
-                "category": self.rule.category,
-                "where": self.rule.where,
-                "description": self.rule.description,
-                "mode": mode,
-                "fired": False,
-                "outcome": "not fired",
-                "reason": self.quiet.reason,
-                "action": None,
-                "score": round(self.quiet.score, 6),
-                "conditions": [],
-                "context": [],
-                "note": note,
-            }
-        return got
+    program: RuleProgram
+    quiet: OutcomeShape | None = None  # the outcome when every condition is quiet, once computed
 
     def is_quiet(self, facts: Facts) -> bool:
         return (
@@ -223,9 +194,73 @@ class _RulePlan:
         )
 
 
-def _plan(pack: Pack) -> list[_RulePlan]:
+def _mode_on(pack: Pack, rule: Rule, cat: Category, pack_in_force: bool, day: dt.date) -> tuple[str, str]:
+    """Return (mode, note) of ``rule`` for content of ``day`` (shadow when pack or category is not in force)."""
+    mode = "shadow" if "shadow" in (pack.mode, rule.mode) else "enforce"
+    note = ""
+    if not pack_in_force:
+        mode, note = "shadow", f"pack not in force on {day.isoformat()}"
+    elif not _category_in_force(cat, day):
+        mode, note = "shadow", f"category not in force on {day.isoformat()}"
+    return mode, note
+
+
+def _not_fired_entry(shape: OutcomeShape, pack_id: str, rule: Rule, mode: str, note: str) -> FrozenDict:
+    """Return the trace entry of a rule that did not fire: built once per outcome shape and mode, then shared by
+    every evaluation with that outcome (frozen, so no evaluation can change another's trace)."""
+    got = shape.entries.get((mode, note))
+    if got is None:
+        got = shape.entries[(mode, note)] = FrozenDict(
+            {
+                "pack": pack_id,
+                "rule": rule.id,
+                "category": rule.category,
+                "where": rule.where,
+                "description": rule.description,
+                "mode": mode,
+                "fired": False,
+                "outcome": "not fired",
+                "reason": shape.reason,
+                "action": None,
+                "score": round(shape.score, 6),
+                "conditions": shape.trace,
+                "context": FrozenList(),
+                "note": note,
+            }
+        )
+    return got
+
+
+@dataclass(frozen=True, slots=True)
+class _PackPlan:
+    """A pack's rule plans, and which rules each signal key or kind can wake (so quiet rules cost no check)."""
+
+    rules: tuple[_RulePlan, ...]
+    always: frozenset[int]  # indexes of rules that are never quiet
+    by_key: Mapping[str, frozenset[int]]  # signal key -> indexes of rules with a lexicon/regex condition on it
+    by_kind: Mapping[str, frozenset[int]]  # signal kind -> indexes of rules with a condition reading it
+
+    def live(self, facts: Facts) -> set[int]:
+        """Return the indexes of the rules that are not quiet on ``facts`` (see :class:`_RulePlan`)."""
+        live = set(self.always)
+        by_key, by_kind = self.by_key, self.by_kind
+        for key in facts.keys:
+            got = by_key.get(key)
+            if got:
+                live |= got
+        for kind in facts.by_kind:
+            got = by_kind.get(kind)
+            if got:
+                live |= got
+        return live
+
+
+def _plan(pack: Pack) -> _PackPlan:
     plans = []
-    for rule in pack.rules:
+    always: set[int] = set()
+    by_key: dict[str, set[int]] = {}
+    by_kind: dict[str, set[int]] = {}
+    for i, rule in enumerate(pack.rules):
         need: set[str] = set()
         kinds: set[str] = set()
         live = False
@@ -240,8 +275,19 @@ def _plan(pack: Pack) -> list[_RulePlan]:
                 live = True
         action = Action(rule.action or pack.categories[rule.category].default_action)
         cat = pack.categories[rule.category]
-        plans.append(_RulePlan(rule, action, frozenset(need), frozenset(kinds), live, cat))
-    return plans
+        plans.append(_RulePlan(rule, action, frozenset(need), frozenset(kinds), live, cat, RuleProgram(rule, pack.id)))
+        if live:
+            always.add(i)
+        for key in need:
+            by_key.setdefault(key, set()).add(i)
+        for kind in kinds:
+            by_kind.setdefault(kind, set()).add(i)
+    return _PackPlan(
+        tuple(plans),
+        frozenset(always),
+        {k: frozenset(v) for k, v in by_key.items()},
+        {k: frozenset(v) for k, v in by_kind.items()},
+    )
 
 
 def content_date(item: Item, today: dt.date | None = None) -> dt.date:
@@ -269,9 +315,10 @@ class Classifier:
         self.adapters = list(default_adapters() if adapters is None else adapters)
         self.today = today
         self._compiled: _Compiled = packs.cached(f"policy.compiled:{packs.hash}", lambda: _compile(packs))
-        self._plans: dict[str, list[_RulePlan]] = packs.cached(
+        self._plans: dict[str, _PackPlan] = packs.cached(
             f"policy.plans:{packs.hash}", lambda: {p.id: _plan(p) for p in packs}
         )
+        self._modes: dict[tuple[str, dt.date], list[tuple[str, str]]] = {}
 
     def signals(self, item: Item, fields: Sequence[FieldText]) -> tuple[list[Signal], list[dict[str, str]]]:
         """Run every detector over ``item``; return the signals and any detector errors (recorded, not raised)."""
@@ -297,12 +344,13 @@ class Classifier:
         for s in signals:
             by_kind.setdefault(s.kind, []).append(s)
         keys = frozenset(s.key for s in signals)
+        top = top_scores(by_kind)
         day = content_date(item, self.today)
         texts = {f.field: f.original for f in fields}
         results: list[CategoryResult] = []
         trace: list[dict[str, Any]] = []
         for pack in self.packs:
-            facts = Facts(item=item, history=history, pack_id=pack.id, by_kind=by_kind, keys=keys)
+            facts = Facts(item=item, history=history, pack_id=pack.id, by_kind=by_kind, keys=keys, top=top)
             results.extend(self._evaluate_pack(pack, facts, day, texts, trace))
         acting = [r for r in results if r.mode == "enforce"]
         verdict = max((r.action.verdict() for r in acting), key=lambda v: v.rank, default=Verdict.ALLOW)
@@ -329,27 +377,41 @@ class Classifier:
             },
         )
 
+    def _modes_on(self, pack: Pack, day: dt.date) -> list[tuple[str, str]]:
+        """Return (mode, note) of each of the pack's rules for content of ``day``, computed once per pack and day."""
+        key = (pack.id, day)
+        got = self._modes.get(key)
+        if got is None:
+            in_force = pack.in_force_on(day)
+            got = [_mode_on(pack, p.rule, p.category, in_force, day) for p in self._plans[pack.id].rules]
+            if len(self._modes) > 4096:  # content dates are unbounded; keep the memo small
+                self._modes.clear()
+            self._modes[key] = got
+        return got
+
     def _evaluate_pack(
         self, pack: Pack, facts: Facts, day: dt.date, texts: Mapping[str, str], trace: list[dict[str, Any]]
     ) -> list[CategoryResult]:
-        pack_in_force = pack.in_force_on(day)
+        modes = self._modes_on(pack, day)
+        pack_plan = self._plans[pack.id]
+        live = pack_plan.live(facts)
         fired: dict[tuple[str, str], list[tuple[Action, RuleOutcome, list[str]]]] = {}
-        for plan in self._plans[pack.id]:
+        notes: dict[str, str] = {}
+        evidence: list[Span]
+        for i, plan in enumerate(pack_plan.rules):
             rule = plan.rule
-            mode, note = plan.mode_on(pack, pack_in_force, day)
-            quiet = plan.is_quiet(facts)
-            if quiet:
-                if plan.quiet is None:
-                    plan.quiet = evaluate_rule(rule, facts)
-                out = plan.quiet
-                if not out.fired:  # the common case: a copy of the same entry (each evaluation owns its trace)
-                    entry = dict(plan.entry(pack.id, mode, note))
-                    entry["conditions"] = [dict(c) for c in out.trace]
-                    entry["context"] = []
-                    trace.append(entry)
-                    continue
+            mode, note = modes[i]
+            notes.setdefault(rule.id, note)
+            if i in live:
+                shape, evidence = plan.program.run(facts)
             else:
-                out = evaluate_rule(rule, facts)
+                if plan.quiet is None:
+                    plan.quiet = plan.program.run(facts)[0]
+                shape, evidence = plan.quiet, []
+            if not shape.fired:  # the common case: a copy of an entry built once (each evaluation owns its trace)
+                trace.append(_not_fired_entry(shape, pack.id, rule, mode, note))
+                continue
+            out = RuleOutcome(rule, True, shape.score, evidence, shape.trace_copy(), shape.reason)
             action = plan.action
             entry = {
                 "pack": pack.id,
@@ -358,18 +420,16 @@ class Classifier:
                 "where": rule.where,
                 "description": rule.description,
                 "mode": mode,
-                "fired": out.fired,
-                "outcome": "fired" if out.fired else "not fired",
+                "fired": True,
+                "outcome": "fired",
                 "reason": out.reason,
-                "action": action.value if out.fired else None,
+                "action": action.value,
                 "score": round(out.score, 6),
-                "conditions": [dict(c) for c in out.trace] if quiet else out.trace,
+                "conditions": out.trace,
                 "context": [],
                 "note": note,
             }
             trace.append(entry)
-            if not out.fired:
-                continue
             cues = self._cues(pack, rule.context, out.evidence, facts, texts)
             entry["context"] = cues
             if rule.context != "ignore" and len(cues) >= pack.context.clear_at:
@@ -405,7 +465,7 @@ class Classifier:
                     severity=cat.severity,
                     rules=[o.rule.id for _, o, _ in outs],
                     context=cues,
-                    note=next((e["note"] for e in trace if e["rule"] == best.rule.id and e["pack"] == pack.id), ""),
+                    note=notes.get(best.rule.id, ""),
                 )
             )
         return results

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from moderation.domain import History, Item, Signal, Span
 
@@ -45,9 +45,15 @@ class Facts:
     by_kind: Mapping[str, Sequence[Signal]]
 
     keys: frozenset[str] = frozenset()  # every signal key present, for the fast skip
+    top: Mapping[str, float] = field(default_factory=dict)  # the best score of each kind (see :func:`top_scores`)
 
     def kind(self, kind: str) -> Sequence[Signal]:
         return self.by_kind.get(kind, ())
+
+
+def top_scores(by_kind: Mapping[str, Sequence[Signal]]) -> dict[str, float]:
+    """Return the best score of each kind's signals (``Facts.top``: no hit is possible below it)."""
+    return {kind: max(s.score for s in sigs) for kind, sigs in by_kind.items() if sigs}
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,3 +473,253 @@ def evaluate_rule(rule: Rule, facts: Facts) -> RuleOutcome:
     else:
         reason = "suppressed by unless " + ", ".join(f"[{i}] {rule.unless[i].describe()}" for i in blocked)
     return RuleOutcome(rule, False, 0.0, [], trace, reason)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Compiled rules: the same outcome and trace as :func:`evaluate_rule`, with the per-item work cut to the conditions.
+
+_MEMO_MAX = 512  # outcome shapes kept per rule (details hold counts and scores, so their variety is unbounded)
+
+
+def _refuse(what: str) -> NoReturn:
+    raise TypeError(f"this {what} is shared by every evaluation with the same outcome: change a copy")
+
+
+class FrozenDict(dict[str, Any]):
+    """A ``dict`` that refuses changes: a trace entry shared by the evaluations of many items (it compares, reads and
+    serialises as the plain dict; ``.copy()`` and ``dict(...)`` give a plain one to change)."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: str, value: Any) -> NoReturn:
+        _refuse("trace entry")
+
+    def __delitem__(self, key: str) -> NoReturn:
+        _refuse("trace entry")
+
+    def __ior__(self, other: Any) -> NoReturn:  # type: ignore[misc]
+        _refuse("trace entry")
+
+    def clear(self) -> NoReturn:
+        _refuse("trace entry")
+
+    def pop(self, *args: Any) -> NoReturn:
+        _refuse("trace entry")
+
+    def popitem(self) -> NoReturn:
+        _refuse("trace entry")
+
+    def setdefault(self, *args: Any) -> NoReturn:
+        _refuse("trace entry")
+
+    def update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("trace entry")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+
+class FrozenList(list[Any]):
+    """A ``list`` that refuses changes (the conditions of a shared trace entry); ``list(...)`` gives a plain one."""
+
+    __slots__ = ()
+
+    def __setitem__(self, index: Any, value: Any) -> NoReturn:
+        _refuse("trace list")
+
+    def __delitem__(self, index: Any) -> NoReturn:
+        _refuse("trace list")
+
+    def __iadd__(self, other: Any) -> NoReturn:  # type: ignore[misc]
+        _refuse("trace list")
+
+    def __imul__(self, n: Any) -> NoReturn:  # type: ignore[misc]
+        _refuse("trace list")
+
+    def append(self, value: Any) -> NoReturn:
+        _refuse("trace list")
+
+    def extend(self, values: Any) -> NoReturn:
+        _refuse("trace list")
+
+    def insert(self, index: Any, value: Any) -> NoReturn:
+        _refuse("trace list")
+
+    def pop(self, *args: Any) -> NoReturn:
+        _refuse("trace list")
+
+    def remove(self, value: Any) -> NoReturn:
+        _refuse("trace list")
+
+    def clear(self) -> NoReturn:
+        _refuse("trace list")
+
+    def sort(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("trace list")
+
+    def reverse(self) -> NoReturn:
+        _refuse("trace list")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenList, (list(self),))
+
+
+@dataclass(slots=True)
+class OutcomeShape:
+    """Everything of a rule's outcome that follows from its conditions' (matched, score, detail): whether it fired,
+    the score, the reason and the trace entries (frozen: shared between items; ``trace_copy`` gives plain ones)."""
+
+    fired: bool
+    score: float
+    reason: str
+    trace: FrozenList
+    entries: dict[tuple[str, str], FrozenDict] = field(default_factory=dict)  # the engine's per-mode entries
+
+    def trace_copy(self) -> list[dict[str, Any]]:
+        return [dict(c) for c in self.trace]
+
+
+# Functions that keep only signals with ``score >= min_score`` (and the default threshold): when no signal of the
+# kind reaches it, the result is the one for no signals at all.
+_SCORE_FLOOR = {
+    "offensive": 0.5,
+    "target": 0.5,
+    "accusation": 0.5,
+    "link": 0.0,
+    "personal_data": 0.0,
+    "work_match": 0.5,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    group: str
+    index: int
+    desc: str
+    where: str
+    key: str | None  # the signal key a lexicon/regex condition cannot hold without
+    floor_kind: str | None  # the kind whose best score must reach ``floor`` for any hit
+    floor: float
+    fn: Callable[[Facts, Mapping[str, Any]], CondResult]
+    args: Mapping[str, Any]
+
+
+class RuleProgram:
+    """A rule of one pack compiled once: condition descriptions built at compile time, conditions that cannot hold
+    on an item (list absent, no signal reaching the score threshold) answered without a call, and the outcome's
+    reason and trace built once per distinct set of condition results (most items give the same few). Evidence
+    comes from the item. :meth:`evaluate` gives the same :class:`RuleOutcome` as :func:`evaluate_rule`."""
+
+    __slots__ = ("_memo", "_no_signals", "_steps", "n_all", "n_any", "pack_id", "rule")
+
+    def __init__(self, rule: Rule, pack_id: str) -> None:
+        self.rule, self.pack_id = rule, pack_id
+        steps = []
+        for group, conds in (("when_all", rule.when_all), ("when_any", rule.when_any), ("unless", rule.unless)):
+            for i, cond in enumerate(conds):
+                fn = FUNCTIONS[cond.fn]
+                floor = _SCORE_FLOOR.get(cond.fn)
+                if floor is not None:
+                    floor = float(cond.args.get("min_score", floor))
+                steps.append(
+                    _Step(
+                        group,
+                        i,
+                        cond.describe(),
+                        cond.where,
+                        cond.needs_key(pack_id),
+                        fn.reads[0] if floor is not None and len(fn.reads) == 1 else None,
+                        floor if floor is not None else 0.0,
+                        fn.evaluate,
+                        cond.args,
+                    )
+                )
+        self._steps = tuple(steps)
+        self._no_signals: list[CondResult | None] = [None] * len(steps)
+        self.n_all, self.n_any = len(rule.when_all), len(rule.when_any)
+        self._memo: dict[tuple[tuple[bool, float, str], ...], OutcomeShape] = {}
+
+    def _results(self, facts: Facts) -> list[CondResult]:
+        keys, top = facts.keys, facts.top
+        results = []
+        for k, st in enumerate(self._steps):
+            if st.key is not None:
+                res = st.fn(facts, st.args) if st.key in keys else _NO_HITS
+            elif st.floor_kind is not None and top.get(st.floor_kind, -1.0) < st.floor:
+                res = self._no_signals[k] or self._none_reach(k, facts)
+            else:
+                res = st.fn(facts, st.args)
+            results.append(res)
+        return results
+
+    def _none_reach(self, k: int, facts: Facts) -> CondResult:
+        """Return (once) step ``k``'s result on an item with no signal of its kind (those below its floor count as
+        none: the function keeps only signals at or above it)."""
+        st = self._steps[k]
+        res = st.fn(Facts(facts.item, facts.history, facts.pack_id, {}), st.args)
+        self._no_signals[k] = res
+        return res
+
+    def run(self, facts: Facts) -> tuple[OutcomeShape, list[Span]]:
+        """Evaluate every condition (no short-circuit); return the outcome's shape and, when it fired, its evidence."""
+        if facts.pack_id != self.pack_id:
+            raise ValueError(f"rule {self.rule.id} was compiled for pack {self.pack_id}, not {facts.pack_id}")
+        results = self._results(facts)
+        memo_key = tuple((r.matched, r.score, r.detail) for r in results)
+        shape = self._memo.get(memo_key)
+        if shape is None:
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            shape = self._memo[memo_key] = self._shape(results)
+        if not shape.fired:
+            return shape, []
+        n_all, n_any = self.n_all, self.n_any
+        signals: list[Signal] = []
+        for r in results[:n_all]:
+            signals.extend(r.signals)
+        for r in results[n_all : n_all + n_any]:
+            if r.matched:
+                signals.extend(r.signals)
+        spans = sorted({sp for s in signals for sp in s.spans}, key=lambda sp: (sp.field, sp.start, sp.end))
+        return shape, spans
+
+    def evaluate(self, facts: Facts) -> RuleOutcome:
+        """Return the same :class:`RuleOutcome` as :func:`evaluate_rule` (its trace is the caller's own)."""
+        shape, spans = self.run(facts)
+        return RuleOutcome(self.rule, shape.fired, shape.score, spans, shape.trace_copy(), shape.reason)
+
+    def _shape(self, results: Sequence[CondResult]) -> OutcomeShape:
+        rule, n_all, n_any = self.rule, self.n_all, self.n_any
+        trace = FrozenList(
+            FrozenDict(
+                {
+                    "group": st.group,
+                    "index": st.index,
+                    "condition": st.desc,
+                    "matched": r.matched,
+                    "score": round(r.score, 6),
+                    "detail": r.detail,
+                    "where": st.where,
+                }
+            )
+            for st, r in zip(self._steps, results, strict=True)
+        )
+        all_res, any_res, unless_res = results[:n_all], results[n_all : n_all + n_any], results[n_all + n_any :]
+        all_ok = all(r.matched for r in all_res)
+        any_hits = [r for r in any_res if r.matched]
+        any_ok = not rule.when_any or len(any_hits) >= rule.min_any
+        blocked = [i for i, r in enumerate(unless_res) if r.matched]
+        if all_ok and any_ok and not blocked:
+            scores = [r.score for r in all_res]
+            if any_hits:
+                scores.append(max(r.score for r in any_hits))
+            return OutcomeShape(True, min(scores) if scores else 1.0, "all conditions held", trace)
+        steps = self._steps
+        if not all_ok:
+            failed = [i for i, r in enumerate(all_res) if not r.matched]
+            reason = "when_all " + ", ".join(f"[{i}] {steps[i].desc}" for i in failed) + " did not hold"
+        elif not any_ok:
+            reason = f"when_any: {len(any_hits)} of {len(rule.when_any)} held, need {rule.min_any}"
+        else:
+            reason = "suppressed by unless " + ", ".join(f"[{i}] {steps[n_all + n_any + i].desc}" for i in blocked)
+        return OutcomeShape(False, 0.0, reason, trace)
