@@ -202,8 +202,17 @@ class Lexicon:
         tb = text.encode("utf-8", errors="surrogatepass")
         same = text == folded
         split = len(tb)
-        data = tb if same else tb + b"\x00" + folded.encode("utf-8", errors="surrogatepass")
-        found = self._scanner.scan(data)
+        if same or self._n_accented == len(self._lengths):  # only the accented text holds hits
+            data = tb
+            found = self._scanner.scan(data)
+        elif self._n_accented == 0:  # only folded forms: scan the folded text alone, as if after ``text NUL``
+            fb = folded.encode("utf-8", errors="surrogatepass")
+            data = tb + b"\x00" + fb
+            shift = split + 1
+            found = [(pid, end + shift) for pid, end in self._scanner.scan(fb)]
+        else:
+            data = tb + b"\x00" + folded.encode("utf-8", errors="surrogatepass")
+            found = self._scanner.scan(data)
         if not found:
             return {}
         if len(found) >= _VECTOR_MIN:
@@ -283,24 +292,35 @@ class Lexicon:
             start_b = np.where(in_folded, start_b - split - 1, start_b)
             end_b = np.where(in_folded, end_b - split - 1, end_b)
         pid, start_b, end_b, in_folded = pid[keep], start_b[keep], end_b[keep], in_folded[keep]
-        text_map = _byte_to_char(tb) if split != size else np.arange(size + 1, dtype=np.int64)
-        if in_folded.any():
+        # Byte offsets of each kind index their own part's map (built only for the parts that have hits; a part
+        # as long in bytes as in characters is ASCII and needs none).
+        start = start_b.copy()
+        end = end_b.copy()
+        acc = ~in_folded
+        any_folded = bool(in_folded.any())
+        all_folded = any_folded and bool(in_folded.all())
+        if split != size and not all_folded:
+            text_map = _byte_to_char(tb)
+            start[acc], end[acc] = text_map[start_b[acc]], text_map[end_b[acc] - 1] + 1
+        if any_folded:
             fb = data[split + 1 :]
-            folded_map = _byte_to_char(fb) if len(fb) != size else np.arange(size + 1, dtype=np.int64)
-        else:
-            folded_map = text_map
-        start = np.empty(len(pid), dtype=np.int64)
-        end = np.empty(len(pid), dtype=np.int64)
-        acc = ~in_folded  # byte offsets of each kind index their own part's map
-        start[acc], end[acc] = text_map[start_b[acc]], text_map[end_b[acc] - 1] + 1
-        start[in_folded], end[in_folded] = folded_map[start_b[in_folded]], folded_map[end_b[in_folded] - 1] + 1
-        # Whole syllables: the characters either side must not be word characters (in the form's own text).
-        word_text = _word_chars(text)
-        word_folded = word_text if same or not in_folded.any() else _word_chars(n.folded)
+            if len(fb) != size:
+                folded_map = _byte_to_char(fb)
+                start[in_folded] = folded_map[start_b[in_folded]]
+                end[in_folded] = folded_map[end_b[in_folded] - 1] + 1
+        # Whole syllables: the characters either side must not be word characters (in the form's own text); the
+        # test runs on those characters only.
         before = np.maximum(start - 1, 0)
         after = np.minimum(end, size - 1)
-        left_word = np.where(in_folded, word_folded[before], word_text[before]) & (start > 0)
-        right_word = np.where(in_folded, word_folded[after], word_text[after]) & (end < size)
+        if any_folded and not same:
+            text_cps, folded_cps = _code_points(text), _code_points(n.folded)
+            left_cp = np.where(in_folded, folded_cps[before], text_cps[before])
+            right_cp = np.where(in_folded, folded_cps[after], text_cps[after])
+        else:
+            text_cps = _code_points(text)
+            left_cp, right_cp = text_cps[before], text_cps[after]
+        left_word = _word_flags(left_cp) & (start > 0)
+        right_word = _word_flags(right_cp) & (end < size)
         ok = ~(left_word | right_word)
         pid, start, end = pid[ok], start[ok], end[ok]
         if not len(pid):
@@ -338,10 +358,18 @@ _VECTOR_MIN = 48  # raw hits from which the numpy path beats the per-hit loop
 _ASCII_WORD = np.array([chr(c).isalnum() or c == 0x5F for c in range(128)], dtype=bool)
 
 
+def _code_points(text: str) -> np.ndarray[Any, np.dtype[np.uint32]]:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
 def _word_chars(text: str) -> np.ndarray[Any, np.dtype[np.bool_]]:
     """Return, per character of ``text``, whether it is a word character (``str.isalnum`` or ``_``)."""
-    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    out = _ASCII_WORD[np.minimum(cps, 127)] & (cps < 128)
+    return _word_flags(_code_points(text))
+
+
+def _word_flags(cps: np.ndarray[Any, np.dtype[np.uint32]]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Return, per code point, whether it is a word character (``str.isalnum`` or ``_``)."""
+    out: np.ndarray[Any, np.dtype[np.bool_]] = _ASCII_WORD[np.minimum(cps, 127)] & (cps < 128)
     high = cps >= 128
     if high.any():
         uniq, inverse = np.unique(cps[high], return_inverse=True)

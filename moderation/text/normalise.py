@@ -15,7 +15,6 @@ nothing cost one regular-expression search, so ordinary text pays almost nothing
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 import threading
 import unicodedata
@@ -190,37 +189,42 @@ def _apply(buf: _Buf, edits: Iterable[_Edit]) -> _Buf:
 
 
 def _apply_ranges(buf: _Buf, edits: Sequence[_Edit]) -> _Buf:
-    """:func:`_apply` for sorted, non-overlapping, whole-range edits, vectorised."""
+    """:func:`_apply` for sorted, non-overlapping, whole-range edits, vectorised.
+
+    Segments alternate gap, edit, gap, ..., gap; output character ``i`` of a segment that starts at output offset
+    ``o`` maps to source ``lo + step * (i - o)`` (step 1 in a gap, 0 in an edit) and its last source character is
+    that plus ``hi - lo`` (0 in a gap, the range's length minus one in an edit).
+    """
     text = buf.text
     n_edits = len(edits)
-    a = np.fromiter((e[0] for e in edits), dtype=np.int64, count=n_edits)
-    b = np.fromiter((e[1] for e in edits), dtype=np.int64, count=n_edits)
-    k = np.fromiter((len(e[2]) for e in edits), dtype=np.int64, count=n_edits)
-    prev = np.concatenate(([0], b))
-    # segments: gap_0, edit_0, gap_1, edit_1, ..., gap_n
-    seg_lo = np.empty(2 * n_edits + 1, dtype=np.int64)
-    seg_hi = np.empty_like(seg_lo)
-    seg_len = np.empty_like(seg_lo)
-    seg_step = np.zeros_like(seg_lo)
-    seg_lo[0::2] = prev
-    seg_hi[0::2] = prev
-    seg_step[0::2] = 1
-    seg_len[0::2] = np.concatenate((a, [len(text)])) - prev
-    seg_lo[1::2] = a
-    seg_hi[1::2] = b - 1
-    seg_len[1::2] = k
-    bounds = [0, *(x for e in edits for x in (e[0], e[1])), len(text)]
-    pieces = [text[bounds[2 * i] : bounds[2 * i + 1]] for i in range(n_edits + 1)]
-    out = "".join(p for pair in itertools.zip_longest(pieces, (e[2] for e in edits), fillvalue="") for p in pair)
-    total = int(seg_len.sum())
+    pieces: list[str] = []
+    prev = 0
+    for a0, b0, repl, _ in edits:
+        pieces.append(text[prev:a0])
+        pieces.append(repl)
+        prev = b0
+    pieces.append(text[prev:])
+    out = "".join(pieces)
+    total = len(out)
     if not total:
         empty = np.zeros(0, dtype=np.int64)
         return _Buf(out, empty, empty.copy())
+    seg_len = np.fromiter(map(len, pieces), dtype=np.int64, count=2 * n_edits + 1)
+    a = np.fromiter((e[0] for e in edits), dtype=np.int64, count=n_edits)
+    b = np.fromiter((e[1] for e in edits), dtype=np.int64, count=n_edits)
     out_start = np.cumsum(seg_len) - seg_len
-    within = np.arange(total, dtype=np.int64) - np.repeat(out_start, seg_len)
-    step = np.repeat(seg_step, seg_len) * within
-    lo_arr = np.repeat(seg_lo, seg_len) + step
-    hi_arr = np.repeat(seg_hi, seg_len) + step
+    # per segment: the source index of output offset 0 if the segment extended back to it (``lo - step * o``)
+    base = np.empty(2 * n_edits + 1, dtype=np.int64)
+    base[0] = 0
+    base[2::2] = b - out_start[2::2]
+    base[1::2] = a
+    width = np.zeros(2 * n_edits + 1, dtype=np.int64)
+    width[1::2] = b - 1 - a
+    step = np.ones(2 * n_edits + 1, dtype=np.int64)
+    step[1::2] = 0
+    lo_arr = np.repeat(base, seg_len)
+    lo_arr += np.arange(total, dtype=np.int64) * np.repeat(step, seg_len)
+    hi_arr = lo_arr + np.repeat(width, seg_len)
     return _Buf(out, buf.starts[lo_arr], buf.ends[hi_arr])
 
 
@@ -321,10 +325,9 @@ _W, _L, _M, _D, _INV, _CTRL, _SP, _TONED, _CONF, _SEP, _LEETD, _AT, _OTONE, _UTO
 _BMP = 0x10000
 
 
-def _class_bits(chars: str) -> npt.NDArray[np.uint16]:
-    """Return the class bits of every character of ``chars``, computed with the same regexes the stages use."""
-    out = np.zeros(len(chars), dtype=np.uint16)
-    tests: list[tuple[int, re.Pattern[str] | regex.Pattern[str]]] = [
+@functools.cache
+def _class_tests() -> list[tuple[int, re.Pattern[str] | regex.Pattern[str]]]:
+    return [
         (_W, re.compile(r"\w")),
         (_L, regex.compile(r"\p{L}")),
         (_M, regex.compile(r"\p{M}")),
@@ -341,7 +344,12 @@ def _class_bits(chars: str) -> npt.NDArray[np.uint16]:
         (_UTONE, re.compile("[ỳýỷỹỵ]")),
         (_D0134, re.compile("[0134]")),
     ]
-    for bit, pat in tests:
+
+
+def _class_bits(chars: str) -> npt.NDArray[np.uint16]:
+    """Return the class bits of every character of ``chars``, computed with the same regexes the stages use."""
+    out = np.zeros(len(chars), dtype=np.uint16)
+    for bit, pat in _class_tests():
         # Every character of a match (``_INVISIBLE`` matches runs).
         idx = [i for m in pat.finditer(chars) for i in range(m.start(), m.end())]
         if idx:
@@ -362,6 +370,25 @@ def _fold_array() -> npt.NDArray[np.uint32]:
     for cp, ch in table.items():
         arr[cp] = ord(ch)
     return arr
+
+
+# Class bits of code points beyond the BMP (emoji, mathematical letters), computed once per code point: every test
+# is a one-character class, so a character's bits do not depend on its neighbours.
+_ASTRAL_BITS: dict[int, int] = {}
+_ASTRAL_BITS_MAX = 1 << 16
+
+
+def _astral_bits(cps: list[int]) -> npt.NDArray[np.uint16]:
+    known = _ASTRAL_BITS
+    out = [known.get(cp, -1) for cp in cps]
+    missing = [cp for cp, bits in zip(cps, out, strict=True) if bits < 0]
+    if missing:
+        new = dict(zip(missing, _class_bits("".join(map(chr, missing))).tolist(), strict=True))
+        if len(known) > _ASTRAL_BITS_MAX:
+            known.clear()
+        known.update(new)
+        out = [bits if bits >= 0 else new[cp] for cp, bits in zip(cps, out, strict=True)]
+    return np.asarray(out, dtype=np.uint16)
 
 
 def _codes(text: str) -> npt.NDArray[np.uint32]:
@@ -413,7 +440,7 @@ class _Scan:
             self.cls = np.zeros(len(self.codes), dtype=np.uint16)
             self.cls[~big] = table[self.codes[~big]]
             uniq = np.unique(self.codes[big])
-            bits = _class_bits("".join(map(chr, uniq.tolist())))
+            bits = _astral_bits(uniq.tolist())
             self.cls[big] = bits[np.searchsorted(uniq, self.codes[big])]
         else:
             self.cls = table[self.codes]
@@ -515,8 +542,108 @@ def _teencode_hashes() -> tuple[int, npt.NDArray[np.uint64]]:
     return max_len, np.unique(_word_hashes(codes, starts, lengths, max_len))
 
 
-def _teencode_fast(buf: _Buf, flags: set[str], scan: _Scan) -> _Buf:
+def _char_bits(ch: str) -> int:
+    cp = ord(ch)
+    return int(_bmp_classes()[cp]) if cp < _BMP else int(_astral_bits([cp])[0])
+
+
+class _TeencodeScanner:
+    """The teencode keys as one Hyperscan set over UTF-8, each between characters that are not Vietnamese word
+    characters (or an end of the text): a superset of the whole-``\\w``-run hits (letters beyond Vietnamese are
+    left to the exact test on the neighbours, which runs per hit, for few hits)."""
+
+    def __init__(self) -> None:
+        assert _hs is not None
+        table = _teencode()
+        # Only keys made of word characters can be a whole ``\w`` run, and only keys that change something count.
+        self.keys = [k for k, v in table.items() if k and v != k and all(_char_bits(c) & _W for c in k)]
+        self.values = [table[k] for k in self.keys]
+        self.encoded = [k.encode() for k in self.keys]
+        self.nbytes = [len(e) for e in self.encoded]
+        vietnamese_word = [
+            chr(cp) for cp in (*range(0x250), *range(0x1E00, 0x1F00)) if _char_bits(chr(cp)) & _W and cp != 0x0A
+        ]
+        not_word = "[^" + _hs_class(vietnamese_word)[1:]
+
+        def expression(key: str) -> str:
+            body = "".join(f"\\x{{{ord(c):x}}}" for c in key)
+            return "(?:^|" + not_word + ")" + body + "(?:" + not_word + "|$)"
+
+        self.db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+        self.db.compile(
+            expressions=[expression(k).encode() for k in self.keys],
+            ids=list(range(len(self.keys))),
+            elements=len(self.keys),
+            flags=[_hs.HS_FLAG_UTF8] * len(self.keys),
+        )
+        self.local = threading.local()
+
+    def edits(self, text: str) -> list[_Edit] | None:
+        """The teencode edits of ``text``, sorted; ``None`` when the text cannot be scanned (lone surrogates)."""
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        scratch = getattr(self.local, "scratch", None)
+        if scratch is None:
+            scratch = self.local.scratch = _hs.Scratch(self.db)
+        found: list[tuple[int, int]] = []
+        append = found.append
+
+        def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            append((pid, to))
+
+        self.db.scan(data, match_event_handler=on_match, scratch=scratch)
+        if not found:
+            return []
+        n, size = len(text), len(data)
+        nbytes, values, bmp = self.nbytes, self.values, _bmp_classes()
+        end_b = []
+        for pid, to in found:
+            # The key ends the text, or is followed by one (non-word) character: the key's last character is a
+            # Vietnamese word character, so the two cannot both hold.
+            end = to
+            if end < size or not data.endswith(self.encoded[pid]):
+                end -= 1
+                while data[end] & 0xC0 == 0x80:
+                    end -= 1
+            end_b.append(end)
+        ends = np.asarray(end_b, dtype=np.int64)
+        starts = ends - np.asarray([nbytes[p] for p, _t in found], dtype=np.int64)
+        if len(data) != n:  # byte offsets to character offsets
+            lead = (np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80
+            b2c = np.cumsum(lead, dtype=np.int64) - 1
+            starts, ends = b2c[starts], b2c[ends - 1] + 1
+        out: list[_Edit] = []
+        for (pid, _s), a, b in zip(found, starts.tolist(), ends.tolist(), strict=True):
+            if a > 0:
+                cp = ord(text[a - 1])
+                if (bmp[cp] if cp < _BMP else _char_bits(text[a - 1])) & _W:
+                    continue
+            if b < n:
+                cp = ord(text[b])
+                if (bmp[cp] if cp < _BMP else _char_bits(text[b])) & _W:
+                    continue
+            out.append((a, b, values[pid], None))
+        out.sort(key=lambda e: e[0])
+        return out
+
+
+@functools.cache
+def _teencode_scanner() -> _TeencodeScanner | None:
+    return _TeencodeScanner() if _hs is not None else None
+
+
+def _teencode_fast(buf: _Buf, flags: set[str], scan: _Scan | None) -> _Buf:
     """Expand teencode words: whole ``\\w`` runs found in the table (what ``_teencode_re`` matches)."""
+    scanner = _teencode_scanner()
+    found = scanner.edits(buf.text) if scanner is not None else None
+    if found is not None:
+        if not found:
+            return buf
+        flags.add("teencode")
+        return _apply(buf, found)
+    scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
     max_len, key_hashes = _teencode_hashes()
     starts, ends = scan.words(max_len)
     if not len(starts):
@@ -694,6 +821,23 @@ _SPACED = regex.compile(
 )
 _REPEAT = regex.compile(r"(\p{L})\1{2,}")
 _SPACES = re.compile(r"\s{2,}|[^\S ]")
+
+
+def _has_invisible(text: str) -> bool:
+    """Whether ``text`` holds a character ``_delete_invisible`` changes (format, control or lone surrogate): the
+    class bits of every code point, looked up with numpy (cheaper than a trigger scan)."""
+    if text.isascii():
+        return not text.isprintable() and bool(_ASCII_CONTROL.search(text))
+    codes = _codes(text)
+    big = codes >= _BMP
+    if big.any():
+        if (_astral_bits(np.unique(codes[big]).tolist()) & (_INV | _CTRL)).any():
+            return True
+        codes = codes[~big]
+    return bool((_bmp_classes()[codes] & (_INV | _CTRL)).any())
+
+
+_ASCII_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _delete_invisible(buf: _Buf) -> _Buf:
@@ -1140,7 +1284,7 @@ def _normalise(text: str) -> Normalised:
         flags.add(f"legacy:{kind}")
         if repaired:
             buf = _apply(buf, repaired)
-    if _trigger_bits(buf.text) & _T_INV:
+    if _has_invisible(buf.text):
         buf = _delete_invisible(buf)
     buf = _lower(buf)
     bits = _trigger_bits(buf.text)
@@ -1182,7 +1326,6 @@ def _normalise(text: str) -> Normalised:
         if buf.text is not checked:
             bits, checked = _trigger_bits(buf.text), buf.text
         if bits & _T_TEEN:
-            scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
             buf = _teencode_fast(buf, flags, scan)
         if buf.text is not checked:
             bits, checked = _trigger_bits(buf.text), buf.text
