@@ -14,10 +14,11 @@ the same head cannot both append; the loser retries inside a savepoint and chain
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, select
+from sqlalchemy import Table, bindparam, event, exists, insert, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -28,6 +29,7 @@ from moderation.workflow import audit as chain
 
 MAX_TRIES = 20
 _COLUMNS = ("seq", "at", "actor", "action", "object_type", "object_id", "platform_id", "details", "prev_hash", "hash")
+_TABLE = cast(Table, AuditEntry.__table__)
 _PENDING = "moderation.audit.pending"  # session.info key: [(transaction, entry fields)]
 
 
@@ -36,11 +38,13 @@ def entry_dict(row: AuditEntry) -> dict[str, Any]:
     return {name: getattr(row, name) for name in _COLUMNS}
 
 
-def _head(session: Session) -> AuditEntry | None:
-    query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)
+def _head(session: Session) -> dict[str, Any] | None:
+    """The chain head's ``seq`` and ``hash`` (all the next entry needs), locked on PostgreSQL."""
+    query = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    return session.scalars(query).one_or_none()
+    row = session.execute(query).one_or_none()
+    return {"seq": row.seq, "hash": row.hash} if row is not None else None
 
 
 def record(
@@ -75,21 +79,64 @@ def append_pending(session: Session) -> None:
     pending: list[tuple[SessionTransaction | None, dict[str, Any]]] = session.info.pop(_PENDING, [])
     if not pending:
         return
+    postgres = session.get_bind().dialect.name == "postgresql"
     for _ in range(MAX_TRIES):
         head = _head(session)
-        previous = entry_dict(head) if head else None
-        rows = []
+        previous: dict[str, Any] | None = head
+        entries = []
         for _tx, fields in pending:
             entry = chain.new_entry(previous, **fields)
-            rows.append(AuditEntry(**{**entry, "at": chain.parse_at(entry["at"])}))
+            entries.append({**entry, "at": chain.parse_at(entry["at"])})
             previous = entry
+        if postgres and head is not None:
+            if _insert_unless_taken(session, entries):
+                return
+            continue  # the head was stale: another writer appended while this one waited for its lock
         try:
             with session.begin_nested():
-                session.add_all(rows)
+                session.add_all(AuditEntry(**entry) for entry in entries)
         except IntegrityError:
             continue  # another writer took these seqs; chain after it
         return
     raise RuntimeError("could not append to the audit trail: too much contention on the chain head")
+
+
+@functools.cache
+def _insert_statement(n: int) -> Any:
+    """``INSERT INTO audit_entries SELECT <n rows of parameters> WHERE NOT EXISTS (<first seq>) RETURNING seq``.
+
+    Built once per row count from typed bind parameters, so SQLAlchemy compiles it once (a ``VALUES`` construct with
+    data has no cache key and was compiled on every commit).
+    """
+    rows = union_all(
+        *(
+            select(*(bindparam(f"{name}_{i}", type_=_TABLE.c[name].type).label(name) for name in _COLUMNS))
+            for i in range(n)
+        )
+    ).subquery("new_entries")
+    taken = exists().where(_TABLE.c.seq == bindparam("first_seq", type_=_TABLE.c.seq.type))
+    return (
+        insert(_TABLE)
+        .from_select(list(_COLUMNS), select(*(rows.c[name] for name in _COLUMNS)).where(~taken))
+        .returning(_TABLE.c.seq)
+    )
+
+
+def _insert_unless_taken(session: Session, entries: list[dict[str, Any]]) -> bool:
+    """Insert ``entries`` in one statement unless their first ``seq`` exists; return whether they were inserted.
+
+    PostgreSQL, with the head row locked (``FOR UPDATE``): every writer of seq N+1 holds the lock on entry N, so
+    once this transaction holds the head's lock, no other can be inserting the next seqs; but a writer that waited
+    for that lock gets the head as it was before the wait, while the previous holder has committed entries after
+    it. The statement's fresh snapshot sees those, inserts nothing, and the caller reads the head again. No
+    savepoint (two round trips) and no partial insert: all entries or none.
+    """
+    params = {f"{name}_{i}": entry[name] for i, entry in enumerate(entries) for name in _COLUMNS}
+    params["first_seq"] = entries[0]["seq"]
+    inserted = len(session.connection().execute(_insert_statement(len(entries)), params).all())
+    if inserted not in (0, len(entries)):
+        raise RuntimeError(f"audit append inserted {inserted} of {len(entries)} entries")
+    return inserted == len(entries)
 
 
 def _within(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:

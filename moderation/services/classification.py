@@ -13,13 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, or_, select, type_coerce
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from moderation.domain import History, Item, ItemKind, PostKind, Verdict
 from moderation.services import audit
-from moderation.store.base import utcnow
+from moderation.store.base import JSONType, utcnow
 from moderation.store.models import Decision, Delivery, Platform, Submission
 
 log = logging.getLogger(__name__)
@@ -58,31 +61,62 @@ def item_from_submission(sub: Submission) -> Item:
     )
 
 
+def _category_ids(dialect: str) -> Any:
+    """Each decision's category ids as a small JSON array, built by the database (None: load the categories).
+
+    The history needs only the ids; decoding every earlier removal's full categories (citations, evidence) cost
+    more than the classification itself once an author or blog had a few dozen removals.
+    """
+    if dialect == "postgresql":
+        path: Any = literal_column("'$[*].id'::jsonpath")
+        return type_coerce(func.jsonb_path_query_array(Decision.categories, path), JSONType)
+    if dialect == "sqlite":
+        each = func.json_each(Decision.categories).table_valued("value")
+        ids = select(func.json_group_array(func.json_extract(each.c.value, "$.id"))).scalar_subquery()
+        return type_coerce(ids, JSONType)
+    return None
+
+
 def history_for(session: Session, sub: Submission) -> History:
-    """Count the author's and blog's earlier removals on this platform (the rules' history signals)."""
+    """Count the author's and blog's earlier removals on this platform (the rules' history signals).
 
-    def count(column: Any, value: str | None) -> tuple[int, dict[str, int]]:
-        if not value:
-            return 0, {}
-        rows = session.execute(
-            select(Decision.categories)
-            .join(Submission, Submission.id == Decision.submission_id)
-            .where(
-                Decision.platform_id == sub.platform_id,
-                column == value,
-                Decision.verdict == "remove",
-                Decision.superseded_by_id.is_(None),
-                Submission.id != sub.id,
-            )
-        ).all()
-        by_cat: dict[str, int] = {}
-        for (cats,) in rows:
-            for cat in cats or []:
-                by_cat[cat["id"]] = by_cat.get(cat["id"], 0) + 1
-        return len(rows), by_cat
-
-    author_n, author_cats = count(Submission.author_id, sub.author_id)
-    blog_n, blog_cats = count(Submission.blog_id, sub.blog_id)
+    One query for both: the removals whose submission shares the author or the blog, with their category ids.
+    """
+    wanted = []
+    if sub.author_id:
+        wanted.append(Submission.author_id == sub.author_id)
+    if sub.blog_id:
+        wanted.append(Submission.blog_id == sub.blog_id)
+    if not wanted:
+        return History()
+    ids = _category_ids(session.get_bind().dialect.name)
+    rows = session.execute(
+        select(Submission.author_id, Submission.blog_id, Decision.categories if ids is None else ids)
+        .select_from(Decision)
+        .join(Submission, Submission.id == Decision.submission_id)
+        .where(
+            Decision.platform_id == sub.platform_id,
+            or_(*wanted),
+            Decision.verdict == "remove",
+            Decision.superseded_by_id.is_(None),
+            Submission.id != sub.id,
+        )
+    ).all()
+    author_n = blog_n = 0
+    author_cats: dict[str, int] = {}
+    blog_cats: dict[str, int] = {}
+    for author_id, blog_id, cats in rows:
+        cat_ids = [c["id"] if isinstance(c, dict) else c for c in cats or []]
+        if sub.author_id and author_id == sub.author_id:
+            author_n += 1
+            for cat in cat_ids:
+                if cat is not None:
+                    author_cats[cat] = author_cats.get(cat, 0) + 1
+        if sub.blog_id and blog_id == sub.blog_id:
+            blog_n += 1
+            for cat in cat_ids:
+                if cat is not None:
+                    blog_cats[cat] = blog_cats.get(cat, 0) + 1
     return History(
         author_violations=author_n,
         blog_violations=blog_n,
@@ -104,50 +138,95 @@ def enforced_categories(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in evaluation.get("categories", []) if c.get("mode", "enforce") != "shadow"]
 
 
+# Per dialect, the decision insert is built once: ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING``.
+_DECISION_INSERTS: dict[str, Any] = {
+    name: make_insert(Decision).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Decision)
+    for name, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_DECISION_COLUMNS = frozenset(attr.key for attr in sa_inspect(Decision).column_attrs)
+
+
+def _load(session: Session, submission_id: str) -> tuple[Submission, Decision | None] | None:
+    """The submission, its platform and its automated decision if one exists: one query."""
+    row = session.execute(
+        select(Submission, Decision)
+        .outerjoin(Decision, Decision.dedupe_key == f"auto:{submission_id}")
+        .options(joinedload(Submission.platform))
+        .where(Submission.id == submission_id)
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+def _insert_decision(session: Session, decision: Decision) -> Decision | None:
+    """Insert ``decision`` unless its ``dedupe_key`` exists; return the stored row, or None when another had it.
+
+    One statement and no savepoint on PostgreSQL and SQLite; elsewhere a savepoint around a plain insert.
+    """
+    stmt = _DECISION_INSERTS.get(session.get_bind().dialect.name)
+    if stmt is None:
+        try:
+            with session.begin_nested():
+                session.add(decision)
+        except IntegrityError:
+            return None
+        return decision
+    given = sa_inspect(decision).dict
+    values = {name: value for name, value in given.items() if name in _DECISION_COLUMNS}
+    stored: Decision | None = session.scalars(stmt, [values]).one_or_none()
+    return stored
+
+
 def classify_submission(session: Session, submission_id: str, classifier: ClassifierLike) -> Decision | None:
     """Classify one submission and store its decision (and callback delivery); return the decision.
 
     Idempotent: a submission that already has its automated decision is returned as is, and the unique
     ``dedupe_key`` makes a concurrent second worker lose the race harmlessly.
+
+    The statements, on the common path: one query loads the submission, its platform and any earlier decision;
+    one the author's and blog's history; one inserts the decision (``ON CONFLICT DO NOTHING``); the submission's
+    new status is written once, at the flush. Nothing of this transaction is visible before its commit, so the
+    submission goes from ``received`` to ``decided`` without an intermediate ``processing`` write.
     """
-    sub = session.get(Submission, submission_id)
-    if sub is None:
+    loaded = _load(session, submission_id)
+    if loaded is None:
         log.warning("classify: no submission %s", submission_id)
         return None
-    existing = session.scalars(select(Decision).where(Decision.dedupe_key == f"auto:{sub.id}")).one_or_none()
+    sub, existing = loaded
     if existing is not None:
         if sub.status != "decided":
             sub.status, sub.decided_at = "decided", existing.created_at
         return existing
-    sub.status, sub.updated_at = "processing", utcnow()
-    sub.attempts += 1
     item = item_from_submission(sub)
     started = time.perf_counter()
     evaluation = classifier.classify(item, history_for(session, sub))
     ev_json = evaluation.to_json()
     ev_json.setdefault("duration_ms", round((time.perf_counter() - started) * 1000, 3))
     verdict = Verdict(evaluation.verdict).value
-    decision = Decision(
-        platform_id=sub.platform_id,
-        submission_id=sub.id,
-        dedupe_key=f"auto:{sub.id}",
-        verdict=verdict,
-        action=action_for(verdict, list(evaluation.labels)),
-        labels=list(evaluation.labels),
-        categories=enforced_categories(ev_json),
-        evaluation=ev_json,
-        pack_versions=dict(evaluation.packs),
-        source="automated",
-        actor="system",
-        automated_detection=True,
-        automated_decision="fully" if verdict != "review" else "partially",
+    stored = _insert_decision(
+        session,
+        Decision(
+            platform_id=sub.platform_id,
+            submission_id=sub.id,
+            dedupe_key=f"auto:{sub.id}",
+            verdict=verdict,
+            action=action_for(verdict, list(evaluation.labels)),
+            labels=list(evaluation.labels),
+            categories=enforced_categories(ev_json),
+            evaluation=ev_json,
+            pack_versions=dict(evaluation.packs),
+            source="automated",
+            actor="system",
+            automated_detection=True,
+            automated_decision="fully" if verdict != "review" else "partially",
+        ),
     )
-    try:
-        with session.begin_nested():
-            session.add(decision)
-    except IntegrityError:
+    sub.attempts += 1
+    if stored is None:
         # Another worker recorded it first: keep theirs.
-        return session.scalars(select(Decision).where(Decision.dedupe_key == f"auto:{sub.id}")).one()
+        theirs = session.scalars(select(Decision).where(Decision.dedupe_key == f"auto:{sub.id}")).one()
+        sub.status, sub.decided_at, sub.updated_at = "decided", theirs.created_at, utcnow()
+        return theirs
+    decision = stored
     sub.status, sub.decided_at, sub.updated_at, sub.error = "decided", decision.created_at, utcnow(), None
     audit.record(
         session,

@@ -93,7 +93,9 @@ def apply_enforcement_batch(
             ladder = ladder_for(regime, policies_dir)
             _check_circumstances(circ, ladder)
             decided = replace(case, circumstances=circ, complex=complex_case)
-            deliveries += _decide_case(session, platform_id, decided, ladder, actor=actor, now=now)
+            deliveries += _decide_case(
+                session, platform_id, decided, ladder, actor=actor, now=now, known={d.id: d for d in eligible}
+            )
     return deliveries
 
 
@@ -171,12 +173,23 @@ def strike_history(session: Session, platform_id: str, author_id: str | None, bl
 
 
 def _decide_case(
-    session: Session, platform_id: str, case: Any, ladder: Ladder, *, actor: str, now: dt.datetime
+    session: Session,
+    platform_id: str,
+    case: Any,
+    ladder: Ladder,
+    *,
+    actor: str,
+    now: dt.datetime,
+    known: Mapping[str, Decision] | None = None,
 ) -> list[Delivery]:
     history = strike_history(session, platform_id, case.author_id, case.blog_id)
     result = core.assess_case(case, history, ladder, now)
-    # A removal's several categories share its decision: load each decision once.
-    decisions = {d: decision_by_id(session, d or "") for d in dict.fromkeys(v.decision_id for v in case.violations)}
+    # A removal's several categories share its decision: load each decision once (those in hand not at all).
+    known = known or {}
+    decisions = {
+        d: known.get(d or "") or decision_by_id(session, d or "")
+        for d in dict.fromkeys(v.decision_id for v in case.violations)
+    }
     source_cats = {
         (v.decision_id, c.get("id")): c for v in case.violations for c in _categories(decisions.get(v.decision_id))
     }
