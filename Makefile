@@ -4,6 +4,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# Test processes (pytest-xdist): one per core; each gets its own PostgreSQL database and temp dirs.
+TEST_WORKERS ?= auto
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
@@ -34,7 +36,7 @@ test: $(STAMP) ## Lint, validate the shipped policy packs, and run the whole tes
 	$(BIN)/ruff check .
 	$(BIN)/mypy moderation workers
 	$(BIN)/moderation policies validate policies
-	$(BIN)/pytest -q -p no:cacheprovider --timeout=600 $(PYTEST_ARGS)
+	$(BIN)/pytest -q -p no:cacheprovider --timeout=600 -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 coverage: $(STAMP) ## The whole suite under coverage (slower: tracing), report in var/coverage.json
 	$(BIN)/pytest -q -p no:cacheprovider --timeout=900 --cov --cov-report=term:skip-covered --cov-report=json:var/coverage.json $(PYTEST_ARGS)

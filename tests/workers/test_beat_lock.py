@@ -14,6 +14,9 @@ from celery import Celery
 from tests.conftest import _require, pg_url, redis_url
 from workers.beat_lock import FileLease, Lease, LockedScheduler, PostgresLease, RedisLease, lease_for
 
+# Both modules use the shared REDIS_URL database and the smoke tests flush it: one xdist worker runs them.
+pytestmark = pytest.mark.xdist_group("shared-redis")
+
 
 def _redis_pair(tmp_path: Path) -> tuple[Lease, Lease]:
     url = _require(redis_url(), "REDIS_URL")

@@ -17,6 +17,9 @@ from moderation.web.runtime import CeleryQueue
 from tests.conftest import SignedClient, _require, post_payload, redis_url
 from workers.celery_app import celery_init_app, make_celery
 
+# Both modules use the shared REDIS_URL database and the smoke tests flush it: one xdist worker runs them.
+pytestmark = pytest.mark.xdist_group("shared-redis")
+
 
 @pytest.fixture(params=["embedded", pytest.param("redis", marks=pytest.mark.redis)])
 def broker_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
