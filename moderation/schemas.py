@@ -66,6 +66,9 @@ BLOG_REQUEST: dict[str, Any] = {
 
 SPAN = {
     "type": "object",
+    "description": "Evidence: characters [start, end) of the field as the platform sent it (HTML included), counted "
+    "in Unicode code points as Python and PostgreSQL count them, not UTF-16 units (JavaScript: use "
+    "Array.from(text).slice(start, end).join('')). text is that slice, for checking.",
     "required": ["start", "end", "text"],
     "properties": {
         "field": {"type": "string"},
