@@ -10,7 +10,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+
+class PlatformRef(Protocol):
+    """A platform as services need it: its id. The ORM row and the web's cached ``PlatformSnapshot`` both fit."""
+
+    @property
+    def id(self) -> str: ...
 
 
 class ItemKind(enum.StrEnum):

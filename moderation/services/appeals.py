@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from moderation.domain import PlatformRef
 from moderation.errors import ApiError, unprocessable
 from moderation.services import audit
 from moderation.services.enforcement import reverse_enforcement
@@ -31,7 +32,7 @@ from moderation.services.workflow import (
     supersede,
 )
 from moderation.store.base import utcnow
-from moderation.store.models import Decision, Delivery, Platform, Submission
+from moderation.store.models import Decision, Delivery, Submission
 from moderation.store.workflow import Appeal, Case
 from moderation.workflow import appeals as core
 from moderation.workflow.audit import format_at
@@ -68,7 +69,7 @@ def _author_of(session: Session, decision: Decision) -> str | None:
 
 def file_appeal(
     session: Session,
-    platform: Platform,
+    platform: PlatformRef,
     payload: Mapping[str, Any],
     *,
     actor: str,

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from moderation.domain import PlatformRef
 from moderation.errors import ApiError, unprocessable
 from moderation.services import audit
 from moderation.services.workflow import (
@@ -29,7 +30,7 @@ from moderation.services.workflow import (
     supersede,
 )
 from moderation.store.base import utcnow
-from moderation.store.models import Delivery, Platform
+from moderation.store.models import Delivery
 from moderation.store.workflow import AuthorityRequest, AuthorityTarget
 from moderation.workflow import authority as core
 from moderation.workflow.audit import format_at, parse_at
@@ -42,7 +43,7 @@ _CODES = {"required": "missing_field"}
 
 def create_request(
     session: Session,
-    platform: Platform,
+    platform: PlatformRef,
     payload: Mapping[str, Any],
     *,
     actor: str,

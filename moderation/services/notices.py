@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from moderation.domain import PlatformRef
 from moderation.errors import ApiError, unprocessable
 from moderation.services import audit
 from moderation.services.workflow import (
@@ -28,7 +29,7 @@ from moderation.services.workflow import (
     supersede,
 )
 from moderation.store.base import utcnow
-from moderation.store.models import Decision, Platform
+from moderation.store.models import Decision
 from moderation.store.workflow import Notice, NoticeTarget, Notifier
 from moderation.workflow import notices as core
 from moderation.workflow.audit import format_at
@@ -43,7 +44,7 @@ def _notifier_key(notifier: Mapping[str, Any]) -> str:
 
 def submit_notice(
     session: Session,
-    platform: Platform,
+    platform: PlatformRef,
     payload: Mapping[str, Any],
     *,
     actor: str,
