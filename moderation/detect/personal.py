@@ -16,13 +16,16 @@ and a known IIN range; 9-digit CMND, bank accounts and (for the lower score) pas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+import functools
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import regex
 
-from moderation.detect.identity import EntityIndex, end_offset, fold, fold_with_offsets
+from moderation.detect.identity import _TABLE_LIMIT, EntityIndex, _fold_table, end_offset, fold, fold_with_offsets
 from moderation.domain import Item, Signal, Span
 
 DETECTOR = "personal_data/1"
@@ -143,16 +146,67 @@ class Datum:
     attrs: dict[str, object]
 
 
-def _folded_before(folded: str, offsets: Sequence[int], start: int, window: int) -> str:
-    # offsets maps folded -> original; find the folded index of the original start.
-    lo, hi = 0, len(offsets) - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if offsets[mid] < start:
-            lo = mid + 1
-        else:
-            hi = mid
-    return folded[max(0, lo - window) : lo]
+class _FoldedBefore:
+    """The folded text just before an original offset, for keyword cues. A few lookups fold a slice each (folding
+    is character by character, so a slice that folds to ``window`` characters gives the same as folding the whole
+    text); after ``_LOCAL_FOLDS`` of them the whole text is folded once, so a text full of numbers costs one fold."""
+
+    _LOCAL_FOLDS = 8
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.calls = 0
+        self.whole: tuple[str, list[int]] | None = None
+
+    def __call__(self, start: int, window: int) -> str:
+        self.calls += 1
+        if self.whole is None and self.calls > self._LOCAL_FOLDS:
+            self.whole = fold_with_offsets(self.text)
+        if self.whole is not None:
+            folded, offsets = self.whole
+            lo = bisect.bisect_left(offsets, start)  # the folded index of the original start
+            return folded[max(0, lo - window) : lo]
+        width = 2 * window
+        while True:
+            lo = max(0, start - width)
+            folded = fold_with_offsets(self.text[lo:start])[0]
+            if len(folded) >= window or lo == 0:
+                return folded[max(0, len(folded) - window) :]
+            width *= 4
+
+
+# Every kind of number below holds six digits with at most one separator between two of them.
+_SIX_DIGITS = regex.compile(r"\d(?:[ .-]?\d){5}")
+_MARKERS = ("phuong", "xa", "thi tran", "p.", "quan", "huyen", "q.", "tp", "thanh pho", "tinh")
+
+
+@functools.cache
+def _address_hint() -> re.Pattern[str]:
+    """Return a pattern on the ORIGINAL text that every text whose fold :data:`_ADDRESS` matches also matches (when
+    all its characters are below the fold table's limit): a comma, then whatever folds to white space or nothing,
+    then one of the markers, letter by letter, each letter anything that folds to it (or to several characters).
+    Written for the standard ``re`` (classes as bitmaps: a few µs on a post)."""
+    table = _fold_table()
+    below = [chr(cp) for cp in range(_TABLE_LIMIT)]
+
+    def cls(chars: Iterable[str]) -> str:
+        return "[" + "".join(re.escape(c) for c in sorted(set(chars))) + "]"
+
+    def folds_to(want: str) -> str:
+        return cls(c for c in below if table.get(ord(c), c) == want or len(table.get(ord(c), c)) > 1)
+
+    empty = cls(c for c in below if table.get(ord(c), c) == "")
+    skip = cls(c for c in below if regex.fullmatch(r"\s*", table.get(ord(c), c)) or re.fullmatch(r"\s*", c))
+    markers = "|".join(f"{empty}*".join(folds_to(ch) for ch in m) for m in _MARKERS)
+    return re.compile(f"{folds_to(',')}{skip}*(?:{markers})")
+
+
+_BEYOND_TABLE = re.compile(f"[{chr(_TABLE_LIMIT)}-\U0010ffff]")
+
+
+def _may_hold_address(text: str) -> bool:
+    """Tell whether ``_ADDRESS`` may match the fold of ``text`` (False only when it cannot)."""
+    return _BEYOND_TABLE.search(text) is not None or _address_hint().search(text) is not None
 
 
 def find_names(text: str) -> list[tuple[int, int]]:
@@ -190,7 +244,8 @@ def find_personal_data(text: str, *, official_domains: frozenset[str] = frozense
     """Return the personal data in one text, with offsets into it (see the module docstring for what is skipped)."""
     if not text or not _DIGIT_OR_AT.search(text):
         return []  # every kind of datum below holds a digit or an "@"
-    folded, offsets = fold_with_offsets(text)
+    digits_run = _SIX_DIGITS.search(text) is not None
+    before_at = _FoldedBefore(text)
     taken: list[tuple[int, int]] = []
     out: list[Datum] = []
 
@@ -201,12 +256,12 @@ def find_personal_data(text: str, *, official_domains: frozenset[str] = frozense
         taken.append((a, b))
         out.append(Datum(kind, a, b, value, score, dict(attrs)))
 
-    for m in _SERVICE_NUMBER.finditer(text):
+    for m in _SERVICE_NUMBER.finditer(text) if digits_run else ():
         if len(taken) >= MAX_TAKEN:
             break
         taken.append((m.start(), m.end()))  # 1800/1900 numbers belong to organisations
 
-    for m in _EMAIL.finditer(text):
+    for m in _EMAIL.finditer(text) if "@" in text else ():
         if len(out) >= MAX_DATA:
             break
         domain = m.group().rsplit("@", 1)[1].lower()
@@ -216,13 +271,13 @@ def find_personal_data(text: str, *, official_domains: frozenset[str] = frozense
             continue
         add("email", m.start(), m.end(), m.group(), 0.9)
 
-    for pattern, line in ((_PHONE, "mobile"), (_LANDLINE, "landline")):
+    for pattern, line in ((_PHONE, "mobile"), (_LANDLINE, "landline")) if digits_run else ():
         for m in pattern.finditer(text):
             if len(out) >= MAX_DATA:
                 break
             if not free(m.start(), m.end()):
                 continue
-            if _HOTLINE_CUE.search(_folded_before(folded, offsets, m.start(), CONTEXT_WINDOW)):
+            if _HOTLINE_CUE.search(before_at(m.start(), CONTEXT_WINDOW)):
                 if len(taken) < MAX_TAKEN:
                     taken.append((m.start(), m.end()))
                 continue
@@ -230,13 +285,13 @@ def find_personal_data(text: str, *, official_domains: frozenset[str] = frozense
             national = "0" + digits[2:] if digits.startswith("84") and len(digits) >= 11 else digits
             add("phone", m.start(), m.end(), national, 0.9 if line == "mobile" else 0.6, line=line)
 
-    for m in _DIGIT_RUN.finditer(text):
+    for m in _DIGIT_RUN.finditer(text) if digits_run else ():
         if len(out) >= MAX_DATA:
             break
         if not free(m.start(), m.end()):
             continue
         digits = regex.sub(r"\D", "", m.group())
-        before = _folded_before(folded, offsets, m.start(), CONTEXT_WINDOW)
+        before = before_at(m.start(), CONTEXT_WINDOW)
         if 13 <= len(digits) <= 19 and luhn_ok(digits) and (brand := card_brand(digits)):
             add("card", m.start(), m.end(), digits, 0.95, scheme=brand)
         elif len(digits) == 12 and is_cccd(digits) and not _BANK_CUE.search(before):
@@ -246,13 +301,14 @@ def find_personal_data(text: str, *, official_domains: frozenset[str] = frozense
         elif 6 <= len(digits) <= 19 and _BANK_CUE.search(before):
             add("bank_account", m.start(), m.end(), digits, 0.85)
 
-    for m in _PASSPORT.finditer(text):
+    for m in _PASSPORT.finditer(text) if digits_run else ():
         if len(out) >= MAX_DATA:
             break
         if free(m.start(), m.end()):
-            cue = bool(_PASSPORT_CUE.search(_folded_before(folded, offsets, m.start(), CONTEXT_WINDOW)))
+            cue = bool(_PASSPORT_CUE.search(before_at(m.start(), CONTEXT_WINDOW)))
             add("passport", m.start(), m.end(), m.group(), 0.9 if cue else 0.5, keyword=cue)
 
+    folded, offsets = fold_with_offsets(text) if _may_hold_address(text) else ("", [])
     for m in _ADDRESS.finditer(folded):
         if len(out) >= MAX_DATA:
             break

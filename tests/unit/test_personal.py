@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import bisect
 
-from moderation.detect.identity import EntityIndex, ProtectedEntity
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from moderation.detect import personal
+from moderation.detect.identity import EntityIndex, ProtectedEntity, fold_with_offsets
 from moderation.detect.personal import card_brand, detect_personal_data, find_personal_data, is_cccd, luhn_ok, mask
 from moderation.domain import Item, ItemKind
 
@@ -106,3 +111,39 @@ def test_cccd_and_mask() -> None:
     assert not is_cccd("000203012345")
     assert mask("0912345678") == "******5678"
     assert mask("lan@gmail.com") == "l***@gmail.com"
+
+
+# Prefilters: each may only skip work whose result would be empty (properties against the unfiltered computation).
+_PIECES = st.sampled_from(
+    [
+        "12", "0901 234 567", "+84 ", "1900 1234", "B1234567", "a@b.vn", ", ", ",", " ", "Phường", "PHƯỜNG", "phuong",
+        "P\u0309hường", "\u0301", "Quận 1", "q.", "p.", "Tp.", "thành phố", "Thị trấn", "xã", "Tỉnh", "huyện",
+        "đường Lê Lợi", "ngõ 5", "số nhà 3", "hotline ", "cmnd ", "stk ", "ß", "ẞ", "\u00a0", "\u2003", "\u3000", "，",
+    ]
+)  # fmt: skip
+_TEXTS = st.lists(st.one_of(_PIECES, st.text(max_size=6)), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXTS)
+def test_address_hint_never_misses_an_address(text: str) -> None:
+    if personal._ADDRESS.search(fold_with_offsets(text)[0]):
+        assert personal._may_hold_address(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXTS)
+def test_numbers_all_hold_six_digits(text: str) -> None:
+    patterns = (personal._PHONE, personal._LANDLINE, personal._SERVICE_NUMBER, personal._DIGIT_RUN, personal._PASSPORT)
+    if any(p.search(text) for p in patterns):
+        assert personal._SIX_DIGITS.search(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_TEXTS)
+def test_folded_before_equals_folding_the_whole_text(text: str) -> None:
+    folded, offsets = fold_with_offsets(text)
+    before = personal._FoldedBefore(text)
+    for start in range(len(text) + 1):  # more than _LOCAL_FOLDS lookups: both ways are exercised
+        lo = bisect.bisect_left(offsets, start)
+        assert before(start, personal.CONTEXT_WINDOW) == folded[max(0, lo - personal.CONTEXT_WINDOW) : lo]
