@@ -33,11 +33,17 @@ class BackoffPolicy:
 
 def attempt(session: Session, delivery_id: str, client: httpx.Client, policy: BackoffPolicy) -> int | None:
     """Try to deliver once; return seconds until the next try, or None when finished (delivered or given up)."""
-    delivery = session.get(Delivery, delivery_id, with_for_update=True)
-    if delivery is None or delivery.status != "pending":
+    # The delivery (locked: one attempt at a time) and its platform's secret in one query.
+    row = session.execute(
+        select(Delivery, Platform)
+        .join(Platform, Platform.id == Delivery.platform_id)
+        .where(Delivery.id == delivery_id)
+        .with_for_update(of=Delivery)
+    ).one_or_none()
+    if row is None:
         return None
-    platform = session.get(Platform, delivery.platform_id)
-    if platform is None:
+    delivery, platform = row
+    if delivery.status != "pending":
         return None
     now = utcnow()
     payload = dict(delivery.payload, delivery_id=delivery.id, attempt=delivery.attempts + 1)
