@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +151,50 @@ _platform_filter = click.option(
 _all_option = click.option("--all", "every", is_flag=True, help="Every platform's and the global ones.")
 
 
+def _list_rows(
+    model: Any,
+    platform_id: str | None,
+    every: bool,
+    as_json: bool,
+    database_url: str,
+    *,
+    data: Callable[[Any], dict[str, Any]],
+    line: Callable[[Any], str],
+) -> None:
+    """Print the rows of a registry in scope: JSON lines of ``data(row)``, or ``line(row)`` tab-separated."""
+    from moderation.store.db import session_scope
+
+    with session_scope(database_url) as session:
+        for row in session.scalars(_scope(model, platform_id, every)):
+            click.echo(json.dumps(data(row), ensure_ascii=False) if as_json else line(row))
+
+
+def _remove_rows(model: Any, ids: tuple[str, ...], platform_id: str | None, database_url: str, noun: str) -> None:
+    """Delete rows by id in scope, one audit entry ``<noun>.delete`` each; exit 1 naming the ids not found."""
+    from moderation.services import audit
+    from moderation.store.db import session_scope
+
+    with session_scope(database_url) as session:
+        rows = list(session.scalars(_scope(model, platform_id, False).where(model.id.in_(ids))))
+        found = {r.id for r in rows}
+        for row in rows:
+            session.delete(row)
+            audit.record(
+                session,
+                actor="system:cli",
+                action=f"{noun}.delete",
+                object_type=noun,
+                object_id=row.id,
+                platform_id=row.platform_id,
+                details={},
+            )
+    missing = sorted(set(ids) - found)
+    plural = "entities" if noun == "entity" else f"{noun}s"
+    click.echo(f"removed {len(found)} {plural}" + (f"; not found: {', '.join(missing)}" if missing else ""))
+    if missing:
+        raise SystemExit(1)
+
+
 @entities.command("list")
 @_platform_filter
 @_all_option
@@ -158,24 +202,28 @@ _all_option = click.option("--all", "every", is_flag=True, help="Every platform'
 @_db_option
 def list_entities_cmd(platform_id: str | None, every: bool, as_json: bool, database_url: str) -> None:
     """List stored protected entities (the shipped ones in policies/registries are not listed)."""
-    from moderation.store.db import session_scope
     from moderation.store.registries import ProtectedEntity
 
-    with session_scope(database_url) as session:
-        for row in session.scalars(_scope(ProtectedEntity, platform_id, every)):
-            data = {
-                "id": row.id,
-                "name": row.name,
-                "kind": row.kind,
-                "platform_id": row.platform_id,
-                "handles": row.handles,
-                "domains": row.domains,
-                "aliases": row.aliases,
-            }
-            if as_json:
-                click.echo(json.dumps(data, ensure_ascii=False))
-            else:
-                click.echo(f"{row.platform_id or '*'}\t{row.id}\t{row.kind}\t{row.name}")
+    def data(row: Any) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "name": row.name,
+            "kind": row.kind,
+            "platform_id": row.platform_id,
+            "handles": row.handles,
+            "domains": row.domains,
+            "aliases": row.aliases,
+        }
+
+    _list_rows(
+        ProtectedEntity,
+        platform_id,
+        every,
+        as_json,
+        database_url,
+        data=data,
+        line=lambda row: f"{row.platform_id or '*'}\t{row.id}\t{row.kind}\t{row.name}",
+    )
 
 
 @entities.command("remove")
@@ -184,30 +232,9 @@ def list_entities_cmd(platform_id: str | None, every: bool, as_json: bool, datab
 @_db_option
 def remove_entities(entity_ids: tuple[str, ...], platform_id: str | None, database_url: str) -> None:
     """Remove entities by id (global ones, or one platform's with --platform)."""
-    from moderation.services import audit
-    from moderation.store.db import session_scope
     from moderation.store.registries import ProtectedEntity
 
-    with session_scope(database_url) as session:
-        rows = list(
-            session.scalars(_scope(ProtectedEntity, platform_id, False).where(ProtectedEntity.id.in_(entity_ids)))
-        )
-        found = {r.id for r in rows}
-        for row in rows:
-            session.delete(row)
-            audit.record(
-                session,
-                actor="system:cli",
-                action="entity.delete",
-                object_type="entity",
-                object_id=row.id,
-                platform_id=row.platform_id,
-                details={},
-            )
-    missing = sorted(set(entity_ids) - found)
-    click.echo(f"removed {len(found)} entities" + (f"; not found: {', '.join(missing)}" if missing else ""))
-    if missing:
-        raise SystemExit(1)
+    _remove_rows(ProtectedEntity, entity_ids, platform_id, database_url, "entity")
 
 
 @click.group()
@@ -251,23 +278,27 @@ def register_works_cmd(jsonl: Path, platform_id: str | None, database_url: str) 
 @_db_option
 def list_works_cmd(platform_id: str | None, every: bool, as_json: bool, database_url: str) -> None:
     """List registered works (bodies are not printed)."""
-    from moderation.store.db import session_scope
     from moderation.store.registries import Work
 
-    with session_scope(database_url) as session:
-        for row in session.scalars(_scope(Work, platform_id, every)):
-            data = {
-                "id": row.id,
-                "title": row.title,
-                "rights_holder": row.rights_holder,
-                "licence": row.licence,
-                "platform_id": row.platform_id,
-                "shingles": row.shingle_count,
-            }
-            if as_json:
-                click.echo(json.dumps(data, ensure_ascii=False))
-            else:
-                click.echo(f"{row.platform_id or '*'}\t{row.id}\t{row.licence or '-'}\t{row.title}")
+    def data(row: Any) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "title": row.title,
+            "rights_holder": row.rights_holder,
+            "licence": row.licence,
+            "platform_id": row.platform_id,
+            "shingles": row.shingle_count,
+        }
+
+    _list_rows(
+        Work,
+        platform_id,
+        every,
+        as_json,
+        database_url,
+        data=data,
+        line=lambda row: f"{row.platform_id or '*'}\t{row.id}\t{row.licence or '-'}\t{row.title}",
+    )
 
 
 @works.command("remove")
@@ -276,25 +307,6 @@ def list_works_cmd(platform_id: str | None, every: bool, as_json: bool, database
 @_db_option
 def remove_works(work_ids: tuple[str, ...], platform_id: str | None, database_url: str) -> None:
     """Remove works by id (global ones, or one platform's with --platform)."""
-    from moderation.services import audit
-    from moderation.store.db import session_scope
     from moderation.store.registries import Work
 
-    with session_scope(database_url) as session:
-        rows = list(session.scalars(_scope(Work, platform_id, False).where(Work.id.in_(work_ids))))
-        found = {r.id for r in rows}
-        for row in rows:
-            session.delete(row)
-            audit.record(
-                session,
-                actor="system:cli",
-                action="work.delete",
-                object_type="work",
-                object_id=row.id,
-                platform_id=row.platform_id,
-                details={},
-            )
-    missing = sorted(set(work_ids) - found)
-    click.echo(f"removed {len(found)} works" + (f"; not found: {', '.join(missing)}" if missing else ""))
-    if missing:
-        raise SystemExit(1)
+    _remove_rows(Work, work_ids, platform_id, database_url, "work")
