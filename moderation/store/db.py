@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 _engines: dict[str, Engine] = {}
@@ -37,10 +39,44 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    ping_idle_s = kwargs.pop("ping_idle_s", PING_IDLE_S)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine, ping_idle_s)
+    return engine
+
+
+# A pooled connection idle this long is pinged before use. SQLAlchemy's ``pool_pre_ping`` pings on every checkout:
+# one round trip per transaction (per classify task, per API request) to catch what happens to idle connections
+# (a restarted server, a connection dropped by the network). A connection used moments ago that has died meanwhile
+# fails its statement instead: SQLAlchemy then invalidates the whole pool, the request gets its 503 and the task
+# its retry, exactly as when the database goes away mid-transaction.
+PING_IDLE_S = 5.0
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    def _mark(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+        record.info["moderation.idle_since"] = time.monotonic()
+
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("moderation.idle_since")
+        if since is not None and time.monotonic() - since < idle_s:
+            return
+        dialect = engine.dialect
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if not dialect.is_disconnect(exc, dbapi_connection, None):
+                raise
+            alive = False
+        if not alive:
+            raise DisconnectionError("pooled connection is gone")  # the pool replaces it and checks out again
+
+    event.listen(engine, "connect", _mark)  # a new connection needs no ping
+    event.listen(engine, "checkin", _mark)
+    event.listen(engine, "checkout", _ping)
 
 
 def get_engine(url: str) -> Engine:
