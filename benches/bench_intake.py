@@ -169,9 +169,9 @@ def inprocess(n: int = 300, rounds: int = 5, profile: bool = False) -> dict[str,
             statements: list[str] = []
             engine = get_engine(url)
             event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-            # Round trips that are not statements of ours: BEGIN, COMMIT, ROLLBACK, and the pool's pre-ping.
-            for name in ("BEGIN", "COMMIT", "ROLLBACK"):
-                event.listen(engine, name.lower(), lambda *_a, _n=name: statements.append(_n))
+            # Round trips that are not statements of ours: the BEGIN, COMMIT and ROLLBACK psycopg sends (none in
+            # autocommit; SQLAlchemy's own begin/commit events fire either way), and the pool's pre-ping.
+            _count_psycopg_commands(statements)
             if getattr(engine.pool, "_pre_ping", False):
                 event.listen(engine.pool, "checkout", lambda *_a: statements.append("PING"))
 
@@ -226,6 +226,21 @@ def inprocess(n: int = 300, rounds: int = 5, profile: bool = False) -> dict[str,
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
     return result
+
+
+def _count_psycopg_commands(out: list[str]) -> None:
+    """Record each transaction command psycopg sends (a measuring aid: wraps a private psycopg method)."""
+    from psycopg import _connection_base
+
+    cls: Any = _connection_base.BaseConnection
+    original = cls._exec_command
+
+    def counted(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+        text = command if isinstance(command, bytes | str) else command.as_string(self)
+        out.append(text.decode() if isinstance(text, bytes) else text)
+        return original(self, command, *args, **kwargs)
+
+    cls._exec_command = counted
 
 
 def _bodies(n: int) -> list[bytes]:

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from moderation.errors import ApiError, bad_request, not_found
 from moderation.services import intake
@@ -31,13 +32,28 @@ def _truthy(value: str | None) -> bool:
     return (value or "").lower() in {"1", "true", "yes"}
 
 
+def _autocommit(session: Session) -> None:
+    """Run the rest of this request's statements in autocommit: each one is its own transaction.
+
+    For a new item the only write is one statement (the idempotent insert), so autocommit saves the BEGIN and COMMIT
+    round trips and nothing is lost: the row is committed (durably, as any commit) when the statement returns, and
+    everything that can reject the request (auth, parsing, validation) has run before it.
+    """
+    if session.in_transaction():
+        session.rollback()  # only reads so far (the platform, on a cache miss)
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def _submit(kind: str) -> ResponseReturnValue:
     payload = intake.validate(kind, _json_body())
     session = g.db
+    sync = _truthy(request.args.get("sync"))
+    if not sync:  # ?sync=1 classifies in the same transaction, which must commit or roll back as a whole
+        _autocommit(session)
     recorded = intake.record_item(session, g.platform, kind, payload)
     decision = None
     status = recorded.status
-    if _truthy(request.args.get("sync")) and status != "decided":
+    if sync and status != "decided":
         decision = classify_submission(session, recorded.id, runtime().classifiers.get())
     elif status == "decided":
         decision = _current_decision(recorded.id)

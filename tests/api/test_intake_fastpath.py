@@ -141,3 +141,65 @@ def test_concurrent_identical_requests_record_one_submission(settings: Any, plat
     finally:
         first.close()
         second.close()
+
+
+@pytest.fixture
+def pg_commands(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The transaction commands psycopg sends (BEGIN, COMMIT, ROLLBACK); none are sent in autocommit."""
+    from psycopg import _connection_base
+
+    sent: list[str] = []
+    cls: Any = _connection_base.BaseConnection
+    original = cls._exec_command
+
+    def recording(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+        raw = command if isinstance(command, bytes | str) else command.as_string(self)
+        sent.append((raw.decode() if isinstance(raw, bytes) else raw).split()[0].upper())
+        return original(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "_exec_command", recording)
+    return sent
+
+
+AUTOCOMMIT = [
+    # (request, status, in a transaction (BEGIN ... COMMIT) or in autocommit (none), rows stored)
+    ("new post", "/v1/posts", 202, False, 1),  # one round trip: the INSERT commits itself
+    ("repeat", "/v1/posts", 200, False, 1),
+    ("sync", "/v1/posts?sync=1", 202, True, 1),  # classified in the same transaction, committed as a whole
+    ("rejected", "/v1/posts", 422, False, 0),  # nothing reaches the database
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # psycopg's commands: PostgreSQL only
+@pytest.mark.parametrize(
+    ("path", "status", "transaction", "rows"), [c[1:] for c in AUTOCOMMIT], ids=[c[0] for c in AUTOCOMMIT]
+)
+def test_a_post_is_stored_in_autocommit_unless_classified_inline(
+    app: Flask,
+    settings: Any,
+    platform: PlatformCreds,
+    pg_commands: list[str],
+    path: str,
+    status: int,
+    transaction: bool,
+    rows: int,
+) -> None:
+    from sqlalchemy import func, select
+
+    from moderation.store.models import Submission
+
+    api = SignedClient(app.test_client(), platform)
+    payload = post_payload(id="p1") if status != 422 else {"id": "p1"}
+    assert api.post("/v1/posts", post_payload(id="warm")).status_code == 202  # the platform is read (and cached)
+    if status == 200:
+        assert api.post(path, payload).status_code == 202
+    pg_commands.clear()
+    response = api.post(path, payload)
+    assert response.status_code == status, response.get_json()
+    if transaction:
+        assert (pg_commands[0], pg_commands[-1]) == ("BEGIN", "COMMIT"), pg_commands
+    else:
+        assert pg_commands == []
+    with session_scope(settings.database_url) as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == rows + 1  # and the warm-up's

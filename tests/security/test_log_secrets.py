@@ -114,7 +114,7 @@ def test_secrets_and_personal_data_never_reach_the_logs(
     received = post("/v1/posts", post_payload(id="p4", body=PERSONAL)).get_json()["submission_id"]
     run_classify(rt, received)
     # An unhandled database error while storing the posted text.
-    monkeypatch.setattr(intake, "submit_item", _fail_with_parameters)
+    monkeypatch.setattr(intake, "record_item", _fail_with_parameters)  # what the API view calls
     assert post("/v1/posts", post_payload(id="p5", body=PERSONAL)).status_code in (500, 503)
     monkeypatch.undo()
     # The console: log in with a password, use the session, log out.
