@@ -24,14 +24,8 @@ def make_celery(settings: Settings) -> Celery:
     else:
         # With acks_late a task held by a killed worker is redelivered after this; the sweep is the backstop.
         transport_options["visibility_timeout"] = 600
-    broker_transport = None
-    if str(settings.celery_broker_url).startswith("redis://"):
-        from workers.broker import TRANSPORT  # kombu's Redis transport, one client per channel (workers/broker.py)
-
-        broker_transport = TRANSPORT
     celery.conf.update(
         broker_url=settings.celery_broker_url,
-        broker_transport=broker_transport,
         result_backend=settings.celery_result_backend,
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
@@ -87,6 +81,11 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         timezone="UTC",
     )
+    # On Redis, one redis.Redis client per kombu channel instead of one per command: in a worker that is each
+    # delivery's unacked bookkeeping, its ack and every callback enqueued, not only the web's publishes.
+    from moderation.web.broker import use_for
+
+    use_for(celery)
     return celery
 
 
