@@ -11,6 +11,8 @@ import functools
 import re
 import unicodedata
 
+import numpy as np
+import numpy.typing as npt
 import regex
 
 __all__ = ["repair"]
@@ -71,8 +73,57 @@ def _vni_pair_re() -> re.Pattern[str]:
 
 
 _VNI_EVIDENCE = re.compile("[aeiouy][øùûõïäåëü]|[ôö][ùøûõï]|\\bñ|ñ[aeiouy]")
+_BMP = 0x10000
 
 
+@functools.cache
+def _tcvn3_evidence_table() -> npt.NDArray[np.bool_]:
+    """Per BMP code point, whether it counts as TCVN3 evidence: a strong byte, or a character whose lowercase is one
+    (no character beyond the BMP lowercases into the BMP)."""
+    strong = _tcvn3_strong()
+    return np.fromiter((chr(cp) in strong or chr(cp).lower() in strong for cp in range(_BMP)), dtype=bool, count=_BMP)
+
+
+def _count_in(table: npt.NDArray[np.bool_], text: str) -> int:
+    codes = _codes(text)
+    return int(table[codes[codes < _BMP]].sum())
+
+
+@functools.cache
+def _tcvn3_lookup() -> npt.NDArray[np.uint32]:
+    """The TCVN3 conversion of every BMP code point (itself when it has none), as one array."""
+    table = _tcvn3_table()
+    out = np.arange(_BMP, dtype=np.uint32)
+    for cp in range(_BMP):
+        ch = chr(cp)
+        new = table.get(ch) or table.get(ch.lower())
+        if new is not None and new != ch:
+            out[cp] = ord(new)
+    return out
+
+
+def _codes(text: str) -> npt.NDArray[np.uint32]:
+    return np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype="<u4")
+
+
+def _tcvn3_convert(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    """The positions TCVN3 conversion changes, with all code points before and after it."""
+    codes = _codes(text)
+    lookup = _tcvn3_lookup()
+    small = codes < _BMP
+    mapped = codes.copy()
+    mapped[small] = lookup[codes[small]]
+    return np.flatnonzero(mapped != codes), codes, mapped
+
+
+def convert_tcvn3(text: str) -> str:
+    """``text`` with every TCVN3 character converted (what applying :func:`repair`'s ``tcvn3`` edits gives: each
+    edit replaces one character by one)."""
+    _at, _codes_before, mapped = _tcvn3_convert(text)
+    return mapped.astype("<u4").tobytes().decode("utf-32-le", errors="surrogatepass")
+
+
+@functools.lru_cache(maxsize=4096)
 def _vni_letter(base: str, mark: str) -> str | None:
     shape, tone = _VNI_MARKS.get(mark.lower(), ("", ""))
     upper = base.isupper()
@@ -89,6 +140,65 @@ def _vni_letter(base: str, mark: str) -> str | None:
 
 Edit = tuple[int, int, str, None]
 
+_VNI_BASES = "aeiouyAEIOUYôöÔÖ"
+_VNI_SINGLE_CHARS = "".join(_VNI_SINGLES) + "ÔÖÑÓÒÆÎÍÌ"
+
+
+@functools.cache
+def _vni_classes() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per BMP code point: a VNI base letter, a VNI mark byte, a VNI one-byte letter (the classes of
+    :func:`_vni_pair_re`; no mark is a base or a single, so a pair never overlaps another match)."""
+    marks = "".join(_VNI_MARKS) + "".join(_VNI_MARKS).upper()
+    out = []
+    for chars in (_VNI_BASES, marks, _VNI_SINGLE_CHARS):
+        table = np.zeros(_BMP, dtype=bool)
+        table[[ord(c) for c in chars]] = True
+        out.append(table)
+    assert not (out[1] & (out[0] | out[2])).any()
+    return out[0], out[1], out[2]
+
+
+@functools.lru_cache(maxsize=4096)
+def _vni_single(ch: str) -> str | None:
+    single = _VNI_SINGLES.get(ch.lower())
+    if single and single != ch.lower():
+        return single.upper() if ch.isupper() else single
+    return None
+
+
+def _vni_edits(text: str) -> list[Edit]:
+    """What ``_vni_pair_re().finditer(text)`` finds, converted: a base followed by a mark is a pair, any other
+    one-byte letter a single. Found with numpy; Python work only per distinct pair or letter and per edit."""
+    codes = _codes(text)
+    n = len(codes)
+    if not n:
+        return []
+    base, mark, single = _vni_classes()
+    cls = codes < _BMP
+    safe = np.where(cls, codes, 0)
+    is_base, is_mark, is_single = base[safe] & cls, mark[safe] & cls, single[safe] & cls
+    pair = np.zeros(n, dtype=bool)
+    pair[:-1] = is_base[:-1] & is_mark[1:]
+    solo = is_single & ~pair
+    starts = np.flatnonzero(pair | solo)
+    if not len(starts):
+        return []
+    is_pair = pair[starts]
+    nxt = np.where(is_pair, codes[np.minimum(starts + 1, n - 1)], 0)
+    key = codes[starts].astype(np.int64) << 21 | nxt.astype(np.int64)
+    uniq, inverse = np.unique(key, return_inverse=True)
+    letters = [
+        _vni_letter(chr(k >> 21), chr(k & 0x1FFFFF)) if k & 0x1FFFFF else _vni_single(chr(k >> 21))
+        for k in uniq.tolist()
+    ]
+    got = [letters[i] for i in inverse.tolist()]
+    ends = starts + np.where(is_pair, 2, 1)
+    return [
+        (a, b, letter, None)
+        for a, b, letter in zip(starts.tolist(), ends.tolist(), got, strict=True)
+        if letter is not None
+    ]
+
 
 def repair(text: str) -> tuple[list[Edit] | None, str | None]:
     """Return edits that convert legacy-encoded ``text`` to Unicode and the encoding's name.
@@ -101,30 +211,13 @@ def repair(text: str) -> tuple[list[Edit] | None, str | None]:
     # Evidence is counted case-insensitively on the NFC form so that normalising the output again (lowercase,
     # composed) never finds more evidence than the first pass did: normalisation must be idempotent.
     probe = unicodedata.normalize("NFC", _FORMAT_CHARS.sub("", text))
-    strong = _tcvn3_strong()
-    tcvn3_evidence = sum(1 for ch in probe if ch in strong or ch.lower() in strong)
+    tcvn3_evidence = _count_in(_tcvn3_evidence_table(), probe)
     vni_evidence = len(_VNI_EVIDENCE.findall(probe.lower()))
     if vni_evidence >= _MIN_EVIDENCE and vni_evidence >= tcvn3_evidence:
-        edits: list[Edit] = []
-        for m in _vni_pair_re().finditer(text):
-            if m.group(3):
-                ch = m.group(3)
-                single = _VNI_SINGLES.get(ch.lower())
-                if single and single != ch.lower():
-                    edits.append((m.start(), m.end(), single.upper() if ch.isupper() else single, None))
-                continue
-            letter = _vni_letter(m.group(1), m.group(2))
-            if letter is not None:
-                edits.append((m.start(), m.end(), letter, None))
-        return edits, "vni"
+        return _vni_edits(text), "vni"
     if tcvn3_evidence >= _MIN_EVIDENCE:
-        table = _tcvn3_table()
-        edits = []
-        for i, ch in enumerate(text):
-            new = table.get(ch) or table.get(ch.lower())
-            if new is not None and new != ch:
-                edits.append((i, i + 1, new, None))
-        return edits, "tcvn3"
+        at, _before, mapped = _tcvn3_convert(text)
+        return [(i, i + 1, chr(c), None) for i, c in zip(at.tolist(), mapped[at].tolist(), strict=True)], "tcvn3"
     if tcvn3_evidence or vni_evidence:
         return None, "suspect"
     return None, None

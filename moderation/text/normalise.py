@@ -195,11 +195,18 @@ def _apply_ranges(buf: _Buf, edits: Sequence[_Edit]) -> _Buf:
     ``o`` maps to source ``lo + step * (i - o)`` (step 1 in a gap, 0 in an edit) and its last source character is
     that plus ``hi - lo`` (0 in a gap, the range's length minus one in an edit).
     """
+    a = np.fromiter((e[0] for e in edits), dtype=np.int64, count=len(edits))
+    b = np.fromiter((e[1] for e in edits), dtype=np.int64, count=len(edits))
+    return _apply_runs(buf, a, b, [e[2] for e in edits])
+
+
+def _apply_runs(buf: _Buf, a: IntArray, b: IntArray, replacements: Sequence[str]) -> _Buf:
+    """:func:`_apply_ranges` with the edits given as arrays of starts and ends and a list of replacements."""
     text = buf.text
-    n_edits = len(edits)
+    n_edits = len(replacements)
     pieces: list[str] = []
     prev = 0
-    for a0, b0, repl, _ in edits:
+    for a0, b0, repl in zip(a.tolist(), b.tolist(), replacements, strict=True):
         pieces.append(text[prev:a0])
         pieces.append(repl)
         prev = b0
@@ -210,8 +217,6 @@ def _apply_ranges(buf: _Buf, edits: Sequence[_Edit]) -> _Buf:
         empty = np.zeros(0, dtype=np.int64)
         return _Buf(out, empty, empty.copy())
     seg_len = np.fromiter(map(len, pieces), dtype=np.int64, count=2 * n_edits + 1)
-    a = np.fromiter((e[0] for e in edits), dtype=np.int64, count=n_edits)
-    b = np.fromiter((e[1] for e in edits), dtype=np.int64, count=n_edits)
     out_start = np.cumsum(seg_len) - seg_len
     # per segment: the source index of output offset 0 if the segment extended back to it (``lo - step * o``)
     base = np.empty(2 * n_edits + 1, dtype=np.int64)
@@ -558,8 +563,7 @@ class _TeencodeScanner:
         # Only keys made of word characters can be a whole ``\w`` run, and only keys that change something count.
         self.keys = [k for k, v in table.items() if k and v != k and all(_char_bits(c) & _W for c in k)]
         self.values = [table[k] for k in self.keys]
-        self.encoded = [k.encode() for k in self.keys]
-        self.nbytes = [len(e) for e in self.encoded]
+        self.nchars = np.asarray([len(k) for k in self.keys], dtype=np.int64)
         vietnamese_word = [
             chr(cp) for cp in (*range(0x250), *range(0x1E00, 0x1F00)) if _char_bits(chr(cp)) & _W and cp != 0x0A
         ]
@@ -578,8 +582,9 @@ class _TeencodeScanner:
         )
         self.local = threading.local()
 
-    def edits(self, text: str) -> list[_Edit] | None:
-        """The teencode edits of ``text``, sorted; ``None`` when the text cannot be scanned (lone surrogates)."""
+    def apply(self, buf: _Buf) -> _Buf | None:
+        """Expand the teencode words of ``buf``; ``None`` when the text cannot be scanned (lone surrogates)."""
+        text = buf.text
         try:
             data = text.encode("utf-8")
         except UnicodeEncodeError:
@@ -595,38 +600,44 @@ class _TeencodeScanner:
 
         self.db.scan(data, match_event_handler=on_match, scratch=scratch)
         if not found:
-            return []
+            return buf
         n, size = len(text), len(data)
-        nbytes, values, bmp = self.nbytes, self.values, _bmp_classes()
-        end_b = []
-        for pid, to in found:
-            # The key ends the text, or is followed by one (non-word) character: the key's last character is a
-            # Vietnamese word character, so the two cannot both hold.
-            end = to
-            if end < size or not data.endswith(self.encoded[pid]):
-                end -= 1
-                while data[end] & 0xC0 == 0x80:
-                    end -= 1
-            end_b.append(end)
-        ends = np.asarray(end_b, dtype=np.int64)
-        starts = ends - np.asarray([nbytes[p] for p, _t in found], dtype=np.int64)
-        if len(data) != n:  # byte offsets to character offsets
-            lead = (np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80
-            b2c = np.cumsum(lead, dtype=np.int64) - 1
-            starts, ends = b2c[starts], b2c[ends - 1] + 1
-        out: list[_Edit] = []
-        for (pid, _s), a, b in zip(found, starts.tolist(), ends.tolist(), strict=True):
-            if a > 0:
-                cp = ord(text[a - 1])
-                if (bmp[cp] if cp < _BMP else _char_bits(text[a - 1])) & _W:
-                    continue
-            if b < n:
-                cp = ord(text[b])
-                if (bmp[cp] if cp < _BMP else _char_bits(text[b])) & _W:
-                    continue
-            out.append((a, b, values[pid], None))
-        out.sort(key=lambda e: e[0])
+        raw = np.asarray(found, dtype=np.int64)
+        pid, to = raw[:, 0], raw[:, 1]
+        # A match ends with the (non-word) character after the key, whose index is the key's end; or, at the end of
+        # the text, with the key itself (the key's last character is a Vietnamese word character, so not both).
+        if size != n:
+            b2c = np.cumsum((np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80, dtype=np.int64) - 1
+            end = b2c[to - 1]
+        else:
+            end = to - 1
+        for i in np.flatnonzero(to == size).tolist():
+            if text.endswith(self.keys[int(pid[i])]):
+                end[i] = n
+        start = end - self.nchars[pid]
+        # The exact test: neither neighbour is a ``\w`` character.
+        codes = _codes(text)
+        left = _bits_at(codes, np.maximum(start - 1, 0)) & _W
+        right = _bits_at(codes, np.minimum(end, n - 1)) & _W
+        keep = ~(((left != 0) & (start > 0)) | ((right != 0) & (end < n)))
+        if not keep.any():
+            return buf
+        order = np.argsort(start[keep], kind="stable")
+        values = self.values
+        return _apply_runs(buf, start[keep][order], end[keep][order], [values[p] for p in pid[keep][order].tolist()])
+
+
+def _bits_at(codes: npt.NDArray[np.uint32], at: IntArray) -> npt.NDArray[np.uint16]:
+    """The class bits of ``codes[at]``."""
+    cps = codes[at]
+    big = cps >= _BMP
+    if not big.any():
+        out: npt.NDArray[np.uint16] = _bmp_classes()[cps]
         return out
+    out = np.zeros(len(cps), dtype=np.uint16)
+    out[~big] = _bmp_classes()[cps[~big]]
+    out[big] = _astral_bits(cps[big].tolist())
+    return out
 
 
 @functools.cache
@@ -637,12 +648,11 @@ def _teencode_scanner() -> _TeencodeScanner | None:
 def _teencode_fast(buf: _Buf, flags: set[str], scan: _Scan | None) -> _Buf:
     """Expand teencode words: whole ``\\w`` runs found in the table (what ``_teencode_re`` matches)."""
     scanner = _teencode_scanner()
-    found = scanner.edits(buf.text) if scanner is not None else None
-    if found is not None:
-        if not found:
-            return buf
-        flags.add("teencode")
-        return _apply(buf, found)
+    done = scanner.apply(buf) if scanner is not None else None
+    if done is not None:
+        if done is not buf:
+            flags.add("teencode")
+        return done
     scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
     max_len, key_hashes = _teencode_hashes()
     starts, ends = scan.words(max_len)
@@ -743,7 +753,8 @@ class _Triggers:
             + _hs_class(_TONED_CONSONANT)
             + r"|o[òóỏõọèéẻẽẹàáảãạ](?:[^\p{L}\p{M}]|$)|u[ỳýỷỹỵ](?:[^\p{L}\p{M}]|$)",
             _T_TEEN: "(?:^|" + word + ")(?:" + "|".join(re.escape(k) for k in _teencode()) + ")(?:" + word + "|$)",
-            _T_WS: _hs_class(ws) + _hs_class(ws) + "|" + _hs_class(c for c in ws if c != " "),
+            # two whitespace characters, or one that is not a space: two spaces, or any whitespace but a space
+            _T_WS: r"\x20\x20|" + _hs_class(c for c in ws if c != " "),
         }
         self.db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
         flags = _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_UCP | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_ALLOWEMPTY
@@ -1282,7 +1293,10 @@ def _normalise(text: str) -> Normalised:
     repaired, kind = legacy.repair(text)
     if kind:
         flags.add(f"legacy:{kind}")
-        if repaired:
+        if repaired and kind == "tcvn3":
+            # One character for one: the text converted as a whole, the map unchanged.
+            buf = _Buf(legacy.convert_tcvn3(text), buf.starts, buf.ends)
+        elif repaired:
             buf = _apply(buf, repaired)
     if _has_invisible(buf.text):
         buf = _delete_invisible(buf)

@@ -230,3 +230,91 @@ def test_leet_stage_equals_the_token_loop(text: str) -> None:
     assert got.text == want.text
     assert got.starts.tolist() == want.starts.tolist()
     assert got.ends.tolist() == want.ends.tolist()
+
+
+def _teencode_reference(text: str) -> list[tuple[int, int, str]]:
+    # What the teencode stage must expand: every match of the trie regex (whole ``\w`` runs found in the table).
+    from moderation.text.normalise import _teencode, _teencode_re
+
+    table = _teencode()
+    return [
+        (m.start(), m.end(), table[m.group()]) for m in _teencode_re().finditer(text) if table[m.group()] != m.group()
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["ko", "k", "đc", "r", "vl", "ng", "hông", "người", "x", " ", ".", "\u0301", "😀", "_", "ǅ", "2"]
+        ),
+        max_size=30,
+    ).map("".join)
+)
+def test_teencode_scan_equals_the_trie_regex(text: str) -> None:
+    from moderation.text.normalise import _apply, _identity, _teencode_fast
+
+    ref = _teencode_reference(text)
+    got = _teencode_fast(_identity(text), set(), None)
+    want = _apply(_identity(text), [(a, b, new, None) for a, b, new in ref]) if ref else _identity(text)
+    assert got.text == want.text
+    assert got.starts.tolist() == want.starts.tolist()
+    assert got.ends.tolist() == want.ends.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 3), st.text("xy", max_size=3)), max_size=12))
+def test_whole_range_edits_equal_the_edit_loop(spec: list[tuple[int, int, str]]) -> None:
+    import numpy as np
+
+    from moderation.text.normalise import _apply, _apply_ranges, _Buf
+
+    edits, pos = [], 0
+    for gap, size, repl in spec:
+        edits.append((pos + gap, pos + gap + size, repl, None))
+        pos += gap + size
+    text = "abcdefgh" * (pos // 8 + 1)
+    starts = np.arange(len(text), dtype=np.int64) * 2
+    buf = _Buf(text, starts, starts + 2)
+    fast = _apply_ranges(buf, edits)
+    loop = _apply(buf, [(a, b, r, [(0, b - a)] * len(r)) for a, b, r, _ in edits])  # the general loop
+    assert fast.text == loop.text
+    assert fast.starts.tolist() == loop.starts.tolist()
+    assert fast.ends.tolist() == loop.ends.tolist()
+
+
+def _vni_reference(text: str) -> list[tuple[int, int, str, None]]:
+    # The per-match loop the vectorised VNI conversion replaced.
+    from moderation.text.legacy import _VNI_SINGLES, _vni_letter, _vni_pair_re
+
+    edits: list[tuple[int, int, str, None]] = []
+    for m in _vni_pair_re().finditer(text):
+        if m.group(3):
+            ch = m.group(3)
+            single = _VNI_SINGLES.get(ch.lower())
+            if single and single != ch.lower():
+                edits.append((m.start(), m.end(), single.upper() if ch.isupper() else single, None))
+            continue
+        letter = _vni_letter(m.group(1), m.group(2))
+        if letter is not None:
+            edits.append((m.start(), m.end(), letter, None))
+    return edits
+
+
+legacy_like = st.text(
+    alphabet=st.sampled_from("aeoyAOôöÔÖùøûõïâáåäêéèüëÙÂÊñóòæîíìÑÓÒÍµ·Ü Cng\u00ad\ud800😀"), max_size=40
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(legacy_like)
+def test_legacy_vectorised_conversions_equal_the_loops(text: str) -> None:
+    from moderation.text.legacy import _tcvn3_table, _vni_edits, convert_tcvn3, repair
+
+    assert _vni_edits(text) == _vni_reference(text)
+    table = _tcvn3_table()
+    want = "".join(table.get(ch) or table.get(ch.lower()) or ch for ch in text)
+    assert convert_tcvn3(text) == want
+    edits, kind = repair(text)
+    if kind == "tcvn3":
+        assert edits == [(i, i + 1, want[i], None) for i, ch in enumerate(text) if want[i] != ch]
