@@ -13,6 +13,7 @@ import functools
 import itertools
 import json
 import re
+import threading
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,13 @@ import numpy.typing as npt
 
 from moderation.detect.lexicon import Lexicon, Term
 from moderation.domain import Signal, Span
-from moderation.text.normalise import Normalised, _codes, _fold_fast, normalise
+from moderation.text.normalise import Normalised, _codes, _fold_fast, normalise, normalise_term
+
+_hs: Any
+try:  # pragma: no cover - depends on the platform
+    import hyperscan as _hs
+except ImportError:  # pragma: no cover
+    _hs = None
 
 __all__ = [
     "DETECTOR",
@@ -154,11 +161,24 @@ def _lex_mask(
     hits = lexicon.find(n)
     if not hits:
         return mask
+    h_lo = np.fromiter((h.start for h in hits), dtype=np.int64, count=len(hits))
+    h_hi = np.fromiter((h.end for h in hits), dtype=np.int64, count=len(hits))
+    return _overlapping(n, starts, ends, h_lo, h_hi)
+
+
+def _overlapping(
+    n: Normalised,
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    h_lo: npt.NDArray[np.int64],
+    h_hi: npt.NDArray[np.int64],
+) -> npt.NDArray[np.bool_]:
+    """Flag the tokens ``[starts[i], ends[i])`` (normalised offsets) that overlap one of the hits ``[h_lo[k],
+    h_hi[k])`` (original offsets), comparing in original offsets."""
+    mask = np.zeros(len(starts), dtype=bool)
     lo = n.starts[starts]
     hi = np.maximum(lo, n.ends[ends - 1])
     # Overlap (lo < hit.end and hit.start < hi): among the hits starting before ``hi``, the furthest end is > lo.
-    h_lo = np.fromiter((h.start for h in hits), dtype=np.int64, count=len(hits))
-    h_hi = np.fromiter((h.end for h in hits), dtype=np.int64, count=len(hits))
     order = np.argsort(h_lo, kind="stable")
     reach = np.maximum.accumulate(h_hi[order])
     before = np.searchsorted(h_lo[order], hi, side="left")
@@ -234,12 +254,19 @@ def _pack(starts: Sequence[int], n: int, max_tokens: int) -> list[tuple[int, int
     return out
 
 
-def _sentence_starts(text: str, t_start: npt.NDArray[np.int64], t_end: npt.NDArray[np.int64]) -> list[int]:
-    """Token numbers that start a sentence (the gap before them holds ``.!?;:`` or a line break), with 0 and n."""
+def _sentence_starts(
+    text: str,
+    t_start: npt.NDArray[np.int64],
+    t_end: npt.NDArray[np.int64],
+    codes: npt.NDArray[np.uint32] | None = None,
+) -> list[int]:
+    """Token numbers that start a sentence (the gap before them holds ``.!?;:`` or a line break), with 0 and n.
+
+    ``codes``: the code points of ``text``, when the caller has them."""
     n = len(t_start)
     if n < 2:
         return [0, n]
-    ends = _sentence_end_chars()[_codes(text)]
+    ends = _sentence_end_chars()[_codes(text) if codes is None else codes]
     before = np.concatenate(([0], np.cumsum(ends)))
     gap = before[t_start[1:]] > before[t_end[:-1]]
     return [0, *(np.flatnonzero(gap) + 1).tolist(), n]
@@ -267,7 +294,11 @@ def token_spans(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]
     r"""The (start, end) offsets of the ``\w+`` tokens of ``text`` as two arrays (the spans of :func:`tokenise`)."""
     if not text:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    w = _word_chars()[_codes(text)]
+    return _spans_of(_word_chars()[_codes(text)])
+
+
+def _spans_of(w: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(start, end) of the runs of True in ``w`` (not empty)."""
     edge = np.empty(len(w) + 1, dtype=bool)
     edge[0], edge[-1] = w[0], w[-1]
     np.not_equal(w[1:], w[:-1], out=edge[1:-1])
@@ -275,9 +306,32 @@ def token_spans(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]
     return at[0::2], at[1::2]
 
 
+@dataclass(frozen=True, slots=True)
+class _Tokens:
+    r"""The ``\w+`` tokens of a text: the words (``_TOKEN.findall``), their spans (:func:`token_spans`) and the
+    text's code points, from one pass over them."""
+
+    words: list[str]
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    codes: npt.NDArray[np.uint32]
+
+    @classmethod
+    def of(cls, text: str) -> _Tokens:
+        codes = _codes(text)
+        if not len(codes):
+            return cls([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), codes)
+        w = _word_chars()[codes]
+        # Every other character becomes a space, so str.split cuts exactly between the tokens.
+        spaced = np.where(w, codes, np.uint32(32)).tobytes().decode("utf-32-le", errors="surrogatepass")
+        start, end = _spans_of(w)
+        return cls(spaced.split(), start, end, codes)
+
+
 # Columns of the per-word weight table: the token-model weight of the word's own features (without and with the
 # lexicon flag), the document-model ones, and what the word adds to its neighbours' token features.
-_T_SELF, _T_LEX, _D_SELF, _D_LEX, _FM1, _FP1, _FM2, _FP2, _WM1, _WP1 = range(10)
+# _M1 is _FM1 + _WM1, summed once per word (the logit adds them first, so the sum is the same float).
+_T_SELF, _T_LEX, _D_SELF, _D_LEX, _FM1, _FP1, _FM2, _FP2, _WM1, _WP1, _M1 = range(11)
 _ID_BITS = 20
 _VOCAB_MAX = (1 << _ID_BITS) - 1
 _PAIRS_MAX = 1 << 20
@@ -305,7 +359,7 @@ class _Weights:
     def reset(self) -> None:
         self.ids: dict[str, int] = {}
         self.folds: list[str] = []
-        self.cols = np.zeros((1024, 10), dtype=np.float64)
+        self.cols = np.zeros((1024, 11), dtype=np.float64)
         self.pairs: dict[int, int] = {}
         self.pair_w = np.zeros((1024, 3), dtype=np.float64)
         self.tris: dict[int, int] = {}
@@ -361,22 +415,23 @@ class _Weights:
         block = self.cols[first : first + k]
         block[:, [_T_SELF, _T_LEX, _FM1, _FP1, _FM2, _FP2, _WM1, _WP1]] = ts
         block[:, [_D_SELF, _D_LEX]] = ds
+        block[:, _M1] = block[:, _FM1] + block[:, _WM1]
         out = list(range(first, first + k))
         for w, f, i in zip(words, folds, out, strict=True):
             self.ids[w] = i
             self.folds.append(f)
         return out
 
-    def word_ids(self, words: Sequence[str]) -> npt.NDArray[np.int64]:
+    def word_ids(self, words: Sequence[str]) -> list[int]:
         """Return the ids of ``words`` (normalised word tokens), adding the new ones."""
-        if any(len(w) > MAX_WORD_CHARS for w in words):
+        if max(map(len, words), default=0) > MAX_WORD_CHARS:
             words = [w[:MAX_WORD_CHARS] for w in words]
         ids = list(map(self.ids.get, words))
         if None in ids:
             new = list(dict.fromkeys(w for w, i in zip(words, ids, strict=True) if i is None))
             self._add_words(new, [_fold_fast(w) for w in new])
             ids = list(map(self.ids.get, words))
-        return np.asarray(ids, dtype=np.int64)
+        return ids  # type: ignore[return-value]  # every word has an id now
 
     def pair_weights(self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Return [b-, b+, B] weights of the bigrams (a[i], b[i])."""
@@ -420,36 +475,104 @@ class _Weights:
         return self.tri_w[np.asarray(rows, dtype=np.int64)]
 
     def linear(
-        self, words: Sequence[str], lex: npt.NDArray[np.bool_], left: int, right: int
+        self, words: Sequence[str], lex: npt.NDArray[np.bool_] | None, left: int, right: int
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Token logits (without the intercept), document weights of the words and of the bigram ending at each of
         ``words[left:len - right]``.
 
         ``words``/``lex`` are a run of the text's tokens with ``left`` (``right``) tokens of context before (after)
-        the tokens scored, at most 2; missing context is the start (end) of the text.
+        the tokens scored, at most 2; missing context is the start (end) of the text. ``lex`` None: no lexicon hit
+        (the terms it would add are all zero, so they are skipped).
         """
         self.room(3 * len(words) + 8)
-        ids = self.word_ids(words)
-        x = np.empty(len(ids) + 4 - left - right, dtype=np.int64)
-        x[:2] = self.S
-        x[-2:] = self.E
-        x[2 - left : len(x) - 2 + right] = ids
-        lx = np.zeros(len(x), dtype=np.float64)
-        lx[2 - left : len(x) - 2 + right] = lex
+        x = np.array([self.S] * (2 - left) + self.word_ids(words) + [self.E] * (2 - right), dtype=np.int64)
         m = len(x) - 4  # tokens scored: x[2 : 2 + m]
         c = self.cols[x]
         pw = self.pair_weights(x[1 : m + 2], x[2 : m + 3])  # pw[i]: the pair (x[i + 1], x[i + 2])
-        lex_me = lx[2 : 2 + m]
-        z = c[2 : 2 + m, _T_SELF] + lex_me * c[2 : 2 + m, _T_LEX]
-        z += c[1 : 1 + m, _FM1] + c[1 : 1 + m, _WM1] + c[3 : 3 + m, _FP1] + c[3 : 3 + m, _WP1]
+        # The same sums, in the same order, as the feature lists' (a lexicon flag of 0 adds exact zeros).
+        if lex is None:
+            z = c[2 : 2 + m, _T_SELF].copy()
+            d_self = c[2 : 2 + m, _D_SELF]
+        else:
+            lx = np.zeros(len(x), dtype=np.float64)
+            lx[2 - left : len(x) - 2 + right] = lex
+            lex_me = lx[2 : 2 + m]
+            z = c[2 : 2 + m, _T_SELF] + lex_me * c[2 : 2 + m, _T_LEX]
+            d_self = c[2 : 2 + m, _D_SELF] + lex_me * c[2 : 2 + m, _D_LEX]
+        z += c[1 : 1 + m, _M1] + c[3 : 3 + m, _FP1] + c[3 : 3 + m, _WP1]
         z += c[0:m, _FM2] + c[4 : 4 + m, _FP2]
         z += pw[:m, 0] + pw[1 : m + 1, 1]  # b- of the pair ending here, b+ of the pair starting here
-        z += lx[1 : 1 + m] * self.lex_prev + lx[3 : 3 + m] * self.lex_next
+        if lex is not None:
+            z += lx[1 : 1 + m] * self.lex_prev + lx[3 : 3 + m] * self.lex_next
         if self.m.features >= 2:
             z += self.tri_weights(x[1 : 1 + m], x[2 : 2 + m], x[3 : 3 + m])
-        d_self = c[2 : 2 + m, _D_SELF] + lex_me * c[2 : 2 + m, _D_LEX]
         d_big = pw[:m, 2] * (x[1 : 1 + m] != self.S)
         return z, d_self, d_big
+
+
+class _LexiconScanner:
+    """The model lexicon's folded forms in one Hyperscan database, scanned over the folded text only.
+
+    :meth:`Lexicon.find` reports the same hits (its folded forms only count in the folded text), but scans the
+    accented text too and builds an object per hit; the model needs only where they are.
+    """
+
+    def __init__(self, terms: Sequence[str]) -> None:
+        forms = list(dict.fromkeys(f for f in (normalise_term(t)[1] for t in terms) if f and "\x00" not in f))
+        encoded = [f.encode() for f in forms]
+        self.lengths = np.asarray([len(b) for b in encoded], dtype=np.int64)
+        self.db: Any = None
+        if _hs is not None and encoded:
+            self.db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+            self.db.compile(
+                expressions=[_hs_literal(b) for b in encoded],
+                ids=list(range(len(encoded))),
+                elements=len(encoded),
+                flags=[0] * len(encoded),
+            )
+        self._local = threading.local()  # scratch space may not be shared between threads
+
+    def hits(self, n: Normalised) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+        """(start, end) in original offsets of every whole-syllable occurrence of a form; None when there is none."""
+        folded = n.folded
+        if not folded:
+            return None
+        raw = folded.encode("utf-8", errors="surrogatepass")
+        found: list[tuple[int, int]] = []
+        append = found.append
+
+        def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: Any) -> None:
+            append((pid, to))
+
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = _hs.Scratch(self.db)
+        self.db.scan(raw, match_event_handler=on_match, scratch=scratch)
+        if not found:
+            return None
+        at = np.array(found, dtype=np.int64)
+        end = at[:, 1]
+        start = end - self.lengths[at[:, 0]]
+        if len(raw) != len(folded):  # byte offsets to characters
+            char_of = np.cumsum((np.frombuffer(raw, dtype=np.uint8) & 0xC0) != 0x80, dtype=np.int64) - 1
+            start, end = char_of[start], char_of[end - 1] + 1
+        # Whole syllables: no word character (str.isalnum or "_", as \w) right before or after.
+        word = _word_chars()[_codes(folded)]
+        size = len(folded)
+        ok = ~((start > 0) & word[np.maximum(start - 1, 0)]) & ~((end < size) & word[np.minimum(end, size - 1)])
+        if not ok.any():
+            return None
+        start, end = start[ok], end[ok]
+        lo = n.starts[start]
+        return lo, np.maximum(lo, n.ends[end - 1])
+
+
+def _hs_literal(pattern: bytes) -> bytes:
+    """A literal Hyperscan expression; ``\\b`` at an edge whose byte is an ASCII word character (as the lexicon's:
+    Hyperscan's ASCII ``\\b`` only drops hits the whole-syllable check would drop)."""
+    body = b"".join(b"\\x%02x" % byte for byte in pattern)
+    edge = [byte < 0x80 and (chr(byte).isalnum() or byte == 0x5F) for byte in (pattern[0], pattern[-1])]
+    return (b"\\b" if edge[0] else b"") + body + (b"\\b" if edge[1] else b"")
 
 
 class OffensiveModel:
@@ -468,6 +591,7 @@ class OffensiveModel:
         self.token_threshold = float(meta["token_threshold"])
         terms = meta.get("lexicon", [])
         self.lexicon = Lexicon.compile(Term(t, t) for t in terms) if terms else None
+        self._lex_scan = _LexiconScanner(terms) if terms and _hs is not None else None
         self._weights = _Weights(self)
         self._lex_arr = np.asarray(
             [float(self.doc_w[_h("LEX:" + str(k), self.mask)]) for k in range(4)], dtype=np.float64
@@ -556,32 +680,86 @@ class OffensiveModel:
         :func:`choose_segments`); ``OffensiveResult.segments`` says how many were scored of how many.
         """
         n = normalise(text) if isinstance(text, str) else text
-        t_start, t_end = token_spans(n.text)
-        total = len(t_start)
+        tk = _Tokens.of(n.text)
+        words = tk.words
+        total = len(words)
         if not total:
             empty = self.combined_score(_sigmoid(self.doc_b), np.zeros(0, dtype=np.float32))
             return OffensiveResult(empty, (), empty >= self.threshold)
-        lex = _lex_mask(self.lexicon, n, t_start, t_end)
-        segs = (
-            [(0, total)]
-            if total <= SEGMENT_TOKENS
-            else _pack(_sentence_starts(n.text, t_start, t_end), total, SEGMENT_TOKENS)
-        )
-        chosen = segs if len(segs) <= MAX_SEGMENTS else choose_segments(segs, lex, n.text)
+        lex: npt.NDArray[np.bool_] | None = None  # None: no token touches a lexicon hit
+        hits = self._lexicon_hits(n)
+        if hits is not None:
+            lex = _overlapping(n, tk.start, tk.end, *hits)
+        if total <= SEGMENT_TOKENS:
+            best, pos = self._one_segment(words, lex)
+            segs = chosen = [(0, total)]
+        else:
+            segs = _pack(_sentence_starts(n.text, tk.start, tk.end, tk.codes), total, SEGMENT_TOKENS)
+            lex_all = np.zeros(total, dtype=bool) if lex is None else lex
+            chosen = segs if len(segs) <= MAX_SEGMENTS else choose_segments(segs, lex_all, n.text)
+            best, pos = self._segments(words, lex, lex_all, chosen)
+        if not len(pos):
+            return OffensiveResult(best, (), best >= self.threshold, (len(chosen), len(segs)))
+        pos_idx = pos.tolist()
+        found = _merge(n, list(zip(tk.start[pos].tolist(), tk.end[pos].tolist(), strict=True)), pos_idx)
+        return OffensiveResult(best, tuple(found), best >= self.threshold, (len(chosen), len(segs)))
+
+    def _lexicon_hits(self, n: Normalised) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+        """Original (start, end) of the model lexicon's hits in ``n`` (those of ``self.lexicon.find``), or None."""
+        if self._lex_scan is not None:
+            return self._lex_scan.hits(n)
+        found = self.lexicon.find(n) if self.lexicon is not None else []  # pragma: no cover - no Hyperscan
+        if not found:
+            return None
+        return np.asarray([h.start for h in found], dtype=np.int64), np.asarray([h.end for h in found], dtype=np.int64)
+
+    def _token_probs(self, tz: npt.NDArray[np.float64]) -> FloatArray:
+        """P(offensive) of each token from its logit (without the intercept)."""
+        z = tz + self.tok_b
+        np.maximum(z, -500.0, out=z)
+        np.minimum(z, 500.0, out=z)
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+        z += 1.0
+        return (1.0 / z).astype(np.float32)
+
+    def _one_segment(self, words: list[str], lex: npt.NDArray[np.bool_] | None) -> tuple[float, npt.NDArray[np.intp]]:
+        """Score a text of one segment: its score and its positive tokens.
+
+        :meth:`_segments` for the single segment ``(0, len(words))``, with the same float operations in the same
+        order, so the same results.
+        """
+        tz, d_self, d_big = self._weights.linear(words, lex, 0, 0)
+        tok = self._token_probs(tz)
+        # The document: ((c_self[n] - c_self[0]) + c_big[n]) - c_big[1] + doc_b, c_* the running sums from 0.0.
+        z = float(np.cumsum(d_self)[-1]) - 0.0 + float(np.cumsum(d_big)[-1]) - float(d_big[0]) + self.doc_b
+        z += float(self._lex_arr[min(int(np.count_nonzero(lex)), 3) if lex is not None else 0])
+        doc = 1.0 / (1.0 + float(np.exp(-min(max(z, -500.0), 500.0))))
+        if self.meta.get("combine") == "mean":
+            doc = (doc + float(tok.max())) / 2.0
+        return max(0.0, doc), np.flatnonzero(tok >= self.token_threshold)
+
+    def _segments(
+        self,
+        words: list[str],
+        lex: npt.NDArray[np.bool_] | None,
+        lex_all: npt.NDArray[np.bool_],
+        chosen: Sequence[tuple[int, int]],
+    ) -> tuple[float, npt.NDArray[np.intp]]:
+        """Score the ``chosen`` segments of a long text: the best combined score and the positive tokens."""
+        total = len(words)
         best = 0.0
-        pos_idx: list[int] = []
+        pos: list[npt.NDArray[np.intp]] = []
         for a, b in _runs(chosen):
             lo, hi = max(0, a - 2), min(total, b + 2)
-            text = n.text
-            words = [text[x:y] for x, y in zip(t_start[lo:hi].tolist(), t_end[lo:hi].tolist(), strict=True)]
-            tz, d_self, d_big = self._weights.linear(words, lex[lo:hi], a - lo, hi - b)
-            tok = (1.0 / (1.0 + np.exp(-np.clip(tz + self.tok_b, -500.0, 500.0)))).astype(np.float32)
+            tz, d_self, d_big = self._weights.linear(words[lo:hi], None if lex is None else lex[lo:hi], a - lo, hi - b)
+            tok = self._token_probs(tz)
             # The segments of this run, as offsets into it; they tile it.
             bounds = np.asarray([(sa - a, sb - a) for sa, sb in chosen if a <= sa and sb <= b], dtype=np.int64)
             i, j = bounds[:, 0], bounds[:, 1]
             c_self = np.concatenate(([0.0], np.cumsum(d_self)))
             c_big = np.concatenate(([0.0], np.cumsum(d_big)))
-            c_lex = np.concatenate(([0], np.cumsum(lex[a:b])))
+            c_lex = np.concatenate(([0], np.cumsum(lex_all[a:b])))
             # A segment's document: its words and the bigrams inside it (not the one with the token before it).
             z = c_self[j] - c_self[i] + c_big[j] - c_big[i + 1] + self.doc_b
             z += self._lex_arr[np.minimum(c_lex[j] - c_lex[i], 3)]
@@ -589,9 +767,8 @@ class OffensiveModel:
             if self.meta.get("combine") == "mean":
                 doc = (doc + np.maximum.reduceat(tok, i)) / 2.0
             best = max(best, float(doc.max()))
-            pos_idx.extend((np.flatnonzero(tok >= self.token_threshold) + a).tolist())
-        spans = _merge(n, [(int(t_start[i]), int(t_end[i])) for i in pos_idx], pos_idx)
-        return OffensiveResult(best, tuple(spans), best >= self.threshold, (len(chosen), len(segs)))
+            pos.append(np.flatnonzero(tok >= self.token_threshold) + a)
+        return best, np.concatenate(pos)
 
 
 def _sigmoid(z: float) -> float:

@@ -14,13 +14,22 @@ from __future__ import annotations
 
 import bisect
 import functools
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import regex
 
 from moderation.domain import Signal, Span
 from moderation.text.normalise import Normalised, normalise
+
+_hs: Any
+try:  # pragma: no cover - depends on the platform
+    import hyperscan as _hs
+except ImportError:  # pragma: no cover
+    _hs = None
 
 __all__ = [
     "DETECTOR",
@@ -51,16 +60,20 @@ _FOLDED_WEAK_SECOND_PERSON = ["may", "m"]
 # ("thang kia", "do mat day"); short insult forms are matched with their marks, because folded they collide with
 # ordinary phrases ("con đi" / "con đĩ", "do ngu dốt" = "because of ignorance" / "đồ ngu"), and "con chó" is
 # first of all a dog.
+# Each entry is (first words, second words): "first second" for every pair (literal words, no regex syntax).
 _DEMONSTRATIVE = [
-    r"(?:thang|con|bon|lu|tui|dua|mu|ten|so|may thang|may con) (?:kia|nay|do|ay|nao|day)",
-    r"do (?:mat day|mat lon|rac ruoi|suc vat|suc sinh|an hai|vo hoc|bo di|phan boi|khon nan|oc cho)",
-    r"thang (?:cho|ngu|khon|mat day|oc cho|suc vat|phan dong)",
-]
+    (("thang", "con", "bon", "lu", "tui", "dua", "mu", "ten", "so", "may thang", "may con"),
+     ("kia", "nay", "do", "ay", "nao", "day")),
+    (("do",),
+     ("mat day", "mat lon", "rac ruoi", "suc vat", "suc sinh", "an hai", "vo hoc", "bo di", "phan boi", "khon nan",
+      "oc cho")),
+    (("thang",), ("cho", "ngu", "khon", "mat day", "oc cho", "suc vat", "phan dong")),
+]  # fmt: skip
 _DEMONSTRATIVE_MARKED = [
-    r"đồ (?:ngu|chó|khốn|điên|lừa đảo|mặt dày|mất dạy)",
-    r"(?:con|lũ|bọn) (?:ngu|khốn|điên|mất dạy|óc chó|súc vật|đĩ|phản động)",
-    r"(?:lũ|bọn) chó",
-]
+    (("đồ",), ("ngu", "chó", "khốn", "điên", "lừa đảo", "mặt dày", "mất dạy")),
+    (("con", "lũ", "bọn"), ("ngu", "khốn", "điên", "mất dạy", "óc chó", "súc vật", "đĩ", "phản động")),
+    (("lũ", "bọn"), ("chó",)),
+]  # fmt: skip
 _ORG_HEADS = [
     "công ty", "cty", "tập đoàn", "ngân hàng", "bộ", "sở", "ủy ban", "ubnd", "trường", "bệnh viện", "báo",
     "đài", "nhà mạng", "hãng", "cửa hàng", "shop", "page", "fanpage", "tổ chức", "hội", "đảng", "công an",
@@ -111,6 +124,17 @@ def _alternation(words: Iterable[str]) -> str:
     return "|".join(sorted((regex.escape(w) for w in words), key=len, reverse=True))
 
 
+def _pairs_regex(pairs: Sequence[tuple[Sequence[str], Sequence[str]]]) -> str:
+    def group(words: Sequence[str]) -> str:
+        return words[0] if len(words) == 1 else "(?:" + "|".join(words) + ")"
+
+    return "|".join(group(first) + " " + group(second) for first, second in pairs)
+
+
+def _pairs(pairs: Sequence[tuple[Sequence[str], Sequence[str]]]) -> list[str]:
+    return [a + " " + b for first, second in pairs for a in first for b in second]
+
+
 @functools.cache
 def _patterns() -> dict[str, regex.Pattern[str]]:
     boundary_l, boundary_r = r"(?<![\p{L}\p{M}\d])", r"(?![\p{L}\p{M}\d])"
@@ -124,8 +148,10 @@ def _patterns() -> dict[str, regex.Pattern[str]]:
             + ")"
             + boundary_r
         ),
-        "demonstrative": regex.compile(boundary_l + "(?:" + "|".join(_DEMONSTRATIVE) + ")" + boundary_r),
-        "demonstrative_marked": regex.compile(boundary_l + "(?:" + "|".join(_DEMONSTRATIVE_MARKED) + ")" + boundary_r),
+        "demonstrative": regex.compile(boundary_l + "(?:" + _pairs_regex(_DEMONSTRATIVE) + ")" + boundary_r),
+        "demonstrative_marked": regex.compile(
+            boundary_l + "(?:" + _pairs_regex(_DEMONSTRATIVE_MARKED) + ")" + boundary_r
+        ),
         "organisation": regex.compile(boundary_l + "(?:" + _alternation(_ORG_HEADS) + r")" + boundary_r),
         "wrongdoing": regex.compile(boundary_l + "(?:" + _alternation(_WRONGDOING) + ")" + boundary_r),
         # on the ORIGINAL text
@@ -134,6 +160,122 @@ def _patterns() -> dict[str, regex.Pattern[str]]:
         "org_name": regex.compile(r"[ \t]+(?:\p{Lu}[\p{L}\p{M}\d&.-]*)(?:[ \t]+\p{Lu}[\p{L}\p{M}\d&.-]*){0,4}"),
         "acronym": regex.compile(r"(?<![\p{L}\d])\p{Lu}{2,6}(?![\p{L}\d])"),
     }
+
+
+# The cue patterns are alternations of literal words between letter boundaries: (pattern, matched on the folded
+# form?, the literals). One Hyperscan pass over the text finds the few places where one of them can match, and the
+# pattern itself is run at those places only, so the matches are exactly those of ``pattern.finditer``.
+def _cue_specs() -> list[tuple[str, bool, list[str]]]:
+    return [
+        ("second_person", False, list(_SECOND_PERSON)),
+        ("second_person_folded", True, _FOLDED_SECOND_PERSON + _FOLDED_WEAK_SECOND_PERSON),
+        ("demonstrative", True, _pairs(_DEMONSTRATIVE)),
+        ("demonstrative_marked", False, _pairs(_DEMONSTRATIVE_MARKED)),
+        ("organisation", False, list(_ORG_HEADS)),
+        ("wrongdoing", True, list(_WRONGDOING)),
+    ]
+
+
+def _is_ascii_word(byte: int) -> bool:
+    return byte < 0x80 and (chr(byte).isalnum() or byte == 0x5F)
+
+
+def _hs_literal(word: bytes) -> bytes:
+    """A literal Hyperscan expression with ``\\b`` at an edge whose byte is an ASCII word character.
+
+    Hyperscan's ``\\b`` knows ASCII word characters only, so it never rejects a place the patterns' boundary
+    (no letter, mark or digit either side) accepts, once ``_`` (a word character to Hyperscan, not to the
+    patterns) is scanned as a space; non-ASCII neighbours are left to the pattern.
+    """
+    body = b"".join(b"\\x%02x" % byte for byte in word)
+    return (b"\\b" if _is_ascii_word(word[0]) else b"") + body + (b"\\b" if _is_ascii_word(word[-1]) else b"")
+
+
+class _CueScanner:
+    def __init__(self) -> None:
+        specs = _cue_specs()
+        self.names = [name for name, _, _ in specs]
+        self.on_folded = [folded for _, folded, _ in specs]
+        # One database per form (accented text, folded text): a form's literals are looked for in it only.
+        self.literals: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+        self.dbs: list[Any] = []
+        self._local = threading.local()  # scratch space may not be shared between threads
+        if _hs is None:  # pragma: no cover
+            return
+        for form in (False, True):
+            words = [(k, w.encode()) for k, (_, folded, ws) in enumerate(specs) if folded == form for w in ws]
+            self.literals[form].extend((k, len(b)) for k, b in words)
+            db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+            db.compile(
+                expressions=[_hs_literal(b) for _, b in words],
+                ids=list(range(len(words))),
+                elements=len(words),
+                flags=[0] * len(words),
+            )
+            self.dbs.append(db)
+
+    def _scan(self, form: bool, data: bytes) -> list[tuple[int, int]]:
+        found: list[tuple[int, int]] = []
+        append = found.append
+
+        def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: Any) -> None:
+            append((pid, to))
+
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = [_hs.Scratch(db) for db in self.dbs]
+        self.dbs[form].scan(data, match_event_handler=on_match, scratch=scratch[form])
+        return found
+
+    def matches(self, n: Normalised) -> dict[str, list[regex.Match[str]]]:
+        """``{pattern: list(pattern.finditer(form))}`` for the cue patterns over ``n``."""
+        pats = _patterns()
+        if not self.dbs:  # pragma: no cover - no Hyperscan: run the patterns over the whole text
+            return {
+                name: list(pats[name].finditer(n.folded if folded else n.text))
+                for name, folded in zip(self.names, self.on_folded, strict=True)
+            }
+        out: dict[str, list[regex.Match[str]]] = {name: [] for name in self.names}
+        if not n.text:
+            return out
+        for form, string in ((False, n.text), (True, n.folded)):
+            raw = string.encode("utf-8", errors="surrogatepass")
+            found = self._scan(form, raw.replace(b"_", b" "))
+            if not found:
+                continue
+            literals = self.literals[form]
+            starts: dict[int, set[int]] = {}
+            for pid, end in found:
+                k, length = literals[pid]
+                starts.setdefault(k, set()).add(end - length)
+            to_char = None if len(raw) == len(string) else _byte_to_char(raw)
+            for k, byte_starts in starts.items():
+                at = sorted(byte_starts) if to_char is None else to_char[sorted(byte_starts)].tolist()
+                pat, got, pos = pats[self.names[k]], out[self.names[k]], 0
+                for a in at:
+                    if a >= pos:
+                        m = pat.match(string, a)
+                        if m is not None:
+                            got.append(m)
+                            pos = m.end()
+        return out
+
+
+def _byte_to_char(data: bytes) -> Any:
+    """Map each UTF-8 byte offset to the index of the character it belongs to."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    return np.cumsum((arr & 0xC0) != 0x80, dtype=np.int64) - 1
+
+
+@functools.cache
+def _cue_scanner() -> _CueScanner:
+    return _CueScanner()
+
+
+@functools.lru_cache(maxsize=16)
+def _cues(n: Normalised) -> dict[str, list[regex.Match[str]]]:
+    """The cue matches of one normalised text (targets and accusations both read them; keyed by identity)."""
+    return _cue_scanner().matches(n)
 
 
 # Capitalised words that start sentences or are common enough not to be names.
@@ -155,16 +297,17 @@ def find_targets(text: str | Normalised) -> list[TargetHit]:
     """Return the targets in ``text`` (original offsets), sorted by position."""
     n = normalise(text) if isinstance(text, str) else text
     pats = _patterns()
+    cues = _cues(n)
     hits: set[TargetHit] = set()
-    for m in pats["second_person"].finditer(n.text):
+    for m in cues["second_person"]:
         lo, hi = n.to_original(*m.span())
         hits.add(TargetHit("second_person", lo, hi, m.group() not in _WEAK_SECOND_PERSON))
-    for m in pats["second_person_folded"].finditer(n.folded):
+    for m in cues["second_person_folded"]:
         lo, hi = n.to_original(*m.span())
         if not any(h.start <= lo and hi <= h.end for h in hits if h.kind == "second_person"):
             hits.add(TargetHit("second_person", lo, hi, m.group() in _FOLDED_SECOND_PERSON))
-    for form, pat in ((n.folded, pats["demonstrative"]), (n.text, pats["demonstrative_marked"])):
-        for m in pat.finditer(form):
+    for kind in ("demonstrative", "demonstrative_marked"):
+        for m in cues[kind]:
             lo, hi = n.to_original(*m.span())
             hits.add(TargetHit("demonstrative", lo, hi))
     original = n.original
@@ -180,7 +323,7 @@ def find_targets(text: str | Normalised) -> list[TargetHit]:
         if len(words) >= 2 or (len(words) == 1 and m.group().split()[0] in {"Thằng", "Con", "Ông", "Bà", "Anh"}):
             start = m.start() + m.group().index(words[0])
             hits.add(TargetHit("name", start, m.end()))
-    for m in pats["organisation"].finditer(n.text):
+    for m in cues["organisation"]:
         lo, hi = n.to_original(*m.span())
         # The organisation is the head plus its capitalised name in the original ("công ty ABC").
         tail = pats["org_name"].match(original, hi)
@@ -199,9 +342,12 @@ def find_accusations(text: str | Normalised, targets: Sequence[TargetHit] | None
     tgs = [t for t in tgs if t.strong]
     if not tgs:
         return []
+    terms = _cues(n)["wrongdoing"]
+    if not terms:
+        return []
     out: list[Accusation] = []
     sentences, near = _Sentences(n.original), _Near(tgs)
-    for m in _patterns()["wrongdoing"].finditer(n.folded):
+    for m in terms:
         before = n.folded[max(0, m.start() - 30) : m.start()]
         if _NOMINAL_BEFORE.search(before):
             continue
