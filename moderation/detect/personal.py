@@ -19,7 +19,8 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,18 @@ CONTEXT_WINDOW = 40  # characters before a datum searched for its keyword
 # aside; the overlap check is linear in what is kept, so these bound the work too.
 MAX_DATA = 100
 MAX_TAKEN = 1000
+# Time for all the searches of one item (wall clock, like the pack patterns' budget): the patterns are linear, but a
+# megabyte of phone-like digits still takes several hundred ms; past the budget the scan stops with
+# :class:`PersonalDataTimeout` and the classifier sends the item to review rather than allow it unscanned.
+PERSONAL_ITEM_BUDGET_S = 0.04
+
+
+class PersonalDataTimeout(TimeoutError):
+    """The personal-data scan of one item ran out of its time budget (no verdict on that item's personal data)."""
+
+    def __init__(self, budget_s: float) -> None:
+        super().__init__(f"personal-data scan ran out of its time budget ({budget_s * 1000:.0f} ms per item)")
+        self.budget_s = budget_s
 
 
 # Province and city codes that open a CCCD number (Circular 07/2016/TT-BCA, Annex).
@@ -187,16 +200,21 @@ def _address_hint() -> re.Pattern[str]:
     then one of the markers, letter by letter, each letter anything that folds to it (or to several characters).
     Written for the standard ``re`` (classes as bitmaps: a few µs on a post)."""
     table = _fold_table()
-    below = [chr(cp) for cp in range(_TABLE_LIMIT)]
+    folds = {chr(cp): table.get(cp, chr(cp)) for cp in range(_TABLE_LIMIT)}
+    several = [c for c, f in folds.items() if len(f) > 1]
+    by_fold: dict[str, list[str]] = {}
+    for c, f in folds.items():
+        by_fold.setdefault(f, []).append(c)
 
     def cls(chars: Iterable[str]) -> str:
         return "[" + "".join(re.escape(c) for c in sorted(set(chars))) + "]"
 
+    @functools.cache
     def folds_to(want: str) -> str:
-        return cls(c for c in below if table.get(ord(c), c) == want or len(table.get(ord(c), c)) > 1)
+        return cls([*by_fold.get(want, []), *several])
 
-    empty = cls(c for c in below if table.get(ord(c), c) == "")
-    skip = cls(c for c in below if regex.fullmatch(r"\s*", table.get(ord(c), c)) or re.fullmatch(r"\s*", c))
+    empty = cls(by_fold.get("", []))
+    skip = cls(c for c, f in folds.items() if regex.fullmatch(r"\s*", f) or re.fullmatch(r"\s*", c))
     markers = "|".join(f"{empty}*".join(folds_to(ch) for ch in m) for m in _MARKERS)
     return re.compile(f"{folds_to(',')}{skip}*(?:{markers})")
 
@@ -209,18 +227,28 @@ def _may_hold_address(text: str) -> bool:
     return _BEYOND_TABLE.search(text) is not None or _address_hint().search(text) is not None
 
 
-def find_names(text: str) -> list[tuple[int, int]]:
+def find_names(text: str, *, budget_s: float | None = None) -> list[tuple[int, int]]:
     """Return spans of likely Vietnamese personal names: a known surname plus given names, or a cue and a name.
 
     Cue words ("anh", "chị", "ông", "bà", "tên" …) introduce a name of one to four capitalised words; without a cue,
     two to four capitalised words starting with a common surname. Places ("Hà Nội") and streets named after people
     (after "đường", "phố", "quận" …) are not names of private persons.
     """
+    clock = _Clock(budget_s)
+    try:
+        return _names(text, clock)
+    except PersonalDataTimeout:
+        raise
+    except TimeoutError as exc:
+        raise PersonalDataTimeout(budget_s or 0.0) from exc
+
+
+def _names(text: str, clock: _Clock) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
-    for m in _CUED_NAME.finditer(text):
+    for m in clock.scan(_CUED_NAME, text):
         if " ".join(fold(m.group()).split()[:2]) not in _PLACE_NAMES:  # "Bà Rịa", "Bà Chiểu"
             out.append((m.start("name"), m.end("name")))
-    for m in _NAME.finditer(text):
+    for m in clock.scan(_NAME, text):
         parts = m.group().split()
         start = m.start()
         if fold(parts[0]) in _CUE_WORDS:  # "Chị Trần Thị Bích" at the start of a sentence
@@ -240,8 +268,39 @@ def find_names(text: str) -> list[tuple[int, int]]:
     return sorted(set(out))
 
 
-def find_personal_data(text: str, *, official_domains: frozenset[str] = frozenset()) -> list[Datum]:
-    """Return the personal data in one text, with offsets into it (see the module docstring for what is skipped)."""
+class _Clock:
+    """Hands every search of one item what is left of its budget (``regex`` timeouts cover a whole ``finditer``)."""
+
+    def __init__(self, budget_s: float | None) -> None:
+        _address_hint()  # built once per process, before the clock starts
+        self.budget_s = budget_s
+        self.deadline = None if budget_s is None else time.monotonic() + budget_s
+
+    def scan(self, pattern: regex.Pattern[str], text: str) -> Iterator[regex.Match[str]]:
+        if self.deadline is None:
+            return pattern.finditer(text)
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise PersonalDataTimeout(self.budget_s or 0.0)
+        return pattern.finditer(text, timeout=left)
+
+
+def find_personal_data(
+    text: str, *, official_domains: frozenset[str] = frozenset(), budget_s: float | None = None
+) -> list[Datum]:
+    """Return the personal data in one text, with offsets into it (see the module docstring for what is skipped).
+
+    With ``budget_s``, every search runs under what is left of it; past it, raise :class:`PersonalDataTimeout`."""
+    clock = _Clock(budget_s)
+    try:
+        return _find(text, official_domains, clock)
+    except PersonalDataTimeout:
+        raise
+    except TimeoutError as exc:
+        raise PersonalDataTimeout(budget_s or 0.0) from exc
+
+
+def _find(text: str, official_domains: frozenset[str], clock: _Clock) -> list[Datum]:
     if not text or not _DIGIT_OR_AT.search(text):
         return []  # every kind of datum below holds a digit or an "@"
     digits_run = _SIX_DIGITS.search(text) is not None
@@ -256,12 +315,12 @@ def find_personal_data(text: str, *, official_domains: frozenset[str] = frozense
         taken.append((a, b))
         out.append(Datum(kind, a, b, value, score, dict(attrs)))
 
-    for m in _SERVICE_NUMBER.finditer(text) if digits_run else ():
+    for m in clock.scan(_SERVICE_NUMBER, text) if digits_run else ():
         if len(taken) >= MAX_TAKEN:
             break
         taken.append((m.start(), m.end()))  # 1800/1900 numbers belong to organisations
 
-    for m in _EMAIL.finditer(text) if "@" in text else ():
+    for m in clock.scan(_EMAIL, text) if "@" in text else ():
         if len(out) >= MAX_DATA:
             break
         domain = m.group().rsplit("@", 1)[1].lower()
@@ -272,7 +331,7 @@ def find_personal_data(text: str, *, official_domains: frozenset[str] = frozense
         add("email", m.start(), m.end(), m.group(), 0.9)
 
     for pattern, line in ((_PHONE, "mobile"), (_LANDLINE, "landline")) if digits_run else ():
-        for m in pattern.finditer(text):
+        for m in clock.scan(pattern, text):
             if len(out) >= MAX_DATA:
                 break
             if not free(m.start(), m.end()):
@@ -285,7 +344,7 @@ def find_personal_data(text: str, *, official_domains: frozenset[str] = frozense
             national = "0" + digits[2:] if digits.startswith("84") and len(digits) >= 11 else digits
             add("phone", m.start(), m.end(), national, 0.9 if line == "mobile" else 0.6, line=line)
 
-    for m in _DIGIT_RUN.finditer(text) if digits_run else ():
+    for m in clock.scan(_DIGIT_RUN, text) if digits_run else ():
         if len(out) >= MAX_DATA:
             break
         if not free(m.start(), m.end()):
@@ -301,7 +360,7 @@ def find_personal_data(text: str, *, official_domains: frozenset[str] = frozense
         elif 6 <= len(digits) <= 19 and _BANK_CUE.search(before):
             add("bank_account", m.start(), m.end(), digits, 0.85)
 
-    for m in _PASSPORT.finditer(text) if digits_run else ():
+    for m in clock.scan(_PASSPORT, text) if digits_run else ():
         if len(out) >= MAX_DATA:
             break
         if free(m.start(), m.end()):
@@ -309,7 +368,7 @@ def find_personal_data(text: str, *, official_domains: frozenset[str] = frozense
             add("passport", m.start(), m.end(), m.group(), 0.9 if cue else 0.5, keyword=cue)
 
     folded, offsets = fold_with_offsets(text) if _may_hold_address(text) else ("", [])
-    for m in _ADDRESS.finditer(folded):
+    for m in clock.scan(_ADDRESS, folded):
         if len(out) >= MAX_DATA:
             break
         if len(_ADDRESS_MARKERS.findall(m.group())) < 1:
@@ -327,11 +386,13 @@ def detect_personal_data(
     registries: Any = None,
     *,
     fields: Sequence[str] = ("title", "body"),
+    budget_s: float | None = PERSONAL_ITEM_BUDGET_S,
 ) -> list[Signal]:
     """Report personal data in an item's text fields, marking data that appears near a person's name.
 
     ``registries`` (a :class:`~moderation.detect.registries.Registries`, an :class:`EntityIndex` or ``None``) gives
-    the registered entities whose domains make an e-mail address official contact data.
+    the registered entities whose domains make an e-mail address official contact data. All the searches of the
+    item share ``budget_s`` (``None``: no limit); past it, raise :class:`PersonalDataTimeout`.
     """
     entities: EntityIndex | None = (
         registries if isinstance(registries, EntityIndex) else getattr(registries, "entities", None)
@@ -341,12 +402,18 @@ def detect_personal_data(
         for _entity, domain in entities.domains():
             official.add(domain.removeprefix("*.").lower())
     signals: list[Signal] = []
+    clock = _Clock(budget_s)  # one budget for the whole item
     for name in fields:
         text = item.fields.get(name)
         if not text:
             continue
-        data = find_personal_data(text, official_domains=frozenset(official))
-        names = find_names(text) if data else []  # names only matter near a datum
+        try:
+            data = _find(text, frozenset(official), clock)
+            names = _names(text, clock) if data else []  # names only matter near a datum
+        except PersonalDataTimeout:
+            raise
+        except TimeoutError as exc:
+            raise PersonalDataTimeout(budget_s or 0.0) from exc
         for datum in data:
             near = [
                 (a, b)

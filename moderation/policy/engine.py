@@ -15,6 +15,7 @@ from typing import Any
 from moderation.domain import Action, History, Item, PostKind, Signal, Span, Verdict
 from moderation.policy.detectors import Adapter, default_adapters
 from moderation.policy.matching import (
+    REGEX_ITEM_BUDGET_S,
     CompiledPattern,
     FieldText,
     Matcher,
@@ -290,6 +291,17 @@ def _plan(pack: Pack) -> _PackPlan:
     )
 
 
+TIME_BUDGET = "time_budget"  # ``detector_errors`` kind: a detector ran out of its per-item time budget
+
+
+def _budget_error(detector: str, what: str, budget_s: float) -> dict[str, str]:
+    return {
+        "detector": detector,
+        "error": f"ran out of its time budget ({budget_s * 1000:.0f} ms per item): {what}",
+        "kind": TIME_BUDGET,
+    }
+
+
 def content_date(item: Item, today: dt.date | None = None) -> dt.date:
     """Return the date whose law applies: the item's publication date, else today (UTC)."""
     if item.published_at:
@@ -324,12 +336,20 @@ class Classifier:
         """Run every detector over ``item``; return the signals and any detector errors (recorded, not raised)."""
         c = self._compiled
         found = lexicon_signals(c.matcher, fields)
-        found += regex_signals(c.patterns, fields, c.prefilter)
+        timed_out: list[str] = []
+        found += regex_signals(c.patterns, fields, c.prefilter, timed_out=timed_out)
         found += context_cues(c.cue_lists, found)
         errors = []
+        if timed_out:
+            errors.append(
+                _budget_error("regex", f"no verdict from pattern {', '.join(timed_out)}", REGEX_ITEM_BUDGET_S)
+            )
         for adapter in self.adapters:
             try:
                 found.extend(adapter.run(item, self.registries))
+            except TimeoutError as exc:  # a time budget ran out: recorded, and the item goes to review
+                log.warning("detector %s ran out of time", adapter.name)
+                errors.append({"detector": adapter.name, "error": str(exc), "kind": TIME_BUDGET})
             except Exception as exc:  # a broken detector must not lose the item; the error is stored with it
                 log.exception("detector %s failed", adapter.name)
                 errors.append({"detector": adapter.name, "error": f"{type(exc).__name__}: {exc}"})
@@ -354,6 +374,8 @@ class Classifier:
             results.extend(self._evaluate_pack(pack, facts, day, texts, trace))
         acting = [r for r in results if r.mode == "enforce"]
         verdict = max((r.action.verdict() for r in acting), key=lambda v: v.rank, default=Verdict.ALLOW)
+        if verdict is Verdict.ALLOW and any(e.get("kind") == TIME_BUDGET for e in errors):
+            verdict = Verdict.REVIEW  # part of the item was not scanned: a person decides, it is not allowed unseen
         labels = sorted({r.id for r in acting})
         detectors = sorted({s.detector for s in signals if s.detector})
         return Evaluation(

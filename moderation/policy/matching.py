@@ -445,12 +445,14 @@ def regex_signals(
     prefilter: Prefilter | None = None,
     *,
     budget_s: float = REGEX_ITEM_BUDGET_S,
+    timed_out: list[str] | None = None,
 ) -> list[Signal]:
     """Run each pattern over every field (folded or as written) with a timeout; one signal per pattern and field.
 
     ``prefilter`` skips the patterns that cannot match a field. All the searches of one call share ``budget_s``:
     each search gets at most what is left (and ``REGEX_TIMEOUT_S``), so one hostile item costs bounded time; a
-    search that runs out gives no verdict from that pattern on that field (logged by pattern id, never content).
+    search that runs out gives no verdict from that pattern on that field (logged by pattern id, never content)
+    and is named in ``timed_out`` (``"<pack>/<pattern> on <field>"``) so the caller can send the item to review.
     """
     out = []
     deadline = time.monotonic() + budget_s
@@ -476,6 +478,8 @@ def regex_signals(
             except TimeoutError:
                 # A pathological input: no verdict from this pattern rather than a stuck worker.
                 log.warning("pattern %s/%s timed out on field %s", p.pack_id, p.pattern_id, ft.field)
+                if timed_out is not None:
+                    timed_out.append(f"{p.pack_id}/{p.pattern_id} on {ft.field}")
                 spans = []
             if spans:
                 out.append(

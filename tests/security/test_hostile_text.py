@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from moderation.detect.urls import extract_urls, normalise_domain, normalise_url
-from moderation.domain import Item
+from moderation.domain import Item, ItemKind, Verdict
 from moderation.policy import Classifier, load_packs
 from moderation.text.extract import extract_html, extract_text
 from moderation.text.normalise import normalise
@@ -176,3 +176,58 @@ def test_adversarial_items_classify_without_hanging(classifier: Classifier, name
     evaluation = classifier.classify(item)
     _timed(time.process_time() - started)
     assert evaluation.verdict is not None
+
+
+# Rule evaluation is bounded per item by time budgets; an item whose budget ran out goes to review, never allowed
+# unscanned. Zero budgets make every search run out at once (no timing in the test).
+@pytest.mark.parametrize(
+    ("regex_budget", "personal_budget", "out_of_budget"),
+    [
+        (0.0, None, {"regex"}),
+        (None, 0.0, {"personal_data"}),
+        (0.0, 0.0, {"regex", "personal_data"}),
+        (None, None, set()),
+    ],
+)
+def test_an_item_out_of_budget_goes_to_review(
+    monkeypatch: pytest.MonkeyPatch,
+    classifier: Classifier,
+    regex_budget: float | None,
+    personal_budget: float | None,
+    out_of_budget: set[str],
+) -> None:
+    from moderation.detect import personal
+    from moderation.policy import engine, matching
+
+    if regex_budget is not None:
+        real = matching.regex_signals
+        monkeypatch.setattr(engine, "regex_signals", lambda *a, **k: real(*a, **{**k, "budget_s": regex_budget}))
+    if personal_budget is not None:
+        monkeypatch.setattr(personal, "PERSONAL_ITEM_BUDGET_S", personal_budget)
+        real_detect = personal.detect_personal_data
+        monkeypatch.setattr(
+            personal,
+            "detect_personal_data",
+            lambda item, registries=None, **k: real_detect(item, registries, **{**k, "budget_s": personal_budget}),
+        )
+    item = Item(kind=ItemKind.COMMENT, fields={"body": "Đơn hàng 123456 đã giao, cảm ơn zalo shop_abc nhé"})
+    ev = classifier.classify(item)
+    ran_out = {e["detector"] for e in ev.detector_errors if e.get("kind") == engine.TIME_BUDGET}
+    assert ran_out == out_of_budget
+    if out_of_budget:
+        assert ev.verdict is Verdict.REVIEW
+        assert all("time budget" in e["error"] for e in ev.detector_errors)
+    else:
+        assert ev.verdict is Verdict.ALLOW
+
+
+@pytest.mark.parametrize("name", ["digits-like-phones", "violations-everywhere"])
+def test_budget_holds_on_a_megabyte(name: str) -> None:
+    """The personal-data scan of a hostile megabyte stops near its budget (wall clock) instead of running on."""
+    from moderation.detect.personal import PersonalDataTimeout, detect_personal_data
+
+    item = adversarial_items(1 << 20)[name]
+    started = time.perf_counter()
+    with pytest.raises(PersonalDataTimeout, match="time budget"):
+        detect_personal_data(item, budget_s=0.01)
+    assert time.perf_counter() - started < HANG_S
