@@ -62,6 +62,11 @@ class CeleryQueue:
         self.clock = clock
         self.down_until = 0.0
         self.left_to_sweep = 0  # ids not sent since the process started (a counter for tests and logs)
+        # On Redis a task goes to the list named by its queue (kombu's anonymous exchange), declared or not: skip
+        # Celery's per-message declare check (it copies the queue and exchange entities each time). Other brokers
+        # (AMQP) need the queue declared, so they keep it.
+        broker_url = str(getattr(getattr(celery_app, "conf", None), "broker_url", "") or "")
+        self._send_options: dict[str, Any] = {"declare": []} if broker_url.startswith(("redis://", "rediss://")) else {}
 
     def _send(self, name: str, ids: Sequence[str], queue: str) -> None:
         if ids and self.clock() < self.down_until:
@@ -69,7 +74,9 @@ class CeleryQueue:
             return
         for sent, obj_id in enumerate(ids):
             try:
-                self.celery.send_task(name, args=[obj_id], queue=queue, retry_policy=self.RETRY_POLICY)
+                self.celery.send_task(
+                    name, args=[obj_id], queue=queue, retry_policy=self.RETRY_POLICY, **self._send_options
+                )
             except Exception as exc:
                 self.down_until = self.clock() + self.cooldown_s
                 self.left_to_sweep += len(ids) - sent

@@ -203,3 +203,15 @@ def test_a_post_is_stored_in_autocommit_unless_classified_inline(
         assert pg_commands == []
     with session_scope(settings.database_url) as session:
         assert session.scalar(select(func.count()).select_from(Submission)) == rows + 1  # and the warm-up's
+
+
+@pytest.mark.parametrize(
+    ("path", "cookie_session"), [("/v1/posts", False), ("/1.1/comment-check", False), ("/console/login", True)]
+)
+def test_the_platform_apis_skip_the_cookie_session(app: Flask, path: str, cookie_session: bool) -> None:
+    from flask.sessions import NullSession
+
+    with app.test_request_context(path, method="POST"):
+        from flask import session
+
+        assert isinstance(session._get_current_object(), NullSession) is not cookie_session  # type: ignore[attr-defined]

@@ -87,3 +87,20 @@ def test_a_broker_that_is_down_leaves_the_work_to_the_sweep() -> None:
     queue = CeleryQueue(app)
     queue.classify(["sub_1", "sub_2"])  # nothing listens on port 9: the breaker opens, nothing raises
     assert queue.left_to_sweep == 2
+
+
+SEND_OPTIONS = [
+    # (broker URL, extra send_task options): Redis routes by queue name without a declaration; AMQP needs one
+    ("redis://127.0.0.1:6379/0", {"declare": []}),
+    ("rediss://cache.example:6380/0", {"declare": []}),
+    ("amqp://guest@localhost//", {}),
+    ("sqla+sqlite:///var/broker.db", {}),
+]
+
+
+@pytest.mark.parametrize(("url", "options"), SEND_OPTIONS)
+def test_the_per_message_declare_is_skipped_on_redis_only(url: str, options: dict[str, Any]) -> None:
+    from workers.celery_app import make_celery
+
+    app = make_celery(load_settings(env={}, celery_broker_url=url, database_url="sqlite:///:memory:"))
+    assert CeleryQueue(app)._send_options == options
