@@ -44,7 +44,7 @@ from benches._common import (
 
 TARGET_POSTS_PER_S = 1000
 TARGET_P99_MS = 50
-REDIS_DB = 14
+REDIS_DB = int(os.environ.get("BENCH_INTAKE_REDIS_DB", "14"))  # an empty Redis database of its own
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -60,7 +60,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         port = free_port()
         env = service_env(url, broker, Path(tmp))
         try:
-            with processes(gunicorn_argv(port), env=env) as (server,):
+            with processes(_serve_argv(port), env=env) as (server,):
                 wait_http(port)
                 load(LoadSpec(port, key, secret, "warm", 200, threads))  # connections, imports, JIT-free warm-up
                 cpu_before = server_cpu_s(server.pid)
@@ -91,7 +91,9 @@ def run(quick: bool = False) -> dict[str, Any]:
         "client_cpu_share": round(client_cpu, 2),  # CPU seconds the load generator used per wall second
         # gunicorn's CPU time (master and workers) per request: less sensitive to other load than posts/s.
         "server_cpu_ms_per_request": None if server_cpu_ms is None else round(server_cpu_ms, 2),
-        "setup": "gunicorn gthread 2x4, PostgreSQL scratch db, Redis broker, keep-alive http.client load process",
+        "setup": "gunicorn "
+        + (os.environ.get("BENCH_INTAKE_SERVE") or "gthread 2x4")
+        + ", PostgreSQL scratch db, Redis broker, keep-alive http.client load process",
         "machine": machine(),
     }
     m = result["machine"]
@@ -113,6 +115,27 @@ def run(quick: bool = False) -> dict[str, Any]:
     if server_cpu_ms is not None:
         print(f"  server (gunicorn) CPU {server_cpu_ms:.2f} ms per request (PostgreSQL and Redis not included)")
     return result
+
+
+def _serve_argv(port: int) -> list[str]:
+    """``moderation serve``'s command line, or a variant named by ``BENCH_INTAKE_SERVE`` (to compare settings), e.g.
+    ``workers=3,threads=2,worker_class=sync,access_log=0``."""
+    spec = os.environ.get("BENCH_INTAKE_SERVE", "")
+    if not spec:
+        return gunicorn_argv(port)
+    from moderation.cli.service import _gunicorn_argv
+    from moderation.config import load_settings
+
+    opts = dict(part.split("=", 1) for part in spec.split(",") if part)
+    return _gunicorn_argv(
+        load_settings(env={}),
+        "127.0.0.1",
+        port,
+        int(opts.get("workers", 2)),
+        threads=int(opts.get("threads", 4)),
+        worker_class=opts.get("worker_class", "gthread"),
+        access_log=opts.get("access_log", "1") != "0",
+    )
 
 
 def server_cpu_s(pid: int) -> float:

@@ -17,7 +17,16 @@ from moderation.config import Settings, load_settings, redact_url
 DEMO_PLATFORM = "Demo blog platform"
 
 
-def _gunicorn_argv(settings: Settings, host: str, port: int, workers: int) -> list[str]:
+def _gunicorn_argv(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    threads: int = 4,
+    worker_class: str = "gthread",
+    access_log: bool = True,
+) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -27,11 +36,10 @@ def _gunicorn_argv(settings: Settings, host: str, port: int, workers: int) -> li
         "--workers",
         str(workers),
         "--worker-class",
-        "gthread",
+        worker_class,
         "--threads",
-        "4",
-        "--access-logfile",
-        "-",
+        str(threads),
+        *(["--access-logfile", "-"] if access_log else []),
         "--graceful-timeout",
         "10",
         "--forwarded-allow-ips",
@@ -45,11 +53,19 @@ def _gunicorn_argv(settings: Settings, host: str, port: int, workers: int) -> li
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--threads", default=4, show_default=True, type=int, help="threads per worker (gthread)")
+@click.option(
+    "--worker-class", default="gthread", show_default=True, type=click.Choice(["gthread", "sync"]), help="gunicorn"
+)
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="one line per request on stdout")
+def serve(*, host: str, port: int, workers: int, threads: int, worker_class: str, access_log: bool) -> None:
     """Run the HTTP service under gunicorn."""
     settings = load_settings()
     _prometheus_dir(settings)
-    os.execv(sys.executable, _gunicorn_argv(settings, host, port, workers))  # noqa: S606 - our own interpreter
+    argv = _gunicorn_argv(
+        settings, host, port, workers, threads=threads, worker_class=worker_class, access_log=access_log
+    )
+    os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter
 
 
 def _prometheus_dir(settings: Settings) -> None:
