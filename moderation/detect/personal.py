@@ -38,9 +38,9 @@ CONTEXT_WINDOW = 40  # characters before a datum searched for its keyword
 # aside; the overlap check is linear in what is kept, so these bound the work too.
 MAX_DATA = 100
 MAX_TAKEN = 1000
-# Time for all the searches of one item (wall clock, like the pack patterns' budget): the patterns are linear, but a
-# megabyte of phone-like digits still takes several hundred ms; past the budget the scan stops with
-# :class:`PersonalDataTimeout` and the classifier sends the item to review rather than allow it unscanned.
+# CPU time for all the searches of one item (see ``_Clock``): the patterns are linear, but a megabyte of phone-like
+# digits still takes several hundred ms; past the budget the scan stops with :class:`PersonalDataTimeout` and the
+# classifier sends the item to review rather than allow it unscanned.
 PERSONAL_ITEM_BUDGET_S = 0.04
 
 
@@ -269,19 +269,21 @@ def _names(text: str, clock: _Clock) -> list[tuple[int, int]]:
 
 
 class _Clock:
-    """Hands every search of one item what is left of its budget (``regex`` timeouts cover a whole ``finditer``)."""
+    """Hands every search of one item what is left of its budget. The budget counts this thread's CPU time, so time
+    spent descheduled between searches does not use it up; each search runs under a wall-clock timeout of what is
+    left (``regex`` timeouts cover a whole ``finditer``), so the item's CPU time stays within the budget."""
 
     def __init__(self, budget_s: float | None) -> None:
         _address_hint()  # built once per process, before the clock starts
         self.budget_s = budget_s
-        self.deadline = None if budget_s is None else time.monotonic() + budget_s
+        self.started = time.thread_time()
 
     def scan(self, pattern: regex.Pattern[str], text: str) -> Iterator[regex.Match[str]]:
-        if self.deadline is None:
+        if self.budget_s is None:
             return pattern.finditer(text)
-        left = self.deadline - time.monotonic()
+        left = self.budget_s - (time.thread_time() - self.started)
         if left <= 0:
-            raise PersonalDataTimeout(self.budget_s or 0.0)
+            raise PersonalDataTimeout(self.budget_s)
         return pattern.finditer(text, timeout=left)
 
 

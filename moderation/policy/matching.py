@@ -95,6 +95,18 @@ def _fold_text_slow(text: str) -> tuple[str, list[int] | None]:
     return folded, offsets
 
 
+@functools.cache
+def _fold_lut_bmp() -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """:func:`_fold_lut` extended to the whole BMP (what fold_text does beyond it: 0x1A, or drop a combining mark),
+    so a text without astral characters folds with one lookup and no range checks."""
+    lut = np.full(0x10000, 0x1A, dtype=np.uint8)
+    lut[:_LUT_SIZE] = _fold_lut()
+    for cp in range(_LUT_SIZE, 0x10000):
+        if unicodedata.combining(chr(cp)):
+            lut[cp] = _DROP
+    return lut
+
+
 def fold_text(text: str) -> tuple[str, list[int] | None]:
     """Fold ``text`` (lower case, no diacritics, ASCII only) and return the offset map, or None when it is 1:1.
 
@@ -105,6 +117,16 @@ def fold_text(text: str) -> tuple[str, list[int] | None]:
     if text.isascii():
         return text.lower(), None
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if cps.max() <= 0xFFFF:  # the common case: one lookup; a drop (0xFF) is the only byte above ASCII
+        out = _fold_lut_bmp()[cps]
+        if out.max() != _DROP:
+            return out.tobytes().decode("ascii"), None
+        return _drop_marks(cps, out, len(text))
+    return _fold_general(cps, len(text))
+
+
+def _fold_general(cps: np.ndarray[Any, np.dtype[np.uint32]], n: int) -> tuple[str, list[int] | None]:
+    """:func:`fold_text` of any non-ASCII text given as code points (the BMP shortcut must agree with it)."""
     lut = _fold_lut()
     big = cps >= _LUT_SIZE
     if big.any():
@@ -116,15 +138,21 @@ def fold_text(text: str) -> tuple[str, list[int] | None]:
             out[np.isin(cps, drop)] = _DROP
     else:
         out = lut[cps]
-    dropped = out == _DROP
-    if not dropped.any():
+    if not (out == _DROP).any():
         return out.tobytes().decode("ascii"), None
+    return _drop_marks(cps, out, n)
+
+
+def _drop_marks(
+    cps: np.ndarray[Any, np.dtype[np.uint32]], out: np.ndarray[Any, np.dtype[np.uint8]], n: int
+) -> tuple[str, list[int] | None]:
+    dropped = out == _DROP
     in_block = (cps >= 0x300) & (cps <= 0x36F)
     if not in_block.any():  # other combining marks are dropped only when the text also has Latin ones
         return np.where(dropped, 0x1A, out).astype(np.uint8).tobytes().decode("ascii"), None
     keep = ~dropped
     offsets: list[int] = np.flatnonzero(keep).tolist()
-    offsets.append(len(text))
+    offsets.append(n)
     return out[keep].tobytes().decode("ascii"), offsets
 
 
@@ -432,6 +460,7 @@ class Prefilter:
     not match, never miss one that does, so ``regex`` (with its timeout) runs only where a match is possible."""
 
     def __init__(self, patterns: Sequence[CompiledPattern]) -> None:
+        _fold_lut_bmp()  # built with the database, not inside the first item's time budget
         self.candidates: list[int] = []  # indexes into ``patterns`` the database covers
         exprs: list[bytes] = []
         for i, p in enumerate(patterns):
@@ -486,13 +515,14 @@ def regex_signals(
 ) -> list[Signal]:
     """Run each pattern over every field (folded or as written) with a timeout; one signal per pattern and field.
 
-    ``prefilter`` skips the patterns that cannot match a field. All the searches of one call share ``budget_s``:
-    each search gets at most what is left (and ``REGEX_TIMEOUT_S``), so one hostile item costs bounded time; a
+    ``prefilter`` skips the patterns that cannot match a field. All the searches of one call share ``budget_s`` of
+    this thread's CPU time (time spent descheduled between searches does not count): each search gets at most what
+    is left (and ``REGEX_TIMEOUT_S``) as its wall-clock timeout, so one hostile item costs bounded CPU time; a
     search that runs out gives no verdict from that pattern on that field (logged by pattern id, never content)
     and is named in ``timed_out`` (``"<pack>/<pattern> on <field>"``) so the caller can send the item to review.
     """
     out = []
-    deadline = time.monotonic() + budget_s
+    started = time.thread_time()
     for ft in fields:
         folded, offsets = fold_text(ft.text) if any(p.fold for p in patterns) else (ft.text, None)
         skip = prefilter.skipped(folded) if prefilter is not None and folded else set()
@@ -501,7 +531,7 @@ def regex_signals(
                 continue
             text = folded if p.fold else ft.text
             spans = []
-            left = min(REGEX_TIMEOUT_S, deadline - time.monotonic())
+            left = min(REGEX_TIMEOUT_S, budget_s - (time.thread_time() - started))
             try:
                 if left <= 0:
                     raise TimeoutError

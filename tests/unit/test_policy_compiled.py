@@ -1,5 +1,6 @@
 """The engine's fast paths give what the plain computations give: compiled rules (``RuleProgram``) against
-``evaluate_rule``, shared frozen trace entries, and numpy tag blanking against the ``_TAG`` regex."""
+``evaluate_rule``, shared frozen trace entries, numpy tag blanking against the ``_TAG`` regex, and the BMP fold
+shortcut against the general fold."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import json
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moderation.domain import History, Item, ItemKind, PostKind
 from moderation.policy import Classifier, load_packs
-from moderation.policy.matching import _NOT_PLAIN_TAGS, _TAG, _blank_plain_tags, field_texts
+from moderation.policy.matching import _NOT_PLAIN_TAGS, _TAG, _blank_plain_tags, _fold_general, field_texts, fold_text
 from moderation.policy.rules import Facts, FrozenDict, FrozenList, RuleProgram, evaluate_rule, top_scores
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -96,3 +98,16 @@ _HTML = st.lists(
 def test_numpy_tag_blanking_equals_the_regex(body: str) -> None:
     if _NOT_PLAIN_TAGS.search(body) is None:
         assert _blank_plain_tags(body) == _TAG.sub(lambda m: " " * len(m.group(0)), body)
+
+
+_FOLD_PIECES = st.sampled_from(
+    list("aáàạăằẵâấđĐÉ ,.xyz09Ωωж“”‘’–—\u0301\u0300\u0323\u0483\u20dd\u200b\u202e\u3000\uff41")
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_FOLD_PIECES, max_size=30).map("".join))
+def test_fold_shortcut_equals_the_general_fold(text: str) -> None:
+    if not text.isascii():
+        cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        assert fold_text(text) == _fold_general(cps, len(text))
