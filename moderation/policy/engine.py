@@ -176,8 +176,9 @@ class _RulePlan:
     A condition is *quiet* on an item when its inputs are absent: a lexicon or regex condition whose list found
     nothing, or a signal function none of whose signal kinds is present. A quiet condition's result depends only
     on its arguments, so a rule whose conditions are all quiet has the same outcome (and trace) on every such
-    item: it is computed once and copied after that. Other items run the rule's :class:`RuleProgram`, which builds
-    the trace and reason once per distinct set of condition results.
+    item: it is computed once. Other items run the rule's :class:`RuleProgram`, which builds the trace and reason
+    once per distinct set of condition results. Trace entries of rules that did not fire are shared by every
+    evaluation with the same outcome, as frozen dicts (changing one raises; ``.copy()`` gives a plain one).
     """
 
     rule: Rule

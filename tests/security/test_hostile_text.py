@@ -164,8 +164,8 @@ def classifier() -> Classifier:
     return Classifier(load_packs(POLICIES))
 
 
-# 16 KiB per item keeps this guard near a second per case today; rule evaluation grows faster than linearly with
-# the size on some inputs (see benches/bench_hostile.py for 1 MiB), which is a benchmark finding, not a hang.
+# 16 KiB per item keeps this guard fast; the time per item at 64 KiB and 1 MiB (rule evaluation, bounded by the time
+# budgets, and the whole classify) is measured by benches/bench_hostile.py, not here.
 GUARD_SIZE = 16 * 1024
 
 
