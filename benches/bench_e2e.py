@@ -12,6 +12,7 @@ the load is one sample of the achieved rate and of the p95.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -48,6 +49,34 @@ def _worker_argv() -> list[str]:
     return [PY, "-m", "moderation.cli", "worker", "--concurrency", "1", "--loglevel", "WARNING"]
 
 
+def tree_cpu_s(roots: list[int]) -> float:
+    """CPU seconds (user + system) used so far by the processes ``roots`` and all their descendants (Linux /proc).
+
+    A figure of the workers' own cost per post, far less sensitive than posts/s to what else runs on the machine.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, ...
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    total = 0.0
+    for pid, cpu in used.items():
+        walk, seen = pid, 0
+        while walk and walk not in roots and seen < 64:
+            walk, seen = parents.get(walk, 0), seen + 1
+        if walk in roots:
+            total += cpu
+    return total
+
+
 def _delays(url: str, prefix: str) -> tuple[list[float], int]:
     """Submission-to-decision seconds of the decided posts whose id starts with ``prefix``; and how many are not."""
     from sqlalchemy import select
@@ -77,18 +106,21 @@ def run(quick: bool = False) -> dict[str, Any]:
         port = free_port()
         env = service_env(url, broker, Path(tmp))
         try:
-            with processes(gunicorn_argv(port), _worker_argv(), _worker_argv(), env=env):
+            with processes(gunicorn_argv(port), _worker_argv(), _worker_argv(), env=env) as procs:
+                workers = [p.pid for p in procs[1:]]
                 wait_http(port)
                 warm = load(LoadSpec(port, key, secret, "warm", 40, 4))  # workers build their classifier here
                 wait_for(lambda: _delays(url, "warm")[1] == 0, 180, "the warm-up posts to be decided")
                 for r in range(rounds):
                     prefix = f"r{r}"
+                    cpu_before = tree_cpu_s(workers)
                     sent = load(LoadSpec(port, key, secret, prefix, RATE * seconds, 8, rate=RATE))
                     deadline = time.monotonic() + 120
                     while _delays(url, prefix)[1] and time.monotonic() < deadline:
                         time.sleep(0.5)
                     delays, pending = _delays(url, prefix)
-                    samples.append({"sent": sent, "delays": delays, "pending": pending})
+                    worker_cpu_s = tree_cpu_s(workers) - cpu_before
+                    samples.append({"sent": sent, "delays": delays, "pending": pending, "worker_cpu_s": worker_cpu_s})
         finally:
             flush_redis(broker)
     _ = warm
@@ -96,9 +128,12 @@ def run(quick: bool = False) -> dict[str, Any]:
     p95s = [percentile(s["delays"], 95) for s in samples]
     all_delays = [d for s in samples for d in s["delays"]]
     pending = sum(s["pending"] for s in samples)
+    # The two worker process trees' CPU time (parents and pool processes) per post decided in the round.
+    worker_ms = [s["worker_cpu_s"] * 1000 / max(1, len(s["delays"])) for s in samples]
     figures = [
         figure("e2e_sustained_posts_per_s", achieved, "posts/s", target=RATE),
         figure("e2e_p95_decision_s", p95s, "s", target=TARGET_P95_S, better="lower"),
+        figure("e2e_worker_cpu_ms_per_post", worker_ms, "ms", better="lower"),
     ]
     result = {
         "figures": figures,
@@ -125,6 +160,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         f"(p95 per round {', '.join(f'{v:.2f}' for v in p95s)}; target p95 < {TARGET_P95_S} s); "
         f"undecided after 120 s: {pending}"
     )
+    wp = figures[2]["spread"]
+    print(f"  worker CPU per decided post (both workers, parents and pool processes)  median {wp['median']:.1f} ms")
     return result
 
 
