@@ -9,13 +9,14 @@ trigrams, and a derived profanity lexicon): a document model for "contains offen
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import json
 import re
 import threading
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -164,6 +165,29 @@ def _lex_mask(
     h_lo = np.fromiter((h.start for h in hits), dtype=np.int64, count=len(hits))
     h_hi = np.fromiter((h.end for h in hits), dtype=np.int64, count=len(hits))
     return _overlapping(n, starts, ends, h_lo, h_hi)
+
+
+# Texts up to this long that have at most SEGMENT_TOKENS tokens are scored with Python lists (_predict_short).
+_SHORT_CHARS = 1024
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _overlapping_short(n: Normalised, tokens: Sequence[tuple[int, int]], hits: Sequence[tuple[int, int]]) -> list[bool]:
+    """:func:`_overlapping` over lists (short texts): the same comparisons in original offsets."""
+    order = sorted(hits, key=lambda h: h[0])  # stable, as argsort(kind="stable")
+    h_lo = [h[0] for h in order]
+    reach = list(itertools.accumulate((h[1] for h in order), max))
+    starts, ends = n.starts, n.ends
+    out = []
+    for a, b in tokens:
+        lo = int(starts[a])
+        hi = max(lo, int(ends[b - 1]))
+        before = bisect.bisect_left(h_lo, hi)
+        out.append(before > 0 and reach[before - 1] > lo)
+    return out
 
 
 def _overlapping(
@@ -342,6 +366,43 @@ MAX_WORD_CHARS = 128
 SAMPLED_SEGMENTS = 12
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+class _RowCache:
+    """Key -> table row of recently seen bigram (trigram) keys, in numpy arrays in front of the dict that holds
+    every key: direct-mapped (each key has one slot, a newer key takes it), so a text whose bigrams were seen
+    before is looked up with a few gathers instead of one dict lookup per token."""
+
+    BITS = 16
+
+    def __init__(self) -> None:
+        self.keys = np.full(1 << self.BITS, -1, dtype=np.int64)
+        self.rows = np.zeros(1 << self.BITS, dtype=np.int64)
+
+    def lookup(
+        self, keys: npt.NDArray[np.int64], table: dict[int, int], add: Callable[[list[int]], None]
+    ) -> npt.NDArray[np.int64]:
+        """The rows of ``keys`` (non-negative) in ``table``; ``add`` puts new keys (distinct) into it."""
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        slot = ((keys.view(np.uint64) * _GOLDEN) >> np.uint64(64 - self.BITS)).astype(np.intp)
+        seen = self.keys[slot] == keys
+        rows = self.rows[slot]
+        if seen.all():
+            return rows
+        miss = np.flatnonzero(~seen)
+        wanted = keys[miss].tolist()
+        got = list(map(table.get, wanted))
+        if None in got:
+            add(list(dict.fromkeys(k for k, r in zip(wanted, got, strict=True) if r is None)))
+            got = list(map(table.get, wanted))
+        found = np.asarray(got, dtype=np.int64)
+        rows[miss] = found
+        self.keys[slot[miss]] = keys[miss]
+        self.rows[slot[miss]] = found
+        return rows
+
+
 class _Weights:
     """Per-word, per-bigram and per-trigram weight sums of a model, kept across texts (words repeat).
 
@@ -359,11 +420,17 @@ class _Weights:
     def reset(self) -> None:
         self.ids: dict[str, int] = {}
         self.folds: list[str] = []
+        # The rows of cols, pair_w and tri_w as Python floats, for short texts (see linear_short).
+        self.py_cols: list[list[float]] = []
+        self.py_pairs: list[list[float]] = []
+        self.py_tris: list[float] = []
         self.cols = np.zeros((1024, 11), dtype=np.float64)
         self.pairs: dict[int, int] = {}
         self.pair_w = np.zeros((1024, 3), dtype=np.float64)
         self.tris: dict[int, int] = {}
         self.tri_w = np.zeros(1024, dtype=np.float64)
+        self.pair_rows = _RowCache()
+        self.tri_rows = _RowCache()
         self.S = self._add_words(["<s>"], ["<s>"])[0]
         self.E = self._add_words(["</s>"], ["</s>"])[0]
 
@@ -416,6 +483,7 @@ class _Weights:
         block[:, [_T_SELF, _T_LEX, _FM1, _FP1, _FM2, _FP2, _WM1, _WP1]] = ts
         block[:, [_D_SELF, _D_LEX]] = ds
         block[:, _M1] = block[:, _FM1] + block[:, _WM1]
+        self.py_cols.extend(block.tolist())
         out = list(range(first, first + k))
         for w, f, i in zip(words, folds, out, strict=True):
             self.ids[w] = i
@@ -435,44 +503,102 @@ class _Weights:
 
     def pair_weights(self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Return [b-, b+, B] weights of the bigrams (a[i], b[i])."""
-        keys = ((a << _ID_BITS) | b).tolist()
-        rows = list(map(self.pairs.get, keys))
-        if None in rows:
-            new = list(dict.fromkeys(k for k, r in zip(keys, rows, strict=True) if r is None))
-            first = len(self.pairs)
-            while first + len(new) > len(self.pair_w):
-                self.pair_w = np.concatenate((self.pair_w, np.zeros_like(self.pair_w)))
-            mid = [self.folds[k >> _ID_BITS] + "_" + self.folds[k & _VOCAB_MAX] for k in new]
-            ones = [1] * len(new)
-            self.pair_w[first : first + len(new), 0] = self._sum(self.m.tok_w, ["b-:" + s for s in mid], ones)
-            self.pair_w[first : first + len(new), 1] = self._sum(self.m.tok_w, ["b+:" + s for s in mid], ones)
-            self.pair_w[first : first + len(new), 2] = self._sum(self.m.doc_w, ["B:" + s for s in mid], ones)
-            for j, k in enumerate(new):
-                self.pairs[k] = first + j
-            rows = list(map(self.pairs.get, keys))
-        return self.pair_w[np.asarray(rows, dtype=np.int64)]
+        rows = self.pair_rows.lookup((a << _ID_BITS) | b, self.pairs, self._add_pairs)
+        return self.pair_w[rows]  # after the lookup: adding pairs may grow the table
+
+    def _add_pairs(self, new: list[int]) -> None:
+        first = len(self.pairs)
+        while first + len(new) > len(self.pair_w):
+            self.pair_w = np.concatenate((self.pair_w, np.zeros_like(self.pair_w)))
+        mid = [self.folds[k >> _ID_BITS] + "_" + self.folds[k & _VOCAB_MAX] for k in new]
+        ones = [1] * len(new)
+        self.pair_w[first : first + len(new), 0] = self._sum(self.m.tok_w, ["b-:" + s for s in mid], ones)
+        self.pair_w[first : first + len(new), 1] = self._sum(self.m.tok_w, ["b+:" + s for s in mid], ones)
+        self.pair_w[first : first + len(new), 2] = self._sum(self.m.doc_w, ["B:" + s for s in mid], ones)
+        self.py_pairs.extend(self.pair_w[first : first + len(new)].tolist())
+        for j, k in enumerate(new):
+            self.pairs[k] = first + j
 
     def tri_weights(
         self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], c: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.float64]:
         """Return the ``t:`` weights of the trigrams (a[i], b[i], c[i])."""
-        keys = ((a << (2 * _ID_BITS)) | (b << _ID_BITS) | c).tolist()
-        rows = list(map(self.tris.get, keys))
+        keys = (a << (2 * _ID_BITS)) | (b << _ID_BITS) | c
+        rows = self.tri_rows.lookup(keys, self.tris, self._add_tris)
+        return self.tri_w[rows]  # after the lookup: adding trigrams may grow the table
+
+    def _add_tris(self, new: list[int]) -> None:
+        first = len(self.tris)
+        while first + len(new) > len(self.tri_w):
+            self.tri_w = np.concatenate((self.tri_w, np.zeros_like(self.tri_w)))
+        fo = self.folds
+        feats = [
+            "t:" + fo[k >> (2 * _ID_BITS)] + "_" + fo[(k >> _ID_BITS) & _VOCAB_MAX] + "_" + fo[k & _VOCAB_MAX]
+            for k in new
+        ]
+        self.tri_w[first : first + len(new)] = self._sum(self.m.tok_w, feats, [1] * len(new))
+        self.py_tris.extend(self.tri_w[first : first + len(new)].tolist())
+        for j, k in enumerate(new):
+            self.tris[k] = first + j
+
+    def _py_rows(self, keys: list[int], table: dict[int, int], add: Callable[[list[int]], None]) -> list[int]:
+        rows = list(map(table.get, keys))
         if None in rows:
-            new = list(dict.fromkeys(k for k, r in zip(keys, rows, strict=True) if r is None))
-            first = len(self.tris)
-            while first + len(new) > len(self.tri_w):
-                self.tri_w = np.concatenate((self.tri_w, np.zeros_like(self.tri_w)))
-            fo = self.folds
-            feats = [
-                "t:" + fo[k >> (2 * _ID_BITS)] + "_" + fo[(k >> _ID_BITS) & _VOCAB_MAX] + "_" + fo[k & _VOCAB_MAX]
-                for k in new
-            ]
-            self.tri_w[first : first + len(new)] = self._sum(self.m.tok_w, feats, [1] * len(new))
-            for j, k in enumerate(new):
-                self.tris[k] = first + j
-            rows = list(map(self.tris.get, keys))
-        return self.tri_w[np.asarray(rows, dtype=np.int64)]
+            add(list(dict.fromkeys(k for k, r in zip(keys, rows, strict=True) if r is None)))
+            rows = list(map(table.get, keys))
+        return rows  # type: ignore[return-value]  # every key has a row now
+
+    def linear_short(self, words: Sequence[str], lex: Sequence[bool] | None) -> tuple[list[float], float, float, float]:
+        """:meth:`linear` of a whole short text (``left = right = 0``) in Python floats, where a numpy call costs
+        more than the arithmetic: the token logits, the running sums (as ``np.cumsum``) of the words' and of the
+        bigrams' document weights, and the first bigram's document weight. Same operations in the same order as
+        :meth:`linear`, so the same floats."""
+        self.room(3 * len(words) + 8)
+        S, E = self.S, self.E
+        x = [S, S, *self.word_ids(words), E, E]
+        m = len(words)
+        pairs = self.py_pairs
+        pw = [
+            pairs[r]
+            for r in self._py_rows(
+                [(x[k + 1] << _ID_BITS) | x[k + 2] for k in range(m + 1)], self.pairs, self._add_pairs
+            )
+        ]
+        tw: list[float] | None = None
+        if self.m.features >= 2:
+            keys = [(x[k + 1] << (2 * _ID_BITS)) | (x[k + 2] << _ID_BITS) | x[k + 3] for k in range(m)]
+            tris = self.py_tris
+            tw = [tris[r] for r in self._py_rows(keys, self.tris, self._add_tris)]
+        cols = self.py_cols
+        c = [cols[k] for k in x]
+        lex_prev, lex_next = self.lex_prev, self.lex_next
+        zs: list[float] = []
+        s_self = s_big = 0.0
+        for i in range(m):
+            me = c[i + 2]
+            if lex is None:
+                z = me[_T_SELF]
+                d_self = me[_D_SELF]
+            else:
+                lx = 1.0 if lex[i] else 0.0
+                z = me[_T_SELF] + lx * me[_T_LEX]
+                d_self = me[_D_SELF] + lx * me[_D_LEX]
+            z = z + (c[i + 1][_M1] + c[i + 3][_FP1] + c[i + 3][_WP1])
+            z = z + (c[i][_FM2] + c[i + 4][_FP2])
+            z = z + (pw[i][0] + pw[i + 1][1])
+            if lex is not None:
+                lp = 1.0 if i and lex[i - 1] else 0.0
+                ln = 1.0 if i + 1 < m and lex[i + 1] else 0.0
+                z = z + (lp * lex_prev + ln * lex_next)
+            if tw is not None:
+                z = z + tw[i]
+            zs.append(z)
+            d_big = pw[i][2] * (1.0 if x[i + 1] != S else 0.0)
+            if i:
+                s_self, s_big = s_self + d_self, s_big + d_big
+            else:
+                s_self, s_big = d_self, d_big
+        return zs, s_self, s_big, pw[0][2] * 0.0
 
     def linear(
         self, words: Sequence[str], lex: npt.NDArray[np.bool_] | None, left: int, right: int
@@ -521,6 +647,7 @@ class _LexiconScanner:
         forms = list(dict.fromkeys(f for f in (normalise_term(t)[1] for t in terms) if f and "\x00" not in f))
         encoded = [f.encode() for f in forms]
         self.lengths = np.asarray([len(b) for b in encoded], dtype=np.int64)
+        self.lengths_list = [len(b) for b in encoded]
         self.db: Any = None
         if _hs is not None and encoded:
             self.db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
@@ -532,12 +659,7 @@ class _LexiconScanner:
             )
         self._local = threading.local()  # scratch space may not be shared between threads
 
-    def hits(self, n: Normalised) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
-        """(start, end) in original offsets of every whole-syllable occurrence of a form; None when there is none."""
-        folded = n.folded
-        if not folded:
-            return None
-        raw = folded.encode("utf-8", errors="surrogatepass")
+    def _scan(self, raw: bytes) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
         append = found.append
 
@@ -548,6 +670,40 @@ class _LexiconScanner:
         if scratch is None:
             scratch = self._local.scratch = _hs.Scratch(self.db)
         self.db.scan(raw, match_event_handler=on_match, scratch=scratch)
+        return found
+
+    def hits_short(self, n: Normalised) -> list[tuple[int, int]]:
+        """:meth:`hits` as a list of (start, end), one hit at a time (for short texts, where that is cheaper)."""
+        folded = n.folded
+        if not folded:
+            return []
+        raw = folded.encode("utf-8", errors="surrogatepass")
+        found = self._scan(raw)
+        if not found:
+            return []
+        same_size, size, lengths = len(raw) == len(folded), len(folded), self.lengths_list
+        starts, ends = n.starts, n.ends
+        out: list[tuple[int, int]] = []
+        for pid, end_b in found:
+            start_b = end_b - lengths[pid]
+            if same_size:
+                start, end = start_b, end_b
+            else:  # byte offsets to characters (a form starts and ends on a character boundary)
+                start = len(raw[:start_b].decode("utf-8", errors="surrogatepass"))
+                end = start + len(raw[start_b:end_b].decode("utf-8", errors="surrogatepass"))
+            if (start > 0 and _is_word_char(folded[start - 1])) or (end < size and _is_word_char(folded[end])):
+                continue
+            lo = int(starts[start])
+            out.append((lo, max(lo, int(ends[end - 1]))))
+        return out
+
+    def hits(self, n: Normalised) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+        """(start, end) in original offsets of every whole-syllable occurrence of a form; None when there is none."""
+        folded = n.folded
+        if not folded:
+            return None
+        raw = folded.encode("utf-8", errors="surrogatepass")
+        found = self._scan(raw)
         if not found:
             return None
         at = np.array(found, dtype=np.int64)
@@ -680,6 +836,10 @@ class OffensiveModel:
         :func:`choose_segments`); ``OffensiveResult.segments`` says how many were scored of how many.
         """
         n = normalise(text) if isinstance(text, str) else text
+        if len(n.text) <= _SHORT_CHARS and self._lex_scan is not None:
+            short = _TOKEN.findall(n.text)
+            if 0 < len(short) <= SEGMENT_TOKENS:
+                return self._predict_short(n, short)
         tk = _Tokens.of(n.text)
         words = tk.words
         total = len(words)
@@ -691,7 +851,7 @@ class OffensiveModel:
         if hits is not None:
             lex = _overlapping(n, tk.start, tk.end, *hits)
         if total <= SEGMENT_TOKENS:
-            best, pos = self._one_segment(words, lex)
+            best, pos = self._one_segment(words, None if lex is None else lex.tolist())
             segs = chosen = [(0, total)]
         else:
             segs = _pack(_sentence_starts(n.text, tk.start, tk.end, tk.codes), total, SEGMENT_TOKENS)
@@ -723,17 +883,35 @@ class OffensiveModel:
         z += 1.0
         return (1.0 / z).astype(np.float32)
 
-    def _one_segment(self, words: list[str], lex: npt.NDArray[np.bool_] | None) -> tuple[float, npt.NDArray[np.intp]]:
+    def _predict_short(self, n: Normalised, words: list[str]) -> OffensiveResult:
+        """:meth:`predict` of a short text of one segment, with Python lists where numpy calls would cost more than
+        the work: the same lexicon hits, flags, scores and spans."""
+        hits = self._lex_scan.hits_short(n) if self._lex_scan is not None else []
+        spans: list[tuple[int, int]] | None = None
+        lex: list[bool] | None = None
+        if hits:
+            spans = [m.span() for m in _TOKEN.finditer(n.text)]
+            lex = _overlapping_short(n, spans, hits)
+        best, pos = self._one_segment(words, lex)
+        if not len(pos):
+            return OffensiveResult(best, (), best >= self.threshold)
+        if spans is None:
+            spans = [m.span() for m in _TOKEN.finditer(n.text)]
+        pos_idx = pos.tolist()
+        found = _merge(n, [spans[i] for i in pos_idx], pos_idx)
+        return OffensiveResult(best, tuple(found), best >= self.threshold)
+
+    def _one_segment(self, words: list[str], lex: list[bool] | None) -> tuple[float, npt.NDArray[np.intp]]:
         """Score a text of one segment: its score and its positive tokens.
 
         :meth:`_segments` for the single segment ``(0, len(words))``, with the same float operations in the same
-        order, so the same results.
+        order (:meth:`_Weights.linear_short`), so the same results.
         """
-        tz, d_self, d_big = self._weights.linear(words, lex, 0, 0)
-        tok = self._token_probs(tz)
+        zs, s_self, s_big, d_big0 = self._weights.linear_short(words, lex)
+        tok = self._token_probs(np.array(zs, dtype=np.float64))
         # The document: ((c_self[n] - c_self[0]) + c_big[n]) - c_big[1] + doc_b, c_* the running sums from 0.0.
-        z = float(np.cumsum(d_self)[-1]) - 0.0 + float(np.cumsum(d_big)[-1]) - float(d_big[0]) + self.doc_b
-        z += float(self._lex_arr[min(int(np.count_nonzero(lex)), 3) if lex is not None else 0])
+        z = s_self - 0.0 + s_big - d_big0 + self.doc_b
+        z += self._lex_w[min(sum(lex), 3) if lex is not None else 0]
         doc = 1.0 / (1.0 + float(np.exp(-min(max(z, -500.0), 500.0))))
         if self.meta.get("combine") == "mean":
             doc = (doc + float(tok.max())) / 2.0
