@@ -10,6 +10,7 @@ Hyperscan does the scanning when it is available (about 170 MB/s here); pyahocor
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -202,6 +203,7 @@ class Lexicon:
         tb = text.encode("utf-8", errors="surrogatepass")
         same = text == folded
         split = len(tb)
+        shift = 0  # added to every end offset: where the scanned bytes start in ``data``
         if same or self._n_accented == len(self._lengths):  # only the accented text holds hits
             data = tb
             found = self._scanner.scan(data)
@@ -209,14 +211,14 @@ class Lexicon:
             fb = folded.encode("utf-8", errors="surrogatepass")
             data = tb + b"\x00" + fb
             shift = split + 1
-            found = [(pid, end + shift) for pid, end in self._scanner.scan(fb)]
+            found = self._scanner.scan(fb)
         else:
             data = tb + b"\x00" + folded.encode("utf-8", errors="surrogatepass")
             found = self._scanner.scan(data)
         if not found:
             return {}
         if len(found) >= _VECTOR_MIN:
-            return self._spans_vectorised(n, found, tb, data, same=same, per_form_limit=per_form_limit)
+            return self._spans_vectorised(n, found, tb, data, same=same, per_form_limit=per_form_limit, shift=shift)
         text_map: np.ndarray[Any, np.dtype[np.int64]] | None = None
         folded_map: np.ndarray[Any, np.dtype[np.int64]] | None = None
         ascii_text = split == len(text)
@@ -227,7 +229,7 @@ class Lexicon:
         for pid, found_end in found:
             if kept is not None and kept[pid] >= limit:
                 continue
-            end_b = found_end
+            end_b = found_end + shift
             start_b = end_b - lengths[pid]
             which = 1 if pid >= n_acc else 0
             if not same:
@@ -276,11 +278,12 @@ class Lexicon:
         *,
         same: bool,
         per_form_limit: int | None,
+        shift: int = 0,
     ) -> dict[tuple[int, int], tuple[str, ...]]:
         """:meth:`spans` for many raw hits: offsets, region and boundary checks and the map back in numpy."""
         text, size, split = n.text, len(n.text), len(tb)
-        raw = np.array(found, dtype=np.int64)
-        pid, end_b = raw[:, 0], raw[:, 1]
+        raw = np.fromiter(itertools.chain.from_iterable(found), dtype=np.int64, count=2 * len(found)).reshape(-1, 2)
+        pid, end_b = raw[:, 0], raw[:, 1] + shift
         start_b = end_b - self._lengths_arr[pid]
         folded_pid = pid >= self._n_accented
         if same:
