@@ -87,8 +87,11 @@ def check_storable_text(payload: Any) -> None:
             stack.extend((item, f"{path}.{i}" if path else str(i)) for i, item in enumerate(value))
 
 
-def validate(kind: str, payload: Any) -> dict[str, Any]:
-    """Check ``payload`` against the schema for ``kind``; wrong types are 400, other problems 422."""
+def validate(kind: str, payload: Any, *, text_checked: bool = False) -> dict[str, Any]:
+    """Check ``payload`` against the schema for ``kind``; wrong types are 400, other problems 422.
+
+    ``text_checked``: the payload comes from :func:`parse_json_body`, which has already checked its strings.
+    """
     if not isinstance(payload, dict):
         raise bad_request("invalid_type", "body must be a JSON object")
     if _is_valid(kind, payload):
@@ -107,7 +110,8 @@ def validate(kind: str, payload: Any) -> dict[str, Any]:
     for name in ("published_at", "created_at"):
         if name in payload:
             payload[name] = parse_time(payload[name], name)
-    check_storable_text(payload)  # form-encoded callers (Akismet) do not pass through parse_json_body
+    if not text_checked:
+        check_storable_text(payload)  # form-encoded callers (Akismet) do not pass through parse_json_body
     return payload
 
 

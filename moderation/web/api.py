@@ -45,7 +45,7 @@ def _autocommit(session: Session) -> None:
 
 
 def _submit(kind: str) -> ResponseReturnValue:
-    payload = intake.validate(kind, _json_body())
+    payload = intake.validate(kind, _json_body(), text_checked=True)
     session = g.db
     sync = _truthy(request.args.get("sync"))
     if not sync:  # ?sync=1 classifies in the same transaction, which must commit or roll back as a whole
@@ -89,7 +89,7 @@ def create_comment() -> ResponseReturnValue:
 @bp.post("/blogs")
 @platform_required
 def register_blog() -> ResponseReturnValue:
-    payload = intake.validate("blog", _json_body())
+    payload = intake.validate("blog", _json_body(), text_checked=True)
     session = g.db
     blog, submission, created = intake.register_blog(session, g.platform, payload)
     session.commit()
