@@ -146,3 +146,46 @@ def test_long_text_scores_a_bounded_choice_that_keeps_the_lexicon_hits() -> None
     assert res.flagged
     assert any("lồn" in text[a:b] for a, b in res.spans)
     assert score_offensive(text) == res  # the sample is a function of the text
+
+
+def test_word_characters_survive_folding() -> None:
+    # The model reads the lexicon's whole-syllable hits in the folded text against the accented text's tokens,
+    # and its word table must be what the lexicon calls a word character (str.isalnum or "_").
+    from moderation.detect.offensive import _word_chars
+    from moderation.text.normalise import _codes, _fold_fast
+
+    every = "".join(map(chr, range(0x110000)))
+    table = _word_chars()
+    assert table.tolist() == [c.isalnum() or c == "_" for c in every]
+    folded = _fold_fast(every)
+    assert len(folded) == len(every)
+    assert (table[_codes(folded)] == table).all()
+
+
+_PIECES = ["thằng", "ngu", "chó", "đi", "các", "mẹ", "giải", "đm", "dit me", "vl", "bạn", "“", ".", "!", "\n", "_",
+           "Đ.M", "mặt lồn", "hôm nay", "trời", "đẹp", "cac", "4`", "b`", "…", "x" * 150, "9", "ấ\u0301"]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=5)), min_size=1, max_size=60))
+def test_short_texts_score_as_one_segment_of_the_general_path(parts: list[str]) -> None:
+    # predict scores short texts with Python lists; the numpy path over one segment must give the same floats.
+    from moderation.detect.offensive import _merge, _overlapping, _Tokens
+    from moderation.text.normalise import normalise
+
+    m = default_model()
+    n = normalise(" ".join(parts))
+    tk = _Tokens.of(n.text)
+    if not tk.words:
+        return
+    hits = m._lex_scan.hits(n) if m._lex_scan is not None else None
+    short_hits = m._lex_scan.hits_short(n) if m._lex_scan is not None else []
+    assert sorted(short_hits) == sorted(zip(*hits, strict=True)) if hits is not None else short_hits == []
+    assert set(short_hits) == set(m.lexicon.spans(n)) if m.lexicon is not None else True
+    lex = None if hits is None else _overlapping(n, tk.start, tk.end, *hits)
+    total = len(tk.words)
+    best, pos = m._segments(tk.words, lex, lex if lex is not None else np.zeros(total, dtype=bool), [(0, total)])
+    spans = _merge(n, [(int(tk.start[i]), int(tk.end[i])) for i in pos.tolist()], pos.tolist())
+    res = m.predict(n)
+    if total <= 80:
+        assert (res.score, res.spans, res.segments) == (best, tuple(spans), (1, 1))

@@ -202,3 +202,50 @@ def test_language_spans_always_index_the_text_as_sent(parts: list[str], body_for
         for sp in sig.spans:
             assert 0 <= sp.start < sp.end <= len(text)
             assert text[sp.start : sp.end] == sp.text
+
+
+_LONG = ("Hôm nay tôi đi chợ mua rau. " * 30) + "Thằng bán hàng ngu như chó, mày là đồ lừa đảo! " + ("Trời đẹp. " * 40)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "Thằng Tèo kia ngu như chó, đồ lừa đảo",
+            [("offensive", "vihos", 0.999593, ("Thằng", "ngu như chó", "đồ lừa đảo")),
+             ("target", "demonstrative", 1.0, ("đồ lừa đảo",)), ("target", "name", 1.0, ("Tèo",)),
+             ("accusation", "fraud", 1.0, ("lừa đảo", "Tèo"))],
+            id="insult-name-accusation",
+        ),
+        pytest.param(
+            "Hôm nay trời đẹp, các bạn đi chơi không?",
+            [("offensive", "vihos", 0.075923, ()), ("target", "second_person", 0.3, ("bạn",))],
+            id="clean-polite-address",
+        ),
+        pytest.param(
+            "dm may ngu vl",
+            [("offensive", "vihos", 0.99983, ("dm may ngu vl",)), ("target", "second_person", 0.75, ("may",))],
+            id="stripped-teencode",
+        ),
+        pytest.param(
+            "Công ty ABC Group ăn cắp ý tưởng",
+            [("offensive", "vihos", 0.36961, ("ăn cắp ý tưởng",)),
+             ("target", "organisation", 1.0, ("Công ty ABC Group", "ABC")),
+             ("accusation", "theft", 1.0, ("ăn cắp", "Công ty ABC Group"))],
+            id="organisation-accused",
+        ),
+        pytest.param(
+            _LONG,
+            [("offensive", "vihos", 0.994251, ("Thằng bán", "ngu như chó", "mày", "lừa đảo")),
+             ("target", "demonstrative", 1.0, ("đồ lừa đảo",)), ("target", "second_person", 1.0, ("mày",)),
+             ("accusation", "fraud", 0.8, ("lừa đảo", "mày"))],
+            id="long-segmented",
+        ),
+    ],
+)  # fmt: skip
+def test_language_stage_outputs_are_pinned(text: str, expected: list[tuple[str, str, float, tuple[str, ...]]]) -> None:
+    # Pinned from the implementation before the language stage was made faster: a speed-up must not move them.
+    from moderation.policy.detectors import _language
+
+    got = [(s.kind, s.key, round(s.score, 6), tuple(sp.text for sp in s.spans)) for s in _language(item(text), None)]
+    assert got == expected
