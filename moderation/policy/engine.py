@@ -241,6 +241,7 @@ class _PackPlan:
     always: frozenset[int]  # indexes of rules that are never quiet
     by_key: Mapping[str, frozenset[int]]  # signal key -> indexes of rules with a lexicon/regex condition on it
     by_kind: Mapping[str, frozenset[int]]  # signal kind -> indexes of rules with a condition reading it
+    first: Mapping[str, int]  # rule id -> index of its first rule (whose note a category result carries)
 
     def live(self, facts: Facts) -> set[int]:
         """Return the indexes of the rules that are not quiet on ``facts`` (see :class:`_RulePlan`)."""
@@ -289,6 +290,7 @@ def _plan(pack: Pack) -> _PackPlan:
         frozenset(always),
         {k: frozenset(v) for k, v in by_key.items()},
         {k: frozenset(v) for k, v in by_kind.items()},
+        {r.id: i for i, r in reversed(list(enumerate(pack.rules)))},
     )
 
 
@@ -332,6 +334,7 @@ class Classifier:
             f"policy.plans:{packs.hash}", lambda: {p.id: _plan(p) for p in packs}
         )
         self._modes: dict[tuple[str, dt.date], list[tuple[str, str]]] = {}
+        self._baselines: dict[tuple[str, dt.date], tuple[list[Any], list[int]]] = {}
 
     def signals(self, item: Item, fields: Sequence[FieldText]) -> tuple[list[Signal], list[dict[str, str]]]:
         """Run every detector over ``item``; return the signals and any detector errors (recorded, not raised)."""
@@ -412,27 +415,55 @@ class Classifier:
             self._modes[key] = got
         return got
 
+    def _baseline(self, pack: Pack, day: dt.date, facts: Facts) -> tuple[list[Any], list[int]]:
+        """Return, once per pack and content day, the trace entries of the rules when quiet (``None`` for rules never
+        quiet or that fire when quiet) and the indexes of the rules that fire when quiet."""
+        key = (pack.id, day)
+        got = self._baselines.get(key)
+        if got is None:
+            modes = self._modes_on(pack, day)
+            pack_plan = self._plans[pack.id]
+            no_signals = Facts(facts.item, facts.history, pack.id, {}, frozenset(), {})
+            entries: list[Any] = []
+            fires: list[int] = []
+            for i, plan in enumerate(pack_plan.rules):
+                if i in pack_plan.always:
+                    entries.append(None)
+                    continue
+                if plan.quiet is None:  # quiet conditions read no signal, item or history: any facts will do
+                    plan.quiet = plan.program.run(no_signals)[0]
+                if plan.quiet.fired:
+                    fires.append(i)
+                    entries.append(None)
+                    continue
+                mode, note = modes[i]
+                entries.append(_not_fired_entry(plan.quiet, pack.id, plan.rule, mode, note))
+            if len(self._baselines) > 4096:  # content dates are unbounded; keep the memo small
+                self._baselines.clear()
+            got = self._baselines[key] = (entries, fires)
+        return got
+
     def _evaluate_pack(
         self, pack: Pack, facts: Facts, day: dt.date, texts: Mapping[str, str], trace: list[dict[str, Any]]
     ) -> list[CategoryResult]:
         modes = self._modes_on(pack, day)
         pack_plan = self._plans[pack.id]
+        baseline, fires_quiet = self._baseline(pack, day, facts)
+        entries = baseline.copy()  # the quiet rules' shared entries, in rule order; the others are filled in below
         live = pack_plan.live(facts)
         fired: dict[tuple[str, str], list[tuple[Action, RuleOutcome, list[str]]]] = {}
-        notes: dict[str, str] = {}
         evidence: list[Span]
-        for i, plan in enumerate(pack_plan.rules):
+        for i in sorted(live.union(fires_quiet)) if fires_quiet else sorted(live):
+            plan = pack_plan.rules[i]
             rule = plan.rule
             mode, note = modes[i]
-            notes.setdefault(rule.id, note)
             if i in live:
                 shape, evidence = plan.program.run(facts)
             else:
-                if plan.quiet is None:
-                    plan.quiet = plan.program.run(facts)[0]
+                assert plan.quiet is not None
                 shape, evidence = plan.quiet, []
-            if not shape.fired:  # the common case: a copy of an entry built once (each evaluation owns its trace)
-                trace.append(_not_fired_entry(shape, pack.id, rule, mode, note))
+            if not shape.fired:  # shared entry, built once per outcome shape and mode
+                entries[i] = _not_fired_entry(shape, pack.id, rule, mode, note)
                 continue
             out = RuleOutcome(rule, True, shape.score, evidence, shape.trace_copy(), shape.reason)
             action = plan.action
@@ -452,7 +483,7 @@ class Classifier:
                 "context": [],
                 "note": note,
             }
-            trace.append(entry)
+            entries[i] = entry
             cues = self._cues(pack, rule.context, out.evidence, facts, texts)
             entry["context"] = cues
             if rule.context != "ignore" and len(cues) >= pack.context.clear_at:
@@ -465,6 +496,7 @@ class Classifier:
                 entry["outcome"] = "fired, downgraded by context"
                 entry["action"] = action.value
             fired.setdefault((rule.category, mode), []).append((action, out, cues))
+        trace.extend(entries)
         results = []
         for (cat_id, mode), outs in fired.items():
             cat = pack.categories[cat_id]
@@ -488,7 +520,7 @@ class Classifier:
                     severity=cat.severity,
                     rules=[o.rule.id for _, o, _ in outs],
                     context=cues,
-                    note=notes.get(best.rule.id, ""),
+                    note=modes[pack_plan.first[best.rule.id]][1],
                 )
             )
         return results
