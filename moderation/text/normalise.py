@@ -96,6 +96,9 @@ class _Buf:
     text: str
     starts: IntArray
     ends: IntArray
+    # Set by a stage that knows where it changed the text: the changed parts with a few characters of context,
+    # joined by NUL, so that the trigger bits of the new text can be found without scanning all of it.
+    window: str | None = None
 
 
 # (start, end, replacement, per_char) where per_char is None (each output char maps to the whole range) or a
@@ -602,6 +605,8 @@ class _TeencodeScanner:
         if not found:
             return buf
         n, size = len(text), len(data)
+        if n < _SMALL:
+            return self._apply_small(buf, data, found)
         raw = np.asarray(found, dtype=np.int64)
         pid, to = raw[:, 0], raw[:, 1]
         # A match ends with the (non-word) character after the key, whose index is the key's end; or, at the end of
@@ -624,7 +629,43 @@ class _TeencodeScanner:
             return buf
         order = np.argsort(start[keep], kind="stable")
         values = self.values
-        return _apply_runs(buf, start[keep][order], end[keep][order], [values[p] for p in pid[keep][order].tolist()])
+        start, end = start[keep][order], end[keep][order]
+        replacements = [values[p] for p in pid[keep][order].tolist()]
+        out = _apply_runs(buf, start, end, replacements)
+        # Where the new text changed: each expansion at its new offset, with context for any trigger match that
+        # touches it (trigger patterns span at most 7 characters); overlapping windows merged.
+        length = np.fromiter(map(len, replacements), dtype=np.int64, count=len(replacements))
+        delta = length - (end - start)
+        new_start = start + np.cumsum(delta) - delta
+        lo = np.maximum(new_start - _TRIGGER_CONTEXT, 0)
+        hi = np.minimum(new_start + length + _TRIGGER_CONTEXT, len(out.text))
+        first = np.flatnonzero(np.concatenate(([True], lo[1:] > hi[:-1])))
+        last = np.concatenate((first[1:], [len(lo)])) - 1
+        new_text = out.text
+        out.window = "\x00".join([new_text[a:b] for a, b in zip(lo[first].tolist(), hi[last].tolist(), strict=True)])
+        return out
+
+    def _apply_small(self, buf: _Buf, data: bytes, found: list[tuple[int, int]]) -> _Buf:
+        """:meth:`apply`'s second half for short text, hit by hit."""
+        text = buf.text
+        n, size = len(text), len(data)
+        ascii_text = size == n
+        edits: list[_Edit] = []
+        for pid, to in found:
+            key = self.keys[pid]
+            b = n  # the key ends the text, or ends where the (non-word) character that ends the match is
+            if to < size or not text.endswith(key):
+                b = to - 1 if ascii_text else len(data[:to].decode("utf-8")) - 1
+            a = b - len(key)
+            if a > 0 and _char_bits(text[a - 1]) & _W:
+                continue
+            if b < n and _char_bits(text[b]) & _W:
+                continue
+            edits.append((a, b, self.values[pid], None))
+        if not edits:
+            return buf
+        edits.sort(key=lambda e: e[0])
+        return _apply(buf, edits)
 
 
 def _bits_at(codes: npt.NDArray[np.uint32], at: IntArray) -> npt.NDArray[np.uint16]:
@@ -839,6 +880,8 @@ def _has_invisible(text: str) -> bool:
     class bits of every code point, looked up with numpy (cheaper than a trigger scan)."""
     if text.isascii():
         return not text.isprintable() and bool(_ASCII_CONTROL.search(text))
+    if len(text) < _SMALL:  # two regex searches cost less than numpy's fixed overhead on short text
+        return bool(_INVISIBLE.search(text) or _SURROGATES_CONTROLS.search(text))
     codes = _codes(text)
     big = codes >= _BMP
     if big.any():
@@ -848,6 +891,10 @@ def _has_invisible(text: str) -> bool:
     return bool((_bmp_classes()[codes] & (_INV | _CTRL)).any())
 
 
+# Context around a change for the trigger patterns (each spans at most 7 characters).
+_TRIGGER_CONTEXT = 8
+# Below this many characters, stages use per-match Python instead of numpy (whose fixed cost per call dominates).
+_SMALL = 256
 _ASCII_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -1038,6 +1085,8 @@ def _leet(buf: _Buf, flags: set[str]) -> _Buf:
     if not _LEET_HINT.search(buf.text):
         return buf
     text = buf.text
+    if len(text) < _SMALL:
+        return _leet_small(buf, flags)
     scan = _Scan(text)
     tok = scan._is(_L | _M | _D | _AT)
     edge = np.empty(len(tok) + 1, dtype=bool)
@@ -1068,6 +1117,32 @@ def _leet(buf: _Buf, flags: set[str]) -> _Buf:
         flags.add("obfuscation")
         return _apply(buf, edits)
     return buf
+
+
+def _leet_small(buf: _Buf, flags: set[str]) -> _Buf:
+    """:func:`_leet` for short text, token by token (the same tests, with the same character classes)."""
+    text = buf.text
+    edits: list[_Edit] = []
+    for m in _LEET_TOKEN.finditer(text):
+        tok = m.group()
+        if len(tok) > _MAX_LEET_TOKEN:
+            continue
+        letters = sum(ch.isalpha() for ch in tok)
+        digits = sum(ch.isdigit() or ch == "@" for ch in tok)
+        if letters < 2 or digits == 0 or digits > letters:
+            continue
+        if _GLUED_DIGITS.search(tok) or tok[0] == "@" or tok[-1] == "@":
+            continue
+        new = tok.translate(_LEET_TABLE)
+        if new != tok:
+            edits.append((m.start(), m.end(), new, [(j, j + 1) for j in range(len(tok))]))
+    if edits:
+        flags.add("obfuscation")
+        return _apply(buf, edits)
+    return buf
+
+
+_GLUED_DIGITS = regex.compile(r"\d\d$|^\d\d")
 
 
 def _is_mark(ch: str) -> bool:
@@ -1340,7 +1415,13 @@ def _normalise(text: str) -> Normalised:
         if buf.text is not checked:
             bits, checked = _trigger_bits(buf.text), buf.text
         if bits & _T_TEEN:
+            before_teencode = buf
             buf = _teencode_fast(buf, flags, scan)
+            if buf is not before_teencode and buf.window is not None:
+                # The text outside the windows is unchanged, so its trigger matches are among ``bits``; the
+                # teencode stage expanded every key there, so its own bit is dropped (a stage that runs on a stale
+                # bit finds nothing to change, as with any trigger that is a superset).
+                bits, checked = (bits & ~_T_TEEN) | _trigger_bits(buf.window), buf.text
         if buf.text is not checked:
             bits, checked = _trigger_bits(buf.text), buf.text
         if bits & _T_WS:
