@@ -19,7 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import regex
 
 from moderation.domain import Signal, Span
@@ -248,9 +247,9 @@ class _CueScanner:
             for pid, end in found:
                 k, length = literals[pid]
                 starts.setdefault(k, set()).add(end - length)
-            to_char = None if len(raw) == len(string) else _byte_to_char(raw)
+            ascii_only = len(raw) == len(string)
             for k, byte_starts in starts.items():
-                at = sorted(byte_starts) if to_char is None else to_char[sorted(byte_starts)].tolist()
+                at = sorted(byte_starts) if ascii_only else _char_offsets(raw, sorted(byte_starts))
                 pat, got, pos = pats[self.names[k]], out[self.names[k]], 0
                 for a in at:
                     if a >= pos:
@@ -261,10 +260,16 @@ class _CueScanner:
         return out
 
 
-def _byte_to_char(data: bytes) -> Any:
-    """Map each UTF-8 byte offset to the index of the character it belongs to."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    return np.cumsum((arr & 0xC0) != 0x80, dtype=np.int64) - 1
+def _char_offsets(raw: bytes, byte_offsets: list[int]) -> list[int]:
+    """The character offsets of sorted byte offsets (each on a character boundary) into UTF-8 ``raw``: the text
+    before each is decoded once, piece by piece, so a few cue words cost no pass over the whole text."""
+    out: list[int] = []
+    prev_b = prev_c = 0
+    for b in byte_offsets:
+        prev_c += len(raw[prev_b:b].decode("utf-8", errors="surrogatepass"))
+        prev_b = b
+        out.append(prev_c)
+    return out
 
 
 @functools.cache
