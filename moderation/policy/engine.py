@@ -190,11 +190,6 @@ class _RulePlan:
     program: RuleProgram
     quiet: OutcomeShape | None = None  # the outcome when every condition is quiet, once computed
 
-    def is_quiet(self, facts: Facts) -> bool:
-        return (
-            not self.always_live and self.need_keys.isdisjoint(facts.keys) and self.read_kinds.isdisjoint(facts.by_kind)
-        )
-
 
 def _mode_on(pack: Pack, rule: Rule, cat: Category, pack_in_force: bool, day: dt.date) -> tuple[str, str]:
     """Return (mode, note) of ``rule`` for content of ``day`` (shadow when pack or category is not in force)."""
