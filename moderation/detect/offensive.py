@@ -255,13 +255,6 @@ def _merge(n: Normalised, spans_of: Sequence[tuple[int, int]], index: Sequence[i
     return out
 
 
-@functools.cache
-def _sentence_end_chars() -> npt.NDArray[np.bool_]:
-    table = np.zeros(0x110000, dtype=bool)
-    table[[ord(c) for c in ".!?;:\n"]] = True
-    return table
-
-
 def _pack(starts: Sequence[int], n: int, max_tokens: int) -> list[tuple[int, int]]:
     """Cut ``n`` tokens into runs of whole sentences (``starts``: sorted sentence starts, 0 first, ``n`` last) of at
     most ``max_tokens``: each run ends at the last sentence start within reach, or is cut at ``max_tokens``."""
@@ -278,21 +271,14 @@ def _pack(starts: Sequence[int], n: int, max_tokens: int) -> list[tuple[int, int
     return out
 
 
-def _sentence_starts(
-    text: str,
-    t_start: npt.NDArray[np.int64],
-    t_end: npt.NDArray[np.int64],
-    codes: npt.NDArray[np.uint32] | None = None,
-) -> list[int]:
-    """Token numbers that start a sentence (the gap before them holds ``.!?;:`` or a line break), with 0 and n.
-
-    ``codes``: the code points of ``text``, when the caller has them."""
+def _sentence_starts(text: str, t_start: npt.NDArray[np.int64], t_end: npt.NDArray[np.int64]) -> list[int]:
+    """Token numbers that start a sentence (the gap before them holds ``.!?;:`` or a line break), with 0 and n."""
     n = len(t_start)
     if n < 2:
         return [0, n]
-    ends = _sentence_end_chars()[_codes(text) if codes is None else codes]
-    before = np.concatenate(([0], np.cumsum(ends)))
-    gap = before[t_start[1:]] > before[t_end[:-1]]
+    # A gap holds a sentence end when fewer of them lie before its start than before its end.
+    at = np.fromiter((m.start() for m in _SENTENCE_END.finditer(text)), dtype=np.int64)
+    gap = np.searchsorted(at, t_start[1:], side="left") > np.searchsorted(at, t_end[:-1], side="left")
     return [0, *(np.flatnonzero(gap) + 1).tolist(), n]
 
 
@@ -339,17 +325,18 @@ class _Tokens:
     start: npt.NDArray[np.int64]
     end: npt.NDArray[np.int64]
     codes: npt.NDArray[np.uint32]
+    word: npt.NDArray[np.bool_]  # per character: a word character
 
     @classmethod
     def of(cls, text: str) -> _Tokens:
         codes = _codes(text)
         if not len(codes):
-            return cls([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), codes)
+            return cls([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), codes, np.zeros(0, dtype=bool))
         w = _word_chars()[codes]
         # Every other character becomes a space, so str.split cuts exactly between the tokens.
         spaced = np.where(w, codes, np.uint32(32)).tobytes().decode("utf-32-le", errors="surrogatepass")
         start, end = _spans_of(w)
-        return cls(spaced.split(), start, end, codes)
+        return cls(spaced.split(), start, end, codes, w)
 
 
 # Columns of the per-word weight table: the token-model weight of the word's own features (without and with the
@@ -697,7 +684,9 @@ class _LexiconScanner:
             out.append((lo, max(lo, int(ends[end - 1]))))
         return out
 
-    def hits(self, n: Normalised) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+    def hits(
+        self, n: Normalised, word: npt.NDArray[np.bool_] | None = None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
         """(start, end) in original offsets of every whole-syllable occurrence of a form; None when there is none."""
         folded = n.folded
         if not folded:
@@ -713,7 +702,8 @@ class _LexiconScanner:
             char_of = np.cumsum((np.frombuffer(raw, dtype=np.uint8) & 0xC0) != 0x80, dtype=np.int64) - 1
             start, end = char_of[start], char_of[end - 1] + 1
         # Whole syllables: no word character (str.isalnum or "_", as \w) right before or after.
-        word = _word_chars()[_codes(folded)]
+        if word is None:  # folding keeps every character's word status, so the accented text's flags serve too
+            word = _word_chars()[_codes(folded)]
         size = len(folded)
         ok = ~((start > 0) & word[np.maximum(start - 1, 0)]) & ~((end < size) & word[np.minimum(end, size - 1)])
         if not ok.any():
@@ -847,14 +837,14 @@ class OffensiveModel:
             empty = self.combined_score(_sigmoid(self.doc_b), np.zeros(0, dtype=np.float32))
             return OffensiveResult(empty, (), empty >= self.threshold)
         lex: npt.NDArray[np.bool_] | None = None  # None: no token touches a lexicon hit
-        hits = self._lexicon_hits(n)
+        hits = self._lexicon_hits(n, tk.word)
         if hits is not None:
             lex = _overlapping(n, tk.start, tk.end, *hits)
         if total <= SEGMENT_TOKENS:
             best, pos = self._one_segment(words, None if lex is None else lex.tolist())
             segs = chosen = [(0, total)]
         else:
-            segs = _pack(_sentence_starts(n.text, tk.start, tk.end, tk.codes), total, SEGMENT_TOKENS)
+            segs = _pack(_sentence_starts(n.text, tk.start, tk.end), total, SEGMENT_TOKENS)
             lex_all = np.zeros(total, dtype=bool) if lex is None else lex
             chosen = segs if len(segs) <= MAX_SEGMENTS else choose_segments(segs, lex_all, n.text)
             best, pos = self._segments(words, lex, lex_all, chosen)
@@ -864,10 +854,13 @@ class OffensiveModel:
         found = _merge(n, list(zip(tk.start[pos].tolist(), tk.end[pos].tolist(), strict=True)), pos_idx)
         return OffensiveResult(best, tuple(found), best >= self.threshold, (len(chosen), len(segs)))
 
-    def _lexicon_hits(self, n: Normalised) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
-        """Original (start, end) of the model lexicon's hits in ``n`` (those of ``self.lexicon.find``), or None."""
+    def _lexicon_hits(
+        self, n: Normalised, word: npt.NDArray[np.bool_] | None = None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+        """Original (start, end) of the model lexicon's hits in ``n`` (those of ``self.lexicon.find``), or None;
+        ``word``: the word-character flags of ``n.text``, when the caller has them."""
         if self._lex_scan is not None:
-            return self._lex_scan.hits(n)
+            return self._lex_scan.hits(n, word)
         found = self.lexicon.find(n) if self.lexicon is not None else []  # pragma: no cover - no Hyperscan
         if not found:
             return None
