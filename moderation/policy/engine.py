@@ -40,6 +40,7 @@ from moderation.policy.rules import (
     RuleOutcome,
     RuleProgram,
     top_scores,
+    unique_spans,
 )
 
 log = logging.getLogger(__name__)
@@ -496,7 +497,7 @@ class Classifier:
         for (cat_id, mode), outs in fired.items():
             cat = pack.categories[cat_id]
             best_action, best, cues = max(outs, key=lambda o: (_ACTION_RANK[o[0]], o[1].score))
-            evidence = sorted({sp for _, o, _ in outs for sp in o.evidence}, key=lambda s: (s.field, s.start, s.end))
+            evidence = unique_spans(sp for _, o, _ in outs for sp in o.evidence)
             results.append(
                 CategoryResult(
                     id=cat.id,
