@@ -99,6 +99,9 @@ class _Buf:
     # Set by a stage that knows where it changed the text: the changed parts with a few characters of context,
     # joined by NUL, so that the trigger bits of the new text can be found without scanning all of it.
     window: str | None = None
+    # ``starts`` is ``arange(n)`` and ``ends`` is ``starts + 1`` (nothing has moved yet): a map composed with it is
+    # the map itself, so the gathers are skipped.
+    identity: bool = False
 
 
 # (start, end, replacement, per_char) where per_char is None (each output char maps to the whole range) or a
@@ -233,6 +236,9 @@ def _apply_runs(buf: _Buf, a: IntArray, b: IntArray, replacements: Sequence[str]
     lo_arr = np.repeat(base, seg_len)
     lo_arr += np.arange(total, dtype=np.int64) * np.repeat(step, seg_len)
     hi_arr = lo_arr + np.repeat(width, seg_len)
+    if buf.identity:
+        hi_arr += 1
+        return _Buf(out, lo_arr, hi_arr)
     return _Buf(out, buf.starts[lo_arr], buf.ends[hi_arr])
 
 
@@ -249,7 +255,7 @@ def _sub(buf: _Buf, pattern: re.Pattern[str] | regex.Pattern[str], repl: Callabl
 def _translate_1to1(buf: _Buf, table: dict[int, str]) -> _Buf:
     """Apply a one-character-to-one-character table; the offset map does not change."""
     new = buf.text.translate(table)
-    return buf if new == buf.text else _Buf(new, buf.starts, buf.ends)
+    return buf if new == buf.text else _Buf(new, buf.starts, buf.ends, identity=buf.identity)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -925,7 +931,7 @@ def _lower(buf: _Buf) -> _Buf:
     text = buf.text
     if text.isascii():
         low = text.lower()
-        return buf if low == text else _Buf(low, buf.starts, buf.ends)
+        return buf if low == text else _Buf(low, buf.starts, buf.ends, identity=buf.identity)
     codes = _codes(text) if len(text) >= 256 else np.zeros(0, dtype=np.uint32)
     if len(codes) and int(codes.max()) < _BMP:
         table = _lower_array()
@@ -933,10 +939,10 @@ def _lower(buf: _Buf) -> _Buf:
         if lowered.all() or not (lowered == 0).any():
             if np.array_equal(lowered, codes):
                 return buf
-            return _Buf(_from_codes(lowered), buf.starts, buf.ends)
+            return _Buf(_from_codes(lowered), buf.starts, buf.ends, identity=buf.identity)
     low = buf.text.lower()
     if len(low) == len(buf.text):
-        return buf if low == buf.text else _Buf(low, buf.starts, buf.ends)
+        return buf if low == buf.text else _Buf(low, buf.starts, buf.ends, identity=buf.identity)
     # A few characters (İ) lower to two; replace those as whole-range edits, the rest lower one for one.
     if len(codes) and int(codes.max()) < _BMP:
         # Only where the table says "not one for one" (code 0 included, hence the check).
@@ -1341,7 +1347,7 @@ def _spaces(buf: _Buf) -> _Buf:
 def _identity(text: str) -> _Buf:
     n = len(text)
     idx = np.arange(n, dtype=np.int64)
-    return _Buf(text, idx, idx + 1)
+    return _Buf(text, idx, idx + 1, identity=True)
 
 
 # Several detectors normalise the same field of the same item (lexicons, the offensive model, targets): the last
