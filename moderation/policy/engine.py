@@ -32,6 +32,7 @@ from moderation.policy.matching import (
 from moderation.policy.pack import Category, Pack, PackSet
 from moderation.policy.rules import (
     FUNCTIONS,
+    CondResult,
     Facts,
     FrozenDict,
     FrozenList,
@@ -365,12 +366,13 @@ class Classifier:
             by_kind.setdefault(s.kind, []).append(s)
         keys = frozenset(s.key for s in signals)
         top = top_scores(by_kind)
+        memo: dict[tuple[str, ...], CondResult] = {}
         day = content_date(item, self.today)
         texts = {f.field: f.original for f in fields}
         results: list[CategoryResult] = []
         trace: list[dict[str, Any]] = []
         for pack in self.packs:
-            facts = Facts(item=item, history=history, pack_id=pack.id, by_kind=by_kind, keys=keys, top=top)
+            facts = Facts(item=item, history=history, pack_id=pack.id, by_kind=by_kind, keys=keys, top=top, memo=memo)
             results.extend(self._evaluate_pack(pack, facts, day, texts, trace))
         acting = [r for r in results if r.mode == "enforce"]
         verdict = max((r.action.verdict() for r in acting), key=lambda v: v.rank, default=Verdict.ALLOW)

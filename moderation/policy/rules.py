@@ -47,6 +47,8 @@ class Facts:
 
     keys: frozenset[str] = frozenset()  # every signal key present, for the fast skip
     top: Mapping[str, float] = field(default_factory=dict)  # the best score of each kind (see :func:`top_scores`)
+    # Condition results of this item by call, shared by the packs' Facts of one classification (None: not kept).
+    memo: dict[tuple[str, ...], CondResult] | None = None
 
     def kind(self, kind: str) -> Sequence[Signal]:
         return self.by_kind.get(kind, ())
@@ -613,6 +615,7 @@ class _Step:
     floor: float
     fn: Callable[[Facts, Mapping[str, Any]], CondResult]
     args: Mapping[str, Any]
+    call: tuple[str, ...]  # the call itself, for ``Facts.memo`` (the pack too where the function reads it)
 
 
 class RuleProgram:
@@ -643,6 +646,11 @@ class RuleProgram:
                         floor if floor is not None else 0.0,
                         fn.evaluate,
                         cond.args,
+                        (
+                            cond.fn,
+                            pack_id if cond.fn in ("lexicon", "regex") else "",
+                            *(f"{k}={v!r}" for k, v in sorted(cond.args.items())),
+                        ),
                     )
                 )
         self._steps = tuple(steps)
@@ -651,15 +659,18 @@ class RuleProgram:
         self._memo: dict[tuple[tuple[bool, float, str], ...], OutcomeShape] = {}
 
     def _results(self, facts: Facts) -> list[CondResult]:
-        keys, top = facts.keys, facts.top
+        keys, top, memo = facts.keys, facts.top, facts.memo
         results = []
         for k, st in enumerate(self._steps):
-            if st.key is not None:
-                res = st.fn(facts, st.args) if st.key in keys else _NO_HITS
+            if st.key is not None and st.key not in keys:
+                res = _NO_HITS
             elif st.floor_kind is not None and top.get(st.floor_kind, -1.0) < st.floor:
                 res = self._no_signals[k] or self._none_reach(k, facts)
-            else:
+            elif memo is None:
                 res = st.fn(facts, st.args)
+            else:  # the same call in another rule of this item gives the same result
+                got = memo.get(st.call)
+                res = memo[st.call] = st.fn(facts, st.args) if got is None else got
             results.append(res)
         return results
 

@@ -47,8 +47,9 @@ def test_compiled_rules_give_the_outcome_of_evaluate_rule(clf: Classifier, text:
     for s in signals:
         by_kind.setdefault(s.kind, []).append(s)
     keys = frozenset(s.key for s in signals)
+    memo: dict = {}  # type: ignore[type-arg]  # shared by the packs, as in Classifier.classify
     for pack in clf.packs:
-        facts = Facts(item, history, pack.id, by_kind, keys, top_scores(by_kind))
+        facts = Facts(item, history, pack.id, by_kind, keys, top_scores(by_kind), memo)
         for rule in pack.rules:
             want = evaluate_rule(rule, facts)
             program = RuleProgram(rule, pack.id)
