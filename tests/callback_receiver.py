@@ -33,8 +33,13 @@ class Receiver:
             if self.calls <= self.fail_first:
                 return Response("down", status=503)(environ, start_response)
             try:
-                signing.verify(self.secret, request.headers.get(signing.TIMESTAMP_HEADER),
-                               request.headers.get(signing.SIGNATURE_HEADER), body, tolerance_s=300)
+                signing.verify(
+                    self.secret,
+                    request.headers.get(signing.TIMESTAMP_HEADER),
+                    request.headers.get(signing.SIGNATURE_HEADER),
+                    body,
+                    tolerance_s=300,
+                )
             except signing.SignatureError:
                 self.bad_signatures += 1
                 return Response("bad signature", status=401)(environ, start_response)

@@ -101,9 +101,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings(env={}, database_url=database_url, var_dir=tmp_path / "var",
-                         secret_key="test-secret-key", log_json=False, rate_limit_per_minute=0,
-                         registries_refresh_s=0)
+    return load_settings(
+        env={},
+        database_url=database_url,
+        var_dir=tmp_path / "var",
+        secret_key="test-secret-key",
+        log_json=False,
+        rate_limit_per_minute=0,
+        registries_refresh_s=0,
+    )
 
 
 @pytest.fixture
@@ -133,8 +139,9 @@ class PlatformCreds:
     secret: str
 
 
-def make_platform(settings: Settings, name: str = "Test platform", callback_url: str | None = None,
-                  **kw: Any) -> PlatformCreds:
+def make_platform(
+    settings: Settings, name: str = "Test platform", callback_url: str | None = None, **kw: Any
+) -> PlatformCreds:
     from moderation.services.intake import create_platform
 
     with session_scope(settings.database_url) as session:
@@ -154,9 +161,17 @@ class SignedClient:
         self.client = client
         self.creds = creds
 
-    def request(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
-                content_type: str = "application/json", now: float | None = None,
-                headers: dict[str, str] | None = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+        now: float | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         data = raw if raw is not None else (b"" if body is None else json.dumps(body, ensure_ascii=False).encode())
         hdrs = signed_headers(self.creds.key, self.creds.secret, data, now=now if now is not None else time.time())
         if data:
@@ -177,16 +192,23 @@ def api(app: Flask, platform: PlatformCreds) -> SignedClient:
 
 
 def post_payload(**overrides: Any) -> dict[str, Any]:
-    body = {"id": "post-1", "blog_id": "blog-1", "author_id": "author-1", "title": "Chào buổi sáng",
-            "body": "Hôm nay trời đẹp, tôi đi dạo quanh hồ Gươm với gia đình."}
+    body = {
+        "id": "post-1",
+        "blog_id": "blog-1",
+        "author_id": "author-1",
+        "title": "Chào buổi sáng",
+        "body": "Hôm nay trời đẹp, tôi đi dạo quanh hồ Gươm với gia đình.",
+    }
     body.update(overrides)
     return body
 
 
 def row_counts(url: str) -> dict[str, int]:
     with get_engine(url).connect() as conn:
-        return {t.name: conn.execute(text(f'SELECT COUNT(*) FROM "{t.name}"')).scalar_one()
-                for t in Base.metadata.sorted_tables}
+        return {
+            t.name: conn.execute(text(f'SELECT COUNT(*) FROM "{t.name}"')).scalar_one()
+            for t in Base.metadata.sorted_tables
+        }
 
 
 def shared_path(*parts: str) -> Path:

@@ -66,4 +66,3 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="vn-moderation")
 def main(**_: Any) -> None:
     """Moderate Vietnamese blog content under Circular 07/2008/TT-BTTTT."""
-

@@ -53,8 +53,11 @@ def test_same_revision_returns_same_submission_without_second_classification(api
 def test_comment_needs_post_id_and_is_accepted_with_it(api: SignedClient) -> None:
     missing = api.post("/v1/comments", post_payload(id="c-1"))
     assert missing.status_code == 422
-    assert missing.get_json()["error"] == {"code": "missing_field", "message": missing.get_json()["error"]["message"],
-                                           "field": "post_id"}
+    assert missing.get_json()["error"] == {
+        "code": "missing_field",
+        "message": missing.get_json()["error"]["message"],
+        "field": "post_id",
+    }
     ok = api.post("/v1/comments", post_payload(id="c-1", post_id="post-1"))
     assert ok.status_code == 202
     assert_matches(ok, "/v1/comments")
@@ -66,30 +69,67 @@ BAD_BODIES = [
     ("invalid-utf8", b'{"id": "\xff\xfe"}', "application/json", 400, "invalid_utf8", None),
     ("array-not-object", b"[]", "application/json", 400, "invalid_type", None),
     ("wrong-type-body", json.dumps(post_payload(body=5)).encode(), "application/json", 400, "invalid_type", "body"),
-    ("wrong-type-links", json.dumps(post_payload(links="http://a.vn")).encode(), "application/json", 400,
-     "invalid_type", "links"),
-    ("missing-body", json.dumps({"id": "p", "blog_id": "b", "author_id": "a"}).encode(), "application/json", 422,
-     "missing_field", "body"),
-    ("revision-zero", json.dumps(post_payload(revision=0)).encode(), "application/json", 422, "invalid_value",
-     "revision"),
-    ("unknown-kind", json.dumps(post_payload(kind="repost")).encode(), "application/json", 422, "invalid_value",
-     "kind"),
-    ("bad-time", json.dumps(post_payload(published_at="yesterday")).encode(), "application/json", 422,
-     "invalid_value", "published_at"),
-    ("naive-time", json.dumps(post_payload(published_at="2026-01-01T10:00:00")).encode(), "application/json", 422,
-     "invalid_value", "published_at"),
+    (
+        "wrong-type-links",
+        json.dumps(post_payload(links="http://a.vn")).encode(),
+        "application/json",
+        400,
+        "invalid_type",
+        "links",
+    ),
+    (
+        "missing-body",
+        json.dumps({"id": "p", "blog_id": "b", "author_id": "a"}).encode(),
+        "application/json",
+        422,
+        "missing_field",
+        "body",
+    ),
+    (
+        "revision-zero",
+        json.dumps(post_payload(revision=0)).encode(),
+        "application/json",
+        422,
+        "invalid_value",
+        "revision",
+    ),
+    (
+        "unknown-kind",
+        json.dumps(post_payload(kind="repost")).encode(),
+        "application/json",
+        422,
+        "invalid_value",
+        "kind",
+    ),
+    (
+        "bad-time",
+        json.dumps(post_payload(published_at="yesterday")).encode(),
+        "application/json",
+        422,
+        "invalid_value",
+        "published_at",
+    ),
+    (
+        "naive-time",
+        json.dumps(post_payload(published_at="2026-01-01T10:00:00")).encode(),
+        "application/json",
+        422,
+        "invalid_value",
+        "published_at",
+    ),
     ("empty-id", json.dumps(post_payload(id="")).encode(), "application/json", 422, "invalid_value", "id"),
-    ("nul-in-body", json.dumps(post_payload(body="a\x00b")).encode(), "application/json", 422, "invalid_value",
-     "body"),
+    ("nul-in-body", json.dumps(post_payload(body="a\x00b")).encode(), "application/json", 422, "invalid_value", "body"),
     ("form-encoded", b"id=1&body=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type", None),
     ("deep-nesting", b"[" * 100_000 + b"]" * 100_000, "application/json", 400, "malformed_json", None),
 ]
 
 
-@pytest.mark.parametrize(("raw", "ctype", "status", "code", "field"), [b[1:] for b in BAD_BODIES],
-                         ids=[b[0] for b in BAD_BODIES])
-def test_bad_input_gets_4xx_with_code_and_writes_nothing(api: SignedClient, settings: Any, raw: bytes, ctype: str,
-                                                         status: int, code: str, field: str | None) -> None:
+@pytest.mark.parametrize(
+    ("raw", "ctype", "status", "code", "field"), [b[1:] for b in BAD_BODIES], ids=[b[0] for b in BAD_BODIES]
+)
+def test_bad_input_gets_4xx_with_code_and_writes_nothing(
+    api: SignedClient, settings: Any, raw: bytes, ctype: str, status: int, code: str, field: str | None
+) -> None:
     before = row_counts(settings.database_url)
     response = api.post("/v1/posts", raw=raw, content_type=ctype)
     assert response.status_code == status, response.get_data(as_text=True)[:300]
@@ -176,8 +216,14 @@ def test_submission_status_before_decision(api: SignedClient) -> None:
 
 
 def test_blog_registration_creates_then_updates(api: SignedClient, queue: Any) -> None:
-    blog = {"id": "b-1", "owner_id": "u-1", "name": "nhatky", "display_name": "Nhật ký của An",
-            "url": "https://nhatky.example.vn", "created_at": "2025-01-02T03:04:05+07:00"}
+    blog = {
+        "id": "b-1",
+        "owner_id": "u-1",
+        "name": "nhatky",
+        "display_name": "Nhật ký của An",
+        "url": "https://nhatky.example.vn",
+        "created_at": "2025-01-02T03:04:05+07:00",
+    }
     created = api.post("/v1/blogs", blog)
     assert created.status_code == 201, created.get_json()
     assert_matches(created, "/v1/blogs")
@@ -215,8 +261,9 @@ def test_rate_limit_answers_429_with_retry_after(settings: Any, queue: Any, plat
     assert int(blocked.headers["Retry-After"]) >= 1
 
 
-@pytest.mark.parametrize(("path", "status"), [("/healthz", 200), ("/openapi.json", 200), ("/docs/", 200),
-                                              ("/nope", 404)])
+@pytest.mark.parametrize(
+    ("path", "status"), [("/healthz", 200), ("/openapi.json", 200), ("/docs/", 200), ("/nope", 404)]
+)
 def test_public_endpoints(app: Any, path: str, status: int) -> None:
     response = app.test_client().get(path)
     assert response.status_code == status

@@ -115,9 +115,7 @@ BAD_QUERIES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("path", "expected"), [(b[1], b[2:]) for b in BAD_QUERIES], ids=[b[0] for b in BAD_QUERIES]
-)
+@pytest.mark.parametrize(("path", "expected"), [(b[1], b[2:]) for b in BAD_QUERIES], ids=[b[0] for b in BAD_QUERIES])
 def test_bad_query_is_4xx_json_and_writes_nothing(
     api: SignedClient, settings: Any, path: str, expected: tuple[int, str, str | None]
 ) -> None:

@@ -45,8 +45,9 @@ def test_clean_post_is_allowed_without_callback(api: SignedClient, app: Any, set
     assert _count(settings, Delivery) == 0
 
 
-def test_violating_post_is_removed_with_provenance_and_signed_callback(api: SignedClient, app: Any,
-                                                                       settings: Any) -> None:
+def test_violating_post_is_removed_with_provenance_and_signed_callback(
+    api: SignedClient, app: Any, settings: Any
+) -> None:
     with callback_receiver(api.creds.secret) as receiver:
         _set_callback(settings, api.creds.id, receiver.url)
         sub_id = api.post("/v1/posts", post_payload(body=VIOLATING)).get_json()["submission_id"]
@@ -58,7 +59,7 @@ def test_violating_post_is_removed_with_provenance_and_signed_callback(api: Sign
         assert category["citation"]["instrument"]
         assert category["pack_version"] == decision["pack_versions"][category["pack_id"]]
         for span in category["evidence"]:
-            assert VIOLATING[span["start"]:span["end"]] == span["text"]  # offsets into the original body
+            assert VIOLATING[span["start"] : span["end"]] == span["text"]  # offsets into the original body
         assert rt.queue.delivered, "the callback is enqueued after commit"
         for delivery_id in rt.queue.delivered:
             assert run_deliver(rt, delivery_id) is None
@@ -110,8 +111,7 @@ def test_decisions_page_through_with_cursor(api: SignedClient, app: Any) -> None
     assert api.get(f"/v1/decisions?since={cursor}").get_json()["decisions"] == []
 
 
-def test_delivery_backs_off_records_every_attempt_then_succeeds(api: SignedClient, app: Any,
-                                                                 settings: Any) -> None:
+def test_delivery_backs_off_records_every_attempt_then_succeeds(api: SignedClient, app: Any, settings: Any) -> None:
     with callback_receiver(api.creds.secret, fail_first=2) as receiver:
         _set_callback(settings, api.creds.id, receiver.url)
         body = api.post("/v1/posts?sync=1", post_payload(body=VIOLATING)).get_json()
