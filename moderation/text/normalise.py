@@ -386,23 +386,34 @@ def _fold_array() -> npt.NDArray[np.uint32]:
     return arr
 
 
-# Class bits of code points beyond the BMP (emoji, mathematical letters), computed once per code point: every test
-# is a one-character class, so a character's bits do not depend on its neighbours.
-_ASTRAL_BITS: dict[int, int] = {}
-_ASTRAL_BITS_MAX = 1 << 16
+# Class bits of every code point: the BMP computed at first use, code points beyond it (emoji, mathematical letters)
+# filled in as they are met (every test is a one-character class, so a character's bits do not depend on its
+# neighbours). ``_UNKNOWN`` (bit 15, which no class uses) marks a code point not computed yet, so one table lookup
+# serves every text and only a new astral character costs a regex pass.
+_UNKNOWN = 0xFFFF
+_MAX_CP = 0x110000
+
+
+@functools.cache
+def _all_classes() -> npt.NDArray[np.uint16]:
+    out = np.full(_MAX_CP, _UNKNOWN, dtype=np.uint16)
+    out[:_BMP] = _bmp_classes()
+    return out
+
+
+def _classes_of(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint16]:
+    """The class bits of every code point of ``codes``."""
+    table = _all_classes()
+    cls: npt.NDArray[np.uint16] = table[codes]
+    if len(cls) and int(cls.max()) == _UNKNOWN:
+        new = np.unique(codes[cls == _UNKNOWN])
+        table[new] = _class_bits("".join(map(chr, new.tolist())))
+        cls = table[codes]
+    return cls
 
 
 def _astral_bits(cps: list[int]) -> npt.NDArray[np.uint16]:
-    known = _ASTRAL_BITS
-    out = [known.get(cp, -1) for cp in cps]
-    missing = [cp for cp, bits in zip(cps, out, strict=True) if bits < 0]
-    if missing:
-        new = dict(zip(missing, _class_bits("".join(map(chr, missing))).tolist(), strict=True))
-        if len(known) > _ASTRAL_BITS_MAX:
-            known.clear()
-        known.update(new)
-        out = [bits if bits >= 0 else new[cp] for cp, bits in zip(cps, out, strict=True)]
-    return np.asarray(out, dtype=np.uint16)
+    return _classes_of(np.asarray(cps, dtype=np.uint32))
 
 
 def _codes(text: str) -> npt.NDArray[np.uint32]:
@@ -448,16 +459,7 @@ class _Scan:
     def __init__(self, text: str) -> None:
         self.text = text
         self.codes = _codes(text)
-        table = _bmp_classes()
-        big = self.codes >= _BMP
-        if big.any():
-            self.cls = np.zeros(len(self.codes), dtype=np.uint16)
-            self.cls[~big] = table[self.codes[~big]]
-            uniq = np.unique(self.codes[big])
-            bits = _astral_bits(uniq.tolist())
-            self.cls[big] = bits[np.searchsorted(uniq, self.codes[big])]
-        else:
-            self.cls = table[self.codes]
+        self.cls = _classes_of(self.codes)
 
     def of(self, text: str) -> _Scan:
         return self if text is self.text else _Scan(text)
@@ -676,15 +678,7 @@ class _TeencodeScanner:
 
 def _bits_at(codes: npt.NDArray[np.uint32], at: IntArray) -> npt.NDArray[np.uint16]:
     """The class bits of ``codes[at]``."""
-    cps = codes[at]
-    big = cps >= _BMP
-    if not big.any():
-        out: npt.NDArray[np.uint16] = _bmp_classes()[cps]
-        return out
-    out = np.zeros(len(cps), dtype=np.uint16)
-    out[~big] = _bmp_classes()[cps[~big]]
-    out[big] = _astral_bits(cps[big].tolist())
-    return out
+    return _classes_of(codes[at])
 
 
 @functools.cache
@@ -888,13 +882,7 @@ def _has_invisible(text: str) -> bool:
         return not text.isprintable() and bool(_ASCII_CONTROL.search(text))
     if len(text) < _SMALL:  # two regex searches cost less than numpy's fixed overhead on short text
         return bool(_INVISIBLE.search(text) or _SURROGATES_CONTROLS.search(text))
-    codes = _codes(text)
-    big = codes >= _BMP
-    if big.any():
-        if (_astral_bits(np.unique(codes[big]).tolist()) & (_INV | _CTRL)).any():
-            return True
-        codes = codes[~big]
-    return bool((_bmp_classes()[codes] & (_INV | _CTRL)).any())
+    return bool((_classes_of(_codes(text)) & (_INV | _CTRL)).any())
 
 
 # Context around a change for the trigger patterns (each spans at most 7 characters).
@@ -1151,17 +1139,28 @@ def _leet_small(buf: _Buf, flags: set[str]) -> _Buf:
 _GLUED_DIGITS = regex.compile(r"\d\d$|^\d\d")
 
 
-def _is_mark(ch: str) -> bool:
-    return unicodedata.category(ch).startswith("M")
+_PY_ALPHA, _PY_DIGIT, _PY_MARK = 1, 2, 4
 
 
 @functools.cache
-def _py_bmp_classes() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    chars = [chr(cp) for cp in range(_BMP)]
-    return (
-        np.fromiter((c.isalpha() for c in chars), dtype=bool, count=_BMP),
-        np.fromiter((c.isdigit() for c in chars), dtype=bool, count=_BMP),
-        np.fromiter((unicodedata.category(c).startswith("M") for c in chars), dtype=bool, count=_BMP),
+def _py_all_classes() -> npt.NDArray[np.uint8]:
+    """``str.isalpha``/``str.isdigit``/"is a combining mark" bits of every code point (``_UNKNOWN`` & 0xFF for code
+    points beyond the BMP not met yet)."""
+    out = np.full(_MAX_CP, 0xFF, dtype=np.uint8)
+    out[:_BMP] = _py_bits([chr(cp) for cp in range(_BMP)])
+    return out
+
+
+def _py_bits(chars: Sequence[str]) -> npt.NDArray[np.uint8]:
+    return np.fromiter(
+        (
+            (_PY_ALPHA if c.isalpha() else 0)
+            | (_PY_DIGIT if c.isdigit() else 0)
+            | (_PY_MARK if unicodedata.category(c).startswith("M") else 0)
+            for c in chars
+        ),
+        dtype=np.uint8,
+        count=len(chars),
     )
 
 
@@ -1169,19 +1168,13 @@ def _py_classes(
     codes: npt.NDArray[np.uint32],
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """``str.isalpha``, ``str.isdigit`` and "is a combining mark" (``unicodedata``) of every code point."""
-    tables = _py_bmp_classes()
-    big = codes >= _BMP
-    if not big.any():
-        return tables[0][codes], tables[1][codes], tables[2][codes]
-    uniq, inv = np.unique(codes[big], return_inverse=True)
-    tests: tuple[Callable[[str], bool], ...] = (str.isalpha, str.isdigit, _is_mark)
-    out = []
-    for table, test in zip(tables, tests, strict=True):
-        arr = np.zeros(len(codes), dtype=bool)
-        arr[~big] = table[codes[~big]]
-        arr[big] = np.fromiter((test(chr(c)) for c in uniq.tolist()), dtype=np.bool_, count=len(uniq))[inv]
-        out.append(arr)
-    return out[0], out[1], out[2]
+    table = _py_all_classes()
+    bits = table[codes]
+    if len(bits) and int(bits.max()) == 0xFF:
+        new = np.unique(codes[bits == 0xFF])
+        table[new] = _py_bits([chr(c) for c in new.tolist()])
+        bits = table[codes]
+    return (bits & _PY_ALPHA) != 0, (bits & _PY_DIGIT) != 0, (bits & _PY_MARK) != 0
 
 
 def _tone_index(bases: str, shaped: Sequence[bool]) -> int | None:
