@@ -1068,7 +1068,7 @@ def _join_spaced_many(buf: _Buf, flags: set[str], matches: Sequence[regex.Match[
     return _Buf(_from_codes(codes[stay]), buf.starts[stay], buf.ends[stay])
 
 
-def _leet(buf: _Buf, flags: set[str]) -> _Buf:
+def _leet(buf: _Buf, flags: set[str], scan: _Scan | None = None) -> _Buf:
     """Undo letter-digit swaps ("ch0ng ph4") in tokens of letters with a few leet digits.
 
     A token is a run of ``[\\p{L}\\p{M}\\d@]``; it is rewritten when it has at least two letters, at least one digit
@@ -1076,12 +1076,14 @@ def _leet(buf: _Buf, flags: set[str]) -> _Buf:
     than :data:`_MAX_LEET_TOKEN` are not words and are left alone. The tests are numpy masks over the whole text,
     so only the tokens that change cost Python work.
     """
-    if not _LEET_HINT.search(buf.text):
-        return buf
     text = buf.text
     if len(text) < _SMALL:
-        return _leet_small(buf, flags)
-    scan = _Scan(text)
+        return _leet_small(buf, flags) if _LEET_HINT.search(text) else buf
+    # ``_LEET_HINT`` from the class bits (the same ``\p{L}``): on long text the regex search alone costs more than
+    # the whole numpy pass.
+    scan = _Scan(text) if scan is None else scan.of(text)
+    if not scan.leet_hint():
+        return buf
     tok = scan._is(_L | _M | _D | _AT)
     edge = np.empty(len(tok) + 1, dtype=bool)
     edge[0], edge[-1] = tok[0], tok[-1]
@@ -1400,7 +1402,9 @@ def _normalise(text: str) -> Normalised:
         if buf.text is not checked:
             bits, checked = _trigger_bits(buf.text), buf.text
         if bits & _T_LEET:
-            buf = _leet(buf, flags)
+            if len(buf.text) >= _SMALL:
+                scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
+            buf = _leet(buf, flags, scan)
         if buf.text is not checked:
             bits, checked = _trigger_bits(buf.text), buf.text
         if bits & _T_MARK or not unicodedata.is_normalized("NFC", buf.text):
