@@ -233,6 +233,38 @@ def test_leet_stage_equals_the_token_loop(text: str) -> None:
         assert got.ends.tolist() == want.ends.tolist()
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x80, max_codepoint=0x10FFFF), max_size=40))
+def test_class_tables_equal_the_per_character_tests(text: str) -> None:
+    # The lazily filled tables of every code point (astral ones computed when first met) give what the regex
+    # classes and the str/unicodedata tests give one character at a time.
+    import unicodedata
+
+    from moderation.text.normalise import _class_bits, _classes_of, _codes, _py_classes
+
+    codes = _codes(text)
+    assert _classes_of(codes).tolist() == _class_bits(text).tolist()
+    alpha, digit, mark = _py_classes(codes)
+    assert alpha.tolist() == [c.isalpha() for c in text]
+    assert digit.tolist() == [c.isdigit() for c in text]
+    assert mark.tolist() == [unicodedata.category(c).startswith("M") for c in text]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab0134579@² ̀.ưĐ\U0001d400x"), max_size=60))
+def test_leet_with_a_shared_scan_equals_leet_alone(text: str) -> None:
+    from moderation.text.normalise import _SMALL, _identity, _leet, _Scan
+
+    sample = (text + " ") * (_SMALL // (len(text) + 1) + 1)
+    alone = _leet(_identity(sample), set())
+    shared = _leet(_identity(sample), set(), _Scan(sample))
+    assert (shared.text, shared.starts.tolist(), shared.ends.tolist()) == (
+        alone.text,
+        alone.starts.tolist(),
+        alone.ends.tolist(),
+    )
+
+
 def _teencode_reference(text: str) -> list[tuple[int, int, str]]:
     # What the teencode stage must expand: every match of the trie regex (whole ``\w`` runs found in the table).
     from moderation.text.normalise import _teencode, _teencode_re
