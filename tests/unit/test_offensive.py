@@ -189,3 +189,30 @@ def test_short_texts_score_as_one_segment_of_the_general_path(parts: list[str]) 
     res = m.predict(n)
     if total <= 80:
         assert (res.score, res.spans, res.segments) == (best, tuple(spans), (1, 1))
+
+
+@pytest.mark.parametrize(
+    ("strings", "prefix"),
+    [
+        ([], b""),
+        ([""], b"b-:"),
+        (["chó_má", "đi_học", "x"], b"B:"),
+        (["a\x00b", "c"], b"t:"),  # a NUL inside a string: encoded one by one
+        (["\ud800x", "ok"], b""),  # lone surrogate, as the feature hash encodes it
+    ],
+)
+def test_batched_feature_hashes_equal_the_one_by_one_hash(strings: list[str], prefix: bytes) -> None:
+    from moderation.detect.offensive import _crcs, _h
+
+    mask = default_model().mask
+    want = [_h(prefix.decode() + s, mask) for s in strings]
+    assert (_crcs(strings, prefix) & mask).tolist() == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=12), max_size=20), st.sampled_from([b"", b"b+:", b"t:"]))
+def test_batched_feature_hashes_property(strings: list[str], prefix: bytes) -> None:
+    from moderation.detect.offensive import _crcs, _h
+
+    want = [_h(prefix.decode() + s, 0xFFFFFFFF) for s in strings]
+    assert _crcs(strings, prefix).tolist() == want
