@@ -1,11 +1,12 @@
 """Run the benchmarks, write ``benches/results.json`` and print a table of figures against their targets.
 
-``python -m benches.run [--quick] [--only NAME ...] [--out PATH]`` (``make bench`` runs it without options). Each
-benchmark module's ``run(quick=...)`` prints what it measured and returns its figures; this collects them with the
-machine (CPU, cores, load), Python, date and git commit. A module returns either ``{"figures": [...]}`` (see
-``benches/_common.figure``), ``{"skipped": reason}``, or free-form figures: for those, every ``{median|mean, stdev,
-...}`` found is listed, and the known targets (``TARGETS``) are applied. A module that fails is recorded with its
-error and the others still run; the exit status is 1 when a module failed (not when a target is missed).
+``python -m benches.run [--quick] [--only NAME ...] [--merge] [--out PATH]`` (``make bench`` runs it without
+options; ``--only X --merge`` reruns one benchmark and keeps the others' entries). Each benchmark module's
+``run(quick=...)`` prints what it measured and returns its figures; this collects them with the machine (CPU, cores,
+load), Python, date and git commit. A module returns either ``{"figures": [...]}`` (see ``benches/_common.figure``),
+``{"skipped": reason}``, or free-form figures: for those, every ``{median|mean, stdev, ...}`` found is listed, and
+the known targets (``TARGETS``) are applied. A module that fails is recorded with its error and the others still
+run; the exit status is 1 when a module failed (not when a target is missed).
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ def figures_of(module: str, result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def run_all(names: list[str], quick: bool, out: Path) -> dict[str, Any]:
+def run_all(names: list[str], quick: bool, out: Path, merge: bool = False) -> dict[str, Any]:
+    """Run ``names`` and write ``out``; with ``merge``, keep the other benchmarks already in ``out`` (a rerun of
+    one benchmark after it was skipped or disturbed), each entry saying when, on which commit and at what load."""
     started = dt.datetime.now(dt.UTC)
     report: dict[str, Any] = {
         "date": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -91,6 +94,12 @@ def run_all(names: list[str], quick: bool, out: Path) -> dict[str, Any]:
         **machine(),
         "benchmarks": {},
     }
+    if merge and out.is_file():
+        earlier = json.loads(out.read_text(encoding="utf-8"))
+        for name, kept in earlier.get("benchmarks", {}).items():
+            if name not in names:
+                kept.setdefault("run", {k: earlier.get(k) for k in ("date", "git_commit", "quick", "loadavg")})
+                report["benchmarks"][name] = kept
     for name in names:
         print(f"\n=== {name}{' (quick)' if quick else ''} ===", flush=True)
         t0 = time.perf_counter()
@@ -106,6 +115,12 @@ def run_all(names: list[str], quick: bool, out: Path) -> dict[str, Any]:
             traceback.print_exc()
             entry = {"status": "error", "error": f"{type(exc).__name__}: {exc}", "figures": []}
         entry["seconds"] = round(time.perf_counter() - t0, 1)
+        entry["run"] = {
+            "date": report["date"],
+            "git_commit": report["git_commit"],
+            "quick": quick,
+            "loadavg": machine()["loadavg"],
+        }
         report["benchmarks"][name] = entry
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
     print_table(report)
@@ -150,8 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats: a smoke run")
     parser.add_argument("--only", nargs="+", choices=MODULES, help="run only these modules")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the other benchmarks' entries already in the results file"
+    )
     args = parser.parse_args(argv)
-    report = run_all(list(args.only or MODULES), args.quick, args.out)
+    report = run_all(list(args.only or MODULES), args.quick, args.out, merge=args.merge)
     return 1 if any(e["status"] == "error" for e in report["benchmarks"].values()) else 0
 
 

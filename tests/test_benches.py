@@ -72,6 +72,17 @@ def test_runner_collects_figures_skips_and_errors(
     assert "pass" in table
     assert "SKIPPED: PostgreSQL is not reachable" in table
 
+    # A rerun of the skipped one with --merge keeps the others' entries, each saying which run it came from.
+    monkeypatch.setitem(
+        sys.modules, "benches.bench_fake_skip", _module("benches.bench_fake_skip", fakes["bench_fake_ok"])
+    )
+    runner.run_all(["bench_fake_skip"], quick=True, out=out, merge=True)
+    merged = json.loads(out.read_text(encoding="utf-8"))["benchmarks"]
+    assert merged.keys() == saved["benchmarks"].keys()
+    assert merged["bench_fake_skip"]["status"] == "ok"
+    assert merged["bench_fake_ok"]["figures"] == ok["figures"]
+    assert merged["bench_fake_ok"]["run"]["git_commit"] == saved["git_commit"]
+
 
 @pytest.mark.slow
 def test_make_bench_quick_runs_a_real_benchmark(tmp_path: Path) -> None:
