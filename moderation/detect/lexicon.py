@@ -63,7 +63,7 @@ def _is_ascii_word(byte: int) -> bool:
     return byte < 0x80 and (chr(byte).isalnum() or byte == 0x5F)
 
 
-def _hs_expression(pattern: bytes) -> bytes:
+def literal_expression(pattern: bytes) -> bytes:
     """A literal Hyperscan expression; ``\\b`` at an edge whose byte is an ASCII word character.
 
     Hyperscan's ``\\b`` (without UCP) only knows ASCII word characters: it drops the many hits inside ASCII words
@@ -76,11 +76,13 @@ def _hs_expression(pattern: bytes) -> bytes:
     return head + body + tail
 
 
-class _HyperscanScanner:
+class LiteralScanner:
+    """Byte literals in one Hyperscan database (:func:`literal_expression` each); :meth:`scan` from any thread."""
+
     def __init__(self, patterns: Sequence[bytes]) -> None:
         assert _hs is not None
         self._db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
-        expressions = [_hs_expression(p) for p in patterns]
+        expressions = [literal_expression(p) for p in patterns]
         self._db.compile(
             expressions=expressions,
             ids=list(range(len(patterns))),
@@ -124,7 +126,7 @@ def _make_scanner(patterns: Sequence[bytes], engine: str) -> _Scanner | None:
     if not patterns:
         return None
     if engine == "hyperscan" or (engine == "auto" and _hs is not None):
-        return _HyperscanScanner(patterns)
+        return LiteralScanner(patterns)
     return _AhoCorasickScanner(patterns)
 
 

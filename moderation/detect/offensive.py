@@ -14,7 +14,6 @@ import functools
 import itertools
 import json
 import re
-import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from moderation.detect.lexicon import Lexicon, Term
+from moderation.detect.lexicon import Lexicon, LiteralScanner, Term
 from moderation.domain import Signal, Span
 from moderation.text.normalise import Normalised, _codes, _fold_fast, normalise, normalise_term
 
@@ -646,29 +645,10 @@ class _LexiconScanner:
         encoded = [f.encode() for f in forms]
         self.lengths = np.asarray([len(b) for b in encoded], dtype=np.int64)
         self.lengths_list = [len(b) for b in encoded]
-        self.db: Any = None
-        if _hs is not None and encoded:
-            self.db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
-            self.db.compile(
-                expressions=[_hs_literal(b) for b in encoded],
-                ids=list(range(len(encoded))),
-                elements=len(encoded),
-                flags=[0] * len(encoded),
-            )
-        self._local = threading.local()  # scratch space may not be shared between threads
+        self.scanner = LiteralScanner(encoded) if _hs is not None and encoded else None
 
     def _scan(self, raw: bytes) -> list[tuple[int, int]]:
-        found: list[tuple[int, int]] = []
-        append = found.append
-
-        def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: Any) -> None:
-            append((pid, to))
-
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = _hs.Scratch(self.db)
-        self.db.scan(raw, match_event_handler=on_match, scratch=scratch)
-        return found
+        return self.scanner.scan(raw) if self.scanner is not None else []
 
     def hits_short(self, n: Normalised) -> list[tuple[int, int]]:
         """:meth:`hits` as a list of (start, end), one hit at a time (for short texts, where that is cheaper)."""
@@ -722,14 +702,6 @@ class _LexiconScanner:
         start, end = start[ok], end[ok]
         lo = n.starts[start]
         return lo, np.maximum(lo, n.ends[end - 1])
-
-
-def _hs_literal(pattern: bytes) -> bytes:
-    """A literal Hyperscan expression; ``\\b`` at an edge whose byte is an ASCII word character (as the lexicon's:
-    Hyperscan's ASCII ``\\b`` only drops hits the whole-syllable check would drop)."""
-    body = b"".join(b"\\x%02x" % byte for byte in pattern)
-    edge = [byte < 0x80 and (chr(byte).isalnum() or byte == 0x5F) for byte in (pattern[0], pattern[-1])]
-    return (b"\\b" if edge[0] else b"") + body + (b"\\b" if edge[1] else b"")
 
 
 class OffensiveModel:

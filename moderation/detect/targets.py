@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import bisect
 import functools
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import regex
 
+from moderation.detect.lexicon import LiteralScanner
 from moderation.domain import Signal, Span
 from moderation.text.normalise import Normalised, normalise
 
@@ -175,21 +175,6 @@ def _cue_specs() -> list[tuple[str, bool, list[str]]]:
     ]
 
 
-def _is_ascii_word(byte: int) -> bool:
-    return byte < 0x80 and (chr(byte).isalnum() or byte == 0x5F)
-
-
-def _hs_literal(word: bytes) -> bytes:
-    """A literal Hyperscan expression with ``\\b`` at an edge whose byte is an ASCII word character.
-
-    Hyperscan's ``\\b`` knows ASCII word characters only, so it never rejects a place the patterns' boundary
-    (no letter, mark or digit either side) accepts, once ``_`` (a word character to Hyperscan, not to the
-    patterns) is scanned as a space; non-ASCII neighbours are left to the pattern.
-    """
-    body = b"".join(b"\\x%02x" % byte for byte in word)
-    return (b"\\b" if _is_ascii_word(word[0]) else b"") + body + (b"\\b" if _is_ascii_word(word[-1]) else b"")
-
-
 class _CueScanner:
     def __init__(self) -> None:
         specs = _cue_specs()
@@ -197,39 +182,21 @@ class _CueScanner:
         self.on_folded = [folded for _, folded, _ in specs]
         # One database per form (accented text, folded text): a form's literals are looked for in it only.
         self.literals: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
-        self.dbs: list[Any] = []
-        self._local = threading.local()  # scratch space may not be shared between threads
+        self.scanners: list[LiteralScanner] = []
         if _hs is None:  # pragma: no cover
             return
         for form in (False, True):
             words = [(k, w.encode()) for k, (_, folded, ws) in enumerate(specs) if folded == form for w in ws]
             self.literals[form].extend((k, len(b)) for k, b in words)
-            db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
-            db.compile(
-                expressions=[_hs_literal(b) for _, b in words],
-                ids=list(range(len(words))),
-                elements=len(words),
-                flags=[0] * len(words),
-            )
-            self.dbs.append(db)
+            self.scanners.append(LiteralScanner([b for _, b in words]))
 
     def _scan(self, form: bool, data: bytes) -> list[tuple[int, int]]:
-        found: list[tuple[int, int]] = []
-        append = found.append
-
-        def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: Any) -> None:
-            append((pid, to))
-
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = [_hs.Scratch(db) for db in self.dbs]
-        self.dbs[form].scan(data, match_event_handler=on_match, scratch=scratch[form])
-        return found
+        return self.scanners[form].scan(data)
 
     def matches(self, n: Normalised) -> dict[str, list[regex.Match[str]]]:
         """``{pattern: list(pattern.finditer(form))}`` for the cue patterns over ``n``."""
         pats = _patterns()
-        if not self.dbs:  # pragma: no cover - no Hyperscan: run the patterns over the whole text
+        if not self.scanners:  # pragma: no cover - no Hyperscan: run the patterns over the whole text
             return {
                 name: list(pats[name].finditer(n.folded if folded else n.text))
                 for name, folded in zip(self.names, self.on_folded, strict=True)
