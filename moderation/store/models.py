@@ -89,7 +89,8 @@ class Submission(Base):
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=lambda: new_id("sub"))
-    platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
+    # Found through the unique constraint in __table_args__, which starts with platform_id (no index of its own).
+    platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"))
     kind: Mapped[str] = mapped_column(String(20))  # post | comment | blog
     external_id: Mapped[str] = mapped_column(String(200))
     revision: Mapped[int] = mapped_column(Integer, default=1)
