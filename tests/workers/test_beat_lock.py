@@ -14,7 +14,7 @@ from celery import Celery
 from tests.conftest import _require, pg_url, redis_url
 from workers.beat_lock import FileLease, Lease, LockedScheduler, PostgresLease, RedisLease, lease_for
 
-# Both modules use the shared REDIS_URL database and the smoke tests flush it: one xdist worker runs them.
+# Both modules use the REDIS_URL server (the smoke tests flush databases of their own): one xdist worker runs them.
 pytestmark = pytest.mark.xdist_group("shared-redis")
 
 

@@ -17,19 +17,28 @@ from moderation.web.runtime import CeleryQueue
 from tests.conftest import SignedClient, _require, post_payload, redis_url
 from workers.celery_app import celery_init_app, make_celery
 
-# Both modules use the shared REDIS_URL database and the smoke tests flush it: one xdist worker runs them.
+# Both modules use the REDIS_URL server and the smoke tests flush their databases: one xdist worker runs them.
 pytestmark = pytest.mark.xdist_group("shared-redis")
+
+# Redis databases of these tests' own (the benchmarks use 11-14): a worker of one test that is still draining
+# cannot take another test's messages.
+REAL_WORKER_DB = {"sqlite": 1, "postgresql": 2}
+ROUTING_DB = 3
+
+
+def _redis_db(number: int) -> str:
+    import redis
+
+    url = f"{_require(redis_url(), 'REDIS_URL').rsplit('/', 1)[0]}/{number}"
+    redis.Redis.from_url(url).flushdb()
+    return url
 
 
 @pytest.fixture(params=["embedded", pytest.param("redis", marks=pytest.mark.redis)])
-def broker_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def broker_url(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> str:
     if request.param == "embedded":
         return f"sqla+sqlite:///{tmp_path / 'broker.db'}"
-    url = _require(redis_url(), "REDIS_URL")
-    import redis
-
-    redis.Redis.from_url(url).flushdb()
-    return url
+    return _redis_db(REAL_WORKER_DB["sqlite" if database_url.startswith("sqlite") else "postgresql"])
 
 
 @pytest.mark.slow
@@ -78,9 +87,8 @@ def test_each_task_lands_in_its_own_queue_only(settings: Any, task: str, queue: 
 
     from workers.celery_app import QUEUES
 
-    url = _require(redis_url(), "REDIS_URL")
+    url = _redis_db(ROUTING_DB)
     client = redis.Redis.from_url(url)
-    client.flushdb()
     celery = make_celery(dataclasses.replace(settings, celery_broker_url=url))
     try:
         celery.send_task(task, args=["x"])
