@@ -155,15 +155,16 @@ def flush_redis(url: str) -> None:
 
 
 @contextlib.contextmanager
-def scratch_database(base_url: str) -> Iterator[str]:
-    """A freshly migrated PostgreSQL database, dropped afterwards."""
+def scratch_database(base_url: str, prefix: str = "moderation_bench") -> Iterator[str]:
+    """A freshly migrated PostgreSQL database of this process's own (``<prefix>_<pid>_<random>``), dropped
+    afterwards (the test suite's PostgreSQL fixture uses it too)."""
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
     from moderation.store.db import dispose_engines, make_engine, upgrade
 
     base = make_url(base_url)
-    name = f"moderation_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

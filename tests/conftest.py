@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,22 +61,11 @@ def _pg_migrated() -> Iterator[str]:
     """A database of this test session's own, so concurrent runs on one server do not clobber each other."""
     from sqlalchemy.engine import make_url
 
-    from moderation.store.db import make_engine
+    from benches._common import scratch_database
 
-    base = make_url(_require(pg_url(), "DATABASE_URL_PG"))
-    name = f"{base.database}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
+    base = _require(pg_url(), "DATABASE_URL_PG")
+    with scratch_database(base, prefix=str(make_url(base).database)) as url:
         yield url
-    finally:
-        dispose_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _truncate_pg(url: str) -> None:
@@ -86,30 +74,41 @@ def _truncate_pg(url: str) -> None:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A freshly migrated, empty database on each engine."""
-    if request.param == "sqlite":
-        path = tmp_path / "test.db"
+def fresh_database(request: pytest.FixtureRequest, engine: str, tmp: Path) -> str:
+    """An empty, migrated database: a copy of the SQLite template under ``tmp``, or the session's PostgreSQL one
+    truncated."""
+    if engine == "sqlite":
+        path = tmp / "test.db"
         shutil.copy(request.getfixturevalue("_sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    url = request.getfixturevalue("_pg_migrated")
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("_pg_migrated")
     _truncate_pg(url)
-    yield url
+    return url
+
+
+def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
+    """The settings tests run with (no rate limit, registries re-read at once); ``overrides`` change any."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "var_dir": tmp / "var",
+        "secret_key": "test-secret-key",
+        "log_json": False,
+        "rate_limit_per_minute": 0,
+        "registries_refresh_s": 0,
+        **overrides,
+    }
+    return load_settings(env={}, **values)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A freshly migrated, empty database on each engine."""
+    return fresh_database(request, request.param, tmp_path)
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings(
-        env={},
-        database_url=database_url,
-        var_dir=tmp_path / "var",
-        secret_key="test-secret-key",
-        log_json=False,
-        rate_limit_per_minute=0,
-        registries_refresh_s=0,
-    )
+    return make_settings(database_url, tmp_path)
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from typing import Any
 
 from flask import Flask
 
-from moderation.config import Settings, load_settings
+from moderation.config import Settings
 from moderation.policy import hash_pack, load_packs
 from moderation.web.app import create_app
 from moderation.web.runtime import RecordingQueue
-from tests.conftest import SignedClient, make_platform, post_payload
+from tests.conftest import SignedClient, make_platform, make_settings, post_payload
 from workers.tasks import run_classify
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -26,16 +26,7 @@ WATCH_INTERVAL_S = 1.0  # PackWatcher's default: how often the files' mtimes are
 def test_edited_pack_is_used_without_restart(settings: Settings, tmp_path: Path) -> None:
     root = tmp_path / "policies"
     shutil.copytree(POLICIES, root)
-    hot = load_settings(
-        env={},
-        database_url=settings.database_url,
-        var_dir=settings.var_dir,
-        policies_dir=root,
-        secret_key="test-secret-key",
-        log_json=False,
-        rate_limit_per_minute=0,
-        registries_refresh_s=0,
-    )
+    hot = make_settings(settings.database_url, tmp_path, policies_dir=root)
     app: Flask = create_app(hot, queue=RecordingQueue())
     app.testing = True
     api = SignedClient(app.test_client(), make_platform(hot))

@@ -10,10 +10,8 @@ authentication headers so the 401 path is fuzzed too.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,9 +32,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from moderation.config import Settings, load_settings
+from moderation.config import Settings
 from moderation.signing import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
-from tests.conftest import IN_CI, _truncate_pg, pg_url
+from tests.conftest import IN_CI, fresh_database, make_settings, pg_url
 from tests.security.world import World, build_world
 
 MIN_REQUESTS = 1000
@@ -48,34 +46,19 @@ UNSIGNED_EVERY = 10
 
 
 @pytest.fixture
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """One engine per run, to keep the run near a minute: PostgreSQL when configured (CI, production), else SQLite.
 
     PostgreSQL is the stricter store (it refuses NUL characters and unpaired surrogates that SQLite keeps).
     """
-    if pg_url() or IN_CI:
-        url = request.getfixturevalue("_pg_migrated")
-        _truncate_pg(url)
-        yield url
-        return
-    path = tmp_path / "test.db"
-    shutil.copy(request.getfixturevalue("_sqlite_template"), path)
-    yield f"sqlite:///{path}"
+    return fresh_database(request, "postgresql" if pg_url() or IN_CI else "sqlite", tmp_path)
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """As tests/conftest.py, but registries are re-read hourly: each fuzzed work or entity registration would
     otherwise rebuild the classifier for the next inline classification (seconds each)."""
-    return load_settings(
-        env={},
-        database_url=database_url,
-        var_dir=tmp_path / "var",
-        secret_key="test-secret-key",
-        log_json=False,
-        rate_limit_per_minute=0,
-        registries_refresh_s=3600,
-    )
+    return make_settings(database_url, tmp_path, registries_refresh_s=3600)
 
 
 def _body_bytes(kwargs: dict[str, Any]) -> bytes:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +24,12 @@ import moderation.store.console
 import moderation.store.registries
 import moderation.store.reports
 import moderation.store.workflow  # noqa: F401
-from moderation.config import Settings, load_settings
+from moderation.config import Settings
 from moderation.store.base import Base
 from moderation.store.db import dispose_engines, get_engine
 from moderation.store.models import Feedback
 from moderation.web.runtime import RecordingQueue
-from tests.conftest import _truncate_pg
+from tests.conftest import fresh_database, make_settings
 from tests.security.world import World, build_world
 
 
@@ -84,22 +83,7 @@ def _owned_rows(table: Table, platform_id: str, owned: dict[str, set[Any]]) -> A
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def tenants(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenants]:
     tmp = tmp_path_factory.mktemp("tenants")
-    if request.param == "sqlite":
-        path = tmp / "test.db"
-        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("_pg_migrated")
-        _truncate_pg(url)
-    settings = load_settings(
-        env={},
-        database_url=url,
-        var_dir=tmp / "var",
-        secret_key="test-secret-key",
-        log_json=False,
-        rate_limit_per_minute=0,
-        registries_refresh_s=3600,
-    )
+    settings = make_settings(fresh_database(request, request.param, tmp), tmp, registries_refresh_s=3600)
     from moderation.web.app import create_app
 
     app = create_app(settings, queue=RecordingQueue())
