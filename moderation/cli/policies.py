@@ -137,13 +137,25 @@ def explain(submission_id: str, as_json: bool) -> None:
         if current is not None and current.id != row.id:
             why = f": {current.reason}" if current.reason else ""
             header.append(f"in force now: decision {current.id} ({current.source}, {current.verdict}){why}")
+    evaluation = _expanded(evaluation)
     if as_json:
         click.echo(json.dumps(evaluation, ensure_ascii=False, indent=2))
         return
     click.echo("\n".join(header))
-    if not evaluation.get("rules"):
+    if not evaluation.get("rules") and not evaluation.get("quiet_rules"):
         click.echo("(no rule trace stored with this decision)")
     click.echo(explain_text(evaluation), nl=False)
+
+
+def _expanded(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The stored evaluation with the trace entries of its quiet rules rebuilt from the packs loaded here (those
+    of the same version; see ``Classifier.expand_record``)."""
+    if not evaluation.get("quiet_rules"):
+        return evaluation
+    from moderation.config import load_settings
+    from moderation.policy import Classifier
+
+    return Classifier(load_packs(Path(load_settings().policies_dir))).expand_record(evaluation)
 
 
 def _stored_items(session: Any, since: dt.date | None) -> Iterator[tuple[str, Any, dict[str, Any], Any]]:

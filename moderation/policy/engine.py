@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from moderation.domain import Action, History, Item, PostKind, Signal, Span, Verdict
+from moderation.domain import Action, History, Item, ItemKind, PostKind, Signal, Span, Verdict
 from moderation.policy.detectors import Adapter, default_adapters
 from moderation.policy.matching import (
     REGEX_ITEM_BUDGET_S,
@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 
 ENGINE_VERSION = "policy-engine/1"
 EVALUATION_SCHEMA = "evaluation/1"
+# The stored form (``Evaluation.to_record``): the trace lists only the rules that had input on the item; the quiet
+# ones (no input for any of their conditions, so the same trace entry on every such item) are named per pack under
+# ``quiet_rules`` and rebuilt from that pack version when explained (``Classifier.quiet_entry``).
+RECORD_SCHEMA = "evaluation/2"
 _ACTION_RANK = {Action.LABEL: 0, Action.REVIEW: 1, Action.REMOVE: 2}
 
 
@@ -109,6 +113,29 @@ class Evaluation:
     detector_errors: list[dict[str, str]] = field(default_factory=list)
     content_date: str = ""
     pack_info: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Positions in ``trace`` of the quiet rules' entries (see ``to_record``).
+    quiet: frozenset[int] = frozenset()
+
+    def to_record(self) -> dict[str, Any]:
+        """The form stored with a decision: ``to_json()`` without the quiet rules' trace entries.
+
+        A quiet rule had no input on this item (no hit of its lists, none of the signal kinds it reads), so its
+        entry is the one every such item gets from that pack version and content date; storing it on every decision
+        was most of the record (about 32 of 35 KB with the default packs). Those rules are listed by id under
+        ``quiet_rules``, and ``explain`` rebuilds their entries from the pack when its version is loaded.
+        """
+        out = self.to_json()
+        out["schema"] = RECORD_SCHEMA
+        rules: list[dict[str, Any]] = []
+        quiet_rules: dict[str, list[str]] = {}
+        for i, entry in enumerate(self.trace):
+            if i in self.quiet:
+                quiet_rules.setdefault(entry["pack"], []).append(entry["rule"])
+            else:
+                rules.append(entry)
+        out["rules"] = rules
+        out["quiet_rules"] = quiet_rules
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -291,6 +318,9 @@ def _plan(pack: Pack) -> _PackPlan:
     )
 
 
+# Facts with nothing in them: quiet rules read no signal, item or history, so any facts give their outcome.
+_NO_FACTS = Facts(Item(kind=ItemKind.POST, fields={}), History(), "", {})
+
 TIME_BUDGET = "time_budget"  # ``detector_errors`` kind: a detector ran out of its per-item time budget
 
 
@@ -371,9 +401,10 @@ class Classifier:
         texts = {f.field: f.original for f in fields}
         results: list[CategoryResult] = []
         trace: list[dict[str, Any]] = []
+        quiet: set[int] = set()
         for pack in self.packs:
             facts = Facts(item=item, history=history, pack_id=pack.id, by_kind=by_kind, keys=keys, top=top, memo=memo)
-            results.extend(self._evaluate_pack(pack, facts, day, texts, trace))
+            results.extend(self._evaluate_pack(pack, facts, day, texts, trace=trace, quiet=quiet))
         acting = [r for r in results if r.mode == "enforce"]
         verdict = max((r.action.verdict() for r in acting), key=lambda v: v.rank, default=Verdict.ALLOW)
         if verdict is Verdict.ALLOW and any(e.get("kind") == TIME_BUDGET for e in errors):
@@ -390,6 +421,7 @@ class Classifier:
             detectors={d.split("/")[0]: d for d in detectors},
             detector_errors=errors,
             content_date=day.isoformat(),
+            quiet=frozenset(quiet),
             pack_info={
                 p.id: {
                     "version_label": p.version_label,
@@ -400,6 +432,51 @@ class Classifier:
                 for p in self.packs
             },
         )
+
+    def expand_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Return a stored evaluation (``Evaluation.to_record``) with its quiet rules' trace entries rebuilt, in rule
+        order, for every pack whose stored version is the one loaded here; other packs keep ``quiet_rules``.
+
+        The rebuilt entries are those the engine gives every item on which the rule has no input, for that pack
+        version and content date, so the result equals what ``to_json()`` gave when the decision was made.
+        """
+        out = dict(record)
+        quiet_rules: Mapping[str, Sequence[str]] = record.get("quiet_rules") or {}
+        if not quiet_rules:
+            return out
+        try:
+            day = dt.date.fromisoformat(str(record.get("content_date")))
+        except ValueError:
+            return out
+        loaded = {p.id: p for p in self.packs}
+        stored_versions: Mapping[str, str] = record.get("packs") or {}
+        by_pack: dict[str, list[dict[str, Any]]] = {}
+        for entry in record.get("rules") or []:
+            by_pack.setdefault(str(entry.get("pack")), []).append(entry)
+        left: dict[str, list[str]] = {}
+        for pack_id, rule_ids in quiet_rules.items():
+            pack = loaded.get(pack_id)
+            if pack is None or stored_versions.get(pack_id) != pack.version:
+                left[pack_id] = list(rule_ids)
+                continue
+            baseline = self._baseline(pack, day, _NO_FACTS)[0]
+            position = {plan.rule.id: i for i, plan in enumerate(self._plans[pack_id].rules)}
+            rebuilt = {rid: baseline[position[rid]] for rid in rule_ids if rid in position}
+            if len(rebuilt) != len(rule_ids) or any(e is None for e in rebuilt.values()):
+                left[pack_id] = list(rule_ids)  # cannot happen with the same version; keep what was stored
+                continue
+            merged = by_pack.get(pack_id, []) + [dict(e) for e in rebuilt.values()]
+            merged.sort(key=lambda e: position.get(str(e.get("rule")), len(position)))
+            by_pack[pack_id] = merged
+        # The trace went pack by pack in the order of ``packs`` (the pack set's order when it was made).
+        order = list(dict.fromkeys([*stored_versions, *by_pack]))
+        out["rules"] = [e for pid in order for e in by_pack.get(pid, [])]
+        if left:
+            out["quiet_rules"] = left
+        else:
+            out.pop("quiet_rules", None)
+            out["schema"] = EVALUATION_SCHEMA
+        return out
 
     def _modes_on(self, pack: Pack, day: dt.date) -> list[tuple[str, str]]:
         """Return (mode, note) of each of the pack's rules for content of ``day``, computed once per pack and day."""
@@ -442,7 +519,14 @@ class Classifier:
         return got
 
     def _evaluate_pack(
-        self, pack: Pack, facts: Facts, day: dt.date, texts: Mapping[str, str], trace: list[dict[str, Any]]
+        self,
+        pack: Pack,
+        facts: Facts,
+        day: dt.date,
+        texts: Mapping[str, str],
+        *,
+        trace: list[dict[str, Any]],
+        quiet: set[int],
     ) -> list[CategoryResult]:
         modes = self._modes_on(pack, day)
         pack_plan = self._plans[pack.id]
@@ -494,6 +578,8 @@ class Classifier:
                 entry["outcome"] = "fired, downgraded by context"
                 entry["action"] = action.value
             fired.setdefault((rule.category, mode), []).append((action, out, cues))
+        start = len(trace)
+        quiet.update(start + i for i, entry in enumerate(entries) if entry is not None and entry is baseline[i])
         trace.extend(entries)
         results = []
         for (cat_id, mode), outs in fired.items():

@@ -21,7 +21,8 @@ def _citation(c: Mapping[str, Any]) -> str:
 
 def explain_text(ev_json: Mapping[str, Any]) -> str:
     """Render ``Evaluation.to_json()`` as text: the verdict, each category with its citation and evidence, then
-    every rule of every pack with each condition's outcome."""
+    every rule of every pack with each condition's outcome. A stored record (``Evaluation.to_record``) whose quiet
+    rules were not rebuilt (``Classifier.expand_record``: their pack version is not loaded) lists them by id."""
     lines = [f"verdict: {ev_json.get('verdict')}    content date: {ev_json.get('content_date', '?')}"]
     for pid, version in sorted(ev_json.get("packs", {}).items()):
         info = ev_json.get("pack_info", {}).get(pid, {})
@@ -62,6 +63,14 @@ def explain_text(ev_json: Mapping[str, Any]) -> str:
         for cond in r.get("conditions", []):
             mark = "yes" if cond["matched"] else "no "
             lines.append(f"      {mark} {cond['group']}[{cond['index']}] {cond['condition']}: {cond['detail']}")
+    for pack_id, rule_ids in (ev_json.get("quiet_rules") or {}).items():
+        version = str((ev_json.get("packs") or {}).get(pack_id, "?"))[:12]
+        for rule_id in rule_ids:
+            lines.append(f"  {pack_id}/{rule_id}: not fired")
+            lines.append(
+                f"    because none of its conditions had input (pack version {version} is not loaded here, "
+                "so they are not listed one by one)"
+            )
     errors = ev_json.get("detector_errors", [])
     for e in errors:
         lines.append(f"detector error: {e.get('detector')}: {e.get('error')}")

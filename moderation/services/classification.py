@@ -39,6 +39,7 @@ class EvaluationLike(Protocol):
     @property
     def packs(self) -> dict[str, str]: ...
     def to_json(self) -> dict[str, Any]: ...
+    def to_record(self) -> dict[str, Any]: ...
 
 
 class ClassifierLike(Protocol):
@@ -199,7 +200,7 @@ def classify_submission(session: Session, submission_id: str, classifier: Classi
     item = item_from_submission(sub)
     started = time.perf_counter()
     evaluation = classifier.classify(item, history_for(session, sub))
-    ev_json = evaluation.to_json()
+    ev_json = evaluation.to_record()  # the stored form: quiet rules by id (see Evaluation.to_record)
     ev_json.setdefault("duration_ms", round((time.perf_counter() - started) * 1000, 3))
     verdict = Verdict(evaluation.verdict).value
     stored = _insert_decision(

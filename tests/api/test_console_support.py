@@ -39,6 +39,9 @@ class KeywordEvaluation:
     def to_json(self) -> dict[str, Any]:
         return self.data
 
+    def to_record(self) -> dict[str, Any]:
+        return self.data
+
 
 class KeywordClassifier:
     """Flag each keyword for review with evidence spans at its offsets in the original field text."""
