@@ -11,14 +11,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import func, literal_column, or_, select, type_coerce
+from sqlalchemy import Table, func, literal_column, or_, select, type_coerce
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 
 from moderation.domain import History, Item, ItemKind, PostKind, Verdict
 from moderation.services import audit
@@ -139,9 +139,15 @@ def enforced_categories(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in evaluation.get("categories", []) if c.get("mode", "enforce") != "shadow"]
 
 
-# Per dialect, the decision insert is built once: ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING``.
+# Per dialect, the decision insert is built once: ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING`` every
+# column but the evaluation and categories, which the caller has (returning them would send the stored evaluation
+# back and parse it again).
+_DECISION_TABLE = cast(Table, Decision.__table__)
+_DECISION_RETURNED = [c for c in _DECISION_TABLE.c if c.key not in ("evaluation", "categories")]
 _DECISION_INSERTS: dict[str, Any] = {
-    name: make_insert(Decision).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Decision)
+    name: make_insert(_DECISION_TABLE)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(*_DECISION_RETURNED)
     for name, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 _DECISION_COLUMNS = frozenset(attr.key for attr in sa_inspect(Decision).column_attrs)
@@ -173,8 +179,16 @@ def _insert_decision(session: Session, decision: Decision) -> Decision | None:
         return decision
     given = sa_inspect(decision).dict
     values = {name: value for name, value in given.items() if name in _DECISION_COLUMNS}
-    stored: Decision | None = session.scalars(stmt, [values]).one_or_none()
-    return stored
+    row = session.execute(stmt, values).one_or_none()
+    if row is None:
+        return None
+    for name, value in row._mapping.items():
+        setattr(decision, name, value)
+    # The row exists now, and the object holds all of it: it joins the session as that row (persistent, every
+    # attribute loaded), with no second INSERT and no refresh.
+    make_transient_to_detached(decision)
+    session.add(decision)
+    return decision
 
 
 def classify_submission(session: Session, submission_id: str, classifier: ClassifierLike) -> Decision | None:

@@ -134,7 +134,7 @@ class Decision(Base):
     action: Mapped[str] = mapped_column(String(20))  # remove | restrict | label | no_action | review
     labels: Mapped[list[str]] = mapped_column(JSONType, default=list)
     categories: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
-    evaluation: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # the full engine output
+    evaluation: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # Evaluation.to_record()
     pack_versions: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     source: Mapped[str] = mapped_column(String(30), default="automated")
     actor: Mapped[str] = mapped_column(String(200), default="system")
