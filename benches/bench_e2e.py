@@ -49,24 +49,41 @@ def _worker_argv() -> list[str]:
     return [PY, "-m", "moderation.cli", "worker", "--concurrency", "1", "--loglevel", "WARNING"]
 
 
-def tree_cpu_s(roots: list[int]) -> float:
-    """CPU seconds (user + system) used so far by the processes ``roots`` and all their descendants (Linux /proc).
-
-    A figure of the workers' own cost per post, far less sensitive than posts/s to what else runs on the machine.
-    """
+def _proc_table() -> tuple[dict[int, int], dict[int, float], dict[int, str]]:
+    """Every process's parent, CPU seconds (its own user + system, plus that of its children it has reaped) and
+    command name (Linux /proc)."""
     tick = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
     used: dict[int, float] = {}
+    names: dict[int, str] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, ...
+                head, rest = fh.read().rsplit(")", 1)
         except OSError:
             continue
+        fields = rest.split()  # after "pid (comm)": state, ppid, ...
         parents[int(entry)] = int(fields[1])
-        used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        used[int(entry)] = sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
+        names[int(entry)] = head.split("(", 1)[1]
+    return parents, used, names
+
+
+def named_cpu_s(*names: str) -> float:
+    """CPU seconds used so far by every process whose command name is one of ``names`` (the PostgreSQL server
+    processes, ``redis-server``), with the children each has reaped (a PostgreSQL backend that ended)."""
+    _parents, used, comm = _proc_table()
+    return sum(cpu for pid, cpu in used.items() if comm.get(pid) in names)
+
+
+def tree_cpu_s(roots: list[int]) -> float:
+    """CPU seconds (user + system) used so far by the processes ``roots`` and all their descendants (Linux /proc).
+
+    A figure of the workers' own cost per post, far less sensitive than posts/s to what else runs on the machine.
+    """
+    parents, used, _names = _proc_table()
     total = 0.0
     for pid, cpu in used.items():
         walk, seen = pid, 0
@@ -75,6 +92,16 @@ def tree_cpu_s(roots: list[int]) -> float:
         if walk in roots:
             total += cpu
     return total
+
+
+def _component_cpu(web: int, workers: list[int]) -> dict[str, float]:
+    """CPU seconds used so far by each part of the stack on this machine."""
+    return {
+        "intake (gunicorn)": tree_cpu_s([web]),
+        "workers": tree_cpu_s(workers),
+        "postgresql": named_cpu_s("postgres"),
+        "redis": named_cpu_s("redis-server"),
+    }
 
 
 def _delays(url: str, prefix: str) -> tuple[list[float], int]:
@@ -113,14 +140,23 @@ def run(quick: bool = False) -> dict[str, Any]:
                 wait_for(lambda: _delays(url, "warm")[1] == 0, 180, "the warm-up posts to be decided")
                 for r in range(rounds):
                     prefix = f"r{r}"
-                    cpu_before = tree_cpu_s(workers)
+                    before = _component_cpu(procs[0].pid, workers)
                     sent = load(LoadSpec(port, key, secret, prefix, RATE * seconds, 8, rate=RATE))
                     deadline = time.monotonic() + 120
                     while _delays(url, prefix)[1] and time.monotonic() < deadline:
                         time.sleep(0.5)
                     delays, pending = _delays(url, prefix)
-                    worker_cpu_s = tree_cpu_s(workers) - cpu_before
-                    samples.append({"sent": sent, "delays": delays, "pending": pending, "worker_cpu_s": worker_cpu_s})
+                    used = {k: v - before[k] for k, v in _component_cpu(procs[0].pid, workers).items()}
+                    used["load generator"] = sent["client_cpu_s"]
+                    samples.append(
+                        {
+                            "sent": sent,
+                            "delays": delays,
+                            "pending": pending,
+                            "worker_cpu_s": used["workers"],
+                            "cpu": used,
+                        }
+                    )
         finally:
             flush_redis(broker)
     _ = warm
@@ -130,6 +166,14 @@ def run(quick: bool = False) -> dict[str, Any]:
     pending = sum(s["pending"] for s in samples)
     # The two worker process trees' CPU time (parents and pool processes) per post decided in the round.
     worker_ms = [s["worker_cpu_s"] * 1000 / max(1, len(s["delays"])) for s in samples]
+    # Where the machine's CPU goes, per post decided: the target needs the sum under 1000 * cores / RATE ms.
+    parts = list(samples[0]["cpu"])
+    cpu_ms = {
+        part: round(sorted(s["cpu"][part] * 1000 / max(1, len(s["delays"])) for s in samples)[len(samples) // 2], 2)
+        for part in parts
+    }
+    cpu_ms["total"] = round(sum(cpu_ms.values()), 2)
+    budget_ms = round(1000 * (os.cpu_count() or 1) / RATE, 2)
     figures = [
         figure("e2e_sustained_posts_per_s", achieved, "posts/s", target=RATE),
         figure("e2e_p95_decision_s", p95s, "s", target=TARGET_P95_S, better="lower"),
@@ -141,6 +185,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         | {"max": round(max(all_delays), 3)},
         "undecided_after_120_s": pending,
         "posted": sum(len(s["sent"]["latencies"]) for s in samples),
+        "cpu_ms_per_post": cpu_ms,  # median over the rounds, by part of the stack
+        "cpu_budget_ms_per_post": budget_ms,  # all cores at the target rate
         "intake_p99_ms": round(percentile([v * 1000 for s in samples for v in s["sent"]["latencies"]], 99), 1),
         "rounds": rounds,
         "seconds_per_round": seconds,
@@ -162,6 +208,11 @@ def run(quick: bool = False) -> dict[str, Any]:
     )
     wp = figures[2]["spread"]
     print(f"  worker CPU per decided post (both workers, parents and pool processes)  median {wp['median']:.1f} ms")
+    print(
+        "  CPU ms per post by part: "
+        + ", ".join(f"{k} {v}" for k, v in cpu_ms.items())
+        + f" (all {os.cpu_count()} cores at {RATE}/s give {budget_ms} ms per post)"
+    )
     return result
 
 
