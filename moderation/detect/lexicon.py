@@ -10,7 +10,6 @@ Hyperscan does the scanning when it is available (about 170 MB/s here); pyahocor
 from __future__ import annotations
 
 import hashlib
-import itertools
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ import numpy as np
 
 from moderation.domain import Signal, Span
 from moderation.text.normalise import Normalised, normalise, normalise_term
+
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 __all__ = ["DETECTOR", "Lexicon", "LexiconHit", "Term", "hits_to_signals"]
 
@@ -56,6 +57,10 @@ class LexiconHit(NamedTuple):
 class _Scanner(Protocol):
     def scan(self, data: bytes) -> list[tuple[int, int]]:
         """Return (pattern index, end byte offset) for every occurrence."""
+        ...
+
+    def scan_arrays(self, data: bytes) -> tuple[IntArray, IntArray]:
+        """Return :meth:`scan`'s pattern indexes and end byte offsets as two arrays."""
         ...
 
 
@@ -105,6 +110,24 @@ class LiteralScanner:
         self._db.scan(data, match_event_handler=on_match, scratch=scratch)
         return found
 
+    def scan_arrays(self, data: bytes) -> tuple[IntArray, IntArray]:
+        """:meth:`scan` as two arrays (pattern indexes, end byte offsets): the callback appends two ints and numpy
+        converts the flat list at once, no tuple per match."""
+        found: list[int] = []
+        append = found.append
+
+        def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: Any) -> None:
+            append(pid)
+            append(to)
+
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            assert _hs is not None
+            scratch = self._local.scratch = _hs.Scratch(self._db)
+        self._db.scan(data, match_event_handler=on_match, scratch=scratch)
+        flat = np.array(found, dtype=np.int64)
+        return flat[0::2], flat[1::2]
+
 
 class _AhoCorasickScanner:
     def __init__(self, patterns: Sequence[bytes]) -> None:
@@ -120,6 +143,11 @@ class _AhoCorasickScanner:
         if not len(self._automaton):
             return []
         return [(pid, end + 1) for end, pid in self._automaton.iter(data.decode("latin-1"))]
+
+    def scan_arrays(self, data: bytes) -> tuple[IntArray, IntArray]:
+        found = self.scan(data)
+        flat = np.array(found, dtype=np.int64).reshape(-1, 2)
+        return flat[:, 0], flat[:, 1]
 
 
 def _make_scanner(patterns: Sequence[bytes], engine: str) -> _Scanner | None:
@@ -205,29 +233,29 @@ class Lexicon:
         tb = text.encode("utf-8", errors="surrogatepass")
         same = text == folded
         split = len(tb)
-        shift = 0  # added to every end offset: where the scanned bytes start in ``data``
+        shift = 0  # added to every end offset: where the scanned bytes start in ``text NUL folded``
+        fb = b""
         if same or self._n_accented == len(self._lengths):  # only the accented text holds hits
-            data = tb
-            found = self._scanner.scan(data)
+            pids, ends = self._scanner.scan_arrays(tb)
         elif self._n_accented == 0:  # only folded forms: scan the folded text alone, as if after ``text NUL``
             fb = folded.encode("utf-8", errors="surrogatepass")
-            data = tb + b"\x00" + fb
             shift = split + 1
-            found = self._scanner.scan(fb)
+            pids, ends = self._scanner.scan_arrays(fb)
         else:
-            data = tb + b"\x00" + folded.encode("utf-8", errors="surrogatepass")
-            found = self._scanner.scan(data)
-        if not found:
+            fb = folded.encode("utf-8", errors="surrogatepass")
+            pids, ends = self._scanner.scan_arrays(tb + b"\x00" + fb)
+        if not len(pids):
             return {}
-        if len(found) >= _VECTOR_MIN:
-            return self._spans_vectorised(n, found, tb, data, same=same, per_form_limit=per_form_limit, shift=shift)
+        if len(pids) >= _VECTOR_MIN:
+            return self._spans_vectorised(n, pids, ends + shift, tb, fb, same=same, per_form_limit=per_form_limit)
+        found = zip(pids.tolist(), ends.tolist(), strict=True)
         text_map: np.ndarray[Any, np.dtype[np.int64]] | None = None
         folded_map: np.ndarray[Any, np.dtype[np.int64]] | None = None
         ascii_text = split == len(text)
         out: dict[tuple[int, int], tuple[str, ...]] = {}
         n_acc, lengths, ids, size = self._n_accented, self._lengths, self._ids, len(text)
-        limit = per_form_limit if per_form_limit is not None else len(found)
-        kept = [0] * len(lengths) if limit < len(found) else None
+        limit = per_form_limit if per_form_limit is not None else len(pids)
+        kept = [0] * len(lengths) if limit < len(pids) else None
         for pid, found_end in found:
             if kept is not None and kept[pid] >= limit:
                 continue
@@ -254,7 +282,6 @@ class Lexicon:
             else:
                 haystack = folded
                 if folded_map is None:
-                    fb = data[split + 1 :]
                     folded_map = _byte_to_char(fb) if len(fb) != size else np.arange(size + 1, dtype=np.int64)
                 start, end = int(folded_map[start_b]), int(folded_map[end_b - 1]) + 1
             if start > 0 and _is_word_char(haystack[start - 1]):
@@ -274,55 +301,67 @@ class Lexicon:
     def _spans_vectorised(
         self,
         n: Normalised,
-        found: list[tuple[int, int]],
+        pid: IntArray,
+        end_b: IntArray,
         tb: bytes,
-        data: bytes,
+        fb: bytes,
         *,
         same: bool,
         per_form_limit: int | None,
-        shift: int = 0,
     ) -> dict[tuple[int, int], tuple[str, ...]]:
-        """:meth:`spans` for many raw hits: offsets, region and boundary checks and the map back in numpy."""
+        """:meth:`spans` for many raw hits (end offsets into ``text NUL folded``): offsets, region and boundary
+        checks and the map back in numpy."""
         text, size, split = n.text, len(n.text), len(tb)
-        raw = np.fromiter(itertools.chain.from_iterable(found), dtype=np.int64, count=2 * len(found)).reshape(-1, 2)
-        pid, end_b = raw[:, 0], raw[:, 1] + shift
         start_b = end_b - self._lengths_arr[pid]
-        folded_pid = pid >= self._n_accented
         if same:
-            keep = np.ones(len(pid), dtype=bool)
             in_folded = np.zeros(len(pid), dtype=bool)
         else:
-            keep = np.where(folded_pid, start_b > split, end_b <= split)
-            in_folded = folded_pid
-            start_b = np.where(in_folded, start_b - split - 1, start_b)
-            end_b = np.where(in_folded, end_b - split - 1, end_b)
-        pid, start_b, end_b, in_folded = pid[keep], start_b[keep], end_b[keep], in_folded[keep]
+            in_folded = pid >= self._n_accented
+            if in_folded.all():
+                keep = start_b > split
+                start_b, end_b = start_b - (split + 1), end_b - (split + 1)
+            else:
+                keep = np.where(in_folded, start_b > split, end_b <= split)
+                start_b = np.where(in_folded, start_b - split - 1, start_b)
+                end_b = np.where(in_folded, end_b - split - 1, end_b)
+            if not keep.all():
+                pid, start_b, end_b, in_folded = pid[keep], start_b[keep], end_b[keep], in_folded[keep]
         # Byte offsets of each kind index their own part's map (built only for the parts that have hits; a part
         # as long in bytes as in characters is ASCII and needs none).
-        start = start_b.copy()
-        end = end_b.copy()
-        acc = ~in_folded
         any_folded = bool(in_folded.any())
         all_folded = any_folded and bool(in_folded.all())
-        if split != size and not all_folded:
-            text_map = _byte_to_char(tb)
-            start[acc], end[acc] = text_map[start_b[acc]], text_map[end_b[acc] - 1] + 1
-        if any_folded:
-            fb = data[split + 1 :]
-            if len(fb) != size:
+        text_ascii = split == size
+        folded_ascii = len(fb) == size
+        if all_folded:
+            if folded_ascii:
+                start, end = start_b, end_b
+            else:
+                folded_map = _byte_to_char(fb)
+                start, end = folded_map[start_b], folded_map[end_b - 1] + 1
+        else:
+            start = start_b.copy()
+            end = end_b.copy()
+            acc = ~in_folded
+            if not text_ascii:
+                text_map = _byte_to_char(tb)
+                start[acc], end[acc] = text_map[start_b[acc]], text_map[end_b[acc] - 1] + 1
+            if any_folded and not folded_ascii:
                 folded_map = _byte_to_char(fb)
                 start[in_folded] = folded_map[start_b[in_folded]]
                 end[in_folded] = folded_map[end_b[in_folded] - 1] + 1
         # Whole syllables: the characters either side must not be word characters (in the form's own text); the
-        # test runs on those characters only.
+        # test runs on those characters only (an ASCII part's bytes are its code points).
         before = np.maximum(start - 1, 0)
         after = np.minimum(end, size - 1)
-        if any_folded and not same:
-            text_cps, folded_cps = _code_points(text), _code_points(n.folded)
+        if all_folded:
+            folded_cps = _part_codes(n.folded, fb, folded_ascii)
+            left_cp, right_cp = folded_cps[before], folded_cps[after]
+        elif any_folded:
+            text_cps, folded_cps = _part_codes(text, tb, text_ascii), _part_codes(n.folded, fb, folded_ascii)
             left_cp = np.where(in_folded, folded_cps[before], text_cps[before])
             right_cp = np.where(in_folded, folded_cps[after], text_cps[after])
         else:
-            text_cps = _code_points(text)
+            text_cps = _part_codes(text, tb, text_ascii)
             left_cp, right_cp = text_cps[before], text_cps[after]
         left_word = _word_flags(left_cp) & (start > 0)
         right_word = _word_flags(right_cp) & (end < size)
@@ -341,14 +380,20 @@ class Lexicon:
             pid, start, end = pid[within], start[within], end[within]
         lo = n.starts[start]
         hi = np.maximum(lo, n.ends[end - 1])
-        out: dict[tuple[int, int], tuple[str, ...]] = {}
+        # One dict built from zips (no Python per hit); the few positions hit by several forms are merged after.
         ids = self._ids
-        for p, a, b in zip(pid.tolist(), lo.tolist(), hi.tolist(), strict=True):
-            got = out.get((a, b))
-            if got is None:
-                out[(a, b)] = ids[p]
-            elif got != ids[p]:
-                out[(a, b)] = tuple(sorted({*got, *ids[p]}))
+        pids = pid.tolist()
+        out = dict(zip(zip(lo.tolist(), hi.tolist(), strict=True), map(ids.__getitem__, pids), strict=True))
+        if len(out) < len(pids):
+            key = lo * (int(hi.max()) + 1) + hi
+            uniq, counts = np.unique(key, return_counts=True)
+            in_dup = np.isin(key, uniq[counts > 1])
+            merged: dict[tuple[int, int], set[str]] = {}
+            for p, a, b in zip(pid[in_dup].tolist(), lo[in_dup].tolist(), hi[in_dup].tolist(), strict=True):
+                merged.setdefault((a, b), set()).update(ids[p])
+            for k, got in merged.items():
+                if len(got) != len(out[k]):  # several forms with different ids at one position
+                    out[k] = tuple(sorted(got))
         return out
 
     def find(self, normalised: Normalised | str) -> list[LexiconHit]:
@@ -367,12 +412,19 @@ def _code_points(text: str) -> np.ndarray[Any, np.dtype[np.uint32]]:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
+def _part_codes(text: str, encoded: bytes, ascii_text: bool) -> np.ndarray[Any, Any]:
+    """The code points of ``text`` (``encoded`` is its UTF-8; an ASCII text's bytes are its code points)."""
+    if ascii_text:
+        return np.frombuffer(encoded, dtype=np.uint8)
+    return _code_points(text)
+
+
 def _word_chars(text: str) -> np.ndarray[Any, np.dtype[np.bool_]]:
     """Return, per character of ``text``, whether it is a word character (``str.isalnum`` or ``_``)."""
     return _word_flags(_code_points(text))
 
 
-def _word_flags(cps: np.ndarray[Any, np.dtype[np.uint32]]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+def _word_flags(cps: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
     """Return, per code point, whether it is a word character (``str.isalnum`` or ``_``)."""
     out: np.ndarray[Any, np.dtype[np.bool_]] = _ASCII_WORD[np.minimum(cps, 127)] & (cps < 128)
     high = cps >= 128
