@@ -76,6 +76,16 @@ CASES = [
         History(2, 2, {}, {}),
         id="no-categories",
     ),
+    pytest.param(
+        [("a", "x", "remove", [DRUGS, DRUGS, "legacy", {"id": None}], False, False)],
+        History(1, 0, {"drugs": 2}, {}),
+        id="repeated-and-odd-categories",
+    ),
+    pytest.param(
+        [("a", "z", "remove", [DRUGS], False, False)] * 30 + [("y", "b", "remove", [ARMS], False, False)] * 20,
+        History(30, 20, {"drugs": 30}, {"arms": 20}),
+        id="many-counted-in-the-database",
+    ),
 ]
 
 
