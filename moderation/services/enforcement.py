@@ -8,27 +8,28 @@ strikes recorded before, stores what it decides, and undoes it when an appeal re
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import String, Table, and_, bindparam, literal, or_, select
 from sqlalchemy.orm import Session
 
 from moderation.domain import PostKind
 from moderation.errors import unprocessable
 from moderation.services import audit
+from moderation.services.classification import decision_json
 from moderation.services.workflow import (
     add_delivery,
-    create_decision,
     decision_by_id,
     ladder_for,
     ladders,
     supersede,
 )
-from moderation.store.base import utcnow
-from moderation.store.models import Blog, BlogStatusChange, Decision, Delivery, Submission
+from moderation.store.base import Base, new_id, utcnow
+from moderation.store.models import Blog, BlogStatusChange, Decision, Delivery, Platform, Submission
 from moderation.store.workflow import Case, CaseViolation, Sanction, Strike
 from moderation.workflow import enforcement as core
 from moderation.workflow.cases import Circumstances, Violation, group_into_cases
@@ -70,16 +71,27 @@ def apply_enforcement_batch(
 
     ``circumstances`` (``{"mitigating": [...], "aggravating": [...]}``, names from the pack's enforcement data) apply
     to every case of the batch; a moderator records them for the author they are looking at.
+
+    One query reads what the cases need (whether a removal was already assessed, the strikes on its author and
+    blog, the blog's status); cases, violations, strikes and sanctions are plain inserts (no ORM objects are needed
+    afterwards); the case decisions and callbacks go in one flush at the end.
     """
     now = now or utcnow()
-    eligible = [d for d in decisions if _eligible(session, d)]
+    candidates = [d for d in decisions if _removal(d)]
+    if not candidates:
+        return []
+    _flush_unless_only_classified(session)
+    with session.no_autoflush:  # what is pending now cannot change the reads below (see above)
+        subs = {d.id: session.get(Submission, d.submission_id) for d in candidates}
+        loaded = _prefetch(session, candidates, subs)
+    eligible = [d for d in candidates if d.id not in loaded.seen]
     if not eligible:
         return []
     circ = _circumstances(circumstances)
     by_platform: dict[str, list[Violation]] = {}
     regimes: dict[str, str | None] = {}
     for decision in eligible:
-        sub = session.get(Submission, decision.submission_id)
+        sub = subs.get(decision.id)
         if sub is None:
             continue
         for violation, pack_id in _violations(decision, sub):
@@ -90,20 +102,116 @@ def apply_enforcement_batch(
     for platform_id, violations in sorted(by_platform.items()):
         for case in group_into_cases(violations, opened_at=now):
             regime = next((regimes[v.item_id] for v in case.violations if regimes.get(v.item_id) in available), None)
-            ladder = ladder_for(regime, policies_dir)
+            ladder = available[regime] if regime is not None else ladder_for(regime, policies_dir)
             _check_circumstances(circ, ladder)
             decided = replace(case, circumstances=circ, complex=complex_case)
-            deliveries += _decide_case(
-                session, platform_id, decided, ladder, actor=actor, now=now, known={d.id: d for d in eligible}
-            )
+            with session.no_autoflush:  # one flush at the end (nothing read below needs one)
+                deliveries += _decide_case(
+                    session,
+                    platform_id,
+                    decided,
+                    ladder,
+                    actor=actor,
+                    now=now,
+                    known={d.id: d for d in eligible},
+                    loaded=loaded,
+                )
+    if session.new:
+        session.flush()  # the callbacks and blog status changes (the caller gets them complete)
     return deliveries
 
 
-def _eligible(session: Session, decision: Decision) -> bool:
-    if decision.verdict != "remove" or decision.superseded_by_id or not decision.submission_id:
-        return False
-    seen = session.scalar(select(CaseViolation.seq).where(CaseViolation.decision_id == decision.id).limit(1))
-    return seen is None
+def _removal(decision: Decision) -> bool:
+    return decision.verdict == "remove" and not decision.superseded_by_id and bool(decision.submission_id)
+
+
+def _flush_unless_only_classified(session: Session) -> None:
+    """Flush first unless the only changes pending are to submissions and decisions (a classification's).
+
+    The reads of :func:`_prefetch` run without autoflush: they read case violations, strikes and blogs, which a
+    pending change to a submission or decision cannot alter; anything else pending is flushed as autoflush would.
+    """
+    if session.new or session.deleted or any(not isinstance(o, Submission | Decision) for o in session.dirty):
+        session.flush()
+
+
+@dataclass
+class _Loaded:
+    """What the cases of one call read from the store, kept current as they write."""
+
+    seen: set[str] = field(default_factory=set)  # removals already assessed
+    strikes: dict[str, tuple[str, core.Strike]] = field(default_factory=dict)  # id → (platform id, strike)
+    blogs: dict[tuple[str, str], tuple[str | None, str | None]] = field(default_factory=dict)  # → (id, status)
+
+    def history(self, platform_id: str, author_id: str | None, blog_id: str | None) -> list[core.Strike]:
+        """The strikes recorded on this author or blog (what :func:`strike_history` reads)."""
+        return [
+            s
+            for p, s in self.strikes.values()
+            if p == platform_id and ((author_id and s.author_id == author_id) or (blog_id and s.blog_id == blog_id))
+        ]
+
+
+@functools.cache
+def _prefetch_statement() -> Any:
+    """Whether the removal was assessed, its blog's id and status, and each strike on its author or blog (a row per
+    strike, one row when there is none). Built once from bind parameters, so it is compiled once; a missing
+    author or blog compares with NULL and matches nothing."""
+    platform, author, blog = (bindparam(name, type_=String()) for name in ("platform_id", "author_id", "blog_id"))
+    on_blog = (Blog.platform_id == platform, Blog.external_id == blog)
+    one_row = select(literal(1).label("one")).subquery("one_row")
+    strikes = and_(Strike.platform_id == platform, or_(Strike.author_id == author, Strike.blog_id == blog))
+    return select(
+        select(CaseViolation.decision_id)
+        .where(CaseViolation.decision_id == bindparam("decision_id", type_=String()))
+        .limit(1)
+        .scalar_subquery()
+        .label("seen"),
+        select(Blog.id).where(*on_blog).scalar_subquery().label("blog_pk"),
+        select(Blog.status).where(*on_blog).scalar_subquery().label("blog_status"),
+        Strike.platform_id,
+        Strike.id,
+        Strike.author_id,
+        Strike.blog_id,
+        Strike.category_id,
+        Strike.at,
+        Strike.outcome,
+        Strike.case_id,
+        Strike.submission_id,
+        Strike.reversed,
+    ).select_from(one_row.outerjoin(Strike, strikes))
+
+
+def _prefetch(session: Session, candidates: Sequence[Decision], subs: Mapping[str, Submission | None]) -> _Loaded:
+    """Read what the cases need, one statement per removal (one for the worker's single removal)."""
+    loaded = _Loaded()
+    for decision in candidates:
+        sub = subs.get(decision.id)
+        params = {
+            "decision_id": decision.id,
+            "platform_id": decision.platform_id,
+            "author_id": (sub.author_id or None) if sub is not None else None,
+            "blog_id": (sub.blog_id or None) if sub is not None else None,
+        }
+        for row in session.connection().execute(_prefetch_statement(), params):
+            if row.seen is not None:
+                loaded.seen.add(row.seen)
+            if params["blog_id"] is not None:
+                loaded.blogs[(decision.platform_id, params["blog_id"])] = (row.blog_pk, row.blog_status)
+            if row.id is not None and row.id not in loaded.strikes:
+                strike = core.Strike(
+                    row.id,
+                    row.author_id,
+                    row.blog_id,
+                    row.category_id,
+                    row.at,
+                    row.outcome,
+                    row.case_id,
+                    row.submission_id,
+                    row.reversed,
+                )
+                loaded.strikes[row.id] = (row.platform_id, strike)
+    return loaded
 
 
 def _circumstances(value: Circumstances | Mapping[str, Iterable[str]] | None) -> Circumstances:
@@ -180,12 +288,12 @@ def _decide_case(
     *,
     actor: str,
     now: dt.datetime,
-    known: Mapping[str, Decision] | None = None,
+    known: Mapping[str, Decision],
+    loaded: _Loaded,
 ) -> list[Delivery]:
-    history = strike_history(session, platform_id, case.author_id, case.blog_id)
+    history = loaded.history(platform_id, case.author_id, case.blog_id)
     result = core.assess_case(case, history, ladder, now)
     # A removal's several categories share its decision: load each decision once (those in hand not at all).
-    known = known or {}
     decisions = {
         d: known.get(d or "") or decision_by_id(session, d or "")
         for d in dict.fromkeys(v.decision_id for v in case.violations)
@@ -223,9 +331,8 @@ def _decide_case(
             pack_versions.update(d.pack_versions or {})
     purpose = result.purpose_blog.to_json()
     enforcement_json = result.to_json()
-    reason = _reason(result)
     is_system = actor.startswith("system")
-    decision = create_decision(
+    decision = _new_decision(
         session,
         actor,
         platform_id=platform_id,
@@ -245,60 +352,69 @@ def _decide_case(
         source="enforcement",
         automated_detection=any(d is not None and d.automated_detection for d in decisions.values()),
         automated_decision="fully" if is_system else "partially",
-        reason=reason,
+        reason=_reason(result),
     )
-    session.add(
-        Case(
-            id=case.id,
-            platform_id=platform_id,
-            author_id=case.author_id,
-            blog_id=case.blog_id,
-            regime=ladder.regime,
-            opened_at=case.opened_at,
-            decided_at=now,
-            decided_by=actor,
-            circumstances=case.circumstances.to_json() | {"computed_aggravating": sorted(result.aggravating)},
-            complex=case.complex,
-            sanction=result.sanction,
-            decision_id=decision.id,
-            purpose_blog=result.purpose_blog.flagged,
-            assessment=enforcement_json,
-        )
+    # Plain inserts: nothing reads these rows back as objects in this transaction.
+    session.connection().execute(
+        _table(Case).insert(),
+        {
+            "id": case.id,
+            "platform_id": platform_id,
+            "author_id": case.author_id,
+            "blog_id": case.blog_id,
+            "regime": ladder.regime,
+            "opened_at": case.opened_at,
+            "decided_at": now,
+            "decided_by": actor,
+            "circumstances": case.circumstances.to_json() | {"computed_aggravating": sorted(result.aggravating)},
+            "complex": case.complex,
+            "sanction": result.sanction,
+            "decision_id": decision.id,
+            "purpose_blog": result.purpose_blog.flagged,
+            "assessment": enforcement_json,
+        },
     )
-    session.flush()
-    for outcome, item in zip(result.outcomes, listed, strict=True):
-        v = outcome.violation
-        session.add(
-            CaseViolation(
-                case_id=case.id,
-                decision_id=v.decision_id or "",
-                submission_id=v.item_id,
-                category_id=v.category_id,
-                post_kind=v.post_kind.value,
-                committed_at=v.committed_at,
-                time_barred=outcome.time_barred,
-                outcome=outcome.outcome,
-                rung_id=outcome.rung_id,
-                bracket=item["bracket"],
-            )
-        )
+    session.connection().execute(
+        _table(CaseViolation).insert(),
+        [
+            {
+                "case_id": case.id,
+                "decision_id": outcome.violation.decision_id or "",
+                "submission_id": outcome.violation.item_id,
+                "category_id": outcome.violation.category_id,
+                "post_kind": outcome.violation.post_kind.value,
+                "committed_at": outcome.violation.committed_at,
+                "time_barred": outcome.time_barred,
+                "outcome": outcome.outcome,
+                "rung_id": outcome.rung_id,
+                "bracket": item["bracket"],
+            }
+            for outcome, item in zip(result.outcomes, listed, strict=True)
+        ],
+    )
     by_item = {v.item_id: v for v in case.violations}
-    for s in result.strikes:
-        session.add(
-            Strike(
-                id=s.id,
-                platform_id=platform_id,
-                case_id=case.id,
-                author_id=s.author_id,
-                blog_id=s.blog_id,
-                category_id=s.category_id,
-                submission_id=s.item_id,
-                decision_id=by_item[s.item_id].decision_id or "",
-                outcome=s.outcome,
-                at=s.at,
-            )
+    if result.strikes:
+        session.connection().execute(
+            _table(Strike).insert(),
+            [
+                {
+                    "id": s.id,
+                    "platform_id": platform_id,
+                    "case_id": case.id,
+                    "author_id": s.author_id,
+                    "blog_id": s.blog_id,
+                    "category_id": s.category_id,
+                    "submission_id": s.item_id,
+                    "decision_id": by_item[s.item_id].decision_id or "",
+                    "outcome": s.outcome,
+                    "at": s.at,
+                    "reversed": False,
+                    "reversed_at": None,
+                }
+                for s in result.strikes
+            ],
         )
-    session.flush()
+        loaded.strikes.update((s.id, (platform_id, replace(s, reversed=False))) for s in result.strikes)
     audit.record(
         session,
         actor=actor,
@@ -317,41 +433,119 @@ def _decide_case(
             "purpose_blog": purpose,
         },
     )
+    sanctions = [
+        (new_id("snc"), action) for action in result.actions if action.kind in SANCTION_KINDS
+    ]  # each removal already has its own decision.remove callback
+    if not sanctions:
+        return []
+    session.connection().execute(
+        _table(Sanction).insert(),
+        [
+            {
+                "id": sanction_id,
+                "platform_id": platform_id,
+                "case_id": case.id,
+                "decision_id": decision.id,
+                "kind": action.kind,
+                "target_type": action.target_type,
+                "target_id": action.target_id,
+                "starts_at": now,
+                "until": action.until,
+                "indefinite": action.indefinite,
+                "lifted_at": None,
+                "lifted_reason": None,
+            }
+            for sanction_id, action in sanctions
+        ],
+    )
+    platform = session.get(Platform, platform_id)
+    callbacks: dict[str, Delivery] = {}
     deliveries: list[Delivery] = []
     case_json = {"id": case.id, "sanction": result.sanction, "violations": listed, "purpose_blog": purpose}
-    for action in result.actions:
-        if action.kind not in SANCTION_KINDS:
-            continue  # each removal already has its own decision.remove callback
-        sanction = Sanction(
-            platform_id=platform_id,
-            case_id=case.id,
-            decision_id=decision.id,
-            kind=action.kind,
-            target_type=action.target_type,
-            target_id=action.target_id,
-            starts_at=now,
-            until=action.until,
-            indefinite=action.indefinite,
-        )
-        session.add(sanction)
-        session.flush()
+    for sanction_id, action in sanctions:
         audit.record(
             session,
             actor=actor,
             action=f"sanction.{action.kind}",
             object_type="sanction",
-            object_id=sanction.id,
+            object_id=sanction_id,
             platform_id=platform_id,
             details={"case_id": case.id, **action.to_json()},
         )
         if action.kind == "suspend_blog":
-            _set_blog_status(session, platform_id, action.target_id, "suspended", actor)
-        delivery = add_delivery(
-            session, decision, f"enforcement.{action.kind}", {"action": action.to_json(), "case": case_json}
-        )
-        if delivery is not None:
-            deliveries.append(delivery)
+            _suspend_blog(session, loaded, platform_id, action.target_id, actor)
+        if platform is None or not platform.callback_url:
+            continue
+        event = f"enforcement.{action.kind}"
+        if event not in callbacks:  # one callback per event of a decision (as add_delivery keeps it)
+            callbacks[event] = Delivery(
+                id=new_id("dlv"),
+                platform_id=platform.id,
+                decision_id=decision.id,
+                event=event,
+                url=platform.callback_url,
+                payload={
+                    "event": event,
+                    "decision": decision_json(decision, None),
+                    "action": action.to_json(),
+                    "case": case_json,
+                },
+            )
+            session.add(callbacks[event])
+        deliveries.append(callbacks[event])
     return deliveries
+
+
+def _table(model: type[Base]) -> Table:
+    table: Table = model.__table__  # type: ignore[assignment]
+    return table
+
+
+def _new_decision(session: Session, actor: str, **fields: Any) -> Decision:
+    """:func:`moderation.services.workflow.create_decision` as a plain insert (the row is not read back as an object
+    in this transaction; the object returned carries its values for the callbacks' payload)."""
+    values = {"id": new_id("dec"), "actor": actor, "created_at": utcnow(), **fields}
+    session.connection().execute(_table(Decision).insert(), values)
+    decision = Decision(**values)
+    audit.record(
+        session,
+        actor=actor,
+        action="decision.create",
+        object_type="decision",
+        object_id=decision.id,
+        platform_id=decision.platform_id,
+        details={
+            "submission_id": decision.submission_id,
+            "verdict": decision.verdict,
+            "action": decision.action,
+            "source": decision.source,
+        },
+    )
+    return decision
+
+
+def _suspend_blog(session: Session, loaded: _Loaded, platform_id: str, external_id: str, actor: str) -> None:
+    """:func:`_set_blog_status` to ``suspended``, with the blog's status read by :func:`_prefetch` when it was."""
+    key = (platform_id, external_id)
+    blog_pk, status = loaded.blogs.get(key, (None, None))
+    if key not in loaded.blogs:
+        _set_blog_status(session, platform_id, external_id, "suspended", actor)
+    elif blog_pk is not None and status != "suspended":
+        blog = session.get(Blog, blog_pk)
+        if blog is not None and blog.status != "suspended":
+            before = blog.status
+            blog.status = "suspended"
+            session.add(BlogStatusChange(blog_id=blog.id, status="suspended", source="enforcement"))
+            audit.record(
+                session,
+                actor=actor,
+                action="blog.status",
+                object_type="blog",
+                object_id=blog.id,
+                platform_id=platform_id,
+                details={"from": before, "to": "suspended", "external_id": external_id},
+            )
+    loaded.blogs[key] = (blog_pk, "suspended")
 
 
 def _categories(decision: Decision | None) -> list[dict[str, Any]]:
