@@ -66,13 +66,15 @@ def fold_char(ch: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-_TABLE_LIMIT = 0x3000  # Latin, Greek, Cyrillic, combining marks, Vietnamese (U+1E00-1EFF), punctuation
+FOLD_TABLE_LIMIT = 0x3000  # Latin, Greek, Cyrillic, combining marks, Vietnamese (U+1E00-1EFF), punctuation
 
 
 @functools.cache
-def _fold_table() -> dict[int, str]:
+def fold_table() -> dict[int, str]:
+    """The fold of every code point below ``FOLD_TABLE_LIMIT`` that folds to something else (``str.translate`` table;
+    shared, do not change it)."""
     table: dict[int, str] = {}
-    for cp in range(_TABLE_LIMIT):
+    for cp in range(FOLD_TABLE_LIMIT):
         ch = chr(cp)
         folded = fold_char(ch)
         if folded != ch:
@@ -88,7 +90,7 @@ def fold_table_1to1() -> dict[int, str]:
     Used where offsets must survive folding without a map (the works index).
     """
     table: dict[int, str] = {}
-    for cp, folded in _fold_table().items():
+    for cp, folded in fold_table().items():
         table[cp] = folded[:1] if folded else "\x01"
     return table
 
@@ -97,17 +99,17 @@ def fold(text: str) -> str:
     """Return ``text`` case-folded and without Vietnamese diacritics (``Ngân hàng`` -> ``ngan hang``)."""
     if text.isascii():
         return text.lower()
-    folded = text.translate(_fold_table())
+    folded = text.translate(fold_table())
     # Characters beyond the table (rare scripts) are only case-folded.
     return folded if folded.isascii() else "".join(fold_char(ch) for ch in folded)
 
 
 @functools.cache
 def _fold_arrays() -> tuple[np.ndarray[Any, np.dtype[np.uint32]], np.ndarray[Any, np.dtype[np.int64]]]:
-    """Return, for each code point below ``_TABLE_LIMIT``, its one-character fold and its fold's length."""
-    points = np.arange(_TABLE_LIMIT, dtype=np.uint32)
-    lengths = np.ones(_TABLE_LIMIT, dtype=np.int64)
-    for cp, folded in _fold_table().items():
+    """Return, for each code point below ``FOLD_TABLE_LIMIT``, its one-character fold and its fold's length."""
+    points = np.arange(FOLD_TABLE_LIMIT, dtype=np.uint32)
+    lengths = np.ones(FOLD_TABLE_LIMIT, dtype=np.int64)
+    for cp, folded in fold_table().items():
         lengths[cp] = len(folded)
         points[cp] = ord(folded) if len(folded) == 1 else 0
     return points, lengths
@@ -116,7 +118,7 @@ def _fold_arrays() -> tuple[np.ndarray[Any, np.dtype[np.uint32]], np.ndarray[Any
 @functools.cache
 def _fold_table_open() -> dict[int, str]:
     """Return a copy of the fold table that :func:`fold_with_offsets` extends with the rare code points it meets."""
-    return dict(_fold_table())
+    return dict(fold_table())
 
 
 def fold_with_offsets(text: str) -> tuple[str, list[int]]:
@@ -131,7 +133,7 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
         return text.lower(), list(range(n + 1))
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     points, lengths = _fold_arrays()
-    high = cps >= _TABLE_LIMIT
+    high = cps >= FOLD_TABLE_LIMIT
     if high.any():  # rare scripts (emoji, CJK): fold those code points with fold_char, once per code point
         table = _fold_table_open()
         for cp in np.unique(cps[high]).tolist():
@@ -150,7 +152,7 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
             offsets: list[int] = np.flatnonzero(keep).tolist()
             offsets.append(n)
             return folded, offsets
-        folded = text.translate(_fold_table())
+        folded = text.translate(fold_table())
     offsets = np.repeat(np.arange(n, dtype=np.int64), lens).tolist()
     offsets.append(n)
     return folded, offsets

@@ -26,7 +26,7 @@ from typing import Any
 
 import regex
 
-from moderation.detect.identity import _TABLE_LIMIT, EntityIndex, _fold_table, end_offset, fold, fold_with_offsets
+from moderation.detect.identity import FOLD_TABLE_LIMIT, EntityIndex, end_offset, fold, fold_table, fold_with_offsets
 from moderation.domain import Item, Signal, Span
 
 DETECTOR = "personal_data/1"
@@ -199,8 +199,8 @@ def _address_hint() -> re.Pattern[str]:
     all its characters are below the fold table's limit): a comma, then whatever folds to white space or nothing,
     then one of the markers, letter by letter, each letter anything that folds to it (or to several characters).
     Written for the standard ``re`` (classes as bitmaps: a few µs on a post)."""
-    table = _fold_table()
-    folds = {chr(cp): table.get(cp, chr(cp)) for cp in range(_TABLE_LIMIT)}
+    table = fold_table()
+    folds = {chr(cp): table.get(cp, chr(cp)) for cp in range(FOLD_TABLE_LIMIT)}
     several = [c for c, f in folds.items() if len(f) > 1]
     by_fold: dict[str, list[str]] = {}
     for c, f in folds.items():
@@ -219,7 +219,7 @@ def _address_hint() -> re.Pattern[str]:
     return re.compile(f"{folds_to(',')}{skip}*(?:{markers})")
 
 
-_BEYOND_TABLE = re.compile(f"[{chr(_TABLE_LIMIT)}-\U0010ffff]")
+_BEYOND_TABLE = re.compile(f"[{chr(FOLD_TABLE_LIMIT)}-\U0010ffff]")
 
 
 def _may_hold_address(text: str) -> bool:
