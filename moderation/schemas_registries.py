@@ -12,7 +12,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from moderation.errors import bad_request, unprocessable
+from moderation.errors import check_schema, unprocessable
 
 _ID = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"^[^\s/\x00]+$"}
 _NAMES = {
@@ -129,29 +129,15 @@ def _strings(value: Any, path: str) -> list[tuple[str, str]]:
 
 def validate(kind: str, payload: Any) -> dict[str, Any]:
     """Check a body; wrong types are 400, missing, unknown or invalid values 422 (as for the intake API)."""
-    if not isinstance(payload, dict):
-        raise bad_request("invalid_type", "body must be a JSON object")
-    errors = sorted(_VALIDATORS[kind].iter_errors(payload), key=lambda e: (e.validator != "type", list(e.path)))
-    if errors:
-        err = errors[0]
-        path = ".".join(str(p) for p in err.absolute_path) or None
-        if err.validator == "type":
-            raise bad_request("invalid_type", f"{path or 'body'}: {err.message}", path)
-        if err.validator == "required":
-            raise unprocessable("missing_field", err.message, err.message.split("'")[1])
-        if err.validator == "additionalProperties":
-            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
-            name = ".".join(p for p in (path, extra[0] if extra else None) if p) or None
-            raise unprocessable("unknown_field", f"{name}: unknown field", name)
-        raise unprocessable("invalid_value", f"{path or 'body'}: {err.message}", path)
-    for path, value in _strings(payload, ""):
+    body = check_schema(_VALIDATORS[kind], payload, unknown_field=True)
+    for path, value in _strings(body, ""):
         if _UNSTORABLE.search(value):
             raise unprocessable(
                 "invalid_value", f"{path}: NUL characters and unpaired surrogates are not allowed", path
             )
         if not value.strip() and path.split(".")[0] in {"id", "title", "body", "name", "handles", "domains", "aliases"}:
             raise unprocessable("invalid_value", f"{path}: must not be blank", path)
-    return payload
+    return body
 
 
 _ERRORS = {

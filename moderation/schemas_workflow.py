@@ -11,7 +11,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from moderation.errors import bad_request, unprocessable
+from moderation.errors import check_schema
 
 _STR = {"type": "string", "minLength": 1, "maxLength": 500}
 _ID = {"type": "string", "minLength": 1, "maxLength": 200}
@@ -233,20 +233,7 @@ _VALIDATORS = {
 
 def validate(kind: str, payload: Any) -> dict[str, Any]:
     """Check ``payload`` against the schema for ``kind``: wrong types are 400, other problems 422."""
-    if not isinstance(payload, dict):
-        raise bad_request("invalid_type", "body must be a JSON object")
-    errors = sorted(_VALIDATORS[kind].iter_errors(payload), key=lambda e: (e.validator != "type", list(e.path)))
-    if errors:
-        err = errors[0]
-        path = ".".join(str(p) for p in err.absolute_path) or None
-        if err.validator == "type":
-            raise bad_request("invalid_type", f"{path or 'body'}: {err.message}", path)
-        if err.validator == "required":
-            missing = err.message.split("'")[1] if "'" in err.message else None
-            field = f"{path}.{missing}" if path and missing else missing
-            raise unprocessable("missing_field", err.message, field)
-        raise unprocessable("invalid_value", f"{path or 'body'}: {err.message}", path)
-    return payload
+    return check_schema(_VALIDATORS[kind], payload, nested_missing_path=True)
 
 
 def _ref(name: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from moderation import schemas
-from moderation.errors import ApiError, bad_request, unprocessable
+from moderation.errors import ApiError, bad_request, check_schema, unprocessable
 from moderation.store.base import new_id, utcnow
 from moderation.store.models import Blog, BlogStatusChange, Platform, Submission
 
@@ -92,27 +92,16 @@ def validate(kind: str, payload: Any, *, text_checked: bool = False) -> dict[str
 
     ``text_checked``: the payload comes from :func:`parse_json_body`, which has already checked its strings.
     """
-    if not isinstance(payload, dict):
-        raise bad_request("invalid_type", "body must be a JSON object")
-    if _is_valid(kind, payload):
-        errors = []
+    if isinstance(payload, dict) and _is_valid(kind, payload):
+        body: dict[str, Any] = payload
     else:
-        errors = sorted(_VALIDATORS[kind].iter_errors(payload), key=lambda e: (e.validator != "type", list(e.path)))
-    if errors:
-        err = errors[0]
-        path = ".".join(str(p) for p in err.absolute_path) or None
-        if err.validator == "type":
-            raise bad_request("invalid_type", f"{path or 'body'}: {err.message}", path)
-        if err.validator == "required":
-            missing = err.message.split("'")[1] if "'" in err.message else None
-            raise unprocessable("missing_field", err.message, missing)
-        raise unprocessable("invalid_value", f"{path or 'body'}: {err.message}", path)
+        body = check_schema(_VALIDATORS[kind], payload)
     for name in ("published_at", "created_at"):
-        if name in payload:
-            payload[name] = parse_time(payload[name], name)
+        if name in body:
+            body[name] = parse_time(body[name], name)
     if not text_checked:
-        check_storable_text(payload)  # form-encoded callers (Akismet) do not pass through parse_json_body
-    return payload
+        check_storable_text(body)  # form-encoded callers (Akismet) do not pass through parse_json_body
+    return body
 
 
 def _is_valid(kind: str, payload: dict[str, Any]) -> bool:
