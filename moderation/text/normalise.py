@@ -424,12 +424,30 @@ def _from_codes(codes: npt.NDArray[np.uint32]) -> str:
     return codes.astype("<u4").tobytes().decode("utf-32-le", errors="surrogatepass")
 
 
+@functools.cache
+def _fold_units() -> npt.NDArray[np.uint16]:
+    """:func:`_fold_array` over every UTF-16 code unit (the folded letters are all in the BMP)."""
+    arr = np.arange(_BMP, dtype="<u2")
+    folded = _fold_array()
+    arr[: len(folded)] = folded
+    return arr
+
+
 def _fold_fast(text: str) -> str:
     """``text.translate(_fold_table())`` with a lookup array (one character for one, so lengths match)."""
     if text.isascii():
         return text
     if len(text) < 256:
         return text.translate(_fold_table())
+    try:
+        units = text.encode("utf-16-le")
+    except UnicodeEncodeError:  # lone surrogates: by code points
+        pass
+    else:
+        # UTF-16 code units through a 64K table (surrogates map to themselves, so astral characters pass whole):
+        # half the bytes of the UTF-32 route.
+        folded: npt.NDArray[np.uint16] = _fold_units()[np.frombuffer(units, dtype="<u2")]
+        return folded.tobytes().decode("utf-16-le")
     codes = _codes(text)
     table = _fold_array()
     inside = codes < len(table)
@@ -603,20 +621,21 @@ class _TeencodeScanner:
         scratch = getattr(self.local, "scratch", None)
         if scratch is None:
             scratch = self.local.scratch = _hs.Scratch(self.db)
-        found: list[tuple[int, int]] = []
-        append = found.append
+        flat: list[int] = []  # key index, end byte offset, ...
+        append = flat.append
 
         def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            append((pid, to))
+            append(pid)
+            append(to)
 
         self.db.scan(data, match_event_handler=on_match, scratch=scratch)
-        if not found:
+        if not flat:
             return buf
         n, size = len(text), len(data)
         if n < _SMALL:
-            return self._apply_small(buf, data, found)
-        raw = np.asarray(found, dtype=np.int64)
-        pid, to = raw[:, 0], raw[:, 1]
+            return self._apply_small(buf, data, list(zip(flat[0::2], flat[1::2], strict=True)))
+        raw = np.array(flat, dtype=np.int64)
+        pid, to = raw[0::2], raw[1::2]
         # A match ends with the (non-word) character after the key, whose index is the key's end; or, at the end of
         # the text, with the key itself (the key's last character is a Vietnamese word character, so not both).
         if size != n:

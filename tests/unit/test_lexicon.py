@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moderation.detect.lexicon import Lexicon, Term, hits_to_signals
 
@@ -62,3 +64,27 @@ def test_per_form_limit_bounds_one_term_not_the_others(limit: int | None, expect
     found = Lexicon.compile(TERMS).spans(text, per_form_limit=limit)
     assert sum("ngu" in ids for ids in found.values()) == expected_ngu
     assert any("lua-dao" in ids for ids in found.values())  # padding with one term hides no other
+
+
+SHARED = [*TERMS, Term("ngu-2", "ngu"), Term("ngu-x", "ngủ", accent_sensitive=True), Term("dm-2", "dm")]
+_WORDS = ["ngu", "ngủ", "NGỦ", "lồn", "lon", "long", "đ.m", "dm", "lừa đảo", "vl", "😀", "_", "x", "1", " ", "\u0301"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS), max_size=80).map(" ".join), st.sampled_from([None, 1, 3]))
+def test_vectorised_spans_equal_the_hit_loop(text: str, limit: int | None) -> None:
+    # The numpy path (many raw hits) and the per-hit loop (few) give the same dict, in the same order, for
+    # accented, folded and shared positions, ASCII and non-ASCII text.
+    from moderation.detect import lexicon
+
+    for terms in (SHARED, [t for t in SHARED if t.accent_sensitive], [t for t in SHARED if not t.accent_sensitive]):
+        lex = Lexicon.compile(terms)
+        saved = lexicon._VECTOR_MIN
+        try:
+            lexicon._VECTOR_MIN = 10**9
+            loop = lex.spans(text, per_form_limit=limit)
+            lexicon._VECTOR_MIN = 1
+            vectorised = lex.spans(text, per_form_limit=limit)
+        finally:
+            lexicon._VECTOR_MIN = saved
+        assert list(vectorised.items()) == list(loop.items())

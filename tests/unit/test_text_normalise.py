@@ -353,3 +353,14 @@ def test_legacy_vectorised_conversions_equal_the_loops(text: str) -> None:
     edits, kind = repair(text)
     if kind == "tcvn3":
         assert edits == [(i, i + 1, want[i], None) for i, ch in enumerate(text) if want[i] != ch]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=40), st.integers(1, 40))
+def test_fast_fold_equals_the_translate_table(text: str, repeat: int) -> None:
+    # Long text is folded through a table of UTF-16 code units (lone surrogates by code points); short text with
+    # str.translate: both give the per-character table, astral characters included.
+    from moderation.text.normalise import _fold_fast, _fold_table
+
+    for sample in (text, text * (256 // max(1, len(text)) + repeat), "Đường " * 50 + text):
+        assert _fold_fast(sample) == sample.translate(_fold_table())
