@@ -6,6 +6,7 @@ and starts the server); with ``CI=true`` and no server the PostgreSQL cases fail
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from moderation.config import Settings, load_settings
@@ -98,6 +99,23 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         **overrides,
     }
     return load_settings(env={}, **values)
+
+
+@contextlib.contextmanager
+def recorded_statements(database_url: str, words: int | None = None) -> Iterator[list[str]]:
+    """The SQL statements the engine of ``database_url`` runs inside the block, upper-cased with the whitespace
+    collapsed (only their first ``words`` words when given): for statement-count guards, not timings."""
+    seen: list[str] = []
+    engine = get_engine(database_url)
+
+    def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()[:words]).upper())
+
+    event.listen(engine, "before_cursor_execute", _record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", _record)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

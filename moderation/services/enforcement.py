@@ -23,6 +23,7 @@ from moderation.services import audit
 from moderation.services.classification import decision_json
 from moderation.services.workflow import (
     add_delivery,
+    audit_decision_created,
     decision_by_id,
     ladder_for,
     ladders,
@@ -507,20 +508,7 @@ def _new_decision(session: Session, actor: str, **fields: Any) -> Decision:
     values = {"id": new_id("dec"), "actor": actor, "created_at": utcnow(), **fields}
     session.connection().execute(_table(Decision).insert(), values)
     decision = Decision(**values)
-    audit.record(
-        session,
-        actor=actor,
-        action="decision.create",
-        object_type="decision",
-        object_id=decision.id,
-        platform_id=decision.platform_id,
-        details={
-            "submission_id": decision.submission_id,
-            "verdict": decision.verdict,
-            "action": decision.action,
-            "source": decision.source,
-        },
-    )
+    audit_decision_created(session, decision)
     return decision
 
 
@@ -532,19 +520,8 @@ def _suspend_blog(session: Session, loaded: _Loaded, platform_id: str, external_
         _set_blog_status(session, platform_id, external_id, "suspended", actor)
     elif blog_pk is not None and status != "suspended":
         blog = session.get(Blog, blog_pk)
-        if blog is not None and blog.status != "suspended":
-            before = blog.status
-            blog.status = "suspended"
-            session.add(BlogStatusChange(blog_id=blog.id, status="suspended", source="enforcement"))
-            audit.record(
-                session,
-                actor=actor,
-                action="blog.status",
-                object_type="blog",
-                object_id=blog.id,
-                platform_id=platform_id,
-                details={"from": before, "to": "suspended", "external_id": external_id},
-            )
+        if blog is not None:
+            _change_blog_status(session, blog, "suspended", actor, flush=False)
     loaded.blogs[key] = (blog_pk, "suspended")
 
 
@@ -574,20 +551,27 @@ def _set_blog_status(session: Session, platform_id: str, external_id: str, statu
     blog = session.scalars(
         select(Blog).where(Blog.platform_id == platform_id, Blog.external_id == external_id)
     ).one_or_none()
-    if blog is None or blog.status == status:
+    if blog is not None:
+        _change_blog_status(session, blog, status, actor)
+
+
+def _change_blog_status(session: Session, blog: Blog, status: str, actor: str, *, flush: bool = True) -> None:
+    """Set ``blog``'s status (unless it has it), with its history row and audit entry."""
+    if blog.status == status:
         return
     before = blog.status
     blog.status = status
     session.add(BlogStatusChange(blog_id=blog.id, status=status, source="enforcement"))
-    session.flush()
+    if flush:
+        session.flush()
     audit.record(
         session,
         actor=actor,
         action="blog.status",
         object_type="blog",
         object_id=blog.id,
-        platform_id=platform_id,
-        details={"from": before, "to": status, "external_id": external_id},
+        platform_id=blog.platform_id,
+        details={"from": before, "to": status, "external_id": blog.external_id},
     )
 
 

@@ -347,9 +347,15 @@ def create_decision(session: Session, actor: str, **fields: Any) -> Decision:
     decision = Decision(id=new_id("dec"), actor=actor, **fields)
     session.add(decision)
     session.flush()
+    audit_decision_created(session, decision)
+    return decision
+
+
+def audit_decision_created(session: Session, decision: Decision) -> None:
+    """Record the audit entry of a new decision (its actor is the decision's)."""
     audit.record(
         session,
-        actor=actor,
+        actor=decision.actor,
         action="decision.create",
         object_type="decision",
         object_id=decision.id,
@@ -361,4 +367,3 @@ def create_decision(session: Session, actor: str, **fields: Any) -> Decision:
             "source": decision.source,
         },
     )
-    return decision

@@ -7,12 +7,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
 
-from moderation.store.db import get_engine, session_scope
+from moderation.store.db import session_scope
 from moderation.store.models import Platform
 from moderation.web.auth import PlatformCache, PlatformSnapshot
-from tests.conftest import PlatformCreds, SignedClient, post_payload
+from tests.conftest import PlatformCreds, SignedClient, post_payload, recorded_statements
 
 
 class Clock:
@@ -26,15 +25,8 @@ class Clock:
 @pytest.fixture
 def statements(settings: Any) -> Iterator[list[str]]:
     """The SQL statements the app's engine runs while the test does."""
-    seen: list[str] = []
-    engine = get_engine(settings.database_url)
-
-    def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()).upper())
-
-    event.listen(engine, "before_cursor_execute", _record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", _record)
+    with recorded_statements(settings.database_url) as seen:
+        yield seen
 
 
 def _touching_submissions(seen: list[str]) -> list[str]:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from moderation.domain import History, Item
 from moderation.services.classification import classify_submission, history_for
-from moderation.store.db import get_engine, session_scope
+from moderation.store.db import session_scope
 from moderation.store.models import AuditEntry, Decision, Submission
-from tests.conftest import SignedClient, make_platform, post_payload
+from tests.conftest import SignedClient, make_platform, post_payload, recorded_statements
 
 CLEAN = "Hôm nay trời đẹp, tôi đi dạo quanh hồ Gươm với gia đình và ăn kem Tràng Tiền."
 
@@ -103,35 +103,19 @@ def test_history_counts_earlier_removals_by_author_and_blog(
         assert history_for(session, current) == expected
 
 
-class _Counting:
-    def __init__(self, url: str) -> None:
-        self.statements: list[str] = []
-        self.engine = get_engine(url)
-
-    def __enter__(self) -> _Counting:
-        event.listen(self.engine, "before_cursor_execute", self._add)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._add)
-
-    def _add(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        self.statements.append(statement.split(None, 1)[0].upper())
-
-
 def test_clean_post_is_classified_in_six_statements(api: SignedClient, app: Any, settings: Any) -> None:
     rt = app.extensions["moderation"]
     for n in range(2):  # the second: the chain has a head, the author a history
         sub_id = api.post("/v1/posts", post_payload(id=f"c{n}", body=CLEAN)).get_json()["submission_id"]
         classifier = rt.classifiers.get()  # (the registries are re-read here: the tests' refresh period is 0)
-        with _Counting(settings.database_url) as counting, rt.sessions() as session:
+        with recorded_statements(settings.database_url, words=1) as statements, rt.sessions() as session:
             classify_submission(session, sub_id, classifier)
             session.commit()
     # The submission with its platform and any decision; the history; the decision; the submission's status; the
     # audit chain's head and its new entry (SQLite: in a savepoint).
     expected = 6 if settings.database_url.startswith("postgresql") else 8
-    assert len(counting.statements) == expected, counting.statements
-    assert "SAVEPOINT" not in counting.statements or not settings.database_url.startswith("postgresql")
+    assert len(statements) == expected, statements
+    assert "SAVEPOINT" not in statements or not settings.database_url.startswith("postgresql")
 
 
 class _CommitsTheOtherFirst:

@@ -11,14 +11,14 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from moderation.services.enforcement import apply_enforcement
 from moderation.store.base import new_id
-from moderation.store.db import get_engine, session_scope
+from moderation.store.db import session_scope
 from moderation.store.models import Decision, Platform, Submission
 from moderation.store.workflow import Case
-from tests.conftest import SignedClient, post_payload
+from tests.conftest import SignedClient, post_payload, recorded_statements
 
 NOW = dt.datetime.now(dt.UTC)
 SLANDER = {
@@ -29,22 +29,6 @@ SLANDER = {
     "severity": 3,
     "citation": {"article": "6"},
 }
-
-
-class _Counting:
-    def __init__(self, url: str) -> None:
-        self.statements: list[str] = []
-        self.engine = get_engine(url)
-
-    def __enter__(self) -> _Counting:
-        event.listen(self.engine, "before_cursor_execute", self._add)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._add)
-
-    def _add(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        self.statements.append(" ".join(statement.split()[:3]).upper())
 
 
 def _submit(api: SignedClient, n: int, published: dt.datetime) -> str:
@@ -113,10 +97,10 @@ def test_one_removal_runs_a_fixed_list_of_statements(
         decision = _removal(session, platform_id, sub_id)
         # Loaded (and held: the identity map is weak), as the classifier has them.
         held = (session.get(Submission, sub_id), session.get(Platform, platform_id))
-        with _Counting(settings.database_url) as counting:
+        with recorded_statements(settings.database_url, words=3) as statements:
             deliveries = apply_enforcement(session, decision)
         assert len(deliveries) == (1 if callback and sanction else 0)
-        assert counting.statements == expected
+        assert statements == expected
         assert all(held)
         assert apply_enforcement(session, decision) == []  # assessed once
         case = session.scalars(select(Case).order_by(Case.decided_at.desc()).limit(1)).one()
