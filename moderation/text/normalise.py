@@ -765,6 +765,8 @@ def _runs_to(buf: _Buf, runs: Sequence[tuple[int, int]], repl: Callable[[str], s
 
 _T_INV, _T_CONF, _T_REP, _T_EXOTIC, _T_SPACED, _T_LEET, _T_MARK, _T_TEEN, _T_WS = (1 << k for k in range(9))
 _T_ALL = (1 << 9) - 1
+# What sets ``_T_LEET``: a letter next to a leet digit (what ``_LEET_HINT`` finds).
+_LEET_EXACT = r"\p{L}[013457@]|[013457]\p{L}"
 _hs: Any
 try:  # pragma: no cover - depends on the platform
     import hyperscan as _hs
@@ -808,7 +810,9 @@ class _Triggers:
             _T_REP: "(?:" + "|".join(re.escape(c * 3) for c in vietnamese) + ")",
             _T_EXOTIC: r"[^\x00-\x{24f}\x{1e00}-\x{1eff}]",
             _T_SPACED: r"(?:^|[^\p{L}\p{M}\p{Nd}])[\p{L}0134](?:\p{M}|" + spaced_sep + r"|\x20\p{L}(?:\x20|\p{M}))",
-            _T_LEET: r"\p{L}[013457@]|[013457]\p{L}",
+            # A superset without ``\p{L}`` (a letter is an ASCII letter or not ASCII), twenty times cheaper to scan;
+            # when it fires, :meth:`scan` asks the exact pattern (``_LEET_EXACT``) before setting the bit.
+            _T_LEET: r"[A-Za-z\x{80}-\x{10ffff}][013457@]|[013457][A-Za-z\x{80}-\x{10ffff}]",
             _T_MARK: r"\p{M}|"
             + _hs_class(_TONED_CONSONANT)
             + r"|o[òóỏõọèéẻẽẹàáảãạ](?:[^\p{L}\p{M}]|$)|u[ỳýỷỹỵ](?:[^\p{L}\p{M}]|$)",
@@ -824,6 +828,8 @@ class _Triggers:
             elements=len(exprs),
             flags=[flags] * len(exprs),
         )
+        self.leet = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+        self.leet.compile(expressions=[_LEET_EXACT.encode()], ids=[_T_LEET], elements=1, flags=[flags])
         self.local = threading.local()
 
     def scan(self, text: str) -> int:
@@ -840,6 +846,12 @@ class _Triggers:
             found[0] |= pid
 
         self.db.scan(data, match_event_handler=on_match, scratch=scratch)
+        if found[0] & _T_LEET:
+            found[0] &= ~_T_LEET
+            leet_scratch = getattr(self.local, "leet_scratch", None)
+            if leet_scratch is None:
+                leet_scratch = self.local.leet_scratch = _hs.Scratch(self.leet)
+            self.leet.scan(data, match_event_handler=on_match, scratch=leet_scratch)
         return found[0]
 
 

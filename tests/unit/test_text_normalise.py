@@ -364,3 +364,24 @@ def test_fast_fold_equals_the_translate_table(text: str, repeat: int) -> None:
 
     for sample in (text, text * (256 // max(1, len(text)) + repeat), "Đường " * 50 + text):
         assert _fold_fast(sample) == sample.translate(_fold_table())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab đ0134579@ \u0301😀ǅ_ẹ-"), max_size=30) | st.text(max_size=30))
+def test_leet_trigger_equals_the_exact_pattern(text: str) -> None:
+    # The trigger scan looks for a cheap superset of "a letter next to a leet digit" and sets the bit only when the
+    # exact pattern matches too: the same bit as scanning with the exact pattern alone.
+    from moderation.text.normalise import _T_LEET, _trigger_bits, _triggers
+
+    t = _triggers()
+    if t is None:
+        pytest.skip("hyperscan is not installed")
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return
+    import hyperscan
+
+    found: list[int] = []
+    t.leet.scan(data, match_event_handler=lambda *a: found.append(1), scratch=hyperscan.Scratch(t.leet))
+    assert bool(_trigger_bits(text) & _T_LEET) == bool(found)
