@@ -421,7 +421,7 @@ def _codes(text: str) -> npt.NDArray[np.uint32]:
 
 
 def _from_codes(codes: npt.NDArray[np.uint32]) -> str:
-    return codes.astype("<u4").tobytes().decode("utf-32-le", errors="surrogatepass")
+    return codes.astype("<u4", copy=False).tobytes().decode("utf-32-le", errors="surrogatepass")
 
 
 @functools.cache
@@ -639,8 +639,9 @@ class _TeencodeScanner:
         # A match ends with the (non-word) character after the key, whose index is the key's end; or, at the end of
         # the text, with the key itself (the key's last character is a Vietnamese word character, so not both).
         if size != n:
-            b2c = np.cumsum((np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80, dtype=np.int64) - 1
-            end = b2c[to - 1]
+            # characters started up to each byte, counted in 32 bits (text is far below 2**31 bytes), minus one
+            b2c = np.cumsum((np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80, dtype=np.int32)
+            end = b2c[to - 1].astype(np.int64) - 1
         else:
             end = to - 1
         for i in np.flatnonzero(to == size).tolist():
@@ -906,14 +907,25 @@ _REPEAT = regex.compile(r"(\p{L})\1{2,}")
 _SPACES = re.compile(r"\s{2,}|[^\S ]")
 
 
-def _has_invisible(text: str) -> bool:
+def _has_invisible(text: str, codes: npt.NDArray[np.uint32] | None = None) -> bool:
     """Whether ``text`` holds a character ``_delete_invisible`` changes (format, control or lone surrogate): the
-    class bits of every code point, looked up with numpy (cheaper than a trigger scan)."""
+    class bits of every code point, looked up with numpy (cheaper than a trigger scan). ``codes`` are the code
+    points of ``text`` if the caller has them."""
     if text.isascii():
         return not text.isprintable() and bool(_ASCII_CONTROL.search(text))
     if len(text) < _SMALL:  # two regex searches cost less than numpy's fixed overhead on short text
         return bool(_INVISIBLE.search(text) or _SURROGATES_CONTROLS.search(text))
-    return bool((_classes_of(_codes(text)) & (_INV | _CTRL)).any())
+    codes = _codes(text) if codes is None else codes
+    if int(codes.max()) < _BMP:  # one gather from a table of the BMP
+        return bool(_invisible_bmp()[codes].any())
+    return bool((_classes_of(codes) & (_INV | _CTRL)).any())
+
+
+@functools.cache
+def _invisible_bmp() -> npt.NDArray[np.bool_]:
+    """Per BMP code point: format, control or surrogate (the ``_INV | _CTRL`` class bits)."""
+    out: npt.NDArray[np.bool_] = (_bmp_classes() & (_INV | _CTRL)) != 0
+    return out
 
 
 # Context around a change for the trigger patterns (each spans at most 7 characters).
@@ -946,12 +958,14 @@ def _lower_array() -> npt.NDArray[np.uint32]:
     return out
 
 
-def _lower(buf: _Buf) -> _Buf:
+def _lower(buf: _Buf, codes: npt.NDArray[np.uint32] | None = None) -> _Buf:
+    """Lowercase ``buf`` (``codes``: the code points of its text if the caller has them)."""
     text = buf.text
     if text.isascii():
         low = text.lower()
         return buf if low == text else _Buf(low, buf.starts, buf.ends, identity=buf.identity)
-    codes = _codes(text) if len(text) >= 256 else np.zeros(0, dtype=np.uint32)
+    if codes is None:
+        codes = _codes(text) if len(text) >= 256 else np.zeros(0, dtype=np.uint32)
     if len(codes) and int(codes.max()) < _BMP:
         table = _lower_array()
         lowered = table[codes]
@@ -1405,9 +1419,12 @@ def _normalise(text: str) -> Normalised:
             buf = _Buf(legacy.convert_tcvn3(text), buf.starts, buf.ends)
         elif repaired:
             buf = _apply(buf, repaired)
-    if _has_invisible(buf.text):
+    # Long non-ASCII text: its code points serve both the invisible test and lowercasing.
+    codes = _codes(buf.text) if len(buf.text) >= _SMALL and not buf.text.isascii() else None
+    if _has_invisible(buf.text, codes):
         buf = _delete_invisible(buf)
-    buf = _lower(buf)
+        codes = None
+    buf = _lower(buf, codes)
     bits = _trigger_bits(buf.text)
     if bits & _T_CONF:
         buf = _translate_1to1(buf, _confusables())
