@@ -38,12 +38,20 @@ def entry_dict(row: AuditEntry) -> dict[str, Any]:
     return {name: getattr(row, name) for name in _COLUMNS}
 
 
+_HEAD = select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
+_HEAD_LOCKED = _HEAD.with_for_update()
+
+
 def _head(session: Session) -> dict[str, Any] | None:
-    """The chain head's ``seq`` and ``hash`` (all the next entry needs), locked on PostgreSQL."""
-    query = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = session.execute(query).one_or_none()
+    """The chain head's ``seq`` and ``hash`` (all the next entry needs), locked on PostgreSQL.
+
+    What the transaction still has to flush is flushed first, so the head is locked for the last moment only; the
+    read itself is a plain statement (the ORM's execution path cost more than the query).
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    row = session.connection().execute(_HEAD_LOCKED if postgres else _HEAD).one_or_none()
     return {"seq": row.seq, "hash": row.hash} if row is not None else None
 
 
