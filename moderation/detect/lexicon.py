@@ -230,17 +230,22 @@ class Lexicon:
         text, folded = n.text, n.folded
         if self._scanner is None or not text:
             return {}
-        tb = text.encode("utf-8", errors="surrogatepass")
         same = text == folded
+        if not same and self._n_accented == 0:  # only folded forms: scan the folded text alone
+            fb = folded.encode("utf-8", errors="surrogatepass")
+            pids, ends = self._scanner.scan_arrays(fb)
+            if not len(pids):
+                return {}
+            if len(pids) >= _VECTOR_MIN:  # the accented text's bytes are not needed: offsets into ``folded``
+                return self._spans_vectorised(n, pids, ends, None, fb, same=False, per_form_limit=per_form_limit)
+        tb = text.encode("utf-8", errors="surrogatepass")
         split = len(tb)
         shift = 0  # added to every end offset: where the scanned bytes start in ``text NUL folded``
-        fb = b""
-        if same or self._n_accented == len(self._lengths):  # only the accented text holds hits
-            pids, ends = self._scanner.scan_arrays(tb)
-        elif self._n_accented == 0:  # only folded forms: scan the folded text alone, as if after ``text NUL``
-            fb = folded.encode("utf-8", errors="surrogatepass")
+        if not same and self._n_accented == 0:  # (scanned above) as if after ``text NUL``
             shift = split + 1
-            pids, ends = self._scanner.scan_arrays(fb)
+        elif same or self._n_accented == len(self._lengths):  # only the accented text holds hits
+            fb = b""
+            pids, ends = self._scanner.scan_arrays(tb)
         else:
             fb = folded.encode("utf-8", errors="surrogatepass")
             pids, ends = self._scanner.scan_arrays(tb + b"\x00" + fb)
@@ -303,19 +308,25 @@ class Lexicon:
         n: Normalised,
         pid: IntArray,
         end_b: IntArray,
-        tb: bytes,
+        tb: bytes | None,
         fb: bytes,
         *,
         same: bool,
         per_form_limit: int | None,
     ) -> dict[tuple[int, int], tuple[str, ...]]:
-        """:meth:`spans` for many raw hits (end offsets into ``text NUL folded``): offsets, region and boundary
-        checks and the map back in numpy."""
-        text, size, split = n.text, len(n.text), len(tb)
+        """:meth:`spans` for many raw hits (end offsets into ``text NUL folded``, or into ``folded`` alone when
+        ``tb`` is ``None``: only folded forms, scanned in the folded text): offsets, region and boundary checks and
+        the map back in numpy."""
+        text, size = n.text, len(n.text)
         start_b = end_b - self._lengths_arr[pid]
-        if same:
+        if tb is None:
+            in_folded = np.ones(len(pid), dtype=bool)
+            split = -1  # never read: every hit is folded
+        elif same:
+            split = len(tb)
             in_folded = np.zeros(len(pid), dtype=bool)
         else:
+            split = len(tb)
             in_folded = pid >= self._n_accented
             if in_folded.all():
                 keep = start_b > split
@@ -332,6 +343,7 @@ class Lexicon:
         all_folded = any_folded and bool(in_folded.all())
         text_ascii = split == size
         folded_ascii = len(fb) == size
+        accented = b"" if tb is None else tb  # read only when some hit is accented, so never empty then
         if all_folded:
             if folded_ascii:
                 start, end = start_b, end_b
@@ -343,7 +355,7 @@ class Lexicon:
             end = end_b.copy()
             acc = ~in_folded
             if not text_ascii:
-                text_map = _byte_to_char(tb)
+                text_map = _byte_to_char(accented)
                 start[acc], end[acc] = text_map[start_b[acc]], text_map[end_b[acc] - 1] + 1
             if any_folded and not folded_ascii:
                 folded_map = _byte_to_char(fb)
@@ -357,11 +369,11 @@ class Lexicon:
             folded_cps = _part_codes(n.folded, fb, folded_ascii)
             left_cp, right_cp = folded_cps[before], folded_cps[after]
         elif any_folded:
-            text_cps, folded_cps = _part_codes(text, tb, text_ascii), _part_codes(n.folded, fb, folded_ascii)
+            text_cps, folded_cps = _part_codes(text, accented, text_ascii), _part_codes(n.folded, fb, folded_ascii)
             left_cp = np.where(in_folded, folded_cps[before], text_cps[before])
             right_cp = np.where(in_folded, folded_cps[after], text_cps[after])
         else:
-            text_cps = _part_codes(text, tb, text_ascii)
+            text_cps = _part_codes(text, accented, text_ascii)
             left_cp, right_cp = text_cps[before], text_cps[after]
         left_word = _word_flags(left_cp) & (start > 0)
         right_word = _word_flags(right_cp) & (end < size)

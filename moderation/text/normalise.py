@@ -802,11 +802,9 @@ class _Triggers:
         ws = _class_chars(re.compile(r"\s"))
         word = r"[^\w]"
         spaced_sep = r"[.\-_*~+|/\\'`^]"
+        # No expression for ``_T_INV``: invisible characters are found before lowering by ``_has_invisible`` (a
+        # table lookup), and no stage after it reads the bit.
         exprs = {
-            _T_INV: _hs_class(
-                _class_chars(_INVISIBLE, 0, 0x110000)
-                + _class_chars(re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"))
-            ),
             _T_CONF: _hs_class(map(chr, _confusables())),
             _T_REP: "(?:" + "|".join(re.escape(c * 3) for c in vietnamese) + ")",
             _T_EXOTIC: r"[^\x00-\x{24f}\x{1e00}-\x{1eff}]",
