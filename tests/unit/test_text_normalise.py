@@ -279,7 +279,10 @@ def _teencode_reference(text: str) -> list[tuple[int, int, str]]:
 @given(
     st.lists(
         st.sampled_from(
-            ["ko", "k", "đc", "r", "vl", "ng", "hông", "người", "x", " ", ".", "\u0301", "😀", "_", "ǅ", "2"]
+            [
+                *("ko", "k", "đc", "r", "vl", "ng", "hông", "người", "x", " ", ".", "\u0301", "😀", "_", "ǅ", "2"),
+                *("occho", "occh", "occhoo", "dcmm", "thik", "𝐤", "kô"),
+            ]
         ),
         max_size=30,
     ).map("".join)
