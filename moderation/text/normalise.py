@@ -224,21 +224,24 @@ def _apply_runs(buf: _Buf, a: IntArray, b: IntArray, replacements: Sequence[str]
         return _Buf(out, empty, empty.copy())
     seg_len = np.fromiter(map(len, pieces), dtype=np.int64, count=2 * n_edits + 1)
     out_start = np.cumsum(seg_len) - seg_len
-    # per segment: the source index of output offset 0 if the segment extended back to it (``lo - step * o``)
-    base = np.empty(2 * n_edits + 1, dtype=np.int64)
-    base[0] = 0
-    base[2::2] = b - out_start[2::2]
-    base[1::2] = a
-    width = np.zeros(2 * n_edits + 1, dtype=np.int64)
-    width[1::2] = b - 1 - a
-    step = np.ones(2 * n_edits + 1, dtype=np.int64)
-    step[1::2] = 0
-    lo_arr = np.repeat(base, seg_len)
-    lo_arr += np.arange(total, dtype=np.int64) * np.repeat(step, seg_len)
-    hi_arr = lo_arr + np.repeat(width, seg_len)
+    # Every output character first as if in a gap (source = output offset + the segment's shift, one repeat), then
+    # the replacements' characters (few) set to their range: ``lo = a``, ``hi = b - 1``.
+    shift = np.empty(2 * n_edits + 1, dtype=np.int64)
+    shift[0] = 0
+    shift[2::2] = b - out_start[2::2]
+    shift[1::2] = 0
+    lo_arr = np.repeat(shift, seg_len)
+    lo_arr += np.arange(total, dtype=np.int64)
+    repl_len = seg_len[1::2]
+    in_repl = np.repeat(out_start[1::2] - (np.cumsum(repl_len) - repl_len), repl_len)
+    in_repl += np.arange(len(in_repl), dtype=np.int64)  # output offsets of the replacements' characters
+    lo_arr[in_repl] = np.repeat(a, repl_len)
     if buf.identity:
-        hi_arr += 1
+        hi_arr = lo_arr + 1
+        hi_arr[in_repl] = np.repeat(b, repl_len)
         return _Buf(out, lo_arr, hi_arr)
+    hi_arr = lo_arr.copy()
+    hi_arr[in_repl] = np.repeat(b - 1, repl_len)
     return _Buf(out, buf.starts[lo_arr], buf.ends[hi_arr])
 
 
