@@ -1456,7 +1456,9 @@ def _normalise(text: str) -> Normalised:
             buf = _leet(buf, flags, scan)
         if buf.text is not checked:
             bits, checked = _trigger_bits(buf.text), buf.text
-        if bits & _T_MARK or not unicodedata.is_normalized("NFC", buf.text):
+        # Text without marks and without characters beyond Latin (no exotic bit) is NFC: every string of those
+        # characters is (a unit test checks every pair), so the NFC test runs only when either bit is set.
+        if bits & _T_MARK or (bits & _T_EXOTIC and not unicodedata.is_normalized("NFC", buf.text)):
             scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
             buf = _repair_marks(buf, flags, scan)
         if buf.text is not checked:

@@ -389,3 +389,16 @@ def test_leet_trigger_equals_the_exact_pattern(text: str) -> None:
     found: list[int] = []
     t.leet.scan(data, match_event_handler=lambda *a: found.append(1), scratch=hyperscan.Scratch(t.leet))
     assert bool(_trigger_bits(text) & _T_LEET) == bool(found)
+
+
+def test_latin_text_without_marks_is_nfc() -> None:
+    # The normaliser skips its NFC test when the trigger scan finds no combining mark and nothing beyond
+    # U+0000-U+024F and U+1E00-U+1EFF: that holds only if every string of those characters is NFC, which it is when
+    # every one of them and every pair of them is.
+    import unicodedata
+
+    import regex
+
+    chars = [chr(c) for c in (*range(0x250), *range(0x1E00, 0x1F00))]
+    assert not any(regex.match(r"\p{M}", c) for c in chars)
+    assert all(unicodedata.is_normalized("NFC", a + b) for a in chars for b in chars)
