@@ -63,11 +63,20 @@ def evaluate() -> None:
 )
 @click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=MODEL_DIR)
 @click.option("--split", default="test", show_default=True, help="Which split to score.")
-def evaluate_offensive(data_dir: Path, model_dir: Path, split: str) -> None:
-    """Print binary and span F1 on SPLIT, as written and with every diacritic stripped."""
+@click.option(
+    "--clean",
+    "clean_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A UTF-8 text file known to hold no offensive language (repeatable): report how many of its sentences "
+    "the model flags.",
+)
+def evaluate_offensive(data_dir: Path, model_dir: Path, split: str, clean_files: tuple[Path, ...]) -> None:
+    """Print binary and span F1 on SPLIT, as written and with every diacritic stripped; with --clean, the share of
+    sentences flagged in text known to be clean (a false-positive rate outside ViHOS's register)."""
     from moderation.detect.offensive import OffensiveModel
+    from moderation.detect.offensive_train import clean_sentences, clean_text_report, load_split, strip_diacritics
     from moderation.detect.offensive_train import evaluate as run_eval
-    from moderation.detect.offensive_train import load_split, strip_diacritics
 
     if not (data_dir / f"{split}.csv").exists():
         raise click.ClickException(f"no {split}.csv in {data_dir}")
@@ -84,4 +93,7 @@ def evaluate_offensive(data_dir: Path, model_dir: Path, split: str) -> None:
         "diacritics_stripped": stripped,
         "binary_f1_loss_when_stripped": round(accented["binary"]["f1"] - stripped["binary"]["f1"], 4),
     }
+    if clean_files:
+        sentences = [s for path in clean_files for s in clean_sentences(path.read_text(encoding="utf-8"))]
+        report["clean_text"] = {"files": [str(p) for p in clean_files]} | clean_text_report(model, sentences)
     click.echo(json.dumps(report, ensure_ascii=False, indent=1))

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import re
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -296,4 +297,32 @@ def evaluate(model: OffensiveModel, examples: Sequence[Example]) -> dict[str, An
         ),
         "char_micro_f1": round(2 * micro_p * micro_r / (micro_p + micro_r) if micro_p + micro_r else 0.0, 4),
         "items_per_second": round(len(examples) / elapsed, 1) if elapsed else None,
+    }
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def clean_sentences(text: str, min_chars: int = 20, max_chars: int = 300) -> list[str]:
+    """Split ``text`` into sentences (after ``. ! ? ;`` and at line breaks) of ``min_chars`` to ``max_chars``."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if min_chars <= len(s.strip()) <= max_chars]
+
+
+def clean_text_report(model: OffensiveModel, sentences: Sequence[str], show: int = 10) -> dict[str, Any]:
+    """How often the model flags sentences known to hold no offensive language (a false-positive rate on text of
+    the caller's register: its own articles, official documents), with the first ``show`` flagged ones."""
+    flagged = []
+    with_span = 0
+    for text in sentences:
+        res = model.predict(text)
+        if res.flagged:
+            with_span += bool(res.spans)
+            flagged.append({"score": round(res.score, 3), "spans": [text[a:b] for a, b in res.spans], "text": text})
+    n = len(sentences)
+    return {
+        "sentences": n,
+        "flagged": len(flagged),
+        "flagged_rate": round(len(flagged) / n, 4) if n else 0.0,
+        "flagged_with_span": with_span,
+        "examples": flagged[:show],
     }

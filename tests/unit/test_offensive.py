@@ -216,3 +216,41 @@ def test_batched_feature_hashes_property(strings: list[str], prefix: bytes) -> N
 
     want = [_h(prefix.decode() + s, 0xFFFFFFFF) for s in strings]
     assert _crcs(strings, prefix).tolist() == want
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", []),
+        ("Ngắn.", []),  # under 20 characters
+        (
+            "Hôm nay trời Hà Nội se lạnh quá. Mọi người nhớ mặc ấm nhé!\nCảm ơn cả nhà đã đọc bài viết này",
+            [
+                "Hôm nay trời Hà Nội se lạnh quá.",
+                "Mọi người nhớ mặc ấm nhé!",
+                "Cảm ơn cả nhà đã đọc bài viết này",
+            ],
+        ),
+        (
+            "a" * 301 + ". Một câu bình thường ở đây; câu khác cũng ở đây nhé",
+            ["Một câu bình thường ở đây;", "câu khác cũng ở đây nhé"],
+        ),
+    ],
+)
+def test_clean_sentences(text: str, expected: list[str]) -> None:
+    from moderation.detect.offensive_train import clean_sentences
+
+    assert clean_sentences(text) == expected
+
+
+def test_clean_text_report_counts_what_the_model_flags() -> None:
+    from moderation.detect.offensive_train import clean_text_report
+
+    model = default_model()
+    sentences = ["Hôm nay trời đẹp, cả nhà đi chơi công viên.", "thằng chó này ngu như bò, cút đi", "Cảm ơn bạn nhé."]
+    report = clean_text_report(model, sentences, show=1)
+    flagged = [s for s in sentences if model.predict(s).flagged]
+    assert report["sentences"] == 3
+    assert report["flagged"] == len(flagged) >= 1
+    assert report["flagged_rate"] == round(len(flagged) / 3, 4)
+    assert [e["text"] for e in report["examples"]] == flagged[:1]
