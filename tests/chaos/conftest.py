@@ -7,7 +7,6 @@ Servers are started from the Debian binaries CI installs; as root the PostgreSQL
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shlex
 import shutil
@@ -20,15 +19,11 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import WSGIRequestHandler, make_server
-from werkzeug.wrappers import Request, Response
 
-from moderation import signing
 from tests.conftest import IN_CI, REPO
 
 PY = sys.executable
@@ -216,66 +211,6 @@ def chaos_pg() -> Iterator[PgCluster]:
 
         dispose_engines(close=True)
         cluster.destroy()
-
-
-@dataclass
-class FlakyReceiver:
-    """A platform's callback endpoint that can be taken down (503) and counts every delivery it accepts."""
-
-    secret: str
-    down: bool = False
-    received: list[dict[str, Any]] = field(default_factory=list)
-    refused: int = 0
-    bad_signatures: int = 0
-    url: str = ""
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self, environ: Any, start_response: Any) -> Any:
-        request = Request(environ)
-        body = request.get_data()
-        with self.lock:
-            if self.down:
-                self.refused += 1
-                return Response("down for maintenance", status=503)(environ, start_response)
-            try:
-                signing.verify(
-                    self.secret,
-                    request.headers.get(signing.TIMESTAMP_HEADER),
-                    request.headers.get(signing.SIGNATURE_HEADER),
-                    body,
-                    tolerance_s=300,
-                )
-            except signing.SignatureError:
-                self.bad_signatures += 1
-                return Response("bad signature", status=401)(environ, start_response)
-            self.received.append(json.loads(body))
-        return Response("ok")(environ, start_response)
-
-    def delivery_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        with self.lock:
-            for r in self.received:
-                counts[r["delivery_id"]] = counts.get(r["delivery_id"], 0) + 1
-        return counts
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        """Thousands of callbacks: no access log."""
-
-
-@contextlib.contextmanager
-def flaky_receiver(secret: str) -> Iterator[FlakyReceiver]:
-    receiver = FlakyReceiver(secret=secret)
-    server = make_server("127.0.0.1", 0, receiver, threaded=True, request_handler=_QuietHandler)
-    receiver.url = f"http://127.0.0.1:{server.server_port}/callbacks"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 def _children(pid: int) -> list[int]:

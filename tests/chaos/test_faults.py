@@ -31,10 +31,10 @@ from moderation.services.delivery import BackoffPolicy
 from moderation.signing import signed_headers
 from moderation.store.db import get_engine, session_scope
 from moderation.store.models import Decision, Delivery, DeliveryAttempt, Submission
+from tests.callback_receiver import callback_receiver
 from tests.chaos.conftest import (
     PgCluster,
     RedisServer,
-    flaky_receiver,
     running_stack,
     stack_env,
     wait_for,
@@ -198,7 +198,7 @@ def test_killed_workers_and_restarted_redis_lose_nothing_and_double_nothing(
     chaos_db: str, chaos_redis: RedisServer, tmp_path: Path
 ) -> None:
     broker = chaos_redis.url(1)
-    with flaky_receiver("pending") as receiver:
+    with callback_receiver("pending", access_log=False) as receiver:
         creds = _platform(chaos_db, receiver.url)
         receiver.secret = creds.secret
         env = stack_env(chaos_db, broker, tmp_path / "var")
@@ -277,7 +277,7 @@ def test_database_restart_gives_503_with_retry_after_then_recovers(
     chaos_pg: PgCluster, chaos_db: str, chaos_redis: RedisServer, tmp_path: Path
 ) -> None:
     broker = chaos_redis.url(2)
-    with flaky_receiver("pending") as receiver:
+    with callback_receiver("pending", access_log=False) as receiver:
         creds = _platform(chaos_db, receiver.url)
         receiver.secret = creds.secret
         get_engine(chaos_db).dispose()
@@ -323,7 +323,7 @@ def test_callback_target_down_backs_off_and_delivers_when_back(
     chaos_db: str, chaos_redis: RedisServer, tmp_path: Path
 ) -> None:
     broker = chaos_redis.url(3)
-    with flaky_receiver("pending") as receiver:
+    with callback_receiver("pending", access_log=False) as receiver:
         creds = _platform(chaos_db, receiver.url)
         receiver.secret = creds.secret
         receiver.down = True
