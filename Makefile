@@ -18,7 +18,10 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip wheel
 
-$(STAMP): $(BIN)/python pyproject.toml
+# The compiled hot paths (moderation/_ext/*.pyx) are built by the install: editing one rebuilds them.
+EXT_SOURCES := setup.py $(wildcard moderation/_ext/*.pyx) $(wildcard moderation/_ext/*.pxd)
+
+$(STAMP): $(BIN)/python pyproject.toml $(EXT_SOURCES)
 	$(BIN)/pip install -q -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
