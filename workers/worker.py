@@ -60,6 +60,14 @@ def _warm_classifier(app: Any, celery: Celery, sender: Any = None, **_: object) 
     consumed = set(getattr(queues, "consume_from", None) or {}) if queues is not None else {"classify"}
     if "classify" not in consumed:
         return
+    from moderation import _ext
+
+    if not_built := _ext.missing():
+        log.warning(
+            "compiled extensions not built (no C compiler at install?): %s; classification runs its slower "
+            "pure-Python code (reinstall with gcc: make install)",
+            ", ".join(not_built),
+        )
     try:
         from moderation.domain import History, Item, ItemKind
 

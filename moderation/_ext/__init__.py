@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-__all__ = ["available", "expected"]
+__all__ = ["available", "expected", "missing"]
 
 
 def expected() -> list[str]:
@@ -31,3 +31,8 @@ def available() -> dict[str, bool]:
         else:
             out[name] = True
     return out
+
+
+def missing() -> list[str]:
+    """The extension modules that are not built here (their callers run the slower pure-Python code)."""
+    return [name for name, ok in available().items() if not ok]

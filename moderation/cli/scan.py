@@ -114,8 +114,14 @@ def _batches(stream: IO[str], progress: Any) -> Iterator[list[str]]:
 )
 def scan(infile: str, outfile: str, jobs: int, policies: str | None) -> None:
     """Classify every line of INFILE (JSONL) and write one result line each, in input order."""
+    from moderation import _ext
+
     settings = load_settings()
     policies_dir = policies or str(settings.policies_dir)
+    if not_built := _ext.missing():
+        click.echo(
+            f"scan: compiled extensions not built ({', '.join(not_built)}): running slower pure-Python code", err=True
+        )
     jobs = jobs or os.cpu_count() or 1
     src = click.open_file(infile, "r", encoding="utf-8", errors="replace")
     dst = click.open_file(outfile, "w", encoding="utf-8")

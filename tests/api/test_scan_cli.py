@@ -87,3 +87,18 @@ def test_scan_sees_the_registries_the_service_sees(api: SignedClient, settings: 
     hooked = api.post("/v1/posts?sync=1", post_payload(id="link", body=linking["body"])).get_json()["decision"]
     assert scanned["verdict"] == hooked["verdict"]
     assert sorted(scanned["labels"]) == sorted(hooked["labels"])
+
+
+@pytest.mark.parametrize(("not_built", "warned"), [([], False), (["_normalise"], True)])
+def test_scan_says_when_compiled_extensions_are_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, not_built: list[str], warned: bool
+) -> None:
+    from moderation import _ext
+
+    monkeypatch.setattr(_ext, "missing", lambda: not_built)
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(LINES[0], ensure_ascii=False) + "\n", encoding="utf-8")
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}"}
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(tmp_path / "o.jsonl")], env=env)
+    assert result.exit_code == 0, result.output
+    assert ("compiled extensions not built (_normalise)" in result.stderr) is warned
