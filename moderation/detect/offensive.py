@@ -34,6 +34,12 @@ try:  # pragma: no cover - depends on the platform
 except ImportError:  # pragma: no cover
     _hs = None
 
+_c: Any
+try:  # pragma: no cover - depends on the build
+    from moderation._ext import _offensive as _c
+except ImportError:  # pragma: no cover
+    _c = None
+
 __all__ = [
     "DETECTOR",
     "OffensiveModel",
@@ -633,6 +639,11 @@ class _Weights:
         return z, d_self, d_big
 
 
+def _lexicon_forms(terms: Sequence[str]) -> list[str]:
+    """The distinct folded forms of the lexicon terms that :class:`_LexiconScanner` scans for."""
+    return list(dict.fromkeys(f for f in (normalise_term(t)[1] for t in terms) if f and "\x00" not in f))
+
+
 class _LexiconScanner:
     """The model lexicon's folded forms in one Hyperscan database, scanned over the folded text only.
 
@@ -641,7 +652,7 @@ class _LexiconScanner:
     """
 
     def __init__(self, terms: Sequence[str]) -> None:
-        forms = list(dict.fromkeys(f for f in (normalise_term(t)[1] for t in terms) if f and "\x00" not in f))
+        forms = _lexicon_forms(terms)
         encoded = [f.encode() for f in forms]
         self.lengths = np.asarray([len(b) for b in encoded], dtype=np.int64)
         self.lengths_list = [len(b) for b in encoded]
@@ -731,6 +742,33 @@ class OffensiveModel:
             float(self.doc_w[_h("LEX:2", self.mask)]),
             float(self.doc_w[_h("LEX:3", self.mask)]),
         )
+        self._fast = self._engine()
+
+    def _engine(self) -> Any:
+        """The compiled :meth:`predict` (``moderation._ext._offensive``) with this model's weights, or None: not
+        built, no Hyperscan (the lexicon hits then come from :meth:`Lexicon.find`), or a numpy whose ``exp`` is not
+        libm's (the compiled loops call libm's)."""
+        if _c is None or self._lex_scan is None or not _exp_matches_numpy():
+            return None
+        return _c.Engine(
+            self.tok_w,
+            self.doc_w,
+            self.mask,
+            self.features >= 2,
+            self.tok_b,
+            self.doc_b,
+            self.threshold,
+            self.token_threshold,
+            self.meta.get("combine") == "mean",
+            self._lex_w,
+            self._weights.lex_prev,
+            self._weights.lex_next,
+            self.combined_score(_sigmoid(self.doc_b), np.zeros(0, dtype=np.float32)),
+            _word_chars(),
+            _fold_fast,
+            _lexicon_forms(self.meta.get("lexicon", [])),
+            choose_segments,
+        )
 
     @classmethod
     def load(cls, directory: str | Path = MODEL_DIR) -> OffensiveModel:
@@ -807,7 +845,26 @@ class OffensiveModel:
         A text of more than :data:`MAX_SEGMENTS` segments is scored on a bounded choice of them (every segment
         with a profanity-lexicon hit first, the first and last ones, and a sample of the rest; see
         :func:`choose_segments`); ``OffensiveResult.segments`` says how many were scored of how many.
+
+        Runs the compiled version when it is built (:meth:`_predict_compiled`), else :meth:`_predict_python`: the
+        same results.
         """
+        n = normalise(text) if isinstance(text, str) else text
+        if self._fast is not None:
+            score, spans, flagged, segs = self._fast.predict(n.text, n.folded, n.starts, n.ends)
+            return OffensiveResult(score, spans, flagged, segs)
+        return self._predict_python(n)
+
+    def _predict_compiled(self, text: str | Normalised) -> OffensiveResult:
+        """:meth:`predict` by ``moderation._ext._offensive`` (which must be available here)."""
+        n = normalise(text) if isinstance(text, str) else text
+        if self._fast is None:
+            raise RuntimeError("the compiled offensive model is not available")
+        score, spans, flagged, segs = self._fast.predict(n.text, n.folded, n.starts, n.ends)
+        return OffensiveResult(score, spans, flagged, segs)
+
+    def _predict_python(self, text: str | Normalised) -> OffensiveResult:
+        """:meth:`predict` in Python and numpy: the reference."""
         n = normalise(text) if isinstance(text, str) else text
         if len(n.text) <= _SHORT_CHARS and self._lex_scan is not None:
             short = _TOKEN.findall(n.text)
@@ -927,6 +984,11 @@ class OffensiveModel:
 
 def _sigmoid(z: float) -> float:
     return float(1.0 / (1.0 + np.exp(-min(max(z, -500.0), 500.0))))
+
+
+@functools.cache
+def _exp_matches_numpy() -> bool:
+    return bool(_c is not None and _c.exp_matches_numpy())
 
 
 def _runs(chosen: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
