@@ -20,6 +20,13 @@ import numpy as np
 cdef extern from *:
     void __builtin_prefetch(const void *addr) nogil
 
+cdef extern from "sys/mman.h":
+    int madvise(void *addr, size_t length, int advice) nogil
+    int MADV_HUGEPAGE
+
+cdef extern from "stdlib.h":
+    int posix_memalign(void **memptr, size_t alignment, size_t size) nogil
+
 cdef extern from "Python.h":
     bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
     Py_UCS4 PyUnicode_READ_CHAR(object s, Py_ssize_t index)
@@ -28,6 +35,7 @@ cdef extern from "Python.h":
 
 # The bounds and layout of offensive._Weights.
 cdef enum:
+    HUGE = 1 << 21
     PF = 16
     ROOT_TAB = 0x300
     ID_BITS = 20
@@ -197,6 +205,23 @@ cdef void *_resize(void *p, size_t size) except NULL:
     return q
 
 
+cdef void *_table_alloc(size_t size) except NULL:
+    """Memory for a hash table: from 2 MB up on 2 MB boundaries and marked for huge pages (the tables are read at
+    random; with 4 KB pages most reads would miss the TLB too)."""
+    cdef void *p = NULL
+    if size >= HUGE:
+        size = (size + HUGE - 1) // HUGE * HUGE
+        if posix_memalign(&p, HUGE, size) != 0:
+            p = NULL
+        elif p != NULL:
+            madvise(p, size, MADV_HUGEPAGE)
+    else:
+        p = malloc(size)
+    if p == NULL:
+        raise MemoryError()
+    return p
+
+
 cdef struct PairSlot:
     int64_t key  # -1: empty
     float w0  # b- (token model)
@@ -261,6 +286,9 @@ cdef class Engine:
     cdef int32_t root_tab[ROOT_TAB]
     cdef uint32_t *fcps
     cdef Py_ssize_t fcps_cap
+    cdef uint64_t *edge_key  # (node << 21 | cp) + 1 of each edge below the root; 0: empty
+    cdef int32_t *edge_child
+    cdef Py_ssize_t edge_cap
     # feature-name prefixes: CRC-32 of each
     cdef uint32_t p_w, p_f, p_c, p_c4, p_lex, p_lexw, p_fm1, p_fp1, p_fm2, p_fp2, p_wm1, p_wp1
     cdef uint32_t p_W, p_F, p_C, p_LEXW, p_bm, p_bp, p_B, p_t
@@ -362,6 +390,9 @@ cdef class Engine:
         self.terminal = NULL
         self.fcps = NULL
         self.node_cap = self.fcps_cap = 0
+        self.edge_key = NULL
+        self.edge_child = NULL
+        self.edge_cap = 0
         self.id_cap = self.wcap = self.keys_cap = self.fb_cap = self.pcap = self.tcap = 0
         self.cps_cap = self.tok_cap = self.hit_cap = self.reach_cap = self.run_cap = self.pos_cap = 0
         self.bounds_cap = self.seg_cap = self.chosen_cap = self.span_cap = self.fvals_cap = self.poff_cap = 0
@@ -484,6 +515,8 @@ cdef class Engine:
         free(self.node_cp)
         free(self.terminal)
         free(self.fcps)
+        free(self.edge_key)
+        free(self.edge_child)
 
     # -----------------------------------------------------------------------------------------------------------
     # Tables
@@ -532,9 +565,7 @@ cdef class Engine:
         cdef Py_ssize_t c = cap
         cdef PairSlot *old = self.pairs
         cdef Py_ssize_t old_cap = self.pcap
-        cdef PairSlot *ps = <PairSlot *>malloc(cap * sizeof(PairSlot))
-        if ps == NULL:
-            raise MemoryError()
+        cdef PairSlot *ps = <PairSlot *>_table_alloc(cap * sizeof(PairSlot))
         for i in range(cap):
             ps[i].key = -1
         if self.npairs:
@@ -553,9 +584,7 @@ cdef class Engine:
         cdef Py_ssize_t i, slot
         cdef TriSlot *old = self.tris
         cdef Py_ssize_t old_cap = self.tcap
-        cdef TriSlot *ts = <TriSlot *>malloc(cap * sizeof(TriSlot))
-        if ts == NULL:
-            raise MemoryError()
+        cdef TriSlot *ts = <TriSlot *>_table_alloc(cap * sizeof(TriSlot))
         for i in range(cap):
             ts[i].key = -1
         if self.ntris:
@@ -571,7 +600,8 @@ cdef class Engine:
         return 0
 
     cdef int _trie(self, forms) except -1:
-        cdef Py_ssize_t k, i, n
+        cdef Py_ssize_t k, i, n, cap, slot
+        cdef uint64_t ekey
         cdef int32_t node, child
         cdef uint32_t cp
         for k in range(ROOT_TAB):
@@ -596,7 +626,38 @@ cdef class Engine:
                         self.first_child[node] = child
                 node = child
             self.terminal[node] = 1
+        # the edges below the root in one hash table (a walk reads one slot per character)
+        cap = 64
+        while cap < 4 * self.nnodes:
+            cap *= 2
+        self.edge_key = <uint64_t *>_resize(self.edge_key, cap * sizeof(uint64_t))
+        self.edge_child = <int32_t *>_resize(self.edge_child, cap * sizeof(int32_t))
+        self.edge_cap = cap
+        memset(self.edge_key, 0, cap * sizeof(uint64_t))
+        for k in range(1, self.nnodes):
+            child = self.first_child[k]
+            while child != -1:
+                ekey = ((<uint64_t>k) << 21 | self.node_cp[child]) + 1
+                slot = <Py_ssize_t>(_mix(ekey) & <uint64_t>(cap - 1))
+                while self.edge_key[slot] != 0:
+                    slot = (slot + 1) & (cap - 1)
+                self.edge_key[slot] = ekey
+                self.edge_child[slot] = child
+                child = self.next_sibling[child]
         return 0
+
+    cdef inline int32_t _next(self, int32_t node, uint32_t cp) noexcept nogil:
+        """The child of ``node`` (not the root) by ``cp``, or -1."""
+        cdef uint64_t ekey = ((<uint64_t>node) << 21 | cp) + 1
+        cdef Py_ssize_t slot = <Py_ssize_t>(_mix(ekey) & <uint64_t>(self.edge_cap - 1))
+        cdef uint64_t k
+        while True:
+            k = self.edge_key[slot]
+            if k == ekey:
+                return self.edge_child[slot]
+            if k == 0:
+                return -1
+            slot = (slot + 1) & (self.edge_cap - 1)
 
     cdef int32_t _new_node(self, uint32_t cp) except -1:
         cdef Py_ssize_t k = self.nnodes, cap
@@ -1112,7 +1173,7 @@ cdef class Engine:
                     nh += 1
                 if e == size:
                     break
-                node = self._child(node, f[e])
+                node = self._next(node, f[e])
                 e += 1
         if nh > 1:
             qsort(self.hits, nh, sizeof(Hit), _cmp_hit)
