@@ -29,6 +29,12 @@ import regex
 
 from moderation.text import legacy
 
+_c: Any
+try:  # the compiled stages (moderation/_ext/_normalise.pyx); without them the Python code below does the same work
+    from moderation._ext import _normalise as _c
+except ImportError:  # pragma: no cover - depends on the build
+    _c = None
+
 __all__ = [
     "Normalised",
     "fold_diacritics",
@@ -71,6 +77,13 @@ class Normalised:
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map ``[start, end)`` of ``text``/``folded`` to the span of ``original`` it came from."""
+        if _c is not None:
+            try:
+                out: tuple[int, int] = _c.to_original(self.starts, self.ends, len(self.text), start, end)
+            except (TypeError, ValueError, OverflowError):  # not int64 arrays, or not int offsets: the Python path
+                pass
+            else:
+                return out
         n = len(self.text)
         start = min(max(start, 0), n)
         end = min(max(end, start), n)
@@ -118,6 +131,16 @@ def _apply(buf: _Buf, edits: Iterable[_Edit]) -> _Buf:
     """
     if not isinstance(edits, list):
         edits = list(edits)
+    c = _compiled()
+    if c is not None:
+        try:
+            done = c.apply_edits(buf.text, buf.starts, buf.ends, edits)
+        except (TypeError, ValueError):  # offset arrays that are not contiguous int64: the Python path
+            done = False
+        if done is None:
+            return buf
+        if done is not False:
+            return _Buf(*done)
     if (
         edits
         and all(e[3] is None for e in edits)
@@ -440,6 +463,10 @@ def _fold_fast(text: str) -> str:
     """``text.translate(_fold_table())`` with a lookup array (one character for one, so lengths match)."""
     if text.isascii():
         return text
+    c = _compiled()
+    if c is not None:
+        done: str = c.fold(text)
+        return done
     if len(text) < 256:
         return text.translate(_fold_table())
     try:
@@ -635,6 +662,16 @@ class _TeencodeScanner:
         if not flat:
             return buf
         n, size = len(text), len(data)
+        c = _compiled()
+        if c is not None:
+            hits = c.teencode_hits(text, size, flat, self.keys)
+            if not hits:
+                return buf
+            edits: list[_Edit] = [(a, b, self.values[p], None) for a, b, p in hits]
+            done = _apply(buf, edits)
+            if n >= _SMALL and done is not buf:  # as below: where the new text changed
+                done.window = c.teencode_window(done.text, edits)
+            return done
         if n < _SMALL:
             return self._apply_small(buf, data, list(zip(flat[0::2], flat[1::2], strict=True)))
         raw = np.array(flat, dtype=np.int64)
@@ -744,6 +781,9 @@ def _teencode_fast(buf: _Buf, flags: set[str], scan: _Scan | None) -> _Buf:
 
 def _collapse_spaces(buf: _Buf, scan: _Scan) -> _Buf:
     """Replace every whitespace run by one space (what ``_spaces`` does): single characters in place."""
+    c = _compiled()
+    if c is not None:
+        return _from_c(buf, c.collapse_spaces(buf.text, buf.starts, buf.ends))
     runs = scan.spaces()
     if not runs:
         return buf
@@ -914,6 +954,9 @@ def _has_invisible(text: str, codes: npt.NDArray[np.uint32] | None = None) -> bo
     points of ``text`` if the caller has them."""
     if text.isascii():
         return not text.isprintable() and bool(_ASCII_CONTROL.search(text))
+    c = _compiled()
+    if c is not None:
+        return bool(c.has_invisible(text))
     if len(text) < _SMALL:  # two regex searches cost less than numpy's fixed overhead on short text
         return bool(_INVISIBLE.search(text) or _SURROGATES_CONTROLS.search(text))
     codes = _codes(text) if codes is None else codes
@@ -939,6 +982,9 @@ _ASCII_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def _delete_invisible(buf: _Buf) -> _Buf:
     # Deleting a character keeps every other one on its own original span (the map of the previous character is
     # not widened): a numpy filter over the code points and the map.
+    c = _compiled()
+    if c is not None:
+        return _from_c(buf, c.delete_invisible(buf.text, buf.starts, buf.ends))
     scan = _Scan(buf.text)
     keep = ~scan._is(_INV)
     if not keep.all():
@@ -965,6 +1011,9 @@ def _lower(buf: _Buf, codes: npt.NDArray[np.uint32] | None = None) -> _Buf:
     if text.isascii():
         low = text.lower()
         return buf if low == text else _Buf(low, buf.starts, buf.ends, identity=buf.identity)
+    c = _compiled()
+    if c is not None:
+        return _lower_c(buf, c)
     if codes is None:
         codes = _codes(text) if len(text) >= 256 else np.zeros(0, dtype=np.uint32)
     if len(codes) and int(codes.max()) < _BMP:
@@ -984,6 +1033,21 @@ def _lower(buf: _Buf, codes: npt.NDArray[np.uint32] | None = None) -> _Buf:
         edits: list[_Edit] = [(i, i + 1, text[i].lower(), None) for i in at if len(text[i].lower()) != 1]
     else:
         edits = [(i, i + 1, ch.lower(), None) for i, ch in enumerate(text) if len(ch.lower()) != 1]
+    buf = _apply(buf, edits)
+    return _Buf(buf.text.lower(), buf.starts, buf.ends)
+
+
+def _lower_c(buf: _Buf, c: Any) -> _Buf:
+    """:func:`_lower` with the compiled table pass (long text), for non-ASCII text."""
+    text = buf.text
+    if len(text) >= 256:
+        lowered = c.lower_bmp(text)
+        if lowered is not None:
+            return buf if lowered is text else _Buf(lowered, buf.starts, buf.ends, identity=buf.identity)
+    low = text.lower()
+    if len(low) == len(text):
+        return buf if low == text else _Buf(low, buf.starts, buf.ends, identity=buf.identity)
+    edits: list[_Edit] = [(i, i + 1, ch.lower(), None) for i, ch in enumerate(text) if len(ch.lower()) != 1]
     buf = _apply(buf, edits)
     return _Buf(buf.text.lower(), buf.starts, buf.ends)
 
@@ -1127,6 +1191,14 @@ def _leet(buf: _Buf, flags: set[str], scan: _Scan | None = None) -> _Buf:
         return _leet_small(buf, flags) if _LEET_HINT.search(text) else buf
     # ``_LEET_HINT`` from the class bits (the same ``\p{L}``): on long text the regex search alone costs more than
     # the whole numpy pass.
+    c = _compiled()
+    if c is not None:
+        # One character for one in place: the offset map does not change.
+        new = c.leet_long(text)
+        if new is None:
+            return buf
+        flags.add("obfuscation")
+        return _Buf(new, buf.starts, buf.ends)
     scan = _Scan(text) if scan is None else scan.of(text)
     if not scan.leet_hint():
         return buf
@@ -1342,7 +1414,11 @@ def _suspicious_tokens(text: str, scan: _Scan) -> list[tuple[int, int]]:
 
 
 def _repair_marks(buf: _Buf, flags: set[str], scan: _Scan | None = None) -> _Buf:
-    if scan is not None:
+    c = _compiled()
+    if c is not None:
+        buf = _from_c(buf, c.drop_mark_floods(buf.text, buf.starts, buf.ends))
+        tokens = c.suspicious_tokens(buf.text)
+    elif scan is not None:
         if scan.any_mark():
             buf = _drop_mark_floods(buf, scan)
         tokens = _suspicious_tokens(buf.text, scan.of(buf.text))
@@ -1383,6 +1459,40 @@ def _expand_teencode(buf: _Buf, flags: set[str]) -> _Buf:
 
 def _spaces(buf: _Buf) -> _Buf:
     return _sub(buf, _SPACES, lambda s: " ")
+
+
+def _fill_class(cp: int) -> int:
+    """The class bits of one code point not met yet (the compiled stages ask when they meet one)."""
+    return int(_classes_of(np.asarray([cp], dtype=np.uint32))[0])
+
+
+def _fill_py(cp: int) -> int:
+    """The ``str`` class bits of one code point not met yet, stored in the table."""
+    table = _py_all_classes()
+    table[cp] = _py_bits([chr(cp)])[0]
+    return int(table[cp])
+
+
+def _compiled() -> Any:
+    """The compiled stages, set up with this module's tables on first use; ``None`` when they were not built."""
+    c = _c
+    if c is not None and not c.ready():
+        c.setup(
+            _all_classes(),
+            _fill_class,
+            _py_all_classes(),
+            _fill_py,
+            _lower_array(),
+            _fold_array(),
+            _SUSPICIOUS.match,
+            (_W, _L, _M, _D, _INV, _CTRL, _SP, _TONED, _CONF, _SEP, _LEETD, _AT, _OTONE, _UTONE, _D0134),
+        )
+    return c
+
+
+def _from_c(buf: _Buf, done: tuple[str, IntArray, IntArray] | None) -> _Buf:
+    """The buffer a compiled stage returned (``None``: unchanged)."""
+    return buf if done is None else _Buf(*done)
 
 
 def _identity(text: str) -> _Buf:
@@ -1434,24 +1544,31 @@ def _normalise(text: str) -> Normalised:
     # token-level stages run until nothing changes; three rounds are enough for anything but crafted input.
     # Each stage runs only when the trigger scan of the current text says it could apply.
     checked = buf.text
+    c = _compiled()
     for _ in range(_MAX_ROUNDS):
         before = buf.text
         if buf.text is not checked:
             bits, checked = _trigger_bits(buf.text), buf.text
         scan: _Scan | None = None
         if bits & (_T_REP | _T_EXOTIC):
-            scan = _Scan(buf.text)
-            buf = _runs_to(buf, scan.repeats(), lambda s: s[0])
+            if c is not None:
+                buf = _from_c(buf, c.collapse_repeats(buf.text, buf.starts, buf.ends))
+            else:
+                scan = _Scan(buf.text)
+                buf = _runs_to(buf, scan.repeats(), lambda s: s[0])
         after_repeats = buf.text
         if buf.text is not checked:
             bits, checked = _trigger_bits(buf.text), buf.text
         if bits & _T_SPACED:
-            scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
-            buf = _join_spaced(buf, flags, scan.spaced())
+            if c is not None:
+                buf = _join_spaced(buf, flags, c.spaced_candidates(buf.text))
+            else:
+                scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
+                buf = _join_spaced(buf, flags, scan.spaced())
         if buf.text is not checked:
             bits, checked = _trigger_bits(buf.text), buf.text
         if bits & _T_LEET:
-            if len(buf.text) >= _SMALL:
+            if len(buf.text) >= _SMALL and c is None:
                 scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
             buf = _leet(buf, flags, scan)
         if buf.text is not checked:
@@ -1459,13 +1576,17 @@ def _normalise(text: str) -> Normalised:
         # Text without marks and without characters beyond Latin (no exotic bit) is NFC: every string of those
         # characters is (a unit test checks every pair), so the NFC test runs only when either bit is set.
         if bits & _T_MARK or (bits & _T_EXOTIC and not unicodedata.is_normalized("NFC", buf.text)):
-            scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
+            if c is None:
+                scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
             buf = _repair_marks(buf, flags, scan)
         if buf.text is not checked:
             bits, checked = _trigger_bits(buf.text), buf.text
         if buf.text is not after_repeats and bits & (_T_REP | _T_EXOTIC):  # the same text has no runs left
-            scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
-            buf = _runs_to(buf, scan.repeats(), lambda s: s[0])
+            if c is not None:
+                buf = _from_c(buf, c.collapse_repeats(buf.text, buf.starts, buf.ends))
+            else:
+                scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
+                buf = _runs_to(buf, scan.repeats(), lambda s: s[0])
         if buf.text is not checked:
             bits, checked = _trigger_bits(buf.text), buf.text
         if bits & _T_TEEN:
@@ -1479,8 +1600,11 @@ def _normalise(text: str) -> Normalised:
         if buf.text is not checked:
             bits, checked = _trigger_bits(buf.text), buf.text
         if bits & _T_WS:
-            scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
-            buf = _collapse_spaces(buf, scan)
+            if c is not None:
+                buf = _from_c(buf, c.collapse_spaces(buf.text, buf.starts, buf.ends))
+            else:
+                scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
+                buf = _collapse_spaces(buf, scan)
         if buf.text == before:
             break
     folded = _fold_fast(buf.text)

@@ -1,0 +1,755 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled stages of :mod:`moderation.text.normalise`: single passes over the code points of a string.
+
+Each function is the speed-up of one stage (or one helper) of the pure-Python normaliser, which stays the reference
+and the fallback: the same class-bit tables (numpy arrays shared with the Python module, astral code points filled
+in through the same callback when first met) and the same rules, so every result is identical. Offset maps are
+int64 arrays; a function that changes nothing returns ``None``, and :func:`apply_edits` returns ``False`` when the
+edits fall outside the text (the Python path then handles them, numpy's wrap-around included).
+"""
+
+from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBuffer_Release, PyObject_GetBuffer
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
+
+import numpy as np
+
+
+cdef extern from "Python.h":
+    int PyUnicode_READY(object o) except -1
+    int PyUnicode_KIND(object o)
+    void* PyUnicode_DATA(object o)
+    Py_UCS4 PyUnicode_READ(int kind, void* data, Py_ssize_t index) nogil
+    object PyUnicode_FromKindAndData(int kind, const void* buffer, Py_ssize_t size)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    int PyUnicode_4BYTE_KIND
+
+
+# Class bits (the values of ``_W`` ... ``_D0134`` in normalise.py, which checks them at setup).
+cdef enum:
+    B_W = 1
+    B_L = 2
+    B_M = 4
+    B_D = 8
+    B_INV = 16
+    B_CTRL = 32
+    B_SP = 64
+    B_TONED = 128
+    B_CONF = 256
+    B_SEP = 512
+    B_LEETD = 1024
+    B_AT = 2048
+    B_OTONE = 4096
+    B_UTONE = 8192
+    B_D0134 = 16384
+    UNKNOWN = 0xFFFF
+    PY_ALPHA = 1
+    PY_DIGIT = 2
+    PY_UNKNOWN = 0xFF
+    BMP = 0x10000
+    MAX_MARKS = 3
+    MAX_LEET_TOKEN = 64
+    SMALL = 256
+    TRIGGER_CONTEXT = 8
+
+cdef uint16_t[::1] _cls
+cdef uint8_t[::1] _py
+cdef const uint32_t[::1] _lower_tab
+cdef const uint32_t[::1] _fold_tab
+cdef object _cls_fill = None
+cdef object _py_fill = None
+cdef object _susp_match = None
+cdef bint _ready = False
+
+
+def ready() -> bool:
+    return _ready
+
+
+def setup(cls, cls_fill, py, py_fill, lower_tab, fold_tab, susp_match, bits):
+    """Share the normaliser's tables: class bits of every code point (``cls``, filled by ``cls_fill(cp)``), the
+    ``str`` class bits (``py``, ``py_fill``), the BMP lowercase and the fold tables, ``_SUSPICIOUS.match``."""
+    global _cls, _py, _lower_tab, _fold_tab, _cls_fill, _py_fill, _susp_match, _ready
+    expected = (B_W, B_L, B_M, B_D, B_INV, B_CTRL, B_SP, B_TONED, B_CONF, B_SEP, B_LEETD, B_AT, B_OTONE, B_UTONE,
+                B_D0134)
+    if tuple(bits) != expected:
+        raise ValueError("class bits differ from the compiled module's")
+    _cls = cls
+    _py = py
+    _lower_tab = lower_tab
+    _fold_tab = fold_tab
+    _cls_fill = cls_fill
+    _py_fill = py_fill
+    _susp_match = susp_match
+    _ready = True
+
+
+cdef struct Text:
+    int kind
+    void* data
+    Py_ssize_t n
+
+
+cdef inline Text _text(str s) except *:
+    cdef Text t
+    PyUnicode_READY(s)
+    t.kind = PyUnicode_KIND(s)
+    t.data = PyUnicode_DATA(s)
+    t.n = PyUnicode_GET_LENGTH(s)
+    return t
+
+
+cdef inline Py_UCS4 _at(Text* t, Py_ssize_t i) noexcept nogil:
+    return PyUnicode_READ(t.kind, t.data, i)
+
+
+cdef inline uint16_t _bits(Py_UCS4 c) except? 0xFFFF:
+    cdef uint16_t v = _cls[c]
+    if v == UNKNOWN:
+        v = <uint16_t>_cls_fill(<long>c)
+    return v
+
+
+cdef inline uint8_t _pybits(Py_UCS4 c) except? 0xFF:
+    cdef uint8_t v = _py[c]
+    if v == PY_UNKNOWN:
+        v = <uint8_t>_py_fill(<long>c)
+    return v
+
+
+cdef uint16_t* _classes(Text* t) except NULL:
+    """The class bits of every character (one extra 0 at the end); free with PyMem_Free."""
+    cdef uint16_t* out = <uint16_t*>PyMem_Malloc((t.n + 1) * sizeof(uint16_t))
+    cdef Py_ssize_t i
+    if out == NULL:
+        raise MemoryError()
+    try:
+        for i in range(t.n):
+            out[i] = _bits(_at(t, i))
+    except BaseException:
+        PyMem_Free(out)
+        raise
+    out[t.n] = 0
+    return out
+
+
+cdef inline str _from_ucs4(Py_UCS4* buf, Py_ssize_t n):
+    return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, n)
+
+
+cdef Py_UCS4* _ucs4_buffer(Py_ssize_t n) except NULL:
+    cdef Py_UCS4* out = <Py_UCS4*>PyMem_Malloc((n + 1) * sizeof(Py_UCS4))
+    if out == NULL:
+        raise MemoryError()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Edits and offset maps
+
+
+def apply_edits(str text, const int64_t[::1] starts, const int64_t[::1] ends, list edits):
+    """``_apply``: sorted edits ``(a, b, replacement, per_char)``; overlapping or empty source ranges are skipped.
+
+    Returns ``(text, starts, ends)``, ``None`` when no edit applies, ``False`` when an edit or a per-character range
+    falls outside the text (the caller then runs the Python path).
+    """
+    cdef Py_ssize_t n = len(text)
+    cdef Py_ssize_t pos = 0, total = 0, a, b, k, j, o, i, lo, hi, r_lo, r_hi
+    cdef bint changed = False
+    cdef list pieces = []
+    cdef list valid = []
+    cdef object repl, per_char, pc
+    cdef int64_t[::1] out_s, out_e
+    if len(starts) != n or len(ends) != n:
+        return False
+    for e in edits:
+        a = e[0]
+        b = e[1]
+        if a < 0 or b < 0 or a > n or b > n:
+            return False  # the Python path's own handling (numpy's negative indexes included)
+        if a < pos or b <= a:
+            continue
+        repl = e[2]
+        per_char = e[3]
+        k = len(repl)
+        pc = None
+        if per_char is not None and len(per_char) == k:
+            pc = per_char.tolist() if isinstance(per_char, np.ndarray) else per_char
+            for r in pc:
+                r_lo = r[0]
+                r_hi = r[1]
+                lo = a + r_lo
+                hi = a + (r_hi if r_hi > r_lo + 1 else r_lo + 1) - 1
+                if lo < 0 or lo >= n or hi < 0 or hi >= n:
+                    return False
+        changed = True
+        valid.append((a, b, repl, pc))
+        total += (a - pos) + k
+        pos = b
+    if not changed:
+        return None
+    total += n - pos
+    out_s_arr = np.empty(total, dtype=np.int64)
+    out_e_arr = np.empty(total, dtype=np.int64)
+    out_s = out_s_arr
+    out_e = out_e_arr
+    pos = 0
+    o = 0
+    for e in valid:
+        a = e[0]
+        b = e[1]
+        repl = e[2]
+        pc = e[3]
+        if pos < a:
+            pieces.append(text[pos:a])
+            for i in range(pos, a):
+                out_s[o] = starts[i]
+                out_e[o] = ends[i]
+                o += 1
+        pieces.append(repl)
+        k = len(repl)
+        if pc is None:
+            for j in range(k):
+                out_s[o] = starts[a]
+                out_e[o] = ends[b - 1]
+                o += 1
+        else:
+            for r in pc:
+                r_lo = r[0]
+                r_hi = r[1]
+                out_s[o] = starts[a + r_lo]
+                out_e[o] = ends[a + (r_hi if r_hi > r_lo + 1 else r_lo + 1) - 1]
+                o += 1
+        pos = b
+    if pos < n:
+        pieces.append(text[pos:])
+        for i in range(pos, n):
+            out_s[o] = starts[i]
+            out_e[o] = ends[i]
+            o += 1
+    return "".join(pieces), out_s_arr, out_e_arr
+
+
+cdef int _get_int64(object arr, Py_buffer* view, Py_ssize_t n) except -1:
+    """Acquire ``arr``'s buffer as at least ``n`` contiguous int64 values (cheaper than a typed memoryview)."""
+    cdef bytes fmt
+    PyObject_GetBuffer(arr, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
+    fmt = view.format if view.format != NULL else b"B"
+    if view.itemsize != 8 or fmt.lstrip(b"@=<") not in (b"l", b"q") or view.len < n * 8:
+        PyBuffer_Release(view)
+        raise ValueError("not an int64 array as long as the text")
+    return 0
+
+
+def to_original(starts, ends, Py_ssize_t n, Py_ssize_t start, Py_ssize_t end):
+    """``Normalised.to_original`` over the offset arrays (``n``: the length of the text)."""
+    cdef int64_t pos, lo, hi
+    cdef Py_buffer bs, be
+    cdef const int64_t* s
+    cdef const int64_t* e
+    _get_int64(starts, &bs, n)
+    try:
+        _get_int64(ends, &be, n)
+    except BaseException:
+        PyBuffer_Release(&bs)
+        raise
+    s = <const int64_t*>bs.buf
+    e = <const int64_t*>be.buf
+    start = min(max(start, 0), n)
+    end = min(max(end, start), n)
+    if start == end:
+        pos = s[start] if start < n else (e[n - 1] if n else 0)
+        lo = hi = pos
+    else:
+        lo = s[start]
+        hi = e[end - 1]
+        if hi < lo:
+            hi = lo
+    PyBuffer_Release(&bs)
+    PyBuffer_Release(&be)
+    return lo, hi
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Stages
+
+
+def has_invisible(str text) -> bool:
+    """A character ``_delete_invisible`` changes: format, control or lone surrogate (``_INV | _CTRL``)."""
+    cdef Text t = _text(text)
+    cdef Py_ssize_t i
+    for i in range(t.n):
+        if _bits(_at(&t, i)) & (B_INV | B_CTRL):
+            return True
+    return False
+
+
+def delete_invisible(str text, const int64_t[::1] starts, const int64_t[::1] ends):
+    """``_delete_invisible``: format characters deleted (the others keep their spans), lone surrogates to U+FFFD,
+    other controls to a space. ``None`` when nothing changes."""
+    cdef Text t = _text(text)
+    cdef Py_ssize_t i, o = 0
+    cdef uint16_t v
+    cdef Py_UCS4 c
+    cdef bint changed = False
+    cdef Py_UCS4* buf
+    cdef int64_t[::1] out_s, out_e
+    if len(starts) != t.n or len(ends) != t.n:
+        raise ValueError("offset map and text differ in length")
+    buf = _ucs4_buffer(t.n)
+    try:
+        out_s_arr = np.empty(t.n, dtype=np.int64)
+        out_e_arr = np.empty(t.n, dtype=np.int64)
+        out_s = out_s_arr
+        out_e = out_e_arr
+        for i in range(t.n):
+            c = _at(&t, i)
+            v = _bits(c)
+            if v & B_INV:
+                changed = True
+                continue
+            if v & B_CTRL:
+                changed = True
+                c = 0xFFFD if 0xD800 <= c <= 0xDFFF else 32
+            buf[o] = c
+            out_s[o] = starts[i]
+            out_e[o] = ends[i]
+            o += 1
+        if not changed:
+            return None
+        return _from_ucs4(buf, o), out_s_arr[:o].copy(), out_e_arr[:o].copy()
+    finally:
+        PyMem_Free(buf)
+
+
+def lower_bmp(str text):
+    """``_lower``'s table path for long text: every character through the BMP lowercase table. ``None`` when a
+    character is beyond the BMP or lowers to more than one (the caller uses ``str.lower``); ``text`` itself when
+    nothing changes."""
+    cdef Text t = _text(text)
+    cdef Py_ssize_t i
+    cdef Py_UCS4 c, low
+    cdef bint changed = False
+    cdef Py_UCS4* buf
+    for i in range(t.n):
+        c = _at(&t, i)
+        if c >= BMP or _lower_tab[c] == 0:
+            return None
+    buf = _ucs4_buffer(t.n)
+    try:
+        for i in range(t.n):
+            c = _at(&t, i)
+            low = _lower_tab[c]
+            if low != c:
+                changed = True
+            buf[i] = low
+        if not changed:
+            return text
+        return _from_ucs4(buf, t.n)
+    finally:
+        PyMem_Free(buf)
+
+
+def collapse_repeats(str text, const int64_t[::1] starts, const int64_t[::1] ends):
+    """``_runs_to(buf, scan.repeats(), lambda s: s[0])``: runs of three or more identical letters to one letter that
+    maps to the whole run. ``None`` when there is none."""
+    cdef Text t = _text(text)
+    cdef Py_ssize_t i, j, o = 0, a = 0
+    cdef Py_UCS4 c
+    cdef bint changed = False
+    cdef Py_UCS4* buf
+    cdef int64_t[::1] out_s, out_e
+    if len(starts) != t.n or len(ends) != t.n:
+        raise ValueError("offset map and text differ in length")
+    # first: is there any run at all (cheap, no allocation)
+    i = 0
+    while i < t.n:
+        c = _at(&t, i)
+        j = i + 1
+        while j < t.n and _at(&t, j) == c:
+            j += 1
+        if j - i >= 3 and _bits(c) & B_L:
+            changed = True
+            break
+        i = j
+    if not changed:
+        return None
+    buf = _ucs4_buffer(t.n)
+    try:
+        out_s_arr = np.empty(t.n, dtype=np.int64)
+        out_e_arr = np.empty(t.n, dtype=np.int64)
+        out_s = out_s_arr
+        out_e = out_e_arr
+        i = 0
+        while i < t.n:
+            c = _at(&t, i)
+            j = i + 1
+            while j < t.n and _at(&t, j) == c:
+                j += 1
+            if j - i >= 3 and _bits(c) & B_L:
+                buf[o] = c
+                out_s[o] = starts[i]
+                out_e[o] = ends[j - 1]
+                o += 1
+            else:
+                for a in range(i, j):
+                    buf[o] = c
+                    out_s[o] = starts[a]
+                    out_e[o] = ends[a]
+                    o += 1
+            i = j
+        return _from_ucs4(buf, o), out_s_arr[:o].copy(), out_e_arr[:o].copy()
+    finally:
+        PyMem_Free(buf)
+
+
+def spaced_candidates(str text) -> list:
+    """``_Scan.spaced``: a superset of where ``_SPACED`` can match."""
+    cdef Text t = _text(text)
+    cdef uint16_t* cls = _classes(&t)
+    cdef Py_ssize_t i, n = t.n
+    cdef uint16_t nxt, c2, c3
+    cdef Py_UCS4 ch1, ch3
+    cdef bint after3, sp
+    cdef list out = []
+    try:
+        for i in range(n):
+            if not (cls[i] & (B_L | B_D0134)):
+                continue
+            if i > 0 and cls[i - 1] & (B_L | B_M | B_D):
+                continue
+            nxt = cls[i + 1] if i + 1 < n else 0
+            if nxt & (B_M | B_SEP):
+                out.append(i)
+                continue
+            ch1 = _at(&t, i + 1) if i + 1 < n else 0
+            c2 = cls[i + 2] if i + 2 < n else 0
+            c3 = cls[i + 3] if i + 3 < n else 0
+            ch3 = _at(&t, i + 3) if i + 3 < n else 0
+            after3 = (c3 & B_M) != 0 or ch3 == 32
+            if ch1 == 32 and (c2 & B_L) and after3:
+                out.append(i)
+        return out
+    finally:
+        PyMem_Free(cls)
+
+
+def leet_long(str text):
+    """``_leet`` for text of ``_SMALL`` characters or more: the new text (one character for one, so the offset map
+    does not change), or ``None`` when no token is rewritten."""
+    cdef Text t = _text(text)
+    cdef uint16_t* cls = _classes(&t)
+    cdef Py_ssize_t i, n = t.n, s, e, letters, digits, leet, size
+    cdef bint hint = False, changed = False, glued
+    cdef Py_UCS4 c
+    cdef uint8_t pb
+    cdef Py_UCS4* buf = NULL
+    try:
+        for i in range(n):
+            if (cls[i] & B_L) and (cls[i + 1] & (B_LEETD | B_AT)) and i + 1 < n:
+                hint = True
+                break
+            if (cls[i] & B_LEETD) and (cls[i + 1] & B_L) and i + 1 < n:
+                hint = True
+                break
+        if not hint:
+            return None
+        buf = _ucs4_buffer(n)
+        for i in range(n):
+            buf[i] = _at(&t, i)
+        i = 0
+        while i < n:
+            if not (cls[i] & (B_L | B_M | B_D | B_AT)):
+                i += 1
+                continue
+            s = i
+            while i < n and cls[i] & (B_L | B_M | B_D | B_AT):
+                i += 1
+            e = i
+            size = e - s
+            if size < 3 or size > MAX_LEET_TOKEN:
+                continue
+            letters = digits = leet = 0
+            for i in range(s, e):
+                c = buf[i]
+                pb = _pybits(c)
+                if pb & PY_ALPHA:
+                    letters += 1
+                if (pb & PY_DIGIT) or c == 64:
+                    digits += 1
+                if cls[i] & (B_LEETD | B_AT):
+                    leet += 1
+            i = e
+            glued = ((cls[s] & B_D) and (cls[s + 1] & B_D)) or ((cls[e - 1] & B_D) and (cls[e - 2] & B_D))
+            if letters < 2 or digits == 0 or digits > letters or glued or leet == 0:
+                continue
+            if buf[s] == 64 or buf[e - 1] == 64:
+                continue
+            for i in range(s, e):
+                c = buf[i]
+                if c == 48:
+                    buf[i] = 111  # 0 -> o
+                elif c == 49:
+                    buf[i] = 105  # 1 -> i
+                elif c == 51:
+                    buf[i] = 101  # 3 -> e
+                elif c == 52 or c == 64:
+                    buf[i] = 97  # 4, @ -> a
+                elif c == 53:
+                    buf[i] = 115  # 5 -> s
+                elif c == 55:
+                    buf[i] = 116  # 7 -> t
+                else:
+                    continue
+                changed = True
+            i = e
+        if not changed:
+            return None
+        return _from_ucs4(buf, n)
+    finally:
+        PyMem_Free(cls)
+        if buf != NULL:
+            PyMem_Free(buf)
+
+
+def drop_mark_floods(str text, const int64_t[::1] starts, const int64_t[::1] ends):
+    """``_drop_mark_floods``: every combining mark after the third in a row deleted; ``None`` when none is."""
+    cdef Text t = _text(text)
+    cdef Py_ssize_t i, o = 0, run = 0
+    cdef Py_UCS4 c
+    cdef bint changed = False
+    cdef Py_UCS4* buf
+    cdef int64_t[::1] out_s, out_e
+    if len(starts) != t.n or len(ends) != t.n:
+        raise ValueError("offset map and text differ in length")
+    for i in range(t.n):
+        if _bits(_at(&t, i)) & B_M:
+            run += 1
+            if run > MAX_MARKS:
+                changed = True
+                break
+        else:
+            run = 0
+    if not changed:
+        return None
+    buf = _ucs4_buffer(t.n)
+    try:
+        out_s_arr = np.empty(t.n, dtype=np.int64)
+        out_e_arr = np.empty(t.n, dtype=np.int64)
+        out_s = out_s_arr
+        out_e = out_e_arr
+        run = 0
+        for i in range(t.n):
+            c = _at(&t, i)
+            if _bits(c) & B_M:
+                run += 1
+                if run > MAX_MARKS:
+                    continue
+            else:
+                run = 0
+            buf[o] = c
+            out_s[o] = starts[i]
+            out_e[o] = ends[i]
+            o += 1
+        return _from_ucs4(buf, o), out_s_arr[:o].copy(), out_e_arr[:o].copy()
+    finally:
+        PyMem_Free(buf)
+
+
+def suspicious_tokens(str text) -> list:
+    """``_suspicious_tokens``: the tokens (runs of letters and marks) holding a match of ``_SUSPICIOUS``."""
+    cdef Text t = _text(text)
+    cdef uint16_t* cls = _classes(&t)
+    cdef Py_ssize_t i, n = t.n, tok_start = -1, last = -1, i_end
+    cdef Py_UCS4 c, prev
+    cdef uint16_t nxt, after
+    cdef bint cand, sure
+    cdef list out = []
+    try:
+        i = 0
+        for i in range(n):
+            if cls[i] & (B_L | B_M) and (i == 0 or not (cls[i - 1] & (B_L | B_M))):
+                tok_start = i
+            if cls[i] & (B_M | B_TONED):
+                cand = True
+                sure = True
+            else:
+                sure = False
+                c = _at(&t, i)
+                if c != 111 and c != 117:
+                    continue
+                nxt = cls[i + 1]  # 0 past the end
+                after = cls[i + 2] if i + 2 < n else 0
+                if after & (B_L | B_M):
+                    continue
+                if c == 111:
+                    cand = (nxt & B_OTONE) != 0
+                else:
+                    prev = _at(&t, i - 1) if i > 0 else 0
+                    cand = prev != 113 and (nxt & B_UTONE) != 0
+                if not cand:
+                    continue
+                if _susp_match(text, i) is None:
+                    continue
+            if tok_start < 0:
+                raise ValueError("a suspicious character outside every token")
+            if tok_start != last:
+                last = tok_start
+                i_end = tok_start
+                while i_end < n and cls[i_end] & (B_L | B_M):
+                    i_end += 1
+                out.append((tok_start, i_end))
+        return out
+    finally:
+        PyMem_Free(cls)
+
+
+def collapse_spaces(str text, const int64_t[::1] starts, const int64_t[::1] ends):
+    """``_collapse_spaces``: a whitespace character that is not a space becomes one (its span unchanged); a run of
+    two or more becomes one space spanning the run. ``None`` when nothing changes."""
+    cdef Text t = _text(text)
+    cdef Py_ssize_t i, j, o = 0
+    cdef Py_UCS4 c
+    cdef bint changed = False
+    cdef Py_UCS4* buf
+    cdef int64_t[::1] out_s, out_e
+    if len(starts) != t.n or len(ends) != t.n:
+        raise ValueError("offset map and text differ in length")
+    buf = _ucs4_buffer(t.n)
+    try:
+        out_s_arr = np.empty(t.n, dtype=np.int64)
+        out_e_arr = np.empty(t.n, dtype=np.int64)
+        out_s = out_s_arr
+        out_e = out_e_arr
+        i = 0
+        while i < t.n:
+            c = _at(&t, i)
+            if not (_bits(c) & B_SP):
+                buf[o] = c
+                out_s[o] = starts[i]
+                out_e[o] = ends[i]
+                o += 1
+                i += 1
+                continue
+            j = i + 1
+            while j < t.n and _bits(_at(&t, j)) & B_SP:
+                j += 1
+            if j - i == 1:
+                if c != 32:
+                    changed = True
+                buf[o] = 32
+                out_s[o] = starts[i]
+                out_e[o] = ends[i]
+            else:
+                changed = True
+                buf[o] = 32
+                out_s[o] = starts[i]
+                out_e[o] = ends[j - 1]
+            o += 1
+            i = j
+        if not changed:
+            return None
+        return _from_ucs4(buf, o), out_s_arr[:o].copy(), out_e_arr[:o].copy()
+    finally:
+        PyMem_Free(buf)
+
+
+def teencode_hits(str text, Py_ssize_t size, list flat, list keys):
+    """``_TeencodeScanner.apply``'s second half: from the Hyperscan matches over the UTF-8 text (``flat``: key index,
+    end byte offset, ...; ``size``: the number of bytes) the keys that are whole ``\\w`` runs, as sorted
+    ``(start, end, key index)``."""
+    cdef Text t = _text(text)
+    cdef Py_ssize_t n = t.n, i, p, k, pid, to, start, end, nbytes
+    cdef Py_ssize_t* before = NULL  # characters started before each byte offset
+    cdef Py_UCS4 c
+    cdef list hits = []
+    cdef str key
+    if size != n:
+        before = <Py_ssize_t*>PyMem_Malloc((size + 1) * sizeof(Py_ssize_t))
+        if before == NULL:
+            raise MemoryError()
+    try:
+        if before != NULL:
+            p = 0
+            before[0] = 0
+            for i in range(n):
+                c = _at(&t, i)
+                nbytes = 1 if c < 0x80 else (2 if c < 0x800 else (3 if c < 0x10000 else 4))
+                for k in range(nbytes):
+                    if p + k + 1 > size:
+                        raise ValueError("UTF-8 size does not match the text")
+                    before[p + k + 1] = i + 1
+                p += nbytes
+            if p != size:
+                raise ValueError("UTF-8 size does not match the text")
+        for k in range(0, len(flat), 2):
+            pid = flat[k]
+            to = flat[k + 1]
+            key = keys[pid]
+            if to == size and text.endswith(key):
+                end = n
+            else:
+                end = (before[to] if before != NULL else to) - 1
+            start = end - len(key)
+            if start > 0 and _bits(_at(&t, start - 1)) & B_W:
+                continue
+            if end < n and _bits(_at(&t, end)) & B_W:
+                continue
+            hits.append((start, end, pid))
+        hits.sort(key=_first)
+        return hits
+    finally:
+        if before != NULL:
+            PyMem_Free(before)
+
+
+def _first(tuple hit):
+    return hit[0]
+
+
+def teencode_window(str out, list edits) -> str:
+    """The changed parts of ``out`` (each expansion of ``edits``, applied in order, at its new offset, with
+    ``_TRIGGER_CONTEXT`` characters either side; overlapping windows merged), joined by NUL."""
+    cdef Py_ssize_t shift = 0, new_start, length, lo, hi, cur_lo = -1, cur_hi = -1, size = len(out)
+    cdef list parts = []
+    for e in edits:
+        length = len(e[2])
+        new_start = <Py_ssize_t>e[0] + shift
+        shift += length - (<Py_ssize_t>e[1] - <Py_ssize_t>e[0])
+        lo = new_start - TRIGGER_CONTEXT
+        if lo < 0:
+            lo = 0
+        hi = new_start + length + TRIGGER_CONTEXT
+        if hi > size:
+            hi = size
+        if cur_lo >= 0 and lo <= cur_hi:
+            cur_hi = hi
+            continue
+        if cur_lo >= 0:
+            parts.append(out[cur_lo:cur_hi])
+        cur_lo = lo
+        cur_hi = hi
+    if cur_lo >= 0:
+        parts.append(out[cur_lo:cur_hi])
+    return "\x00".join(parts)
+
+
+def fold(str text) -> str:
+    """``text.translate(_fold_table())`` (one character for one)."""
+    cdef Text t = _text(text)
+    cdef Py_ssize_t i, size = len(_fold_tab)
+    cdef Py_UCS4 c
+    cdef Py_UCS4* buf
+    cdef bint changed = False
+    buf = _ucs4_buffer(t.n)
+    try:
+        for i in range(t.n):
+            c = _at(&t, i)
+            if c < size and _fold_tab[c] != c:
+                c = _fold_tab[c]
+                changed = True
+            buf[i] = c
+        return _from_ucs4(buf, t.n) if changed else text
+    finally:
+        PyMem_Free(buf)
