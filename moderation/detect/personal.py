@@ -26,7 +26,15 @@ from typing import Any
 
 import regex
 
-from moderation.detect.identity import FOLD_TABLE_LIMIT, EntityIndex, end_offset, fold, fold_table, fold_with_offsets
+from moderation.detect.identity import (
+    FOLD_TABLE_LIMIT,
+    EntityIndex,
+    end_offset,
+    fold,
+    fold_char,
+    fold_table,
+    fold_with_offsets,
+)
 from moderation.domain import Item, Signal, Span
 
 DETECTOR = "personal_data/1"
@@ -91,6 +99,10 @@ _DIGIT_RUN = regex.compile(r"(?<![\d\w])\d(?:[ .-]?\d){5,18}(?![\d\w])")
 _PASSPORT = regex.compile(r"(?<![\p{L}\d])[A-Z]\d{7}(?![\p{L}\d])")
 _EMAIL = regex.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _DIGIT_OR_AT = regex.compile(r"[\d@]")
+# Every ``_EMAIL`` match holds an "@" after a local-part character and before "name." (a cheap test first: most "@"
+# in posts are mentions). The standard ``re`` finds the literal "@" fast.
+_EMAIL_AT = re.compile(r"@[A-Za-z0-9-]+\.[A-Za-z0-9-]")
+_EMAIL_LOCAL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
 _NAME = regex.compile(r"(?<![\p{L}\p{M}])\p{Lu}[\p{Ll}\p{M}]*(?:[ \t]+\p{Lu}[\p{Ll}\p{M}]*){1,3}")
 
 # Keyword patterns on folded text (lower case, no diacritics).
@@ -220,11 +232,32 @@ def _address_hint() -> re.Pattern[str]:
 
 
 _BEYOND_TABLE = re.compile(f"[{chr(FOLD_TABLE_LIMIT)}-\U0010ffff]")
+_SPACE = regex.compile(r"\s")
+
+
+@functools.lru_cache(maxsize=4096)
+def _inert(ch: str) -> bool:
+    """Tell whether a character beyond the fold table (an emoji, CJK) folds to a non-empty string of characters that
+    are all beyond the table and none white space: its fold can then hold no part of the comma, the white space and
+    the marker letters :data:`_ADDRESS` needs, so :func:`_address_hint` on the original text stays a valid test."""
+    folded = fold_char(ch)
+    return bool(folded) and all(
+        ord(c) >= FOLD_TABLE_LIMIT and not c.isspace() and _SPACE.match(c) is None for c in folded
+    )
 
 
 def _may_hold_address(text: str) -> bool:
     """Tell whether ``_ADDRESS`` may match the fold of ``text`` (False only when it cannot)."""
-    return _BEYOND_TABLE.search(text) is not None or _address_hint().search(text) is not None
+    if _address_hint().search(text) is not None:
+        return True
+    # Characters beyond the table are not in the hint's classes: they pass when each is inert (emoji, CJK), which
+    # keeps real text (full of emoji) from being folded whole only to find no address.
+    return not all(map(_inert, set(_BEYOND_TABLE.findall(text))))
+
+
+def _may_hold_email(text: str) -> bool:
+    """Tell whether ``_EMAIL`` may match ``text`` (False only when it cannot)."""
+    return any(m.start() and text[m.start() - 1] in _EMAIL_LOCAL for m in _EMAIL_AT.finditer(text))
 
 
 def find_names(text: str, *, budget_s: float | None = None) -> list[tuple[int, int]]:
@@ -322,7 +355,7 @@ def _find(text: str, official_domains: frozenset[str], clock: _Clock) -> list[Da
             break
         taken.append((m.start(), m.end()))  # 1800/1900 numbers belong to organisations
 
-    for m in clock.scan(_EMAIL, text) if "@" in text else ():
+    for m in clock.scan(_EMAIL, text) if "@" in text and _may_hold_email(text) else ():
         if len(out) >= MAX_DATA:
             break
         domain = m.group().rsplit("@", 1)[1].lower()

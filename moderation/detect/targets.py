@@ -13,6 +13,7 @@ of them. Every span is in ORIGINAL offsets.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,12 @@ try:  # pragma: no cover - depends on the platform
     import hyperscan as _hs
 except ImportError:  # pragma: no cover
     _hs = None
+
+_c: Any
+try:  # the compiled loops (moderation/_ext/_targets.pyx); without them the Python code below does the same work
+    from moderation._ext import _targets as _c
+except ImportError:  # pragma: no cover - depends on the build
+    _c = None
 
 __all__ = [
     "DETECTOR",
@@ -55,6 +62,7 @@ _WEAK_SECOND_PERSON = frozenset({"mi", "bây", "cậu", "bạn", "em", "anh", "c
 # weak address, i.e. only next to offensive words.
 _FOLDED_SECOND_PERSON = ["bon may", "chung may", "tui may", "lu may"]
 _FOLDED_WEAK_SECOND_PERSON = ["may", "m"]
+_FOLDED_STRONG = frozenset(_FOLDED_SECOND_PERSON)
 # Demonstrative address. Matched against the folded text only where it stays unambiguous without marks
 # ("thang kia", "do mat day"); short insult forms are matched with their marks, because folded they collide with
 # ordinary phrases ("con đi" / "con đĩ", "do ngu dốt" = "because of ignorance" / "đồ ngu"), and "con chó" is
@@ -119,8 +127,13 @@ class Accusation:
     target: TargetHit
 
 
+def _by_priority(words: Iterable[str]) -> list[str]:
+    """``words`` in the order :func:`_alternation` tries them (longest escaped form first, stable)."""
+    return sorted(words, key=lambda w: len(regex.escape(w)), reverse=True)
+
+
 def _alternation(words: Iterable[str]) -> str:
-    return "|".join(sorted((regex.escape(w) for w in words), key=len, reverse=True))
+    return "|".join(regex.escape(w) for w in _by_priority(words))
 
 
 def _pairs_regex(pairs: Sequence[tuple[Sequence[str], Sequence[str]]]) -> str:
@@ -162,17 +175,22 @@ def _patterns() -> dict[str, regex.Pattern[str]]:
 
 
 # The cue patterns are alternations of literal words between letter boundaries: (pattern, matched on the folded
-# form?, the literals). One Hyperscan pass over the text finds the few places where one of them can match, and the
-# pattern itself is run at those places only, so the matches are exactly those of ``pattern.finditer``.
+# form?, the literals in the order the pattern tries them). One Hyperscan pass over the text finds the few places
+# where one of them can match, and the pattern itself is run at those places only, so the matches are exactly those
+# of ``pattern.finditer``. The compiled matcher walks a trie of the same literals instead (see ``_cue_matcher``).
 def _cue_specs() -> list[tuple[str, bool, list[str]]]:
     return [
-        ("second_person", False, list(_SECOND_PERSON)),
-        ("second_person_folded", True, _FOLDED_SECOND_PERSON + _FOLDED_WEAK_SECOND_PERSON),
+        ("second_person", False, _by_priority(_SECOND_PERSON)),
+        ("second_person_folded", True, _by_priority(_FOLDED_SECOND_PERSON + _FOLDED_WEAK_SECOND_PERSON)),
         ("demonstrative", True, _pairs(_DEMONSTRATIVE)),
         ("demonstrative_marked", False, _pairs(_DEMONSTRATIVE_MARKED)),
-        ("organisation", False, list(_ORG_HEADS)),
-        ("wrongdoing", True, list(_WRONGDOING)),
+        ("organisation", False, _by_priority(_ORG_HEADS)),
+        ("wrongdoing", True, _by_priority(_WRONGDOING)),
     ]
+
+
+# Patterns whose alternation is preceded by ``(?<!\d )`` (see ``_patterns``).
+_NO_DIGIT_SPACE = frozenset({"second_person_folded"})
 
 
 class _CueScanner:
@@ -250,6 +268,36 @@ def _cues(n: Normalised) -> dict[str, list[regex.Match[str]]]:
     return _cue_scanner().matches(n)
 
 
+# A cue match: (start, end) in its form, (start, end) in the original, and the literal matched.
+_Cue = tuple[int, int, int, int, str]
+
+
+@functools.cache
+def _cue_matcher() -> Any:
+    """The compiled cue matcher: a trie of the literals of :func:`_cue_specs`, each with its pattern's priority."""
+    return _c.CueMatcher([(folded, words, name in _NO_DIGIT_SPACE) for name, folded, words in _cue_specs()])
+
+
+def _cue_spans_py(n: Normalised) -> dict[str, list[_Cue]]:
+    return {
+        name: [(m.start(), m.end(), *n.to_original(*m.span()), m.group()) for m in found]
+        for name, found in _cues(n).items()
+    }
+
+
+@functools.lru_cache(maxsize=16)
+def _cue_spans(n: Normalised) -> dict[str, list[_Cue]]:
+    """:func:`_cues` as tuples with the original spans (the compiled matcher's form; keyed by identity)."""
+    if _c is None:  # pragma: no cover - depends on the build
+        return _cue_spans_py(n)
+    return dict(zip(_cue_names(), _cue_matcher().spans(n.text, n.folded, n.starts, n.ends), strict=True))
+
+
+@functools.cache
+def _cue_names() -> list[str]:
+    return [name for name, _, _ in _cue_specs()]
+
+
 # Capitalised words that start sentences or are common enough not to be names.
 _NOT_NAMES_TEXT = """
 Tôi Mày Tao Bọn Chúng Họ Nó Anh Chị Em Ông Bà Cô Chú Bác Thằng Con Mẹ Bố Cha Vì Nhưng Và Còn Nếu Khi Thì
@@ -265,9 +313,51 @@ _SURNAMES = frozenset(_SURNAMES_TEXT.split())
 _ACRONYM_STOP = frozenset({"OK", "TV", "CV", "MV", "FB", "HD", "ĐM", "DM", "VL", "VCL", "CLGT", "LOL", "OMG", "KO"})
 
 
+_NAME_LEADS = frozenset({"Thằng", "Con", "Ông", "Bà", "Anh"})
+_HIT_FIELDS = ("kind", "start", "end", "strong")
+
+
+def _name_start(group: str, start: int) -> int | None:
+    """Where the name in a match of the ``name`` pattern starts (``None``: not a name); see :func:`find_targets`."""
+    words = group.split()
+    while words and words[0] in _NOT_NAMES:
+        words = words[1:]
+    first_surname = next((i for i, w in enumerate(words) if w in _SURNAMES), 0)
+    if first_surname > 0 and len(words) - first_surname >= 2:
+        words = words[first_surname:]
+    if len(words) >= 2 or (len(words) == 1 and group.split(maxsplit=1)[0] in _NAME_LEADS):
+        return start + group.index(words[0])
+    return None
+
+
 def find_targets(text: str | Normalised) -> list[TargetHit]:
     """Return the targets in ``text`` (original offsets), sorted by position."""
     n = normalise(text) if isinstance(text, str) else text
+    if _c is None:  # pragma: no cover - depends on the build
+        return _find_targets_py(n)
+    return _find_targets_c(n)
+
+
+def _find_targets_c(n: Normalised) -> list[TargetHit]:
+    """:func:`_find_targets_py` with the loops compiled: the hits as tuples (deduplicated and sorted as tuples),
+    then the objects."""
+    cues = _cue_spans(n)
+    rows = _c.target_rows(
+        cues["second_person"],
+        cues["second_person_folded"],
+        cues["demonstrative"],
+        cues["demonstrative_marked"],
+        cues["organisation"],
+        n.original,
+        _WEAK_SECOND_PERSON,
+        _FOLDED_STRONG,
+        _ACRONYM_STOP,
+        _name_start,
+    )
+    return _build(TargetHit, _HIT_FIELDS, rows)
+
+
+def _find_targets_py(n: Normalised) -> list[TargetHit]:
     pats = _patterns()
     cues = _cues(n)
     hits: set[TargetHit] = set()
@@ -314,6 +404,36 @@ def find_accusations(text: str | Normalised, targets: Sequence[TargetHit] | None
     tgs = [t for t in tgs if t.strong]
     if not tgs:
         return []
+    if _c is None:  # pragma: no cover - depends on the build
+        return _find_accusations_py(n, tgs)
+    return _find_accusations_c(n, tgs)
+
+
+def _find_accusations_c(n: Normalised, tgs: list[TargetHit]) -> list[Accusation]:
+    terms = _cue_spans(n)["wrongdoing"]
+    if not terms:
+        return []
+    out: list[Accusation] = []
+    sentences, near = _Sentences(n.original, _c.sentence_breaks(n.original)), _Near(tgs)
+    for start, _, lo, hi, lit in terms:
+        before = n.folded[max(0, start - 30) : start]
+        if _NOMINAL_BEFORE.search(before):
+            continue
+        sentence_lo, sentence_hi = sentences.around(lo, hi)
+        best: TargetHit | None = None
+        best_dist = _WINDOW + 1
+        for t in near.around(lo, hi):
+            if t.end <= sentence_lo or t.start >= sentence_hi or (t.start < hi and lo < t.end):
+                continue
+            dist = lo - t.end if t.end <= lo else t.start - hi
+            if dist < best_dist:
+                best, best_dist = t, dist
+        if best is not None:
+            out.append(Accusation(_WRONGDOING[lit], lo, hi, best))
+    return out
+
+
+def _find_accusations_py(n: Normalised, tgs: list[TargetHit]) -> list[Accusation]:
     terms = _cues(n)["wrongdoing"]
     if not terms:
         return []
@@ -343,8 +463,8 @@ class _Sentences:
 
     __slots__ = ("_breaks", "_length")
 
-    def __init__(self, original: str) -> None:
-        self._breaks = [m.start() for m in _SENTENCE_END.finditer(original)]
+    def __init__(self, original: str, breaks: list[int] | None = None) -> None:
+        self._breaks = [m.start() for m in _SENTENCE_END.finditer(original)] if breaks is None else breaks
         self._length = len(original)
 
     def around(self, lo: int, hi: int) -> tuple[int, int]:
@@ -373,6 +493,24 @@ class _Near:
 
 def aimed(hits: Sequence[TargetHit], spans: Sequence[tuple[int, int]], original: str) -> set[TargetHit]:
     """Return the targets the offensive ``spans`` are aimed at: in the same sentence, within a short window."""
+    if _c is None:  # pragma: no cover - depends on the build
+        return _aimed_py(hits, spans, original)
+    if not hits or not spans:
+        return set()
+    return {h for h, f in zip(hits, _aimed_flags(hits, spans, original), strict=True) if f}
+
+
+def _aimed_flags(hits: Sequence[TargetHit], spans: Sequence[tuple[int, int]], original: str) -> list[bool]:
+    """For each of ``hits``: is it in :func:`aimed` (compiled: no set of hits, no hashing)."""
+    if not hits or not spans:
+        return [False] * len(hits)
+    if _c is None:  # pragma: no cover - depends on the build
+        near = _aimed_py(hits, spans, original)
+        return [h in near for h in hits]
+    return _c.aimed_flags(hits, spans, original, _WINDOW)  # type: ignore[no-any-return]
+
+
+def _aimed_py(hits: Sequence[TargetHit], spans: Sequence[tuple[int, int]], original: str) -> set[TargetHit]:
     out: set[TargetHit] = set()
     if not hits or not spans:
         return out
@@ -386,6 +524,12 @@ def aimed(hits: Sequence[TargetHit], spans: Sequence[tuple[int, int]], original:
             if dist <= _WINDOW:
                 out.add(t)
     return out
+
+
+def _spans(field: str, original: str, hits: Sequence[TargetHit]) -> tuple[Span, ...]:
+    if _FAST_SPAN:
+        return _c.spans_of(Span, field, original, hits)  # type: ignore[no-any-return]
+    return tuple(Span(field, h.start, h.end, original[h.start : h.end]) for h in hits)
 
 
 # Target scores: the policy rules read ``target`` with a ``min_score``.
@@ -403,26 +547,32 @@ def target_signals(
     ``aimed_at`` are the hits the offensive language is aimed at (see :func:`aimed`); they score higher, so a rule
     can ask for "someone is named" (``min_score: 0.5``) or "the insult is aimed at someone" (``min_score: 0.75``).
     """
+    hits = list(hits)
     near = set(aimed_at)
+    return _target_signals(field, original, hits, [h in near for h in hits] if near else [False] * len(hits))
+
+
+def aimed_target_signals(
+    field: str, original: str, hits: Sequence[TargetHit], spans: Sequence[tuple[int, int]]
+) -> list[Signal]:
+    """``target_signals(field, original, hits, aimed(hits, spans, original))``, without the set of aimed hits."""
+    return _target_signals(field, original, hits, _aimed_flags(hits, spans, original))
+
+
+def _target_signals(field: str, original: str, hits: Sequence[TargetHit], is_near: Sequence[bool]) -> list[Signal]:
     grouped: dict[tuple[str, bool], list[TargetHit]] = {}
-    for h in hits:
-        grouped.setdefault((h.kind, h in near), []).append(h)
-    out = []
+    for h, close in zip(hits, is_near, strict=True):
+        grouped.setdefault((h.kind, close), []).append(h)
+    out: list[tuple[str, str, float, tuple[Span, ...], dict[str, Any], str]] = []
     for (kind, is_aimed), group in sorted(grouped.items()):
         strong = any(h.strong for h in group)
         scores = (AIMED_STRONG, AIMED_WEAK) if is_aimed else (PRESENT_STRONG, PRESENT_WEAK)
         score = scores[0] if strong else scores[1]
-        out.append(
-            Signal(
-                kind="target",
-                key=kind,
-                score=score,
-                spans=tuple(Span(field, h.start, h.end, original[h.start : h.end]) for h in group),
-                attrs={"target_kind": kind, "strong": strong, "aimed": is_aimed, "count": len(group), "field": field},
-                detector=DETECTOR,
-            )
-        )
-    return out
+        attrs = {"target_kind": kind, "strong": strong, "aimed": is_aimed, "count": len(group), "field": field}
+        out.append(("target", kind, score, _spans(field, original, group), attrs, DETECTOR))
+    if _FAST_SIGNAL:
+        return _c.build(Signal, _SIGNAL_FIELDS, out)  # type: ignore[no-any-return]
+    return [Signal(*row) for row in out]
 
 
 # Accusation scores: against a named person or organisation, or against someone only addressed ("bọn kia").
@@ -459,3 +609,28 @@ def accusation_signals(field: str, original: str, accusations: Iterable[Accusati
             )
         )
     return signals
+
+
+def _plain_init(cls: type, names: tuple[str, ...]) -> bool:
+    """Whether ``cls`` is a frozen slotted dataclass whose ``__init__`` only stores ``names`` (so ``_c.build`` may
+    make its instances)."""
+    params = getattr(cls, "__dataclass_params__", None)
+    return (
+        params is not None
+        and params.frozen
+        and getattr(cls, "__slots__", None) == names
+        and tuple(f.name for f in dataclasses.fields(cls)) == names
+        and not hasattr(cls, "__post_init__")
+    )
+
+
+_FAST_HIT = _c is not None and _plain_init(TargetHit, _HIT_FIELDS)
+_FAST_SPAN = _c is not None and _plain_init(Span, ("field", "start", "end", "text"))
+_SIGNAL_FIELDS = ("kind", "key", "score", "spans", "attrs", "detector")
+_FAST_SIGNAL = _c is not None and _plain_init(Signal, _SIGNAL_FIELDS)
+
+
+def _build(cls: type[TargetHit], names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[TargetHit]:
+    if _FAST_HIT:
+        return _c.build(cls, names, rows)  # type: ignore[no-any-return]
+    return [cls(*row) for row in rows]

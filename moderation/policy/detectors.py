@@ -55,9 +55,8 @@ def _language(item: Item, registries: Any) -> Sequence[Signal]:
         n = normalise(ft.text)
         res = model.predict(n)
         hits = targets.find_targets(n)
-        aimed = targets.aimed(hits, res.spans, ft.text) if res.spans else set()
         found = offensive.offensive_signals(ft.field, ft.text, res)
-        found += targets.target_signals(ft.field, ft.text, hits, aimed)
+        found += targets.aimed_target_signals(ft.field, ft.text, hits, res.spans)
         found += targets.accusation_signals(ft.field, ft.text, targets.find_accusations(n, hits))
         # A plain field is scanned as sent: its spans are already the field's.
         plain = ft.to_orig is None and (ft.text is ft.original or ft.text == ft.original)

@@ -1,0 +1,604 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled loops of the target and accusation detectors (``moderation.detect.targets``).
+
+Each function gives exactly what the pure-Python reference in ``targets`` gives (the reference is used when this
+extension is not built; the tests compare both):
+
+* :class:`CueMatcher` -- ``pattern.finditer`` of the six cue patterns (alternations of literal words between
+  ``(?<![\\p{L}\\p{M}\\d])`` and ``(?![\\p{L}\\p{M}\\d])``): one walk of a character trie per word start, each
+  pattern keeping its own search position, so the matches are those of six separate ``finditer`` calls; the spans
+  come back mapped to the original (``Normalised.to_original``);
+* :func:`original_spans` -- ``finditer`` of the ``mention``, ``name`` and ``acronym`` patterns on the original;
+* :func:`org_tail` -- the end of ``org_name.match(original, pos)`` (or -1);
+* :func:`sentence_breaks` -- the offsets of ``[.!?;\\n]``;
+* :func:`aimed_flags` -- which targets :func:`targets.aimed` returns, one flag per target;
+* :func:`build` -- frozen slotted dataclass instances without the generated ``__init__`` (what it does, in C).
+
+Character classes are those of the ``regex`` module (its Unicode version, not Python's): each 256-code-point block
+is classified with ``regex`` the first time a character of it is read.
+"""
+
+from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
+
+import numpy as np
+import regex
+
+cdef extern from "Python.h":
+    int PyObject_GenericSetAttr(object o, object name, object value) except -1
+
+# Class bits of a code point; each is the class written in the patterns of ``targets``.
+cdef enum:
+    MAX_PATTERNS = 16
+    ROOT_TABLE = 0x2000
+
+cdef enum:
+    WORD = 1     # [\p{L}\p{M}\d]: the cue word boundary
+    DIGIT = 2    # \d
+    UPPER = 4    # \p{Lu}
+    LOWER_M = 8  # [\p{Ll}\p{M}]
+    LETTER_D = 16  # [\p{L}\d]: the acronym boundary
+    LETTER_M = 32  # [\p{L}\p{M}]: the name boundary
+    W = 64       # \w: the mention boundary
+
+_CLASSES = [
+    (WORD, r"[\p{L}\p{M}\d]"), (DIGIT, r"\d"), (UPPER, r"\p{Lu}"), (LOWER_M, r"[\p{Ll}\p{M}]"),
+    (LETTER_D, r"[\p{L}\d]"), (LETTER_M, r"[\p{L}\p{M}]"), (W, r"\w"),
+]
+_CLASS_RES = [(bit, regex.compile(cls + "+")) for bit, cls in _CLASSES]
+
+cdef unsigned char _table[0x110000]
+cdef unsigned char _filled[0x1100]
+
+
+cdef void _fill(Py_ssize_t c) except *:
+    cdef Py_ssize_t block = c >> 8
+    cdef Py_ssize_t base = block << 8
+    cdef Py_ssize_t i
+    chars = "".join([chr(base + i) for i in range(256)])
+    for bit, pattern in _CLASS_RES:
+        for m in pattern.finditer(chars):
+            for i in range(m.start(), m.end()):
+                _table[base + i] |= <unsigned char>bit
+    _filled[block] = 1
+
+
+cdef inline unsigned char cls(Py_UCS4 ch) except? 255:
+    cdef Py_ssize_t c = <Py_ssize_t>ch
+    if not _filled[c >> 8]:
+        _fill(c)
+    return _table[c]
+
+
+def char_classes(str text):
+    """The class bits of each character of ``text`` (for the tests)."""
+    return [cls(c) for c in text]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cue patterns
+
+
+cdef class CueMatcher:
+    """A character trie of the cue literals of both forms. ``specs`` holds, per pattern, (on the folded form?,
+    the literals in the order the pattern's alternation tries them, needs ``(?<!\\d )``)."""
+
+    cdef int _npat
+    cdef int _forms[MAX_PATTERNS]
+    cdef int _no_digit_space[MAX_PATTERNS]
+    cdef int _nnodes
+    cdef int *_nchild      # per node: how many children
+    cdef int *_first       # per node: where its children start in _cc/_cn
+    cdef Py_UCS4 *_cc      # child characters, sorted per node
+    cdef int *_cn          # child nodes
+    cdef int *_tprio       # per node and pattern: the priority of the literal ending there (-1: none)
+    cdef unsigned char *_term  # per node: some literal ends there
+    cdef list _tlit        # per node and pattern: that literal
+    cdef int _root_tab[2 * ROOT_TABLE]  # per form, the root's child for each character below ROOT_TABLE (-1: none)
+
+    def __cinit__(self):
+        self._nchild = NULL
+        self._first = NULL
+        self._cc = NULL
+        self._cn = NULL
+        self._tprio = NULL
+        self._term = NULL
+
+    def __dealloc__(self):
+        free(self._nchild)
+        free(self._first)
+        free(self._cc)
+        free(self._cn)
+        free(self._tprio)
+        free(self._term)
+
+    def __init__(self, list specs):
+        cdef int k, node, form, at = 0, npat = len(specs)
+        if npat > MAX_PATTERNS:
+            raise ValueError(f"at most {MAX_PATTERNS} cue patterns")
+        self._npat = npat
+        kids: list = [{}, {}]  # node -> {char: node}; node 0 is the root of the text form, 1 of the folded form
+        terms: dict = {}  # (node, pattern) -> (priority, literal)
+        for k, (folded, literals, no_digit_space) in enumerate(specs):
+            self._forms[k] = 1 if folded else 0
+            self._no_digit_space[k] = 1 if no_digit_space else 0
+            for prio, lit in enumerate(literals):
+                if not lit:
+                    raise ValueError("empty cue literal")
+                node = self._forms[k]
+                for ch in lit:
+                    nxt = kids[node].get(ch)
+                    if nxt is None:
+                        nxt = len(kids)
+                        kids[node][ch] = nxt
+                        kids.append({})
+                    node = nxt
+                if (node, k) not in terms:  # the first in the alternation wins
+                    terms[(node, k)] = (prio, lit)
+        self._nnodes = len(kids)
+        total = sum(len(d) for d in kids)
+        self._nchild = <int *>malloc(self._nnodes * sizeof(int))
+        self._first = <int *>malloc(self._nnodes * sizeof(int))
+        self._cc = <Py_UCS4 *>malloc((total + 1) * sizeof(Py_UCS4))
+        self._cn = <int *>malloc((total + 1) * sizeof(int))
+        self._tprio = <int *>malloc(self._nnodes * npat * sizeof(int) + 1)
+        self._term = <unsigned char *>malloc(self._nnodes + 1)
+        if not (self._nchild and self._first and self._cc and self._cn and self._tprio and self._term):
+            raise MemoryError()
+        self._tlit = [None] * (self._nnodes * npat)
+        for node in range(self._nnodes):
+            self._term[node] = 0
+            for k in range(npat):
+                self._tprio[node * npat + k] = -1
+            self._first[node] = at
+            self._nchild[node] = len(kids[node])
+            for ch, nxt in sorted(kids[node].items()):
+                self._cc[at] = ord(ch)
+                self._cn[at] = nxt
+                at += 1
+        for node in range(2 * ROOT_TABLE):
+            self._root_tab[node] = -1
+        for form in range(2):
+            for ch, nxt in kids[form].items():
+                if ord(ch) < ROOT_TABLE:
+                    self._root_tab[form * ROOT_TABLE + ord(ch)] = nxt
+        for (node, k), (prio, lit) in terms.items():
+            self._term[node] = 1
+            self._tprio[node * npat + k] = prio
+            self._tlit[node * npat + k] = lit
+
+    cdef inline int _child(self, int node, Py_UCS4 c) noexcept:
+        cdef int first = self._first[node]
+        cdef int lo = first
+        cdef int hi = first + self._nchild[node]
+        cdef int end = hi
+        cdef int mid
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self._cc[mid] < c:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < end and self._cc[lo] == c:
+            return self._cn[lo]
+        return -1
+
+    def spans(self, str text, str folded, starts, ends):
+        """Per pattern, the list of ``(start, end, original start, original end, literal)`` of its ``finditer``
+        over its form (``text`` or ``folded``), mapped to the original as ``Normalised.to_original`` maps them
+        (``starts``/``ends`` are its arrays; ``len(text)`` bounds them)."""
+        cdef list out = [[] for _ in range(self._npat)]
+        cdef Py_ssize_t n_text = len(text)
+        cdef const int64_t[:] st
+        cdef const int64_t[:] en
+        if n_text == 0 and not folded:
+            return out
+        try:
+            st = starts
+            en = ends
+        except (TypeError, ValueError):  # not int64 arrays: through Python
+            st = np.asarray(starts, dtype=np.int64)
+            en = np.asarray(ends, dtype=np.int64)
+        self._scan(text, 0, out, n_text, st, en)
+        self._scan(folded, 1, out, n_text, st, en)
+        return out
+
+    cdef int _scan(self, str s, int form, list out, Py_ssize_t n_text, const int64_t[:] st,
+                   const int64_t[:] en) except -1:
+        cdef Py_ssize_t L = len(s)
+        cdef Py_ssize_t i, j, e, lo, hi, a, b
+        cdef int node, k, prio, npat = self._npat, root = form, found, inited
+        cdef Py_UCS4 c
+        cdef bint prev_word = False, active = False
+        cdef int kind = PyUnicode_KIND(s)
+        cdef void *data = PyUnicode_DATA(s)
+        cdef Py_ssize_t pos[MAX_PATTERNS]
+        cdef int best[MAX_PATTERNS]
+        cdef Py_ssize_t best_end[MAX_PATTERNS]
+        cdef int best_node[MAX_PATTERNS]
+        for k in range(npat):
+            pos[k] = 0
+            if self._forms[k] == form:
+                active = True
+        if not active or L == 0:
+            return 0
+        for i in range(L):
+            c = PyUnicode_READ(kind, data, i)
+            if prev_word:
+                prev_word = (cls(c) & WORD) != 0
+                continue
+            prev_word = (cls(c) & WORD) != 0
+            if <Py_ssize_t>c < ROOT_TABLE:
+                node = self._root_tab[form * ROOT_TABLE + <int>c]
+            else:
+                node = self._child(root, c)
+            if node < 0:
+                continue
+            found = 0
+            inited = 0
+            j = i + 1
+            while True:
+                if self._term[node] and (j == L or not (cls(PyUnicode_READ(kind, data, j)) & WORD)):
+                    if not inited:
+                        for k in range(npat):
+                            best[k] = -1
+                        inited = 1
+                    for k in range(npat):
+                        prio = self._tprio[node * npat + k]
+                        if prio < 0 or i < pos[k]:
+                            continue
+                        if (self._no_digit_space[k] and i >= 2 and PyUnicode_READ(kind, data, i - 1) == 32
+                                and (cls(PyUnicode_READ(kind, data, i - 2)) & DIGIT)):
+                            continue
+                        if best[k] < 0 or prio < best[k]:
+                            best[k] = prio
+                            best_end[k] = j
+                            best_node[k] = node
+                            found = 1
+                if j >= L:
+                    break
+                node = self._child(node, PyUnicode_READ(kind, data, j))
+                if node < 0:
+                    break
+                j += 1
+            if not found:
+                continue
+            for k in range(npat):
+                if best[k] < 0:
+                    continue
+                e = best_end[k]
+                pos[k] = e
+                # Normalised.to_original(i, e)
+                a = i if i < n_text else n_text
+                b = e if e > a else a
+                if b > n_text:
+                    b = n_text
+                if a == b:
+                    if a < n_text:
+                        lo = st[a]
+                    elif n_text:
+                        lo = en[n_text - 1]
+                    else:
+                        lo = 0
+                    hi = lo
+                else:
+                    lo = st[a]
+                    hi = en[b - 1]
+                    if hi < lo:
+                        hi = lo
+                (<list>out[k]).append((i, e, lo, hi, self._tlit[best_node[k] * npat + k]))
+        return 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Patterns on the original text
+
+
+cdef inline bint _blank(Py_UCS4 c):
+    return c == u" " or c == u"\t"
+
+
+def original_spans(str s):
+    """``(mentions, names, acronyms)``: the spans of ``finditer`` of the ``mention``, ``name`` and ``acronym``
+    patterns over ``s``."""
+    cdef Py_ssize_t L = len(s)
+    cdef int kind = PyUnicode_KIND(s)
+    cdef void *data = PyUnicode_DATA(s)
+    cdef Py_ssize_t i, j, k, e, r, words
+    cdef Py_UCS4 c, p
+    cdef unsigned char cc, pc
+    cdef list mentions = [], names = [], acronyms = []
+    cdef Py_ssize_t name_pos = 0, acro_pos = 0, mention_pos = 0
+    for i in range(L):
+        c = PyUnicode_READ(kind, data, i)
+        cc = cls(c)
+        if i:
+            p = PyUnicode_READ(kind, data, i - 1)
+            pc = cls(p)
+        else:
+            p = 0
+            pc = 0
+        if cc & UPPER:
+            # name: (?<![\p{L}\p{M}])\p{Lu}[\p{Ll}\p{M}]+(?:[ \t]+\p{Lu}[\p{Ll}\p{M}]*){1,4}
+            if i >= name_pos and not (pc & LETTER_M):
+                j = i + 1
+                while j < L and (cls(PyUnicode_READ(kind, data, j)) & LOWER_M):
+                    j += 1
+                if j > i + 1:
+                    e = j
+                    words = 0
+                    while words < 4:
+                        k = e
+                        while k < L and _blank(PyUnicode_READ(kind, data, k)):
+                            k += 1
+                        if k == e or k >= L or not (cls(PyUnicode_READ(kind, data, k)) & UPPER):
+                            break
+                        k += 1
+                        while k < L and (cls(PyUnicode_READ(kind, data, k)) & LOWER_M):
+                            k += 1
+                        e = k
+                        words += 1
+                    if words:
+                        names.append((i, e))
+                        name_pos = e
+            # acronym: (?<![\p{L}\d])\p{Lu}{2,6}(?![\p{L}\d])
+            if i >= acro_pos and not (pc & LETTER_D):
+                j = i + 1
+                while j < L and j - i <= 6 and (cls(PyUnicode_READ(kind, data, j)) & UPPER):
+                    j += 1
+                r = j - i
+                if 2 <= r <= 6 and (j == L or not (cls(PyUnicode_READ(kind, data, j)) & LETTER_D)):
+                    acronyms.append((i, j))
+                    acro_pos = j
+        elif c == u"@":
+            # mention: (?<![\w@])@[\p{L}\p{M}\d_.]{2,}(?<!\.)
+            if i >= mention_pos and not (pc & W) and p != u"@":
+                j = i + 1
+                while j < L and ((cls(PyUnicode_READ(kind, data, j)) & WORD) or PyUnicode_READ(kind, data, j) == u"_" or PyUnicode_READ(kind, data, j) == u"."):
+                    j += 1
+                while j >= i + 3 and PyUnicode_READ(kind, data, j - 1) == u".":
+                    j -= 1
+                if j >= i + 3:
+                    mentions.append((i, j))
+                    mention_pos = j
+    return mentions, names, acronyms
+
+
+cdef inline bint _org_char(Py_UCS4 c) except -1:
+    return (cls(c) & WORD) != 0 or c == u"&" or c == u"." or c == u"-"
+
+
+def org_tail(str s, Py_ssize_t at):
+    """The end of ``org_name.match(s, at)`` (``[ \\t]+`` and one to five capitalised words), or -1."""
+    cdef Py_ssize_t L = len(s)
+    cdef int kind = PyUnicode_KIND(s)
+    cdef void *data = PyUnicode_DATA(s)
+    cdef Py_ssize_t k, e, words
+    if at < 0:
+        at = 0
+    k = at
+    while k < L and _blank(PyUnicode_READ(kind, data, k)):
+        k += 1
+    if k == at or k >= L or not (cls(PyUnicode_READ(kind, data, k)) & UPPER):
+        return -1
+    k += 1
+    while k < L and _org_char(PyUnicode_READ(kind, data, k)):
+        k += 1
+    e = k
+    words = 0
+    while words < 4:
+        k = e
+        while k < L and _blank(PyUnicode_READ(kind, data, k)):
+            k += 1
+        if k == e or k >= L or not (cls(PyUnicode_READ(kind, data, k)) & UPPER):
+            break
+        k += 1
+        while k < L and _org_char(PyUnicode_READ(kind, data, k)):
+            k += 1
+        e = k
+        words += 1
+    return e
+
+
+def sentence_breaks(str s):
+    """The offsets of ``[.!?;\\n]`` in ``s``."""
+    cdef list out = []
+    cdef Py_ssize_t i
+    cdef Py_UCS4 c
+    cdef int kind = PyUnicode_KIND(s)
+    cdef void *data = PyUnicode_DATA(s)
+    for i in range(len(s)):
+        c = PyUnicode_READ(kind, data, i)
+        if c == u"." or c == u"!" or c == u"?" or c == u";" or c == u"\n":
+            out.append(i)
+    return out
+
+
+cdef Py_ssize_t _bisect_left(Py_ssize_t *a, Py_ssize_t n, Py_ssize_t x):
+    cdef Py_ssize_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def aimed_flags(hits, spans, str original, Py_ssize_t window):
+    """For each of ``hits`` (``.start``, ``.end``): whether :func:`targets.aimed` returns it for the offensive
+    ``spans`` (same sentence as a span, within ``window`` characters of it, or overlapping it)."""
+    cdef Py_ssize_t n = len(hits)
+    cdef list flags = [False] * n
+    cdef Py_ssize_t L = len(original)
+    cdef Py_ssize_t i, nb = 0, k, j, s_lo, s_hi, lo, hi, ts, te, dist, first, last, longest = 0
+    cdef bint ordered = True
+    cdef int okind = PyUnicode_KIND(original)
+    cdef void *odata = PyUnicode_DATA(original)
+    cdef Py_UCS4 c
+    if n == 0:
+        return flags
+    cdef Py_ssize_t *br = <Py_ssize_t *>malloc((L + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t *hs = <Py_ssize_t *>malloc(n * sizeof(Py_ssize_t))
+    cdef Py_ssize_t *he = <Py_ssize_t *>malloc(n * sizeof(Py_ssize_t))
+    if not br or not hs or not he:
+        free(br); free(hs); free(he)
+        raise MemoryError()
+    try:
+        for i in range(L):
+            c = PyUnicode_READ(okind, odata, i)
+            if c == u"." or c == u"!" or c == u"?" or c == u";" or c == u"\n":
+                br[nb] = i
+                nb += 1
+        for i in range(n):
+            h = hits[i]
+            hs[i] = h.start
+            he[i] = h.end
+            if he[i] - hs[i] > longest:
+                longest = he[i] - hs[i]
+            if i and hs[i] < hs[i - 1]:
+                ordered = False
+        for span in spans:
+            lo, hi = span
+            k = _bisect_left(br, nb, lo)
+            s_lo = br[k - 1] + 1 if k else 0
+            j = _bisect_left(br, nb, hi)
+            s_hi = br[j] if j < nb else L
+            if ordered:  # the targets within reach start in [lo - window - longest, hi + window]
+                first = _bisect_left(hs, n, lo - window - longest)
+                last = _bisect_left(hs, n, hi + window + 1)
+            else:
+                first, last = 0, n
+            for i in range(first, last):
+                ts = hs[i]
+                te = he[i]
+                if te <= s_lo or ts >= s_hi:
+                    continue
+                if ts < hi and lo < te:
+                    dist = 0
+                elif te <= lo:
+                    dist = lo - te
+                else:
+                    dist = ts - hi
+                if dist <= window:
+                    flags[i] = True
+    finally:
+        free(br)
+        free(hs)
+        free(he)
+    return flags
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Objects
+
+
+cdef object _object_new = object.__new__
+
+
+def build(cls, tuple names, list rows):
+    """``[cls(*row) for row in rows]`` for a frozen, slotted dataclass ``cls`` whose ``__init__`` only stores its
+    fields ``names`` (no defaults left out, no ``__post_init__``): the attributes are set as that ``__init__`` sets
+    them (``object.__setattr__``), in C."""
+    cdef list out = []
+    cdef Py_ssize_t k, m = len(names)
+    cdef tuple row
+    for row in rows:
+        if len(row) != m:
+            raise TypeError(f"{cls.__name__} takes {m} fields, got {len(row)}")
+        obj = _object_new(cls)
+        for k in range(m):
+            PyObject_GenericSetAttr(obj, names[k], row[k])
+        out.append(obj)
+    return out
+
+
+def spans_of(cls, str field, str original, hits):
+    """``tuple(cls(field, h.start, h.end, original[h.start:h.end]) for h in hits)`` for ``domain.Span`` (see
+    :func:`build`)."""
+    cdef list out = []
+    cdef Py_ssize_t a, b
+    for h in hits:
+        a = h.start
+        b = h.end
+        obj = _object_new(cls)
+        PyObject_GenericSetAttr(obj, "field", field)
+        PyObject_GenericSetAttr(obj, "start", h.start)
+        PyObject_GenericSetAttr(obj, "end", h.end)
+        PyObject_GenericSetAttr(obj, "text", original[a:b])
+        out.append(obj)
+    return tuple(out)
+
+
+def folded_kept(list spans, list candidates):
+    """Which ``candidates`` (original spans, in order) are contained in no span of ``spans`` nor of an earlier kept
+    candidate: ``find_targets`` keeps a folded second-person match only outside every second-person hit so far."""
+    cdef Py_ssize_t n = len(spans), m = len(candidates)
+    cdef Py_ssize_t *s = <Py_ssize_t *>malloc((n + m + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t *e = <Py_ssize_t *>malloc((n + m + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t i, k, count = 0, lo, hi
+    cdef bint inside
+    cdef list keep = []
+    if not s or not e:
+        free(s); free(e)
+        raise MemoryError()
+    try:
+        for i in range(n):
+            s[count], e[count] = spans[i]
+            count += 1
+        for i in range(m):
+            lo, hi = candidates[i]
+            inside = False
+            for k in range(count):
+                if s[k] <= lo and hi <= e[k]:
+                    inside = True
+                    break
+            keep.append(not inside)
+            if not inside:
+                s[count] = lo
+                e[count] = hi
+                count += 1
+    finally:
+        free(s)
+        free(e)
+    return keep
+
+
+def target_rows(list person, list person_folded, list demonstrative, list demonstrative_marked, list organisation,
+                str original, weak, folded_strong, acronym_stop, name_start):
+    """The hits of ``targets.find_targets`` as ``(kind, start, end, strong)`` tuples in its order, from the cue
+    matches (see :meth:`CueMatcher.spans`) and the patterns on the original (``name_start`` is
+    ``targets._name_start``)."""
+    cdef set rows = set()
+    cdef list spans = []
+    cdef tuple m
+    cdef Py_ssize_t a, b, tail
+    for m in person:
+        rows.add((m[2], m[3], "second_person", m[4] not in weak))
+        spans.append((m[2], m[3]))
+    if person_folded:
+        keep = folded_kept(spans, [(m[2], m[3]) for m in person_folded])
+        for m, kept in zip(person_folded, keep):
+            if kept:
+                rows.add((m[2], m[3], "second_person", m[4] in folded_strong))
+    for m in demonstrative:
+        rows.add((m[2], m[3], "demonstrative", True))
+    for m in demonstrative_marked:
+        rows.add((m[2], m[3], "demonstrative", True))
+    mentions, names, acronyms = original_spans(original)
+    for a, b in mentions:
+        rows.add((a, b, "mention", True))
+    for a, b in names:
+        start = name_start(original[a:b], a)
+        if start is not None:
+            rows.add((start, b, "name", True))
+    for m in organisation:
+        tail = org_tail(original, m[3])
+        if tail >= 0:
+            rows.add((m[2], tail, "organisation", True))
+    for a, b in acronyms:
+        if original[a:b] not in acronym_stop:
+            rows.add((a, b, "organisation", True))
+    # No two distinct hits share (start, end, kind), so the tuple order is the reference's (start, end, kind).
+    return [(r[2], r[0], r[1], r[3]) for r in sorted(rows)]
