@@ -14,6 +14,7 @@ import functools
 import itertools
 import json
 import re
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -732,7 +733,7 @@ class OffensiveModel:
         terms = meta.get("lexicon", [])
         self.lexicon = Lexicon.compile(Term(t, t) for t in terms) if terms else None
         self._lex_scan = _LexiconScanner(terms) if terms and _hs is not None else None
-        self._weights = _Weights(self)
+        self._lock = threading.Lock()
         self._lex_arr = np.asarray(
             [float(self.doc_w[_h("LEX:" + str(k), self.mask)]) for k in range(4)], dtype=np.float64
         )
@@ -743,6 +744,11 @@ class OffensiveModel:
             float(self.doc_w[_h("LEX:3", self.mask)]),
         )
         self._fast = self._engine()
+
+    @functools.cached_property
+    def _weights(self) -> _Weights:
+        """The Python path's tables (made on first use: with the compiled path they are never needed)."""
+        return _Weights(self)
 
     def _engine(self) -> Any:
         """The compiled :meth:`predict` (``moderation._ext._offensive``) with this model's weights, or None: not
@@ -761,8 +767,8 @@ class OffensiveModel:
             self.token_threshold,
             self.meta.get("combine") == "mean",
             self._lex_w,
-            self._weights.lex_prev,
-            self._weights.lex_next,
+            float(self.tok_w[_h("lex-1", self.mask)]),  # as _Weights.lex_prev
+            float(self.tok_w[_h("lex+1", self.mask)]),  # as _Weights.lex_next
             self.combined_score(_sigmoid(self.doc_b), np.zeros(0, dtype=np.float32)),
             _word_chars(),
             _fold_fast,
@@ -851,7 +857,8 @@ class OffensiveModel:
         """
         n = normalise(text) if isinstance(text, str) else text
         if self._fast is not None:
-            score, spans, flagged, segs = self._fast.predict(n.text, n.folded, n.starts, n.ends)
+            with self._lock:  # the engine's tables and scratch buffers are shared (it can call back into Python)
+                score, spans, flagged, segs = self._fast.predict(n.text, n.folded, n.starts, n.ends)
             return OffensiveResult(score, spans, flagged, segs)
         return self._predict_python(n)
 
@@ -860,7 +867,8 @@ class OffensiveModel:
         n = normalise(text) if isinstance(text, str) else text
         if self._fast is None:
             raise RuntimeError("the compiled offensive model is not available")
-        score, spans, flagged, segs = self._fast.predict(n.text, n.folded, n.starts, n.ends)
+        with self._lock:
+            score, spans, flagged, segs = self._fast.predict(n.text, n.folded, n.starts, n.ends)
         return OffensiveResult(score, spans, flagged, segs)
 
     def _predict_python(self, text: str | Normalised) -> OffensiveResult:

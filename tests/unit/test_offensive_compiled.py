@@ -155,3 +155,16 @@ def test_group_sums_are_numpys_reduceat(values: list[float]) -> None:
 def test_exp_check_holds_here() -> None:
     # the compiled path is used only where libm's exp is numpy's (see OffensiveModel._engine)
     assert offensive._exp_matches_numpy() is _c.exp_matches_numpy()
+
+
+def test_threads_share_the_engine_safely() -> None:
+    # The engine's tables and scratch buffers are shared; predict takes the model's lock around them (new words call
+    # back into Python, where another thread could run).
+    from concurrent.futures import ThreadPoolExecutor
+
+    m = default_model()
+    texts = [f"thằng{k} chó{k % 7} ngu{k % 5}, mày là đồ lừa{k} đảo. " * (1 + k % 40) for k in range(200)]
+    want = [m._predict_python(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(m.predict, texts))
+    assert all(_same(g, w) for g, w in zip(got, want, strict=True))
