@@ -44,6 +44,12 @@ from moderation.policy.rules import (
     unique_spans,
 )
 
+_c: Any
+try:  # the compiled loops (moderation/_ext/_rules.pyx); without them the Python code below does the same work
+    from moderation._ext import _rules as _c
+except ImportError:  # pragma: no cover - depends on the build
+    _c = None
+
 log = logging.getLogger(__name__)
 
 ENGINE_VERSION = "policy-engine/1"
@@ -266,19 +272,17 @@ class _PackPlan:
     by_key: Mapping[str, frozenset[int]]  # signal key -> indexes of rules with a lexicon/regex condition on it
     by_kind: Mapping[str, frozenset[int]]  # signal kind -> indexes of rules with a condition reading it
     first: Mapping[str, int]  # rule id -> index of its first rule (whose note a category result carries)
+    key_set: frozenset[str] = frozenset()  # the keys of ``by_key``
+    kind_set: frozenset[str] = frozenset()  # the kinds of ``by_kind``
 
     def live(self, facts: Facts) -> set[int]:
         """Return the indexes of the rules that are not quiet on ``facts`` (see :class:`_RulePlan`)."""
         live = set(self.always)
         by_key, by_kind = self.by_key, self.by_kind
-        for key in facts.keys:
-            got = by_key.get(key)
-            if got:
-                live |= got
-        for kind in facts.by_kind:
-            got = by_kind.get(kind)
-            if got:
-                live |= got
+        for key in self.key_set.intersection(facts.keys):  # an item has many keys, a pack reads few of them
+            live |= by_key[key]
+        for kind in self.kind_set.intersection(facts.by_kind):
+            live |= by_kind[kind]
         return live
 
 
@@ -312,9 +316,11 @@ def _plan(pack: Pack) -> _PackPlan:
     return _PackPlan(
         tuple(plans),
         frozenset(always),
-        {k: frozenset(v) for k, v in by_key.items()},
-        {k: frozenset(v) for k, v in by_kind.items()},
+        {k: frozenset(v) for k, v in by_key.items() if v},
+        {k: frozenset(v) for k, v in by_kind.items() if v},
         {r.id: i for i, r in reversed(list(enumerate(pack.rules)))},
+        frozenset(k for k, v in by_key.items() if v),
+        frozenset(k for k, v in by_kind.items() if v),
     )
 
 
@@ -361,7 +367,9 @@ class Classifier:
             f"policy.plans:{packs.hash}", lambda: {p.id: _plan(p) for p in packs}
         )
         self._modes: dict[tuple[str, dt.date], list[tuple[str, str]]] = {}
-        self._baselines: dict[tuple[str, dt.date], tuple[list[Any], list[int]]] = {}
+        self._baselines: dict[tuple[str, dt.date], tuple[list[Any], list[int], frozenset[int]]] = {}
+        self._quiet_at: dict[tuple[str, dt.date, int], frozenset[int]] = {}
+        self._pack_info: dict[dt.date, dict[str, dict[str, Any]]] = {}
 
     def signals(self, item: Item, fields: Sequence[FieldText]) -> tuple[list[Signal], list[dict[str, str]]]:
         """Run every detector over ``item``; return the signals and any detector errors (recorded, not raised)."""
@@ -397,14 +405,16 @@ class Classifier:
         keys = frozenset(s.key for s in signals)
         top = top_scores(by_kind)
         memo: dict[tuple[str, ...], CondResult] = {}
+        evidence: dict[tuple[int, ...], list[Span]] = {}
+        cues: dict[tuple[str, int], tuple[list[Span], list[str]]] = {}
         day = content_date(item, self.today)
         texts = {f.field: f.original for f in fields}
         results: list[CategoryResult] = []
         trace: list[dict[str, Any]] = []
         quiet: set[int] = set()
         for pack in self.packs:
-            facts = Facts(item=item, history=history, pack_id=pack.id, by_kind=by_kind, keys=keys, top=top, memo=memo)
-            results.extend(self._evaluate_pack(pack, facts, day, texts, trace=trace, quiet=quiet))
+            facts = Facts(item, history, pack.id, by_kind, keys, top, memo, evidence)
+            results.extend(self._evaluate_pack(pack, facts, day, texts, trace=trace, quiet=quiet, cues=cues))
         acting = [r for r in results if r.mode == "enforce"]
         verdict = max((r.action.verdict() for r in acting), key=lambda v: v.rank, default=Verdict.ALLOW)
         if verdict is Verdict.ALLOW and any(e.get("kind") == TIME_BUDGET for e in errors):
@@ -422,7 +432,14 @@ class Classifier:
             detector_errors=errors,
             content_date=day.isoformat(),
             quiet=frozenset(quiet),
-            pack_info={
+            pack_info={k: dict(v) for k, v in self._pack_info_on(day).items()},
+        )
+
+    def _pack_info_on(self, day: dt.date) -> dict[str, dict[str, Any]]:
+        """Return each pack's ``pack_info`` entry for content of ``day``, computed once per day (copy before use)."""
+        got = self._pack_info.get(day)
+        if got is None:
+            got = {
                 p.id: {
                     "version_label": p.version_label,
                     "status": p.status_label,
@@ -430,8 +447,11 @@ class Classifier:
                     "mode": p.mode,
                 }
                 for p in self.packs
-            },
-        )
+            }
+            if len(self._pack_info) > 4096:  # content dates are unbounded; keep the memo small
+                self._pack_info.clear()
+            self._pack_info[day] = got
+        return got
 
     def expand_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Return a stored evaluation (``Evaluation.to_record``) with its quiet rules' trace entries rebuilt, in rule
@@ -490,9 +510,9 @@ class Classifier:
             self._modes[key] = got
         return got
 
-    def _baseline(self, pack: Pack, day: dt.date, facts: Facts) -> tuple[list[Any], list[int]]:
+    def _baseline(self, pack: Pack, day: dt.date, facts: Facts) -> tuple[list[Any], list[int], frozenset[int]]:
         """Return, once per pack and content day, the trace entries of the rules when quiet (``None`` for rules never
-        quiet or that fire when quiet) and the indexes of the rules that fire when quiet."""
+        quiet or that fire when quiet), the indexes of the rules that fire when quiet and those of the entries."""
         key = (pack.id, day)
         got = self._baselines.get(key)
         if got is None:
@@ -515,7 +535,17 @@ class Classifier:
                 entries.append(_not_fired_entry(plan.quiet, pack.id, plan.rule, mode, note))
             if len(self._baselines) > 4096:  # content dates are unbounded; keep the memo small
                 self._baselines.clear()
-            got = self._baselines[key] = (entries, fires)
+            got = self._baselines[key] = (entries, fires, frozenset(i for i, e in enumerate(entries) if e is not None))
+        return got
+
+    def _quiet_positions(self, pack: Pack, day: dt.date, start: int, at: frozenset[int]) -> frozenset[int]:
+        """Return ``at`` (a pack's baseline entry indexes) as positions in a trace whose pack starts at ``start``."""
+        key = (pack.id, day, start)
+        got = self._quiet_at.get(key)
+        if got is None:
+            if len(self._quiet_at) > 4096:
+                self._quiet_at.clear()
+            got = self._quiet_at[key] = frozenset(start + i for i in at)
         return got
 
     def _evaluate_pack(
@@ -527,16 +557,20 @@ class Classifier:
         *,
         trace: list[dict[str, Any]],
         quiet: set[int],
+        cues: dict[tuple[str, int], tuple[list[Span], list[str]]] | None = None,
     ) -> list[CategoryResult]:
         modes = self._modes_on(pack, day)
         pack_plan = self._plans[pack.id]
-        baseline, fires_quiet = self._baseline(pack, day, facts)
+        baseline, fires_quiet, at = self._baseline(pack, day, facts)
         entries = baseline.copy()  # the quiet rules' shared entries, in rule order; the others are filled in below
         live = pack_plan.live(facts)
         fired: dict[tuple[str, str], list[tuple[Action, RuleOutcome, list[str]]]] = {}
+        start = len(trace)
+        changed: list[int] = []  # trace positions whose entry is not the baseline's (so not quiet)
         evidence: list[Span]
+        plans = pack_plan.rules
         for i in sorted(live.union(fires_quiet)) if fires_quiet else sorted(live):
-            plan = pack_plan.rules[i]
+            plan = plans[i]
             rule = plan.rule
             mode, note = modes[i]
             if i in live:
@@ -545,10 +579,17 @@ class Classifier:
                 assert plan.quiet is not None
                 shape, evidence = plan.quiet, []
             if not shape.fired:  # shared entry, built once per outcome shape and mode
-                entries[i] = _not_fired_entry(shape, pack.id, rule, mode, note)
+                got = shape.entries.get((mode, note))
+                if got is None:
+                    got = _not_fired_entry(shape, pack.id, rule, mode, note)
+                entries[i] = got
+                if got is not baseline[i]:
+                    changed.append(start + i)
                 continue
+            changed.append(start + i)
             out = RuleOutcome(rule, True, shape.score, evidence, shape.trace_copy(), shape.reason)
             action = plan.action
+            found = self._cues_memo(pack, rule.context, evidence, facts, texts, memo=cues)
             entry = {
                 "pack": pack.id,
                 "rule": rule.id,
@@ -562,30 +603,35 @@ class Classifier:
                 "action": action.value,
                 "score": round(out.score, 6),
                 "conditions": out.trace,
-                "context": [],
+                "context": found,
                 "note": note,
             }
             entries[i] = entry
-            cues = self._cues(pack, rule.context, out.evidence, facts, texts)
-            entry["context"] = cues
-            if rule.context != "ignore" and len(cues) >= pack.context.clear_at:
+            if rule.context != "ignore" and len(found) >= pack.context.clear_at:
                 entry["outcome"] = "cleared by context"
                 entry["action"] = None
-                entry["reason"] = f"{len(cues)} context cues near the evidence (clear at {pack.context.clear_at})"
+                entry["reason"] = f"{len(found)} context cues near the evidence (clear at {pack.context.clear_at})"
                 continue
-            if rule.context != "ignore" and len(cues) >= pack.context.downgrade_at and action is Action.REMOVE:
+            if rule.context != "ignore" and len(found) >= pack.context.downgrade_at and action is Action.REMOVE:
                 action = Action.REVIEW
                 entry["outcome"] = "fired, downgraded by context"
                 entry["action"] = action.value
-            fired.setdefault((rule.category, mode), []).append((action, out, cues))
-        start = len(trace)
-        quiet.update(start + i for i, entry in enumerate(entries) if entry is not None and entry is baseline[i])
+            fired.setdefault((rule.category, mode), []).append((action, out, found))
+        quiet.update(self._quiet_positions(pack, day, start, at))
+        if changed:
+            quiet.difference_update(changed)
         trace.extend(entries)
         results = []
         for (cat_id, mode), outs in fired.items():
             cat = pack.categories[cat_id]
-            best_action, best, cues = max(outs, key=lambda o: (_ACTION_RANK[o[0]], o[1].score))
-            evidence = unique_spans(sp for _, o, _ in outs for sp in o.evidence)
+            best_action, best, best_cues = max(outs, key=lambda o: (_ACTION_RANK[o[0]], o[1].score))
+            if len(outs) == 1:  # already distinct and in order (unique_spans of its result is itself)
+                evidence = list(outs[0][1].evidence)
+            else:
+                evidence = []
+                for _, o, _ in outs:
+                    evidence.extend(o.evidence)
+                evidence = unique_spans(evidence)
             results.append(
                 CategoryResult(
                     id=cat.id,
@@ -603,11 +649,33 @@ class Classifier:
                     remedies=list(cat.remedies),
                     severity=cat.severity,
                     rules=[o.rule.id for _, o, _ in outs],
-                    context=cues,
+                    context=best_cues,
                     note=modes[pack_plan.first[best.rule.id]][1],
                 )
             )
         return results
+
+    def _cues_memo(
+        self,
+        pack: Pack,
+        policy: str,
+        evidence: list[Span],
+        facts: Facts,
+        texts: Mapping[str, str],
+        *,
+        memo: dict[tuple[str, int], tuple[list[Span], list[str]]] | None,
+    ) -> list[str]:
+        """:meth:`_cues`, once per pack and evidence list of the item when ``memo`` is kept (rules that fired on the
+        same signals share their evidence list); each caller gets its own list."""
+        if policy == "ignore" or not evidence:
+            return []
+        if memo is None:
+            return self._cues(pack, policy, evidence, facts, texts)
+        key = (pack.id, id(evidence))
+        got = memo.get(key)
+        if got is None or got[0] is not evidence:
+            got = memo[key] = (evidence, self._cues(pack, policy, evidence, facts, texts))
+        return list(got[1])
 
     @staticmethod
     def _cues(pack: Pack, policy: str, evidence: Sequence[Span], facts: Facts, texts: Mapping[str, str]) -> list[str]:
@@ -622,10 +690,15 @@ class Classifier:
                 continue
             for sp in sig.spans:
                 # A headline frames the whole item ("Bắt đối tượng ..."), so title cues count everywhere.
-                near = sp.field == "title" or any(
-                    ev.field == sp.field and sp.start - window <= ev.end and ev.start - window <= sp.end
-                    for ev in evidence
-                )
+                if sp.field == "title":
+                    near = True
+                elif _c is not None:
+                    near = _c.near_any(evidence, sp.field, sp.start - window, sp.end + window)
+                else:
+                    near = any(
+                        ev.field == sp.field and sp.start - window <= ev.end and ev.start - window <= sp.end
+                        for ev in evidence
+                    )
                 if near:
                     cues.add(f"{sig.attrs.get('cue')}: {sig.attrs.get('term')}")
                     break

@@ -26,6 +26,12 @@ import regex
 
 from moderation.domain import Item, Signal, Span
 
+_c: Any
+try:  # the compiled loops (moderation/_ext/_rules.pyx); without them the Python code below does the same work
+    from moderation._ext import _rules as _c
+except ImportError:  # pragma: no cover - depends on the build
+    _c = None
+
 MATCHER_VERSION = "policy-lexicon/1"
 REGEX_VERSION = "policy-regex/1"
 CONTEXT_VERSION = "policy-context/1"
@@ -107,13 +113,29 @@ def _fold_lut_bmp() -> np.ndarray[Any, np.dtype[np.uint8]]:
     return lut
 
 
+@functools.cache
+def _fold_lut_bytes() -> bytes:
+    return _fold_lut_bmp().tobytes()
+
+
 def fold_text(text: str) -> tuple[str, list[int] | None]:
     """Fold ``text`` (lower case, no diacritics, ASCII only) and return the offset map, or None when it is 1:1.
 
     Characters that stay non-ASCII become U+001A so byte offsets equal character offsets; combining marks (text in
     decomposed form) are dropped, and then the map gives each folded character's original index (plus the end).
-    Computed with one numpy lookup per character (``str.translate`` with a dict costs more than the regexes).
+    Computed with one table lookup per character in the compiled extension, else in numpy (:func:`_fold_text_np`;
+    ``str.translate`` with a dict costs more than the regexes).
     """
+    if text.isascii():
+        return text.lower(), None
+    if _c is not None:
+        folded: tuple[str, list[int] | None] = _c.fold_non_ascii(text, _fold_lut_bytes(), unicodedata.combining)
+        return folded
+    return _fold_text_np(text)
+
+
+def _fold_text_np(text: str) -> tuple[str, list[int] | None]:
+    """:func:`fold_text` in numpy (the reference of the compiled path, and the path without it)."""
     if text.isascii():
         return text.lower(), None
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -460,7 +482,7 @@ class Prefilter:
     not match, never miss one that does, so ``regex`` (with its timeout) runs only where a match is possible."""
 
     def __init__(self, patterns: Sequence[CompiledPattern]) -> None:
-        _fold_lut_bmp()  # built with the database, not inside the first item's time budget
+        _fold_lut_bytes()  # built with the database, not inside the first item's time budget
         self.candidates: list[int] = []  # indexes into ``patterns`` the database covers
         exprs: list[bytes] = []
         for i, p in enumerate(patterns):

@@ -9,12 +9,19 @@ them runs a detector itself, so a rule over a detector that is not installed sim
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from moderation.domain import History, Item, Signal, Span
+
+_c: Any
+try:  # the compiled loops (moderation/_ext/_rules.pyx); without them the Python code below does the same work
+    from moderation._ext import _rules as _c
+except ImportError:  # pragma: no cover - depends on the build
+    _c = None
 
 # Signal kinds the detectors emit and the rules may read (the registered vocabulary).
 SIGNAL_KINDS = frozenset(
@@ -49,6 +56,9 @@ class Facts:
     top: Mapping[str, float] = field(default_factory=dict)  # the best score of each kind (see :func:`top_scores`)
     # Condition results of this item by call, shared by the packs' Facts of one classification (None: not kept).
     memo: dict[tuple[str, ...], CondResult] | None = None
+    # Evidence of this item by the signals behind it (their ids: alive while the item is classified), shared the
+    # same way: rules that fire on the same signals get the same (read-only) list. None: not kept.
+    evidence: dict[tuple[int, ...], list[Span]] | None = None
 
     def kind(self, kind: str) -> Sequence[Signal]:
         return self.by_kind.get(kind, ())
@@ -58,10 +68,39 @@ _SPAN_VALUE = operator.attrgetter("field", "start", "end", "text")
 _SPAN_PLACE = operator.attrgetter("field", "start", "end")
 
 
+def _unique_spans_py(spans: Iterable[Span]) -> list[Span]:
+    """The reference of :func:`unique_spans` (and its path without the compiled extension)."""
+    return sorted({_SPAN_VALUE(sp): sp for sp in spans}.values(), key=_SPAN_PLACE)
+
+
 def unique_spans(spans: Iterable[Span]) -> list[Span]:
     """Return the distinct spans ordered by (field, start, end): ``sorted(set(spans), key=...)`` with the keys built
-    in C (a span's own ``__hash__`` is a Python call; evidence of a long post holds thousands)."""
-    return sorted({_SPAN_VALUE(sp): sp for sp in spans}.values(), key=_SPAN_PLACE)
+    in C (a span's own ``__hash__`` is a Python call; evidence of a long post holds thousands). Compiled, spans that
+    are already strictly in order (most evidence) come back as they are without building any key."""
+    if _c is not None:
+        out: list[Span] = _c.unique_spans(spans)
+        return out
+    return _unique_spans_py(spans)
+
+
+def signal_spans(signals: Sequence[Signal]) -> list[Span]:
+    """Return :func:`unique_spans` of every span of ``signals`` (the evidence behind them)."""
+    if _c is not None:
+        out: list[Span] = _c.signal_spans(signals)
+        return out
+    return _unique_spans_py(sp for s in signals for sp in s.spans)
+
+
+def evidence_of(signals: Sequence[Signal], memo: dict[tuple[int, ...], list[Span]] | None) -> list[Span]:
+    """Return :func:`signal_spans` of ``signals``, once per item and set of signals when ``memo`` is kept (the list
+    is then shared: read it, do not change it)."""
+    if memo is None:
+        return signal_spans(signals)
+    key = tuple(map(id, signals))
+    got = memo.get(key)
+    if got is None:
+        got = memo[key] = signal_spans(signals)
+    return got
 
 
 def top_scores(by_kind: Mapping[str, Sequence[Signal]]) -> dict[str, float]:
@@ -491,6 +530,16 @@ def evaluate_rule(rule: Rule, facts: Facts) -> RuleOutcome:
 # ------------------------------------------------------------------------------------------------------------------
 # Compiled rules: the same outcome and trace as :func:`evaluate_rule`, with the per-item work cut to the conditions.
 
+_RESULT_KEY = operator.attrgetter("matched", "score", "detail")
+
+
+def _same_score(rounded: Any, score: Any) -> bool:
+    """Whether a cached trace entry's ``round(score, 6)`` is exactly what ``score`` gives (same type and sign)."""
+    if type(rounded) is not type(score):
+        return False
+    return type(score) is not float or math.copysign(1.0, rounded) == math.copysign(1.0, score)
+
+
 _MEMO_MAX = 512  # outcome shapes kept per rule (details hold counts and scores, so their variety is unbounded)
 
 
@@ -624,7 +673,7 @@ class RuleProgram:
     reason and trace built once per distinct set of condition results (most items give the same few). Evidence
     comes from the item. :meth:`evaluate` gives the same :class:`RuleOutcome` as :func:`evaluate_rule`."""
 
-    __slots__ = ("_memo", "_no_signals", "_steps", "n_all", "n_any", "pack_id", "rule")
+    __slots__ = ("_conds", "_memo", "_no_signals", "_steps", "n_all", "n_any", "pack_id", "rule")
 
     def __init__(self, rule: Rule, pack_id: str) -> None:
         self.rule, self.pack_id = rule, pack_id
@@ -657,6 +706,8 @@ class RuleProgram:
         self._no_signals: list[CondResult | None] = [None] * len(steps)
         self.n_all, self.n_any = len(rule.when_all), len(rule.when_any)
         self._memo: dict[tuple[tuple[bool, float, str], ...], OutcomeShape] = {}
+        # Each step's trace entry by its result's (matched, score, detail): shared by the shapes that hold it.
+        self._conds: list[dict[tuple[bool, float, str], FrozenDict]] = [{} for _ in steps]
 
     def _results(self, facts: Facts) -> list[CondResult]:
         keys, top, memo = facts.keys, facts.top, facts.memo
@@ -683,16 +734,17 @@ class RuleProgram:
         return res
 
     def run(self, facts: Facts) -> tuple[OutcomeShape, list[Span]]:
-        """Evaluate every condition (no short-circuit); return the outcome's shape and, when it fired, its evidence."""
+        """Evaluate every condition (no short-circuit); return the outcome's shape and, when it fired, its evidence
+        (shared with other rules of the item that fired on the same signals when ``facts.evidence`` is kept)."""
         if facts.pack_id != self.pack_id:
             raise ValueError(f"rule {self.rule.id} was compiled for pack {self.pack_id}, not {facts.pack_id}")
         results = self._results(facts)
-        memo_key = tuple((r.matched, r.score, r.detail) for r in results)
+        memo_key = tuple(map(_RESULT_KEY, results))
         shape = self._memo.get(memo_key)
         if shape is None:
             if len(self._memo) >= _MEMO_MAX:
                 self._memo.clear()
-            shape = self._memo[memo_key] = self._shape(results)
+            shape = self._memo[memo_key] = self._shape(results, memo_key)
         if not shape.fired:
             return shape, []
         n_all, n_any = self.n_all, self.n_any
@@ -702,29 +754,39 @@ class RuleProgram:
         for r in results[n_all : n_all + n_any]:
             if r.matched:
                 signals.extend(r.signals)
-        return shape, unique_spans(sp for s in signals for sp in s.spans)
+        return shape, evidence_of(signals, facts.evidence)
 
     def evaluate(self, facts: Facts) -> RuleOutcome:
-        """Return the same :class:`RuleOutcome` as :func:`evaluate_rule` (its trace is the caller's own)."""
+        """Return the same :class:`RuleOutcome` as :func:`evaluate_rule` (its trace and evidence are the caller's)."""
         shape, spans = self.run(facts)
-        return RuleOutcome(self.rule, shape.fired, shape.score, spans, shape.trace_copy(), shape.reason)
+        return RuleOutcome(self.rule, shape.fired, shape.score, list(spans), shape.trace_copy(), shape.reason)
 
-    def _shape(self, results: Sequence[CondResult]) -> OutcomeShape:
+    def _shape(
+        self, results: Sequence[CondResult], keys: Sequence[tuple[bool, float, str]] | None = None
+    ) -> OutcomeShape:
         rule, n_all, n_any = self.rule, self.n_all, self.n_any
-        trace = FrozenList(
-            FrozenDict(
-                {
-                    "group": st.group,
-                    "index": st.index,
-                    "condition": st.desc,
-                    "matched": r.matched,
-                    "score": round(r.score, 6),
-                    "detail": r.detail,
-                    "where": st.where,
-                }
-            )
-            for st, r in zip(self._steps, results, strict=True)
-        )
+        if keys is None:
+            keys = [_RESULT_KEY(r) for r in results]
+        entries = []
+        for st, cache, key in zip(self._steps, self._conds, keys, strict=True):
+            got = cache.get(key)
+            if got is None or not _same_score(got["score"], key[1]):  # 1 == 1.0 == True, 0.0 == -0.0 as keys
+                if len(cache) >= _MEMO_MAX:
+                    cache.clear()
+                matched, score, detail = key
+                got = cache[key] = FrozenDict(
+                    {
+                        "group": st.group,
+                        "index": st.index,
+                        "condition": st.desc,
+                        "matched": matched,
+                        "score": round(score, 6),
+                        "detail": detail,
+                        "where": st.where,
+                    }
+                )
+            entries.append(got)
+        trace = FrozenList(entries)
         all_res, any_res, unless_res = results[:n_all], results[n_all : n_all + n_any], results[n_all + n_any :]
         all_ok = all(r.matched for r in all_res)
         any_hits = [r for r in any_res if r.matched]

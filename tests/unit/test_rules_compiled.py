@@ -1,0 +1,200 @@
+"""The policy engine's compiled loops (``moderation/_ext/_rules.pyx``) against their pure-Python references: evidence
+ordering and de-duplication (``unique_spans``, ``signal_spans``), the context-cue proximity test, the text fold of
+the pack patterns, and whole evaluations with the extension switched off."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from moderation.domain import History, Item, ItemKind, PostKind, Signal, Span
+from moderation.policy import Classifier, engine, load_packs, matching, rules
+from moderation.policy.matching import _fold_text_np, fold_text
+from moderation.policy.rules import _unique_spans_py
+
+_c: Any = pytest.importorskip("moderation._ext._rules")
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+
+
+def _same(got: list[Span], want: list[Span]) -> None:
+    assert got == want
+    assert [type(s) for s in got] == [type(s) for s in want]
+    assert [id(s) for s in got] == [id(s) for s in want]  # the same span objects (the last of each value)
+
+
+S = Span
+CASES = [
+    pytest.param([], id="empty"),
+    pytest.param([S("body", 0, 3, "abc")], id="one"),
+    pytest.param([S("body", 0, 3, "abc"), S("body", 4, 6, "de")], id="in-order"),
+    pytest.param([S("body", 4, 6, "de"), S("body", 0, 3, "abc")], id="reversed"),
+    pytest.param([S("body", 0, 3, "abc"), S("body", 0, 3, "abc")], id="duplicate"),
+    pytest.param([S("body", 0, 3, "abc"), S("body", 0, 3, "xyz"), S("body", 0, 3, "abc")], id="same-place-texts"),
+    pytest.param([S("title", 0, 1, "a"), S("body", 5, 6, "b"), S("body", 0, 1, "c")], id="fields"),
+    pytest.param([S("body", 0, 5, "a"), S("body", 0, 2, "b"), S("body", 0, 9, "c")], id="same-start"),
+    pytest.param([S("é", 0, 1, "x"), S("e", 0, 1, "y"), S("\U0001f600", 2, 3, "z")], id="unicode-fields"),
+    pytest.param([S("body", 2**70, 2**70 + 1, "big"), S("body", 0, 1, "a")], id="huge-offsets"),
+    pytest.param([S("body", -3, -1, "neg"), S("body", -5, 0, "neg2")], id="negative"),
+    pytest.param(
+        [S("body", 0, 1, "\ud800"), S("body", 0, 1, "\ud800"), S("body", 0, 1, "\U0001f4a9")], id="surrogates"
+    ),
+]
+
+
+@pytest.mark.parametrize("spans", CASES)
+def test_unique_spans_table(spans: list[Span]) -> None:
+    _same(_c.unique_spans(spans), _unique_spans_py(spans))
+    _same(_c.unique_spans(iter(spans)), _unique_spans_py(spans))  # any iterable
+    sigs = [
+        Signal("lexicon", "k", spans=tuple(spans[: len(spans) // 2])),
+        Signal("offensive", "m", spans=tuple(spans[len(spans) // 2 :])),
+    ]
+    _same(_c.signal_spans(sigs), _unique_spans_py(sp for s in sigs for sp in s.spans))
+
+
+def test_unique_spans_gives_a_new_list() -> None:
+    spans = [S("body", 0, 1, "a"), S("body", 2, 3, "b")]
+    got = _c.unique_spans(spans)
+    assert got == spans
+    assert got is not spans
+
+
+_span = st.builds(
+    Span,
+    st.sampled_from(["body", "title", "b", "é", ""]),
+    st.integers(0, 12),
+    st.integers(0, 12),
+    st.sampled_from(["x", "y", "", "\U0001f600", "\u0301\u0301"]),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_span, max_size=40), st.booleans())
+def test_unique_spans_equals_the_reference(spans: list[Span], presort: bool) -> None:
+    if presort:
+        spans = sorted(spans, key=lambda s: (s.field, s.start, s.end))
+    _same(_c.unique_spans(spans), _unique_spans_py(spans))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_span, max_size=12), max_size=5))
+def test_signal_spans_equals_the_reference(groups: list[list[Span]]) -> None:
+    sigs = [Signal("target", f"k{i}", spans=tuple(g)) for i, g in enumerate(groups)]
+    _same(_c.signal_spans(sigs), _unique_spans_py(sp for s in sigs for sp in s.spans))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_span, max_size=20), st.sampled_from(["body", "title", "é"]), st.integers(-20, 20), st.integers(-5, 30))
+def test_near_any_equals_the_generator(evidence: list[Span], field: str, start: int, window: int) -> None:
+    end = start + 2
+    want = any(ev.field == field and start - window <= ev.end and ev.start - window <= end for ev in evidence)
+    assert _c.near_any(evidence, field, start - window, end + window) is want
+
+
+_ANY_CHAR = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=())
+_FOLD_PIECES = st.sampled_from(
+    [
+        *"aáàạăằẵâấđĐÉ ,.xyz09Ωωж“”‘’–—",
+        "\u0301",
+        "\u0300\u0303\u0309\u0323",
+        "\u034f",
+        "\u0483",
+        "\u20dd",
+        "\u200b",
+        "\u202e",
+        "\ud800",
+        "\udfff",
+        "\U0001f600",
+        "\U0001d165",
+        "\U000101fd",
+        "\U000e0041",
+        "\u0301" * 50,
+    ]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(st.text(_ANY_CHAR, max_size=40), st.lists(_FOLD_PIECES, max_size=40).map("".join)))
+def test_compiled_fold_equals_numpy(text: str) -> None:
+    got = fold_text(text)
+    want = _fold_text_np(text)
+    assert got == want
+    assert type(got[0]) is str
+    assert got[1] is None or all(type(i) is int for i in got[1])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "abc", "Hôm nay", "a\u0301" * 1000, "\u0301" * 500, "\U0001f600" * 100, "\ud800x", "e\u0301\U0001f600\u20dd"],
+)
+def test_compiled_fold_table(text: str) -> None:
+    assert fold_text(text) == _fold_text_np(text)
+    if not text.isascii():
+        table = matching._fold_lut_bytes()
+        assert _c.fold_non_ascii(text, table, unicodedata.combining) == _fold_text_np(text)
+
+
+def test_fold_rejects_a_short_table() -> None:
+    with pytest.raises(ValueError, match="BMP"):
+        _c.fold_non_ascii("é", b"\x00" * 10, unicodedata.combining)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Whole evaluations: the compiled paths and the pure-Python ones give the same stored decision.
+
+TEXTS = [
+    "Hôm nay trời Hà Nội se lạnh, cả nhà rủ nhau đi ăn phở.",
+    "Bán ma túy đá giá rẻ, ship cod toàn quốc, lh 0901 234 567.",
+    "thằng chó Nguyễn Văn An này lừa đảo, địa chỉ 12 Lê Lợi, Phường Bến Nghé, Quận 1",
+    "Công an triệt phá đường dây bán ma túy, bắt giữ 5 đối tượng theo Nghị định 72/2013.",
+    'Anh ta hô “lật đổ chế độ” rồi bị bắt. Báo chí đưa tin "thằng chó này" bị bắt.',
+    "xem phim sex clip nóng miễn phí tại đây, zalo: hotgirl_99 \U0001f600\U0001f600",
+    "Đả đảo cộng sản, lật đổ chế độ ngay! " * 30,
+    "ma tu\u0301y \u0301\u0301\u0301 đi\u0323t me\u0323 \ud800 thằng ngu",
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return Classifier(load_packs(POLICIES))
+
+
+def _items() -> list[tuple[Item, History]]:
+    out = []
+    for i, text in enumerate(TEXTS):
+        out.append((Item(kind=ItemKind.COMMENT, fields={"body": text}), History()))
+        out.append(
+            (
+                Item(
+                    kind=ItemKind.POST,
+                    fields={"title": text[:30], "body": " ".join(TEXTS[i:] + TEXTS[:i])},
+                    post_kind=PostKind.SHARE if i % 2 else PostKind.ORIGINAL,
+                    published_at="2001-01-01T00:00:00Z" if i % 3 == 0 else None,
+                ),
+                History(author_violations=3, blog_violations=3) if i % 2 else History(),
+            )
+        )
+    return out
+
+
+def _dump(ev: Any) -> tuple[str, str]:
+    return json.dumps(ev.to_json(), sort_keys=True), json.dumps(ev.to_record(), sort_keys=True)
+
+
+def test_compiled_and_python_paths_give_the_same_evaluations(clf: Classifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    items = _items()
+    compiled = [_dump(clf.classify(item, history)) for item, history in items]
+    for mod in (rules, engine, matching):
+        monkeypatch.setattr(mod, "_c", None)
+    plain = [_dump(clf.classify(item, history)) for item, history in items]
+    assert compiled == plain
+    monkeypatch.undo()
+    assert [_dump(clf.classify(item, history)) for item, history in items] == compiled  # and again, memos warm
