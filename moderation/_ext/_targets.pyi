@@ -1,4 +1,4 @@
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, TypeVar
 
@@ -27,5 +27,22 @@ def target_rows(
     weak: AbstractSet[str],
     folded_strong: AbstractSet[str] | Sequence[str],
     acronym_stop: AbstractSet[str],
-    name_start: Callable[[str, int], int | None],
+    not_names: AbstractSet[str],
+    surnames: AbstractSet[str],
+    leads: AbstractSet[str],
 ) -> list[tuple[str, int, int, bool]]: ...
+def name_start(
+    group: str, start: int, not_names: AbstractSet[str], surnames: AbstractSet[str], leads: AbstractSet[str]
+) -> int | None: ...
+def target_signals(
+    signal_cls: type[_T],
+    span_cls: type[Any],
+    signal_fields: tuple[str, ...],
+    field: str,
+    original: str,
+    hits: list[Any],
+    is_near: list[bool],
+    detector: str,
+    aimed_scores: tuple[float, float],
+    present_scores: tuple[float, float],
+) -> list[_T]: ...

@@ -565,11 +565,32 @@ def folded_kept(list spans, list candidates):
     return keep
 
 
+cdef object _name_start(str group, Py_ssize_t start, not_names, surnames, leads):
+    """``targets._name_start``: where the name in a match of the ``name`` pattern starts (``None``: not a name)."""
+    cdef list words = group.split()
+    cdef Py_ssize_t n = len(words), i = 0, j
+    while i < n and words[i] in not_names:
+        i += 1
+    for j in range(i, n):
+        if words[j] in surnames:
+            if j > i and n - j >= 2:
+                i = j
+            break
+    if n - i >= 2 or (n - i == 1 and words[0] in leads):
+        return start + group.index(words[i])
+    return None
+
+
+def name_start(str group, Py_ssize_t start, not_names, surnames, leads):
+    """:func:`_name_start` (for the tests)."""
+    return _name_start(group, start, not_names, surnames, leads)
+
+
 def target_rows(list person, list person_folded, list demonstrative, list demonstrative_marked, list organisation,
-                str original, weak, folded_strong, acronym_stop, name_start):
+                str original, weak, folded_strong, acronym_stop, not_names, surnames, leads):
     """The hits of ``targets.find_targets`` as ``(kind, start, end, strong)`` tuples in its order, from the cue
-    matches (see :meth:`CueMatcher.spans`) and the patterns on the original (``name_start`` is
-    ``targets._name_start``)."""
+    matches (see :meth:`CueMatcher.spans`) and the patterns on the original (names as ``targets._name_start``
+    trims them)."""
     cdef set rows = set()
     cdef list spans = []
     cdef tuple m
@@ -590,7 +611,7 @@ def target_rows(list person, list person_folded, list demonstrative, list demons
     for a, b in mentions:
         rows.add((a, b, "mention", True))
     for a, b in names:
-        start = name_start(original[a:b], a)
+        start = _name_start(original[a:b], a, not_names, surnames, leads)
         if start is not None:
             rows.add((start, b, "name", True))
     for m in organisation:
@@ -602,3 +623,34 @@ def target_rows(list person, list person_folded, list demonstrative, list demons
             rows.add((a, b, "organisation", True))
     # No two distinct hits share (start, end, kind), so the tuple order is the reference's (start, end, kind).
     return [(r[2], r[0], r[1], r[3]) for r in sorted(rows)]
+
+
+def target_signals(signal_cls, span_cls, tuple signal_fields, str field, str original, list hits, list is_near,
+                   str detector, tuple aimed_scores, tuple present_scores):
+    """``targets._target_signals``: one ``target`` signal per (kind, aimed) group of ``hits``, in key order."""
+    cdef dict grouped = {}
+    cdef list group, out = []
+    cdef Py_ssize_t i, n = len(hits)
+    cdef bint strong
+    if len(is_near) != n:
+        raise ValueError("one flag per hit")
+    for i in range(n):
+        h = hits[i]
+        key = (h.kind, is_near[i])
+        group = grouped.get(key)
+        if group is None:
+            grouped[key] = [h]
+        else:
+            group.append(h)
+    for key, group in sorted(grouped.items()):
+        kind, is_aimed = key
+        strong = False
+        for h in group:
+            if h.strong:
+                strong = True
+                break
+        scores = aimed_scores if is_aimed else present_scores
+        attrs = {"target_kind": kind, "strong": strong, "aimed": is_aimed, "count": len(group), "field": field}
+        out.append(("target", kind, scores[0] if strong else scores[1], spans_of(span_cls, field, original, group),
+                    attrs, detector))
+    return build(signal_cls, signal_fields, out)

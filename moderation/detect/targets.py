@@ -352,7 +352,9 @@ def _find_targets_c(n: Normalised) -> list[TargetHit]:
         _WEAK_SECOND_PERSON,
         _FOLDED_STRONG,
         _ACRONYM_STOP,
-        _name_start,
+        _NOT_NAMES,
+        _SURNAMES,
+        _NAME_LEADS,
     )
     return _build(TargetHit, _HIT_FIELDS, rows)
 
@@ -560,6 +562,23 @@ def aimed_target_signals(
 
 
 def _target_signals(field: str, original: str, hits: Sequence[TargetHit], is_near: Sequence[bool]) -> list[Signal]:
+    if _FAST_SIGNAL and _FAST_SPAN:
+        return _c.target_signals(  # type: ignore[no-any-return]
+            Signal,
+            Span,
+            _SIGNAL_FIELDS,
+            field,
+            original,
+            list(hits),
+            list(is_near),
+            DETECTOR,
+            (AIMED_STRONG, AIMED_WEAK),
+            (PRESENT_STRONG, PRESENT_WEAK),
+        )
+    return _target_signals_py(field, original, hits, is_near)
+
+
+def _target_signals_py(field: str, original: str, hits: Sequence[TargetHit], is_near: Sequence[bool]) -> list[Signal]:
     grouped: dict[tuple[str, bool], list[TargetHit]] = {}
     for h, close in zip(hits, is_near, strict=True):
         grouped.setdefault((h.kind, close), []).append(h)

@@ -34,10 +34,11 @@ CASES = [
     "😀 mày 😀 ngu 😀 @tuan 😀 Nguyễn Văn Tèo lừa đảo 😀", "a\udc00b mày \ud800 ngu", "a" + "\u0301" * 300 + " mày",
     "m\u0300ay ngu", "𝐌𝐚̀𝐲 ngu", "MÀY LÀ ĐỒ NGU", "\u3000mày\u3000", "mày " * 200, "Nguyễn Văn A " * 50,
     "thằng kia lừa đảo. " * 30, "công ty ABC lừa đảo 😀 chiếm đoạt tiền của bọn mày",
-    "tội tham nhũng; Bộ Tài chính tham ô!",
+    "tội tham nhũng; Bộ Tài chính tham ô!", "Con Nguyễn Văn", "Anh Con Bà Trần", "Tôi Mày Nguyễn Trần Lê A",
+    "Ông Tèo Nguyễn Văn", "Gửi Lê", "Thằng Tèo", "Chị Hà Nội Lê Lợi Vũ",
 ]  # fmt: skip
 
-_WORDS = [w for _, _, words in targets._cue_specs() for w in words] + [
+_WORDS = [w for _, _, words in targets._cue_specs() for w in words] + sorted(targets._NOT_NAMES)[:20] + [
     "Nguyễn", "Văn", "Tèo", "ABC", "UBND", "OK", "@tuan", "@", "Công ty", "Thằng", "Con", "tội ", "😀", "\ud800",
     "\u0301", "𝐀", "ẞ", "Đ", "9", "ấ", "x",
 ]  # fmt: skip
@@ -73,6 +74,14 @@ def _same_targets(text: str) -> None:
         m = pats["org_name"].match(text, at)
         assert _c.org_tail(text, at) == (m.end() if m else -1)
     assert _c.sentence_breaks(text) == [m.start() for m in targets._SENTENCE_END.finditer(text)]
+    flags = targets._aimed_flags(ref, spans, text)
+    fast_signals = targets._target_signals("body", text, ref, flags)
+    assert fast_signals == targets._target_signals_py("body", text, ref, flags)
+    assert repr(fast_signals) == repr(targets._target_signals_py("body", text, ref, flags))
+    for a, b in names:
+        group = text[a:b]
+        want = targets._name_start(group, a)
+        assert _c.name_start(group, a, targets._NOT_NAMES, targets._SURNAMES, targets._NAME_LEADS) == want
 
 
 @needs_c
