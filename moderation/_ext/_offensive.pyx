@@ -9,6 +9,7 @@ the Python code (``np.add.reduceat``'s pairwise sums included), so the results a
 multiplications are by exact 0.0 or 1.0, so contracting them into FMAs could not change a result either.
 """
 
+cimport cython
 from cpython.unicode cimport PyUnicode_AsUCS4
 from libc.math cimport exp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
@@ -253,6 +254,14 @@ cdef inline uint64_t _mix(uint64_t h) noexcept nogil:
     return h
 
 
+cdef inline bint _same_cps(const uint32_t *a, const uint32_t *b, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if a[i] != b[i]:
+            return False
+    return True
+
+
 cdef inline uint64_t _hash_cps(const uint32_t *p, Py_ssize_t n) noexcept nogil:
     cdef uint64_t h = <uint64_t>n * GOLDEN
     cdef Py_ssize_t i
@@ -262,6 +271,7 @@ cdef inline uint64_t _hash_cps(const uint32_t *p, Py_ssize_t n) noexcept nogil:
     return _mix(h)
 
 
+@cython.final
 cdef class Engine:
     """The compiled tables and scoring of one model (see the module docstring)."""
 
@@ -821,7 +831,7 @@ cdef class Engine:
             wid = self.wslot[slot]
             if wid == -1:
                 return self._add_word(p, n, h, None)
-            if self.whash[wid] == h and self.klen[wid] == n and memcmp(self.keys + self.koff[wid], p, n * 4) == 0:
+            if self.whash[wid] == h and self.klen[wid] == n and _same_cps(self.keys + self.koff[wid], p, n):
                 return wid
             slot = (slot + 1) & (self.wcap - 1)
 
