@@ -168,3 +168,36 @@ def test_threads_share_the_engine_safely() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(m.predict, texts))
     assert all(_same(g, w) for g, w in zip(got, want, strict=True))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"features": 1}, {"combine": "doc"}, {"features": 1, "combine": "doc", "token_threshold": 0.05}],
+    ids=["features-1", "doc-only", "v1-doc-low-threshold"],
+)
+def test_other_model_settings(change: dict[str, object]) -> None:
+    # A retrained model may use version-1 features (no trigrams, no 4-grams) or the document score alone.
+    base = default_model()
+    m = offensive.OffensiveModel(
+        {"doc_w": base.doc_w, "doc_b": base.doc_b, "tok_w": base.tok_w, "tok_b": base.tok_b}, {**base.meta, **change}
+    )
+    assert m._fast is not None
+    for text in ["Thằng này ngu như chó", "thang nay ngu nhu cho", "ok", "", _LONG, "đm " * 90, _CLEAN * 30]:
+        assert _same(m._predict_compiled(text), m._predict_python(text)), text
+
+
+def test_without_the_extension_the_python_path_runs() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['moderation._ext._offensive'] = None\n"
+        "from moderation.detect import offensive\n"
+        "m = offensive.default_model()\n"
+        "assert offensive._c is None and m._fast is None\n"
+        "r = m.predict('Thằng này ngu như chó')\n"
+        "print(repr((r.score, r.spans, r.flagged, r.segments)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    r = default_model().predict("Thằng này ngu như chó")
+    assert out == repr((r.score, r.spans, r.flagged, r.segments))
