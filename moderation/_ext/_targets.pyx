@@ -19,7 +19,7 @@ is classified with ``regex`` the first time a character of it is read.
 """
 
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport free, malloc
 
 import numpy as np
@@ -41,6 +41,7 @@ cdef enum:
     LETTER_D = 16  # [\p{L}\d]: the acronym boundary
     LETTER_M = 32  # [\p{L}\p{M}]: the name boundary
     W = 64       # \w: the mention boundary
+    FILLED = 128  # the block of this code point is classified
 
 _CLASSES = [
     (WORD, r"[\p{L}\p{M}\d]"), (DIGIT, r"\d"), (UPPER, r"\p{Lu}"), (LOWER_M, r"[\p{Ll}\p{M}]"),
@@ -49,7 +50,6 @@ _CLASSES = [
 _CLASS_RES = [(bit, regex.compile(cls + "+")) for bit, cls in _CLASSES]
 
 cdef unsigned char _table[0x110000]
-cdef unsigned char _filled[0x1100]
 
 
 cdef void _fill(Py_ssize_t c) except *:
@@ -57,18 +57,24 @@ cdef void _fill(Py_ssize_t c) except *:
     cdef Py_ssize_t base = block << 8
     cdef Py_ssize_t i
     chars = "".join([chr(base + i) for i in range(256)])
+    cdef unsigned char bits[256]
+    for i in range(256):
+        bits[i] = FILLED
     for bit, pattern in _CLASS_RES:
         for m in pattern.finditer(chars):
             for i in range(m.start(), m.end()):
-                _table[base + i] |= <unsigned char>bit
-    _filled[block] = 1
+                bits[i] |= <unsigned char>bit
+    for i in range(256):  # whole block at once: a reader never sees it half classified
+        _table[base + i] = bits[i]
 
 
 cdef inline unsigned char cls(Py_UCS4 ch) except? 255:
     cdef Py_ssize_t c = <Py_ssize_t>ch
-    if not _filled[c >> 8]:
+    cdef unsigned char v = _table[c]
+    if not (v & FILLED):
         _fill(c)
-    return _table[c]
+        v = _table[c]
+    return v & ~FILLED
 
 
 def char_classes(str text):
@@ -206,89 +212,105 @@ cdef class CueMatcher:
 
     cdef int _scan(self, str s, int form, list out, Py_ssize_t n_text, const int64_t[:] st,
                    const int64_t[:] en) except -1:
-        cdef Py_ssize_t L = len(s)
-        cdef Py_ssize_t i, j, e, lo, hi, a, b
-        cdef int node, k, prio, npat = self._npat, root = form, found, inited
-        cdef Py_UCS4 c
-        cdef bint prev_word = False, active = False
         cdef int kind = PyUnicode_KIND(s)
         cdef void *data = PyUnicode_DATA(s)
-        cdef Py_ssize_t pos[MAX_PATTERNS]
-        cdef int best[MAX_PATTERNS]
-        cdef Py_ssize_t best_end[MAX_PATTERNS]
-        cdef int best_node[MAX_PATTERNS]
-        for k in range(npat):
-            pos[k] = 0
-            if self._forms[k] == form:
-                active = True
-        if not active or L == 0:
-            return 0
-        for i in range(L):
-            c = PyUnicode_READ(kind, data, i)
-            if prev_word:
-                prev_word = (cls(c) & WORD) != 0
-                continue
-            prev_word = (cls(c) & WORD) != 0
-            if <Py_ssize_t>c < ROOT_TABLE:
-                node = self._root_tab[form * ROOT_TABLE + <int>c]
-            else:
-                node = self._child(root, c)
-            if node < 0:
-                continue
-            found = 0
-            inited = 0
-            j = i + 1
-            while True:
-                if self._term[node] and (j == L or not (cls(PyUnicode_READ(kind, data, j)) & WORD)):
-                    if not inited:
-                        for k in range(npat):
-                            best[k] = -1
-                        inited = 1
-                    for k in range(npat):
-                        prio = self._tprio[node * npat + k]
-                        if prio < 0 or i < pos[k]:
-                            continue
-                        if (self._no_digit_space[k] and i >= 2 and PyUnicode_READ(kind, data, i - 1) == 32
-                                and (cls(PyUnicode_READ(kind, data, i - 2)) & DIGIT)):
-                            continue
-                        if best[k] < 0 or prio < best[k]:
-                            best[k] = prio
-                            best_end[k] = j
-                            best_node[k] = node
-                            found = 1
-                if j >= L:
-                    break
-                node = self._child(node, PyUnicode_READ(kind, data, j))
-                if node < 0:
-                    break
-                j += 1
-            if not found:
-                continue
-            for k in range(npat):
-                if best[k] < 0:
-                    continue
-                e = best_end[k]
-                pos[k] = e
-                # Normalised.to_original(i, e)
-                a = i if i < n_text else n_text
-                b = e if e > a else a
-                if b > n_text:
-                    b = n_text
-                if a == b:
-                    if a < n_text:
-                        lo = st[a]
-                    elif n_text:
-                        lo = en[n_text - 1]
-                    else:
-                        lo = 0
-                    hi = lo
-                else:
-                    lo = st[a]
-                    hi = en[b - 1]
-                    if hi < lo:
-                        hi = lo
-                (<list>out[k]).append((i, e, lo, hi, self._tlit[best_node[k] * npat + k]))
+        cdef Py_ssize_t L = len(s)
+        if kind == 1:
+            return _scan_chars(self, <const uint8_t *>data, L, form, out, n_text, st, en)
+        if kind == 2:
+            return _scan_chars(self, <const uint16_t *>data, L, form, out, n_text, st, en)
+        return _scan_chars(self, <const uint32_t *>data, L, form, out, n_text, st, en)
+
+
+ctypedef fused char_t:
+    uint8_t
+    uint16_t
+    uint32_t
+
+
+cdef int _scan_chars(CueMatcher self, const char_t *data, Py_ssize_t L, int form, list out, Py_ssize_t n_text,
+                     const int64_t[:] st, const int64_t[:] en) except -1:
+    """:meth:`CueMatcher._scan` over the characters of one string kind."""
+    cdef Py_ssize_t i, j, e, lo, hi, a, b
+    cdef int node, k, prio, npat = self._npat, root = form, found, inited
+    cdef Py_UCS4 c
+    cdef bint prev_word = False, active = False
+    cdef Py_ssize_t pos[MAX_PATTERNS]
+    cdef int best[MAX_PATTERNS]
+    cdef Py_ssize_t best_end[MAX_PATTERNS]
+    cdef int best_node[MAX_PATTERNS]
+    for k in range(npat):
+        pos[k] = 0
+        if self._forms[k] == form:
+            active = True
+    if not active or L == 0:
         return 0
+    for i in range(L):
+        c = <Py_UCS4>data[i]
+        if prev_word:
+            prev_word = (cls(c) & WORD) != 0
+            continue
+        prev_word = (cls(c) & WORD) != 0
+        if <Py_ssize_t>c < ROOT_TABLE:
+            node = self._root_tab[form * ROOT_TABLE + <int>c]
+        else:
+            node = self._child(root, c)
+        if node < 0:
+            continue
+        found = 0
+        inited = 0
+        j = i + 1
+        while True:
+            if self._term[node] and (j == L or not (cls(<Py_UCS4>data[j]) & WORD)):
+                if not inited:
+                    for k in range(npat):
+                        best[k] = -1
+                    inited = 1
+                for k in range(npat):
+                    prio = self._tprio[node * npat + k]
+                    if prio < 0 or i < pos[k]:
+                        continue
+                    if (self._no_digit_space[k] and i >= 2 and <Py_UCS4>data[i - 1] == 32
+                            and (cls(<Py_UCS4>data[i - 2]) & DIGIT)):
+                        continue
+                    if best[k] < 0 or prio < best[k]:
+                        best[k] = prio
+                        best_end[k] = j
+                        best_node[k] = node
+                        found = 1
+            if j >= L:
+                break
+            node = self._child(node, <Py_UCS4>data[j])
+            if node < 0:
+                break
+            j += 1
+        if not found:
+            continue
+        for k in range(npat):
+            if best[k] < 0:
+                continue
+            e = best_end[k]
+            pos[k] = e
+            # Normalised.to_original(i, e)
+            a = i if i < n_text else n_text
+            b = e if e > a else a
+            if b > n_text:
+                b = n_text
+            if a == b:
+                if a < n_text:
+                    lo = st[a]
+                elif n_text:
+                    lo = en[n_text - 1]
+                else:
+                    lo = 0
+                hi = lo
+            else:
+                lo = st[a]
+                hi = en[b - 1]
+                if hi < lo:
+                    hi = lo
+            (<list>out[k]).append((i, e, lo, hi, self._tlit[best_node[k] * npat + k]))
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------------------------
