@@ -12,12 +12,53 @@ calls it and is used when this extension is not built):
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdlib cimport qsort
 
 import operator
 
+from moderation.domain import Span
+
 _SPAN_PLACE = operator.attrgetter("field", "start", "end")
+
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+
+# Where a Span keeps its four slots (read straight from the object: a getattr per slot per span was most of the
+# time on evidence of a long post). Only objects whose type is exactly Span are read this way.
+cdef type _SPAN = Span
+cdef Py_ssize_t _OFF_FIELD = -1, _OFF_START = -1, _OFF_END = -1, _OFF_TEXT = -1
+
+
+cdef Py_ssize_t _offset(str name) except -2:
+    descr = _SPAN.__dict__.get(name)
+    if descr is None or type(descr).__name__ != "member_descriptor":
+        return -1
+    return (<PyMemberDescrObject*>descr).d_member.offset
+
+
+_OFF_FIELD, _OFF_START, _OFF_END, _OFF_TEXT = _offset("field"), _offset("start"), _offset("end"), _offset("text")
+cdef bint _FAST = min(_OFF_FIELD, _OFF_START, _OFF_END, _OFF_TEXT) > 0
+
+
+cdef inline PyObject* _slot(object sp, Py_ssize_t off) noexcept:
+    return (<PyObject**>(<char*><PyObject*>sp + off))[0]
+
+
+cdef inline bint _read(object sp, PyObject** f, PyObject** s, PyObject** e, PyObject** t) noexcept:
+    """Borrow a Span's four slots; False when ``sp`` is not exactly a Span with all four set."""
+    if not _FAST or type(sp) is not _SPAN:
+        return False
+    f[0] = _slot(sp, _OFF_FIELD)
+    s[0] = _slot(sp, _OFF_START)
+    e[0] = _slot(sp, _OFF_END)
+    t[0] = _slot(sp, _OFF_TEXT)
+    return f[0] != NULL and s[0] != NULL and e[0] != NULL and t[0] != NULL
 
 cdef unsigned char _DROP = 0xFF
 cdef unsigned char _SUB = 0x1A
@@ -59,16 +100,25 @@ cdef int _cmp_key(const void* a, const void* b) noexcept nogil:
 cdef list _general(list spans):
     """:func:`_by_dict` with the sort on C structs: spans ordered by (field, start, end, input position); within one
     place the distinct texts in order of first appearance, each given by its last span (as the dict keeps it)."""
-    cdef Py_ssize_t n = len(spans), i, j, g, m
+    cdef Py_ssize_t n = len(spans), i, j, g = 0, m
     cdef object sp, f, s, e, t
     cdef dict fields = {}
+    cdef PyObject *rf
+    cdef PyObject *rs
+    cdef PyObject *re
+    cdef PyObject *rt
+    cdef object last_field = None
     for i in range(n):
         sp = spans[i]
-        f = sp.field
-        if type(f) is not str or type(sp.start) is not int or type(sp.end) is not int or type(sp.text) is not str:
+        if _read(sp, &rf, &rs, &re, &rt):
+            f, s, e, t = <object>rf, <object>rs, <object>re, <object>rt
+        else:
+            f, s, e, t = sp.field, sp.start, sp.end, sp.text
+        if type(f) is not str or type(s) is not int or type(e) is not int or type(t) is not str:
             return _by_dict(spans)
-        if f not in fields:
+        if f is not last_field and f not in fields:
             fields[f] = None
+        last_field = f
     cdef dict rank = {name: k for k, name in enumerate(sorted(fields))}
     cdef _Key* keys = <_Key*>PyMem_Malloc(n * sizeof(_Key))
     if keys == NULL:
@@ -77,14 +127,22 @@ cdef list _general(list spans):
     cdef list group = []
     cdef list texts = []
     try:
+        last_field = None
         for i in range(n):
             sp = spans[i]
+            if _read(sp, &rf, &rs, &re, &rt):
+                f, s, e = <object>rf, <object>rs, <object>re
+            else:
+                f, s, e = sp.field, sp.start, sp.end
             try:
-                keys[i].start = sp.start
-                keys[i].end = sp.end
+                keys[i].start = s
+                keys[i].end = e
             except OverflowError:
                 return _by_dict(spans)
-            keys[i].rank = rank[sp.field]
+            if f is not last_field:
+                g = rank[f]
+                last_field = f
+            keys[i].rank = g
             keys[i].idx = i
         qsort(keys, n, sizeof(_Key), _cmp_key)
         i = 0
@@ -126,11 +184,20 @@ cdef bint _strictly_sorted(list spans) except -1:
     cdef object sp, f, s, e
     cdef object pf
     cdef Py_ssize_t ps = 0, pe = 0, cs, ce
+    cdef PyObject *rf
+    cdef PyObject *rs
+    cdef PyObject *re
+    cdef PyObject *rt
     for i in range(n):
         sp = spans[i]
-        f = sp.field
-        s = sp.start
-        e = sp.end
+        if _read(sp, &rf, &rs, &re, &rt):
+            f = <object>rf
+            s = <object>rs
+            e = <object>re
+        else:
+            f = sp.field
+            s = sp.start
+            e = sp.end
         if type(f) is not str or type(s) is not int or type(e) is not int:
             return False
         try:
@@ -227,3 +294,113 @@ def fold_non_ascii(str text, bytes lut_bmp not None, object combining):
             offsets.append(i)
     offsets.append(n)
     return PyUnicode_DecodeASCII(<char*>buf, k, NULL), offsets
+
+
+cdef extern from "Python.h":
+    bint Py_UNICODE_ISALNUM(Py_UCS4 ch)
+
+
+cdef Py_ssize_t* _char_map(bytes data) except NULL:
+    """Each UTF-8 byte offset of ``data`` -> the index of the character it belongs to (``lexicon._byte_to_char``)."""
+    cdef Py_ssize_t n = len(data), i, k = -1
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t* out = <Py_ssize_t*>PyMem_Malloc((n + 1) * sizeof(Py_ssize_t))
+    if out == NULL:
+        raise MemoryError()
+    for i in range(n):
+        if (p[i] & 0xC0) != 0x80:
+            k += 1
+        out[i] = k
+    return out
+
+
+cdef inline bint _word_at(str s, Py_ssize_t i):
+    cdef Py_UCS4 ch = s[i]
+    return ch == 0x5F or Py_UNICODE_ISALNUM(ch)
+
+
+def lexicon_hits(
+    list pids,
+    list ends,
+    Py_ssize_t shift,
+    list lengths,
+    list ids,
+    Py_ssize_t n_acc,
+    bint same,
+    Py_ssize_t split,
+    str text,
+    str folded,
+    bytes tb not None,
+    bytes fb not None,
+    Py_ssize_t limit,
+    object to_original,
+):
+    """The per-hit loop of ``Lexicon.spans`` (few raw hits): region, map to characters, whole-syllable check, the
+    per-form limit, then ``{to_original(start, end): ids}`` (``len(folded)`` must equal ``len(text)``)."""
+    cdef Py_ssize_t size = len(text), n = len(pids), i, pid, end_b, start_b, start, end
+    cdef bint ascii_text = split == size
+    cdef bint folded_ident = len(fb) == size
+    cdef Py_ssize_t* text_map = NULL
+    cdef Py_ssize_t* folded_map = NULL
+    cdef Py_ssize_t* kept = NULL
+    cdef dict out = {}
+    cdef str haystack
+    cdef object key, got, mine
+    if len(folded) != size:
+        raise ValueError("folded text of another length")
+    try:
+        if limit < n:
+            kept = <Py_ssize_t*>PyMem_Malloc(len(lengths) * sizeof(Py_ssize_t) + 1)
+            if kept == NULL:
+                raise MemoryError()
+            for i in range(len(lengths)):
+                kept[i] = 0
+        for i in range(n):
+            pid = pids[i]
+            if kept != NULL and kept[pid] >= limit:
+                continue
+            end_b = <Py_ssize_t>ends[i] + shift
+            start_b = end_b - <Py_ssize_t>lengths[pid]
+            if not same:
+                if pid < n_acc:
+                    if end_b > split:
+                        continue  # an accented form found in the folded part
+                else:
+                    if start_b <= split:
+                        continue  # a folded form found in the accented part
+                    start_b -= split + 1
+                    end_b -= split + 1
+            if pid < n_acc or same:
+                haystack = text
+                if ascii_text:
+                    start, end = start_b, end_b
+                else:
+                    if text_map == NULL:
+                        text_map = _char_map(tb)
+                    start, end = text_map[start_b], text_map[end_b - 1] + 1
+            else:
+                haystack = folded
+                if folded_ident:
+                    start, end = start_b, end_b
+                else:
+                    if folded_map == NULL:
+                        folded_map = _char_map(fb)
+                    start, end = folded_map[start_b], folded_map[end_b - 1] + 1
+            if start > 0 and _word_at(haystack, start - 1):
+                continue
+            if end < size and _word_at(haystack, end):
+                continue
+            if kept != NULL:
+                kept[pid] += 1
+            key = to_original(start, end)
+            mine = ids[pid]
+            got = out.get(key)
+            if got is None:
+                out[key] = mine  # already sorted
+            elif got != mine:
+                out[key] = tuple(sorted({*got, *mine}))
+    finally:
+        PyMem_Free(text_map)
+        PyMem_Free(folded_map)
+        PyMem_Free(kept)
+    return out

@@ -26,6 +26,12 @@ __all__ = ["DETECTOR", "Lexicon", "LexiconHit", "Term", "hits_to_signals"]
 
 DETECTOR = "lexicon/1"
 
+_c: Any
+try:  # the compiled loops (moderation/_ext/_rules.pyx); without them the Python code below does the same work
+    from moderation._ext import _rules as _c
+except ImportError:  # pragma: no cover - depends on the build
+    _c = None
+
 _hs: Any
 try:  # pragma: no cover - depends on the platform
     import hyperscan as _hs
@@ -253,6 +259,24 @@ class Lexicon:
             return {}
         if len(pids) >= _VECTOR_MIN:
             return self._spans_vectorised(n, pids, ends + shift, tb, fb, same=same, per_form_limit=per_form_limit)
+        if _c is not None and len(folded) == len(text):
+            hits: dict[tuple[int, int], tuple[str, ...]] = _c.lexicon_hits(
+                pids.tolist(),
+                ends.tolist(),
+                shift,
+                self._lengths,
+                self._ids,
+                self._n_accented,
+                same,
+                split,
+                text,
+                folded,
+                tb,
+                fb,
+                per_form_limit if per_form_limit is not None else len(pids),
+                n.to_original,
+            )
+            return hits
         found = zip(pids.tolist(), ends.tolist(), strict=True)
         text_map: np.ndarray[Any, np.dtype[np.int64]] | None = None
         folded_map: np.ndarray[Any, np.dtype[np.int64]] | None = None

@@ -579,7 +579,7 @@ class Classifier:
                 assert plan.quiet is not None
                 shape, evidence = plan.quiet, []
             if not shape.fired:  # shared entry, built once per outcome shape and mode
-                got = shape.entries.get((mode, note))
+                got = shape.entries.get(modes[i])
                 if got is None:
                     got = _not_fired_entry(shape, pack.id, rule, mode, note)
                 entries[i] = got

@@ -66,6 +66,7 @@ class Facts:
 
 _SPAN_VALUE = operator.attrgetter("field", "start", "end", "text")
 _SPAN_PLACE = operator.attrgetter("field", "start", "end")
+_SCORE_OF = operator.attrgetter("score")
 
 
 def _unique_spans_py(spans: Iterable[Span]) -> list[Span]:
@@ -105,7 +106,7 @@ def evidence_of(signals: Sequence[Signal], memo: dict[tuple[int, ...], list[Span
 
 def top_scores(by_kind: Mapping[str, Sequence[Signal]]) -> dict[str, float]:
     """Return the best score of each kind's signals (``Facts.top``: no hit is possible below it)."""
-    return {kind: max(s.score for s in sigs) for kind, sigs in by_kind.items() if sigs}
+    return {kind: max(map(_SCORE_OF, sigs)) for kind, sigs in by_kind.items() if sigs}
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +176,7 @@ def _attr(sig: Signal, *names: str) -> Any:
 def _scored(matches: Sequence[Signal], what: str, threshold: float) -> CondResult:
     if not matches:
         return CondResult(False, 0.0, (), f"no {what} at or above {threshold:g}")
-    best = max(s.score for s in matches)
+    best = max(map(_SCORE_OF, matches))
     return CondResult(True, min(1.0, best), tuple(matches), f"{len(matches)} {what} (best {best:.2f})")
 
 
@@ -315,7 +316,7 @@ def _personal(facts: Facts, args: Mapping[str, Any]) -> CondResult:
     need = int(args.get("min_count", 1))
     n = sum(max(1, len(s.spans)) for s in hits)
     if hits and n >= need:
-        return CondResult(True, max(s.score for s in hits), tuple(hits), f"{n} personal data item(s)")
+        return CondResult(True, max(map(_SCORE_OF, hits)), tuple(hits), f"{n} personal data item(s)")
     return CondResult(False, 0.0, (), f"{n} personal data item(s) (need {need})")
 
 
@@ -673,7 +674,7 @@ class RuleProgram:
     reason and trace built once per distinct set of condition results (most items give the same few). Evidence
     comes from the item. :meth:`evaluate` gives the same :class:`RuleOutcome` as :func:`evaluate_rule`."""
 
-    __slots__ = ("_conds", "_memo", "_no_signals", "_steps", "n_all", "n_any", "pack_id", "rule")
+    __slots__ = ("_conds", "_memo", "_no_signals", "_plain", "_steps", "n_all", "n_any", "pack_id", "rule")
 
     def __init__(self, rule: Rule, pack_id: str) -> None:
         self.rule, self.pack_id = rule, pack_id
@@ -703,6 +704,8 @@ class RuleProgram:
                     )
                 )
         self._steps = tuple(steps)
+        # The steps' fields as plain tuples, for the loop of :meth:`run` (no attribute lookups per step).
+        self._plain = tuple((k, st.key, st.floor_kind, st.floor, st.fn, st.args, st.call) for k, st in enumerate(steps))
         self._no_signals: list[CondResult | None] = [None] * len(steps)
         self.n_all, self.n_any = len(rule.when_all), len(rule.when_any)
         self._memo: dict[tuple[tuple[bool, float, str], ...], OutcomeShape] = {}
@@ -738,7 +741,22 @@ class RuleProgram:
         (shared with other rules of the item that fired on the same signals when ``facts.evidence`` is kept)."""
         if facts.pack_id != self.pack_id:
             raise ValueError(f"rule {self.rule.id} was compiled for pack {self.pack_id}, not {facts.pack_id}")
-        results = self._results(facts)
+        # :meth:`_results`, inline (this runs for every rule with input on every item)
+        keys, top, memo, no_signals = facts.keys, facts.top, facts.memo, self._no_signals
+        results: list[CondResult] = []
+        append = results.append
+        for k, key, floor_kind, floor, fn, args, call in self._plain:
+            if key is not None and key not in keys:
+                append(_NO_HITS)
+            elif floor_kind is not None and top.get(floor_kind, -1.0) < floor:
+                append(no_signals[k] or self._none_reach(k, facts))
+            elif memo is None:
+                append(fn(facts, args))
+            else:  # the same call in another rule of this item gives the same result
+                got = memo.get(call)
+                if got is None:
+                    got = memo[call] = fn(facts, args)
+                append(got)
         memo_key = tuple(map(_RESULT_KEY, results))
         shape = self._memo.get(memo_key)
         if shape is None:

@@ -198,3 +198,62 @@ def test_compiled_and_python_paths_give_the_same_evaluations(clf: Classifier, mo
     assert compiled == plain
     monkeypatch.undo()
     assert [_dump(clf.classify(item, history)) for item, history in items] == compiled  # and again, memos warm
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The lexicon's per-hit loop (``Lexicon.spans`` with few raw hits)
+
+_LEX_PIECES = st.sampled_from(
+    [
+        "ma túy",
+        "ma tuy",
+        "MA TÚY",
+        "thằng chó",
+        "thang cho",
+        "địt mẹ",
+        "dit me",
+        "đ.m",
+        "lừa đảo",
+        "con đĩ",
+        "con đi",
+        "lon",
+        "long",
+        " ",
+        ", ",
+        "_",
+        "x",
+        "\u0301",
+        "\U0001f600",
+        "\ud800",
+        "\u200b",
+        "á" * 3,
+        "Nghị định",
+        "bán",
+        "cần sa",
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def pack_lexicon(clf: Classifier) -> Any:
+    matcher = clf._compiled.matcher
+    if not isinstance(matcher, matching.NormalisedMatcher):
+        pytest.skip("the normaliser's lexicon is not installed")
+    return matcher.lexicon
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LEX_PIECES, max_size=30).map("".join), st.sampled_from([None, 1, 2, 100]))
+def test_lexicon_hits_equal_the_python_loop(pack_lexicon: Any, text: str, limit: int | None) -> None:
+    from moderation.detect import lexicon
+
+    got = pack_lexicon.spans(text, per_form_limit=limit)
+    saved = lexicon._c
+    lexicon._c = None
+    try:
+        want = pack_lexicon.spans(text, per_form_limit=limit)
+    finally:
+        lexicon._c = saved
+    assert got == want
+    assert list(got) == list(want)  # the same order
+    assert all(type(a) is int and type(b) is int for a, b in got)
