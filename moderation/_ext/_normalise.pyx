@@ -10,7 +10,7 @@ edits fall outside the text (the Python path then handles them, numpy's wrap-aro
 
 from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBuffer_Release, PyObject_GetBuffer
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 import numpy as np
 
@@ -70,6 +70,8 @@ def setup(cls, cls_fill, py, py_fill, lower_tab, fold_tab, susp_match, bits):
     """Share the normaliser's tables: class bits of every code point (``cls``, filled by ``cls_fill(cp)``), the
     ``str`` class bits (``py``, ``py_fill``), the BMP lowercase and the fold tables, ``_SUSPICIOUS.match``."""
     global _cls, _py, _lower_tab, _fold_tab, _cls_fill, _py_fill, _susp_match, _ready
+    if _ready:
+        return
     expected = (B_W, B_L, B_M, B_D, B_INV, B_CTRL, B_SP, B_TONED, B_CONF, B_SEP, B_LEETD, B_AT, B_OTONE, B_UTONE,
                 B_D0134)
     if tuple(bits) != expected:
@@ -753,3 +755,114 @@ def fold(str text) -> str:
         return _from_ucs4(buf, t.n) if changed else text
     finally:
         PyMem_Free(buf)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Teencode words and the exact leet trigger
+
+cdef uint64_t* _teen_set = NULL  # open addressing, 0 = empty
+cdef Py_ssize_t _teen_mask = 0
+cdef Py_ssize_t _teen_max = 0
+
+
+cdef inline uint64_t _word_hash(Text* t, Py_ssize_t a, Py_ssize_t b) noexcept:
+    cdef uint64_t h = 0xCBF29CE484222325
+    cdef Py_ssize_t i
+    for i in range(a, b):
+        h = (h ^ <uint64_t>_at(t, i)) * <uint64_t>0x100000001B3
+    return h | 1
+
+
+def teencode_setup(list keys):
+    """The teencode keys (``_teencode()``'s keys) as a set of code point hashes, for :func:`teencode_runs`."""
+    global _teen_set, _teen_mask, _teen_max
+    cdef Py_ssize_t size = 16, slot
+    cdef uint64_t h
+    cdef uint64_t* table
+    cdef Text t
+    if _teen_set != NULL:  # set once (the table never changes; a second thread may be using it)
+        return
+    while size < 4 * len(keys):
+        size *= 2
+    table = <uint64_t*>PyMem_Malloc(size * sizeof(uint64_t))
+    if table == NULL:
+        raise MemoryError()
+    for slot in range(size):
+        table[slot] = 0
+    longest = 0
+    for key in keys:
+        t = _text(key)
+        if t.n > longest:
+            longest = t.n
+        h = _word_hash(&t, 0, t.n)
+        slot = <Py_ssize_t>(h & <uint64_t>(size - 1))
+        while table[slot] != 0 and table[slot] != h:
+            slot = (slot + 1) & (size - 1)
+        table[slot] = h
+    _teen_set = table
+    _teen_mask = size - 1
+    _teen_max = longest
+
+
+def teencode_runs(str text):
+    """The maximal runs of ``\\w`` characters (``_W``) whose code points hash like a teencode key (a superset of the
+    runs that are keys: the caller looks each up), as ``(start, end)``; and whether the text holds a lone surrogate.
+    """
+    cdef Text t = _text(text)
+    cdef Py_ssize_t i = 0, s, n = t.n, slot
+    cdef uint64_t h
+    cdef Py_UCS4 c
+    cdef bint surrogate = False
+    cdef list out = []
+    if _teen_set == NULL:
+        raise RuntimeError("teencode_setup was not called")
+    while i < n:
+        c = _at(&t, i)
+        if 0xD800 <= c <= 0xDFFF:
+            surrogate = True
+        if not (_bits(c) & B_W):
+            i += 1
+            continue
+        s = i
+        i += 1
+        while i < n:
+            c = _at(&t, i)
+            if 0xD800 <= c <= 0xDFFF:
+                surrogate = True
+            if not (_bits(c) & B_W):
+                break
+            i += 1
+        if i - s > _teen_max:
+            continue
+        h = _word_hash(&t, s, i)
+        slot = <Py_ssize_t>(h & <uint64_t>_teen_mask)
+        while _teen_set[slot] != 0:
+            if _teen_set[slot] == h:
+                out.append((s, i))
+                break
+            slot = (slot + 1) & _teen_mask
+    return out, surrogate
+
+
+def leet_exact(str text) -> int:
+    """``_LEET_EXACT`` (``\\p{L}[013457@]|[013457]\\p{L}``) decided without Hyperscan where it can be: 1 when an ASCII
+    letter touches a leet digit, 0 when no letter can, -1 when only a character beyond ASCII does (Hyperscan's own
+    ``\\p{L}`` decides those)."""
+    cdef Text t = _text(text)
+    cdef Py_ssize_t i
+    cdef Py_UCS4 a, b
+    cdef bint unsure = False
+    for i in range(t.n - 1):
+        a = _at(&t, i)
+        b = _at(&t, i + 1)
+        if b == 64 or (48 <= b <= 55 and b != 50 and b != 54):  # [013457@]
+            if a >= 0x80:
+                unsure = True
+            elif (65 <= a <= 90) or (97 <= a <= 122):
+                return 1
+        if 48 <= a <= 55 and a != 50 and a != 54:  # [013457]
+            if b >= 0x80:
+                unsure = True
+            elif (65 <= b <= 90) or (97 <= b <= 122):
+                return 1
+    return -1 if unsure else 0

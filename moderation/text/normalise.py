@@ -748,6 +748,9 @@ def _teencode_scanner() -> _TeencodeScanner | None:
 
 def _teencode_fast(buf: _Buf, flags: set[str], scan: _Scan | None) -> _Buf:
     """Expand teencode words: whole ``\\w`` runs found in the table (what ``_teencode_re`` matches)."""
+    c = _compiled()
+    if c is not None:
+        return _teencode_c(buf, flags, c)
     scanner = _teencode_scanner()
     done = scanner.apply(buf) if scanner is not None else None
     if done is not None:
@@ -777,6 +780,30 @@ def _teencode_fast(buf: _Buf, flags: set[str], scan: _Scan | None) -> _Buf:
         return buf
     flags.add("teencode")
     return _apply(buf, edits)
+
+
+def _teencode_c(buf: _Buf, flags: set[str], c: Any) -> _Buf:
+    """:func:`_teencode_fast` with the compiled word pass: the ``\\w`` runs that hash like a key, looked up."""
+    text = buf.text
+    runs, surrogate = c.teencode_runs(text)
+    if not runs:
+        return buf
+    table = _teencode()
+    edits: list[_Edit] = []
+    for a, b in runs:
+        word = text[a:b]
+        new = table.get(word)
+        if new is not None and new != word:
+            edits.append((a, b, new, None))
+    if not edits:
+        return buf
+    flags.add("teencode")
+    done = _apply(buf, edits)
+    # The window the Hyperscan scanner leaves on long text it can scan (not the fallback: no Hyperscan, or lone
+    # surrogates, which UTF-8 cannot carry).
+    if len(text) >= _SMALL and not surrogate and done is not buf and _teencode_scanner() is not None:
+        done.window = c.teencode_window(done.text, edits)
+    return done
 
 
 def _collapse_spaces(buf: _Buf, scan: _Scan) -> _Buf:
@@ -890,6 +917,10 @@ class _Triggers:
         self.db.scan(data, match_event_handler=on_match, scratch=scratch)
         if found[0] & _T_LEET:
             found[0] &= ~_T_LEET
+            c = _compiled()
+            exact = c.leet_exact(text) if c is not None else -1
+            if exact >= 0:  # decided by ASCII letters alone (Hyperscan's \p{L} decides the others)
+                return found[0] | (_T_LEET if exact else 0)
             leet_scratch = getattr(self.local, "leet_scratch", None)
             if leet_scratch is None:
                 leet_scratch = self.local.leet_scratch = _hs.Scratch(self.leet)
@@ -1477,6 +1508,7 @@ def _compiled() -> Any:
     """The compiled stages, set up with this module's tables on first use; ``None`` when they were not built."""
     c = _c
     if c is not None and not c.ready():
+        c.teencode_setup(list(_teencode()))
         c.setup(
             _all_classes(),
             _fill_class,

@@ -238,3 +238,56 @@ def test_large_hostile_inputs_equal_the_python_path(text: str) -> None:
     with python_path():
         slow = N._normalise(text)
     assert _fields(fast) == _fields(slow)
+
+
+teencode_like = st.lists(
+    st.sampled_from(
+        [
+            *("ko", "k", "đc", "r", "vl", "ng", "hông", "người", "x", " ", ".", "\u0301", "😀", "_", "ǅ", "2"),
+            *("occho", "occh", "occhoo", "dcmm", "thik", "𝐤", "kô", "\ud800", "\n", "İ"),
+        ]
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(teencode_like)
+def test_teencode_words_equal_the_python_path(text: str) -> None:
+    # The compiled word pass (hash of every \w run, then the table) against the Hyperscan scanner (or, for lone
+    # surrogates, the hashed-words fallback): the same buffer, the same window for the trigger rescan, the same flags.
+    for sample in (text, (text + " ") * (N._SMALL // (len(text) + 1) + 1)):
+        fast_flags: set[str] = set()
+        fast = N._teencode_fast(N._identity(sample), fast_flags, None)
+        with python_path():
+            slow_flags: set[str] = set()
+            slow = N._teencode_fast(N._identity(sample), slow_flags, None)
+        assert (fast.text, fast.starts.tolist(), fast.ends.tolist(), fast.window, fast_flags) == (
+            slow.text,
+            slow.starts.tolist(),
+            slow.ends.tolist(),
+            slow.window,
+            slow_flags,
+        )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab đ0134579@ \u0301😀ǅ_ẹ-ª²"), max_size=30) | st.text(max_size=30))
+def test_leet_exact_agrees_with_hyperscan(text: str) -> None:
+    t = N._triggers()
+    if t is None:
+        pytest.skip("hyperscan is not installed")
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return
+    import hyperscan
+
+    found: list[int] = []
+    t.leet.scan(data, match_event_handler=lambda *a: found.append(1), scratch=hyperscan.Scratch(t.leet))
+    exact = compiled.leet_exact(text)
+    if exact >= 0:
+        assert bool(exact) == bool(found)
+    fast = N._trigger_bits(text)
+    with python_path():
+        assert N._trigger_bits(text) == fast
