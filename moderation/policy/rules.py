@@ -190,7 +190,11 @@ def _scored(matches: Sequence[Signal], what: str, threshold: float) -> CondResul
 )
 def _lexicon(facts: Facts, args: Mapping[str, Any]) -> CondResult:
     key = f"{facts.pack_id}/{args['list']}"
-    hits = [s for s in facts.kind("lexicon") if s.key == key and _in_fields(s, args.get("fields"))]
+    fields = args.get("fields")
+    if fields:
+        hits = [s for s in facts.kind("lexicon") if s.key == key and _in_fields(s, fields)]
+    else:  # every field: no call per signal
+        hits = [s for s in facts.kind("lexicon") if s.key == key]
     return _count_hits(hits, args, f"hit(s) of lexicon {args['list']}")
 
 
@@ -204,7 +208,11 @@ def _lexicon(facts: Facts, args: Mapping[str, Any]) -> CondResult:
 )
 def _regex(facts: Facts, args: Mapping[str, Any]) -> CondResult:
     key = f"{facts.pack_id}/{args['pattern']}"
-    hits = [s for s in facts.kind("regex") if s.key == key and _in_fields(s, args.get("fields"))]
+    fields = args.get("fields")
+    if fields:
+        hits = [s for s in facts.kind("regex") if s.key == key and _in_fields(s, fields)]
+    else:  # every field: no call per signal
+        hits = [s for s in facts.kind("regex") if s.key == key]
     return _count_hits(hits, args, f"match(es) of pattern {args['pattern']}")
 
 
@@ -225,7 +233,11 @@ def _count_hits(hits: Sequence[Signal], args: Mapping[str, Any], what: str) -> C
 )
 def _offensive(facts: Facts, args: Mapping[str, Any]) -> CondResult:
     t = float(args.get("min_score", 0.5))
-    hits = [s for s in facts.kind("offensive") if s.score >= t and _in_fields(s, args.get("fields"))]
+    fields = args.get("fields")
+    if fields:
+        hits = [s for s in facts.kind("offensive") if s.score >= t and _in_fields(s, fields)]
+    else:  # every field: no call per signal
+        hits = [s for s in facts.kind("offensive") if s.score >= t]
     return _scored(hits, "offensive signal(s)", t)
 
 
