@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,8 @@ EVALUATION_SCHEMA = "evaluation/1"
 # ``quiet_rules`` and rebuilt from that pack version when explained (``Classifier.quiet_entry``).
 RECORD_SCHEMA = "evaluation/2"
 _ACTION_RANK = {Action.LABEL: 0, Action.REVIEW: 1, Action.REMOVE: 2}
+_KEY_OF = operator.attrgetter("key")
+_DETECTOR_OF = operator.attrgetter("detector")
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,7 +405,7 @@ class Classifier:
         by_kind: dict[str, list[Signal]] = {}
         for s in signals:
             by_kind.setdefault(s.kind, []).append(s)
-        keys = frozenset(s.key for s in signals)
+        keys = frozenset(map(_KEY_OF, signals))
         top = top_scores(by_kind)
         memo: dict[tuple[str, ...], CondResult] = {}
         evidence: dict[tuple[int, ...], list[Span]] = {}
@@ -420,7 +423,7 @@ class Classifier:
         if verdict is Verdict.ALLOW and any(e.get("kind") == TIME_BUDGET for e in errors):
             verdict = Verdict.REVIEW  # part of the item was not scanned: a person decides, it is not allowed unseen
         labels = sorted({r.id for r in acting})
-        detectors = sorted({s.detector for s in signals if s.detector})
+        detectors = sorted(set(filter(None, map(_DETECTOR_OF, signals))))
         return Evaluation(
             verdict=verdict,
             labels=labels,
