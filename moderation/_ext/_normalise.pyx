@@ -101,6 +101,14 @@ cdef inline Text _text(str s) except *:
     return t
 
 
+cdef inline Text _ready_text(str s) except *:
+    """:func:`_text` for a function that reads the class tables: those are unset (NULL) until :func:`setup`, and
+    reading them then would be a NULL dereference (a segfault, not an exception)."""
+    if not _ready:
+        raise RuntimeError("moderation._ext._normalise.setup was not called")
+    return _text(s)
+
+
 cdef inline Py_UCS4 _at(Text* t, Py_ssize_t i) noexcept nogil:
     return PyUnicode_READ(t.kind, t.data, i)
 
@@ -250,6 +258,8 @@ def to_original(starts, ends, Py_ssize_t n, Py_ssize_t start, Py_ssize_t end):
     cdef Py_buffer bs, be
     cdef const int64_t* s
     cdef const int64_t* e
+    if n < 0:  # the arrays are read at n - 1 below
+        raise ValueError("negative text length")
     _get_int64(starts, &bs, n)
     try:
         _get_int64(ends, &be, n)
@@ -279,7 +289,7 @@ def to_original(starts, ends, Py_ssize_t n, Py_ssize_t start, Py_ssize_t end):
 
 def has_invisible(str text) -> bool:
     """A character ``_delete_invisible`` changes: format, control or lone surrogate (``_INV | _CTRL``)."""
-    cdef Text t = _text(text)
+    cdef Text t = _ready_text(text)
     cdef Py_ssize_t i
     for i in range(t.n):
         if _bits(_at(&t, i)) & (B_INV | B_CTRL):
@@ -290,7 +300,7 @@ def has_invisible(str text) -> bool:
 def delete_invisible(str text, const int64_t[::1] starts, const int64_t[::1] ends):
     """``_delete_invisible``: format characters deleted (the others keep their spans), lone surrogates to U+FFFD,
     other controls to a space. ``None`` when nothing changes."""
-    cdef Text t = _text(text)
+    cdef Text t = _ready_text(text)
     cdef Py_ssize_t i, o = 0
     cdef uint16_t v
     cdef Py_UCS4 c
@@ -329,7 +339,7 @@ def lower_bmp(str text):
     """``_lower``'s table path for long text: every character through the BMP lowercase table. ``None`` when a
     character is beyond the BMP or lowers to more than one (the caller uses ``str.lower``); ``text`` itself when
     nothing changes."""
-    cdef Text t = _text(text)
+    cdef Text t = _ready_text(text)
     cdef Py_ssize_t i
     cdef Py_UCS4 c, low
     cdef bint changed = False
@@ -356,7 +366,7 @@ def lower_bmp(str text):
 def collapse_repeats(str text, const int64_t[::1] starts, const int64_t[::1] ends):
     """``_runs_to(buf, scan.repeats(), lambda s: s[0])``: runs of three or more identical letters to one letter that
     maps to the whole run. ``None`` when there is none."""
-    cdef Text t = _text(text)
+    cdef Text t = _ready_text(text)
     cdef Py_ssize_t i, j, o = 0, a = 0
     cdef Py_UCS4 c
     cdef bint changed = False
@@ -408,7 +418,7 @@ def collapse_repeats(str text, const int64_t[::1] starts, const int64_t[::1] end
 
 def spaced_candidates(str text) -> list:
     """``_Scan.spaced``: a superset of where ``_SPACED`` can match."""
-    cdef Text t = _text(text)
+    cdef Text t = _ready_text(text)
     cdef uint16_t* cls = _classes(&t)
     cdef Py_ssize_t i, n = t.n
     cdef uint16_t nxt, c2, c3
@@ -440,7 +450,7 @@ def spaced_candidates(str text) -> list:
 def leet_long(str text):
     """``_leet`` for text of ``_SMALL`` characters or more: the new text (one character for one, so the offset map
     does not change), or ``None`` when no token is rewritten."""
-    cdef Text t = _text(text)
+    cdef Text t = _ready_text(text)
     cdef uint16_t* cls = _classes(&t)
     cdef Py_ssize_t i, n = t.n, s, e, letters, digits, leet, size
     cdef bint hint = False, changed = False, glued
@@ -517,7 +527,7 @@ def leet_long(str text):
 
 def drop_mark_floods(str text, const int64_t[::1] starts, const int64_t[::1] ends):
     """``_drop_mark_floods``: every combining mark after the third in a row deleted; ``None`` when none is."""
-    cdef Text t = _text(text)
+    cdef Text t = _ready_text(text)
     cdef Py_ssize_t i, o = 0, run = 0
     cdef Py_UCS4 c
     cdef bint changed = False
@@ -561,7 +571,7 @@ def drop_mark_floods(str text, const int64_t[::1] starts, const int64_t[::1] end
 
 def suspicious_tokens(str text) -> list:
     """``_suspicious_tokens``: the tokens (runs of letters and marks) holding a match of ``_SUSPICIOUS``."""
-    cdef Text t = _text(text)
+    cdef Text t = _ready_text(text)
     cdef uint16_t* cls = _classes(&t)
     cdef Py_ssize_t i, n = t.n, tok_start = -1, last = -1, i_end
     cdef Py_UCS4 c, prev
@@ -610,7 +620,7 @@ def suspicious_tokens(str text) -> list:
 def collapse_spaces(str text, const int64_t[::1] starts, const int64_t[::1] ends):
     """``_collapse_spaces``: a whitespace character that is not a space becomes one (its span unchanged); a run of
     two or more becomes one space spanning the run. ``None`` when nothing changes."""
-    cdef Text t = _text(text)
+    cdef Text t = _ready_text(text)
     cdef Py_ssize_t i, j, o = 0
     cdef Py_UCS4 c
     cdef bint changed = False
@@ -661,7 +671,7 @@ def teencode_hits(str text, Py_ssize_t size, list flat, list keys):
     """``_TeencodeScanner.apply``'s second half: from the Hyperscan matches over the UTF-8 text (``flat``: key index,
     end byte offset, ...; ``size``: the number of bytes) the keys that are whole ``\\w`` runs, as sorted
     ``(start, end, key index)``."""
-    cdef Text t = _text(text)
+    cdef Text t = _ready_text(text)
     cdef Py_ssize_t n = t.n, i, p, k, pid, to, start, end, nbytes
     cdef Py_ssize_t* before = NULL  # characters started before each byte offset
     cdef Py_UCS4 c
@@ -808,7 +818,7 @@ def teencode_runs(str text):
     """The maximal runs of ``\\w`` characters (``_W``) whose code points hash like a teencode key (a superset of the
     runs that are keys: the caller looks each up), as ``(start, end)``; and whether the text holds a lone surrogate.
     """
-    cdef Text t = _text(text)
+    cdef Text t = _ready_text(text)
     cdef Py_ssize_t i = 0, s, n = t.n, slot
     cdef uint64_t h
     cdef Py_UCS4 c

@@ -150,6 +150,8 @@ def reduce_group(values):
     """:func:`_reduce_group` over a list of floats (for the tests)."""
     cdef Py_ssize_t n = len(values), i
     cdef double *buf = <double *>malloc(max(n, 1) * sizeof(double))
+    if buf == NULL:
+        raise MemoryError()
     try:
         for i in range(n):
             buf[i] = values[i]
@@ -364,6 +366,7 @@ cdef class Engine:
     cdef Py_ssize_t fvals_cap
     cdef Py_ssize_t *poff
     cdef Py_ssize_t poff_cap
+    cdef bint ready  # __init__ done: before it the tables and word_chars are unset (NULL)
 
     def __cinit__(self):
         self.wslot = NULL
@@ -406,6 +409,7 @@ cdef class Engine:
         self.id_cap = self.wcap = self.keys_cap = self.fb_cap = self.pcap = self.tcap = 0
         self.cps_cap = self.tok_cap = self.hit_cap = self.reach_cap = self.run_cap = self.pos_cap = 0
         self.bounds_cap = self.seg_cap = self.chosen_cap = self.span_cap = self.fvals_cap = self.poff_cap = 0
+        self.ready = False
 
     def __init__(
         self,
@@ -431,6 +435,7 @@ cdef class Engine:
         model lexicon's folded forms (those of ``_LexiconScanner``); ``choose``:
         :func:`choose_segments`; ``empty``: the score of a text without tokens."""
         cdef int k
+        self.ready = False
         self.tok_w = np.ascontiguousarray(tok_w, dtype=np.float32)
         self.doc_w = np.ascontiguousarray(doc_w, dtype=np.float32)
         self.tokp = &self.tok_w[0]
@@ -476,6 +481,7 @@ cdef class Engine:
         for k in range(9):
             self.p_len[k] = _crc_str(0, ("len:" + str(k)).encode())
         self.reset()
+        self.ready = True
 
     def __dealloc__(self):
         free(self.wslot)
@@ -897,8 +903,13 @@ cdef class Engine:
     def word_columns(self, str word):
         """The 11 weight columns of ``word`` (as ``_Weights.cols[_Weights.word_ids([word])[0]]``), for the tests."""
         cdef Py_ssize_t n = len(word)
-        cdef uint32_t *buf = <uint32_t *>malloc((n + 1) * sizeof(uint32_t))
+        cdef uint32_t *buf
         cdef int32_t wid
+        if not self.ready:
+            raise RuntimeError("Engine.__init__ was not called")
+        buf = <uint32_t *>malloc((n + 1) * sizeof(uint32_t))
+        if buf == NULL:
+            raise MemoryError()
         try:
             PyUnicode_AsUCS4(word, <Py_UCS4 *>buf, n + 1, 0)
             self._room(8)
@@ -1311,6 +1322,8 @@ cdef class Engine:
         cdef const int64_t[:] st
         cdef const int64_t[:] en
         cdef int64_t nsegs
+        if not self.ready:
+            raise RuntimeError("Engine.__init__ was not called")
         total = self._tokens(text)
         if not total:
             return self.empty, (), self.empty >= self.threshold, (1, 1)
@@ -1320,6 +1333,10 @@ cdef class Engine:
         except (TypeError, ValueError):
             st = np.asarray(starts, dtype=np.int64)
             en = np.asarray(ends, dtype=np.int64)
+        # The loops below read starts/ends at every position of text and folded without bounds checks: a map shorter
+        # than the text, or a folded form of another length, would be read past its end.
+        if len(folded) != len(text) or st.shape[0] < len(text) or en.shape[0] < len(text):
+            raise ValueError("folded, starts and ends must be as long as text")
         nh = self._hits(folded, st, en)
         has_lex = nh > 0
         if has_lex:

@@ -123,7 +123,9 @@ cdef class CueMatcher:
         cdef int k, node, form, at = 0, npat = len(specs)
         if npat > MAX_PATTERNS:
             raise ValueError(f"at most {MAX_PATTERNS} cue patterns")
-        self._npat = npat
+        if self._nchild != NULL:
+            raise RuntimeError("CueMatcher is initialised once")  # a second run would leak the first one's arrays
+        self._npat = 0  # npat once the arrays are complete (a half-built matcher scans nothing)
         kids: list = [{}, {}]  # node -> {char: node}; node 0 is the root of the text form, 1 of the folded form
         terms: dict = {}  # (node, pattern) -> (priority, literal)
         for k, (folded, literals, no_digit_space) in enumerate(specs):
@@ -173,6 +175,7 @@ cdef class CueMatcher:
             self._term[node] = 1
             self._tprio[node * npat + k] = prio
             self._tlit[node * npat + k] = lit
+        self._npat = npat
 
     cdef inline int _child(self, int node, Py_UCS4 c) noexcept:
         cdef int first = self._first[node]
@@ -206,6 +209,9 @@ cdef class CueMatcher:
         except (TypeError, ValueError):  # not int64 arrays: through Python
             st = np.asarray(starts, dtype=np.int64)
             en = np.asarray(ends, dtype=np.int64)
+        # _scan_chars reads st/en at offsets up to len(text) - 1 without bounds checks
+        if st.shape[0] < n_text or en.shape[0] < n_text:
+            raise ValueError("starts and ends must be as long as text")
         self._scan(text, 0, out, n_text, st, en)
         self._scan(folded, 1, out, n_text, st, en)
         return out
