@@ -677,6 +677,8 @@ def teencode_hits(str text, Py_ssize_t size, list flat, list keys):
     cdef Py_UCS4 c
     cdef list hits = []
     cdef str key
+    if size < 0:
+        raise ValueError("negative UTF-8 size")
     if size != n:
         before = <Py_ssize_t*>PyMem_Malloc((size + 1) * sizeof(Py_ssize_t))
         if before == NULL:
@@ -695,9 +697,14 @@ def teencode_hits(str text, Py_ssize_t size, list flat, list keys):
                 p += nbytes
             if p != size:
                 raise ValueError("UTF-8 size does not match the text")
+        if len(flat) % 2:
+            raise ValueError("flat holds (key index, end offset) pairs")
         for k in range(0, len(flat), 2):
             pid = flat[k]
             to = flat[k + 1]
+            # list indexing is unchecked here (boundscheck=False), and before[to - 1]/text[to - 1] are read below
+            if pid < 0 or pid >= len(keys) or to < 1 or to > size:
+                raise ValueError("a match outside the keys or the text")
             key = keys[pid]
             if to == size and text.endswith(key):
                 end = n

@@ -438,6 +438,9 @@ cdef class Engine:
         self.ready = False
         self.tok_w = np.ascontiguousarray(tok_w, dtype=np.float32)
         self.doc_w = np.ascontiguousarray(doc_w, dtype=np.float32)
+        # every weight is read at (a CRC-32 & mask), unchecked
+        if self.tok_w.shape[0] <= mask or self.doc_w.shape[0] <= mask:
+            raise ValueError("the weight vectors must hold mask + 1 values")
         self.tokp = &self.tok_w[0]
         self.docp = &self.doc_w[0]
         self.mask = mask

@@ -314,3 +314,50 @@ def test_cue_matcher_rejects_offset_maps_shorter_than_the_text() -> None:
     assert any(matcher.spans(text, text, full, full + 1))
     with pytest.raises(RuntimeError):  # a second __init__ leaked the first one's arrays
         matcher.__init__([])
+
+
+@needs_offensive
+def test_offensive_engine_rejects_weights_shorter_than_the_mask() -> None:
+    # every weight is read at (CRC-32 & mask) without a check: short vectors were read past their end
+    m = _model
+    args = [
+        m.tok_w,
+        m.doc_w,
+        m.mask,
+        m.features >= 2,
+        m.tok_b,
+        m.doc_b,
+        m.threshold,
+        m.token_threshold,
+        m.meta.get("combine") == "mean",
+        m._lex_w,
+        0.0,
+        0.0,
+        0.0,
+        offensive._word_chars(),
+        offensive._fold_fast,
+        offensive._lexicon_forms(m.meta.get("lexicon", [])),
+        offensive.choose_segments,
+    ]
+    engine_cls = type(m._fast)
+    assert engine_cls(*args).stats()[0] == 2  # <s> and </s>
+    for k in (0, 1):
+        short = list(args)
+        short[k] = np.asarray(args[k])[:16]
+        with pytest.raises(ValueError):
+            engine_cls(*short)
+
+
+@needs_normalise
+def test_teencode_hits_rejects_matches_outside_the_keys_or_the_text() -> None:
+    # the list indexing (boundscheck=False) and before[to] were unchecked: a bad pair read out of bounds
+    c = N._c
+    text = "ko biết đâu"
+    size = len(text.encode("utf-8"))
+    keys = ["ko"]
+    assert c.teencode_hits(text, size, [0, 3], keys) == [(0, 2, 0)]
+    for flat in ([0], [1, 3], [-1, 3], [0, 0], [0, size + 1], [0, -4]):
+        with pytest.raises(ValueError):
+            c.teencode_hits(text, size, flat, keys)
+    with pytest.raises(ValueError):
+        c.teencode_hits(text, -1, [], keys)
