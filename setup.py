@@ -29,12 +29,15 @@ def extensions() -> list[Extension]:
         )
         for p in sources
     ]
-    return cythonize(
+    built = cythonize(
         modules,
         language_level=3,
         compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True, "initializedcheck": False},
         quiet=True,
     )
+    for ext in built:  # cythonize makes new Extension objects without the flag
+        ext.optional = True
+    return built
 
 
 setup(ext_modules=extensions())
