@@ -1,4 +1,5 @@
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from moderation.domain import Signal, Span
 
@@ -22,3 +23,34 @@ def lexicon_hits(
     limit: int,
     to_original: Callable[[int, int], tuple[int, int]],
 ) -> dict[tuple[int, int], tuple[str, ...]]: ...
+
+class Program:
+    def __init__(
+        self,
+        owner: Any,
+        steps: tuple[tuple[Any, ...], ...],
+        descs: tuple[tuple[str, int, str, str], ...],
+        no_signals: list[Any],
+        memo: dict[Any, Any],
+        conds: list[dict[Any, Any]],
+        n_all: int,
+        n_any: int,
+        min_any: int,
+        pack_id: str,
+        rule_id: str,
+        memo_max: int,
+        shape_cls: Any,
+        frozen_dict: Any,
+        frozen_list: Any,
+        no_hits: Any,
+    ) -> None: ...
+    def run(self, facts: Any) -> tuple[Any, list[Span]]: ...
+    def shape(self, results: Sequence[Any]) -> Any: ...
+
+def set_result_type(cls: type) -> None: ...
+def cond_lexicon(facts: Any, args: Mapping[str, Any]) -> Any: ...
+def cond_regex(facts: Any, args: Mapping[str, Any]) -> Any: ...
+def cond_offensive(facts: Any, args: Mapping[str, Any]) -> Any: ...
+def cond_target(facts: Any, args: Mapping[str, Any]) -> Any: ...
+
+CONDITIONS: dict[str, Callable[[Any, Mapping[str, Any]], Any]]

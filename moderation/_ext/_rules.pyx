@@ -404,3 +404,292 @@ def lexicon_hits(
         PyMem_Free(folded_map)
         PyMem_Free(kept)
     return out
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# A compiled rule (``rules.RuleProgram.run`` and ``RuleProgram._shape``): the condition loop, the outcome-shape memo
+# and the trace entries built in C, over the same dicts and lists as the Python program (shared, so either path may
+# run on any call and the memos evolve exactly as the reference's do).
+
+from libc.math cimport copysign
+
+
+cdef class Program:
+    """``RuleProgram.run`` of one rule: built by the RuleProgram with its own step tuples, memos and helpers."""
+
+    cdef object owner  # the RuleProgram (its ``_none_reach`` gives a step's result on an item with no signals)
+    cdef tuple steps  # (k, key, floor_kind, floor, fn, args, call) per condition
+    cdef tuple descs  # (group, index, desc, where) per condition
+    cdef list no_signals
+    cdef dict memo  # outcome shapes by the conditions' (matched, score, detail)
+    cdef list conds  # per condition: its trace entries by (matched, score, detail)
+    cdef Py_ssize_t n, n_all, n_any, memo_max
+    cdef object min_any
+    cdef str pack_id, rule_id
+    cdef object shape_cls, frozen_dict, frozen_list, no_hits
+
+    def __init__(
+        self,
+        owner,
+        tuple steps,
+        tuple descs,
+        list no_signals,
+        dict memo,
+        list conds,
+        Py_ssize_t n_all,
+        Py_ssize_t n_any,
+        object min_any,
+        str pack_id,
+        str rule_id,
+        Py_ssize_t memo_max,
+        shape_cls,
+        frozen_dict,
+        frozen_list,
+        no_hits,
+    ):
+        if not (len(steps) == len(descs) == len(no_signals) == len(conds)) or n_all < 0 or n_any < 0 or n_all + n_any > len(steps):
+            raise ValueError("steps, descriptions and memos of different lengths")
+        self.owner, self.steps, self.descs, self.no_signals = owner, steps, descs, no_signals
+        self.memo, self.conds = memo, conds
+        self.n, self.n_all, self.n_any, self.min_any = len(steps), n_all, n_any, min_any
+        self.pack_id, self.rule_id, self.memo_max = pack_id, rule_id, memo_max
+        self.shape_cls, self.frozen_dict, self.frozen_list, self.no_hits = shape_cls, frozen_dict, frozen_list, no_hits
+
+    def run(self, facts):
+        """``RuleProgram.run``: (outcome shape, evidence)."""
+        if facts.pack_id != self.pack_id:
+            raise ValueError(f"rule {self.rule_id} was compiled for pack {self.pack_id}, not {facts.pack_id}")
+        cdef object keys = facts.keys, top = facts.top, memo = facts.memo
+        cdef list no_signals = self.no_signals
+        cdef Py_ssize_t n = self.n, j
+        cdef list results = [None] * n
+        cdef list mkey = [None] * n
+        cdef tuple step
+        cdef object key, floor_kind, res, call
+        for j in range(n):
+            step = <tuple>self.steps[j]
+            key = step[1]
+            floor_kind = step[2]
+            if key is not None and key not in keys:
+                res = self.no_hits
+            elif floor_kind is not None and top.get(floor_kind, -1.0) < step[3]:
+                res = no_signals[j]
+                if res is None:
+                    res = self.owner._none_reach(j, facts)
+            elif memo is None:
+                res = step[4](facts, step[5])
+            else:  # the same call in another rule of this item gives the same result
+                call = step[6]
+                res = memo.get(call)
+                if res is None:
+                    res = step[4](facts, step[5])
+                    memo[call] = res
+            results[j] = res
+            mkey[j] = (res.matched, res.score, res.detail)
+        cdef tuple memo_key = tuple(mkey)
+        shape = self.memo.get(memo_key)
+        if shape is None:
+            if len(self.memo) >= self.memo_max:
+                self.memo.clear()
+            shape = self._shape(results, memo_key)
+            self.memo[memo_key] = shape
+        if not shape.fired:
+            return shape, []
+        cdef list signals = []
+        for j in range(self.n_all):
+            signals.extend(results[j].signals)
+        for j in range(self.n_all, self.n_all + self.n_any):
+            res = results[j]
+            if res.matched:
+                signals.extend(res.signals)
+        ev = facts.evidence
+        if ev is None:
+            return shape, signal_spans(signals)
+        ekey = tuple([id(s) for s in signals])
+        got = ev.get(ekey)
+        if got is None:
+            got = signal_spans(signals)
+            ev[ekey] = got
+        return shape, got
+
+    def shape(self, results):
+        """``RuleProgram._shape`` of the conditions' results (not stored in the memo)."""
+        cdef list res = list(results)
+        if len(res) != self.n:
+            raise ValueError("one result per condition")
+        return self._shape(res, tuple([(r.matched, r.score, r.detail) for r in res]))
+
+    cdef object _shape(self, list results, tuple keys):
+        cdef Py_ssize_t n = self.n, j, n_all = self.n_all, n_any = self.n_any
+        cdef list entries = [None] * n
+        cdef dict cache
+        cdef tuple key, desc
+        cdef object got, score, rounded
+        cdef bint fresh
+        for j in range(n):
+            key = <tuple>keys[j]
+            cache = <dict>self.conds[j]
+            got = cache.get(key)
+            fresh = got is None
+            if not fresh:  # 1 == 1.0 == True, 0.0 == -0.0 as keys: the cached entry must round to the same
+                rounded, score = got["score"], key[1]
+                if type(rounded) is not type(score):
+                    fresh = True
+                elif type(score) is float and copysign(1.0, <double>rounded) != copysign(1.0, <double>score):
+                    fresh = True
+            if fresh:
+                if len(cache) >= self.memo_max:
+                    cache.clear()
+                desc = <tuple>self.descs[j]
+                got = self.frozen_dict(
+                    {
+                        "group": desc[0],
+                        "index": desc[1],
+                        "condition": desc[2],
+                        "matched": key[0],
+                        "score": round(key[1], 6),
+                        "detail": key[2],
+                        "where": desc[3],
+                    }
+                )
+                cache[key] = got
+            entries[j] = got
+        trace = self.frozen_list(entries)
+        cdef bint all_ok = True
+        cdef list failed = [], any_hits = [], blocked = []
+        for j in range(n_all):
+            if not results[j].matched:
+                all_ok = False
+                failed.append(j)
+        for j in range(n_all, n_all + n_any):
+            if results[j].matched:
+                any_hits.append(results[j])
+        cdef bint any_ok = n_any == 0 or len(any_hits) >= self.min_any
+        for j in range(n_all + n_any, n):
+            if results[j].matched:
+                blocked.append(j - n_all - n_any)
+        cdef list scores
+        if all_ok and any_ok and not blocked:
+            scores = [results[j].score for j in range(n_all)]
+            if any_hits:
+                scores.append(max([r.score for r in any_hits]))
+            return self.shape_cls(True, min(scores) if scores else 1.0, "all conditions held", trace)
+        if not all_ok:
+            reason = "when_all " + ", ".join([f"[{j}] {self.descs[j][2]}" for j in failed]) + " did not hold"
+        elif not any_ok:
+            reason = f"when_any: {len(any_hits)} of {n_any} held, need {self.min_any}"
+        else:
+            reason = "suppressed by unless " + ", ".join(
+                [f"[{j}] {self.descs[n_all + n_any + j][2]}" for j in blocked]
+            )
+        return self.shape_cls(False, 0.0, reason, trace)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The most called condition functions of ``rules`` (``_lexicon``, ``_regex``, ``_offensive``, ``_target``), the same
+# results built in C. ``set_result_type`` gives them ``rules.CondResult``; until then they are not offered.
+
+cdef object _Result = None
+
+
+def set_result_type(cls):
+    """Give the compiled conditions the class of their results (``rules.CondResult``)."""
+    global _Result
+    _Result = cls
+
+
+cdef inline object _attr1(object sig, str name):
+    attrs = sig.attrs
+    if name in attrs:
+        return attrs[name]
+    return None
+
+
+cdef bint _in_fields(object sig, object fields) except -1:
+    if not fields:
+        return True
+    spans = sig.spans
+    if spans:
+        for s in spans:
+            if s.field in fields:
+                return True
+        return False
+    return str(sig.attrs.get("field", "")) in fields
+
+
+cdef object _scored(list matches, str what, object threshold):
+    if not matches:
+        return _Result(False, 0.0, (), f"no {what} at or above {threshold:g}")
+    best = max([s.score for s in matches])
+    return _Result(True, min(1.0, best), tuple(matches), f"{len(matches)} {what} (best {best:.2f})")
+
+
+cdef object _count_hits(list hits, object args, str what):
+    cdef Py_ssize_t n = 0, k
+    cdef set terms = set()
+    cdef object s, spans, term
+    for s in hits:
+        spans = s.spans
+        k = len(spans)
+        n += k if k > 1 else 1
+        term = _attr1(s, "term")
+        if not term:
+            term = spans[0].text.lower() if spans else s.key
+        terms.add(str(term))
+    cdef Py_ssize_t distinct = len(terms)
+    need, need_distinct = int(args.get("min_hits", 1)), int(args.get("min_distinct", 1))
+    if n >= need and distinct >= need_distinct and hits:
+        return _Result(True, 1.0, tuple(hits), f"{n} {what}, {distinct} distinct")
+    return _Result(False, 0.0, (), f"{n} {what}, {distinct} distinct (need {need}/{need_distinct})")
+
+
+cdef list _keyed(object facts, str kind, str key, object fields):
+    cdef list hits = []
+    for s in facts.by_kind.get(kind, ()):
+        if s.key == key and (not fields or _in_fields(s, fields)):
+            hits.append(s)
+    return hits
+
+
+def cond_lexicon(facts, args):
+    """``rules._lexicon``."""
+    name = args["list"]
+    hits = _keyed(facts, "lexicon", f"{facts.pack_id}/{name}", args.get("fields"))
+    return _count_hits(hits, args, f"hit(s) of lexicon {name}")
+
+
+def cond_regex(facts, args):
+    """``rules._regex``."""
+    name = args["pattern"]
+    hits = _keyed(facts, "regex", f"{facts.pack_id}/{name}", args.get("fields"))
+    return _count_hits(hits, args, f"match(es) of pattern {name}")
+
+
+def cond_offensive(facts, args):
+    """``rules._offensive``."""
+    t = float(args.get("min_score", 0.5))
+    fields = args.get("fields")
+    cdef list hits = []
+    for s in facts.by_kind.get("offensive", ()):
+        if s.score >= t and (not fields or _in_fields(s, fields)):
+            hits.append(s)
+    return _scored(hits, "offensive signal(s)", t)
+
+
+def cond_target(facts, args):
+    """``rules._target``."""
+    t = float(args.get("min_score", 0.5))
+    kinds = args.get("kinds")
+    cdef list hits = []
+    for s in facts.by_kind.get("target", ()):
+        if s.score >= t:
+            if kinds:
+                attrs = s.attrs
+                got = attrs["target_kind"] if "target_kind" in attrs else attrs["kind"] if "kind" in attrs else None
+                if not (str(got or s.key) in kinds):
+                    continue
+            hits.append(s)
+    return _scored(hits, "target(s)", t)
+
+
+CONDITIONS = {"lexicon": cond_lexicon, "regex": cond_regex, "offensive": cond_offensive, "target": cond_target}

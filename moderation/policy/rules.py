@@ -131,6 +131,9 @@ class DetectorFunction:
     refs: Mapping[str, str] = field(default_factory=dict)  # argument -> what it references ("lexicon"/"pattern")
 
 
+if _c is not None:  # the compiled conditions (``_c.CONDITIONS``, used by ``RuleProgram``) build these results
+    _c.set_result_type(CondResult)
+
 FUNCTIONS: dict[str, DetectorFunction] = {}
 _NO_HITS = CondResult(False, 0.0, (), "no hits")
 
@@ -686,13 +689,14 @@ class RuleProgram:
     reason and trace built once per distinct set of condition results (most items give the same few). Evidence
     comes from the item. :meth:`evaluate` gives the same :class:`RuleOutcome` as :func:`evaluate_rule`."""
 
-    __slots__ = ("_conds", "_memo", "_no_signals", "_plain", "_steps", "n_all", "n_any", "pack_id", "rule")
+    __slots__ = ("_compiled", "_conds", "_memo", "_no_signals", "_plain", "_steps", "n_all", "n_any", "pack_id", "rule")
 
     def __init__(self, rule: Rule, pack_id: str) -> None:
         self.rule, self.pack_id = rule, pack_id
         steps = []
-        for group, conds in (("when_all", rule.when_all), ("when_any", rule.when_any), ("unless", rule.unless)):
-            for i, cond in enumerate(conds):
+        conds = (*rule.when_all, *rule.when_any, *rule.unless)
+        for group, group_conds in (("when_all", rule.when_all), ("when_any", rule.when_any), ("unless", rule.unless)):
+            for i, cond in enumerate(group_conds):
                 fn = FUNCTIONS[cond.fn]
                 floor = _SCORE_FLOOR.get(cond.fn)
                 if floor is not None:
@@ -723,6 +727,28 @@ class RuleProgram:
         self._memo: dict[tuple[tuple[bool, float, str], ...], OutcomeShape] = {}
         # Each step's trace entry by its result's (matched, score, detail): shared by the shapes that hold it.
         self._conds: list[dict[tuple[bool, float, str], FrozenDict]] = [{} for _ in steps]
+        # The same loop compiled (``_rules.Program``), over these same memos: either path may run on any call.
+        self._compiled: Any = None
+        if _c is not None:
+            fns = _c.CONDITIONS
+            self._compiled = _c.Program(
+                self,
+                tuple((*p[:4], fns.get(c.fn, p[4]), *p[5:]) for p, c in zip(self._plain, conds, strict=True)),
+                tuple((st.group, st.index, st.desc, st.where) for st in steps),
+                self._no_signals,
+                self._memo,
+                self._conds,
+                self.n_all,
+                self.n_any,
+                rule.min_any,
+                pack_id,
+                rule.id,
+                _MEMO_MAX,
+                OutcomeShape,
+                FrozenDict,
+                FrozenList,
+                _NO_HITS,
+            )
 
     def _results(self, facts: Facts) -> list[CondResult]:
         keys, top, memo = facts.keys, facts.top, facts.memo
@@ -751,6 +777,13 @@ class RuleProgram:
     def run(self, facts: Facts) -> tuple[OutcomeShape, list[Span]]:
         """Evaluate every condition (no short-circuit); return the outcome's shape and, when it fired, its evidence
         (shared with other rules of the item that fired on the same signals when ``facts.evidence`` is kept)."""
+        if _c is not None and self._compiled is not None:
+            got: tuple[OutcomeShape, list[Span]] = self._compiled.run(facts)
+            return got
+        return self._run_py(facts)
+
+    def _run_py(self, facts: Facts) -> tuple[OutcomeShape, list[Span]]:
+        """The reference of :meth:`run` (and its path without the compiled extension)."""
         if facts.pack_id != self.pack_id:
             raise ValueError(f"rule {self.rule.id} was compiled for pack {self.pack_id}, not {facts.pack_id}")
         # :meth:`_results`, inline (this runs for every rule with input on every item)

@@ -257,3 +257,136 @@ def test_lexicon_hits_equal_the_python_loop(pack_lexicon: Any, text: str, limit:
     assert got == want
     assert list(got) == list(want)  # the same order
     assert all(type(a) is int and type(b) is int for a, b in got)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The compiled rule loop (``_rules.Program``: ``RuleProgram.run`` and ``_shape``) and conditions (``CONDITIONS``)
+# against the Python ones, on every rule of the default packs.
+
+
+def _programs(clf: Classifier) -> list[tuple[str, rules.RuleProgram]]:
+    return [(pid, plan.program) for pid, pack_plan in clf._plans.items() for plan in pack_plan.rules]
+
+
+def _outcome(shape: Any, spans: list[Span]) -> tuple[Any, ...]:
+    return (shape.fired, shape.score, type(shape.score), shape.reason, json.dumps(shape.trace_copy()), spans)
+
+
+_SIG_KEYS = ["lexicon", "offensive", "target", "accusation", "context", "regex", "personal_data", "link"]
+
+
+def _signal(kind: str, key: str, score: float, spans: tuple[Span, ...], attrs: dict[str, Any]) -> Signal:
+    return Signal(kind, key, score, spans, attrs)
+
+
+_sig = st.builds(
+    _signal,
+    st.sampled_from(_SIG_KEYS),
+    st.sampled_from(
+        ["vn-circular-07-2008/targeted_insults", "vn-circular-07-2008/sex_services", "person", "org", "k", "m"]
+    ),
+    st.sampled_from([0.0, -0.0, 0.2, 0.5, 0.51, 0.87654321, 1.0, 1, 2.5]),
+    st.lists(_span, max_size=3).map(tuple),
+    st.dictionaries(
+        st.sampled_from(["term", "kind", "target_kind", "field", "cue", "verdict", "type"]),
+        st.sampled_from([None, "", "person", "ma túy", "body", "legal", 0, "blocklisted"]),
+        max_size=3,
+    ),
+)
+
+
+def _facts(pack_id: str, signals: list[Signal], kept: bool, item: Item, history: History) -> rules.Facts:
+    by_kind: dict[str, list[Signal]] = {}
+    for s in signals:
+        by_kind.setdefault(s.kind, []).append(s)
+    return rules.Facts(
+        item,
+        history,
+        pack_id,
+        by_kind,
+        frozenset(s.key for s in signals) | {f"{pack_id}/targeted_insults", f"{pack_id}/sex_services"},
+        rules.top_scores(by_kind),
+        {} if kept else None,
+        {} if kept else None,
+    )
+
+
+ITEM = Item(kind=ItemKind.COMMENT, fields={"body": "x"})
+RUN_CASES = [
+    pytest.param([], id="no-signals"),
+    pytest.param([Signal("offensive", "m", 0.9, (S("body", 0, 3, "abc"),))], id="offensive"),
+    pytest.param([Signal("offensive", "m", 1, (S("body", 0, 3, "abc"),))], id="int-score"),
+    pytest.param([Signal("offensive", "m", -0.0, ())], id="negative-zero"),
+    pytest.param(
+        [
+            Signal("offensive", "m", 0.7, (S("body", 4, 6, "de"),)),
+            Signal("target", "person", 0.8, (S("body", 0, 3, "abc"),), {"target_kind": "person"}),
+        ],
+        id="offensive-targeted",
+    ),
+    pytest.param([Signal("target", "org", 0.8, (), {"target_kind": None, "kind": "person"})], id="target-kind-none"),
+    pytest.param(
+        [
+            Signal(
+                "lexicon", "vn-circular-07-2008/targeted_insults", 1.0, (S("body", 0, 6, "ma túy"),), {"term": "ma túy"}
+            ),
+            Signal("lexicon", "vn-circular-07-2008/targeted_insults", 1.0, (S("title", 0, 6, "MA TÚY"),), {}),
+            Signal("lexicon", "vn-circular-07-2008/targeted_insults", 1.0, (), {"field": "body"}),
+        ],
+        id="lexicon",
+    ),
+]
+
+
+@pytest.mark.parametrize("signals", RUN_CASES)
+@pytest.mark.parametrize("kept", [True, False])
+def test_compiled_program_table(clf: Classifier, signals: list[Signal], kept: bool) -> None:
+    for history in (History(), History(5, 5)):
+        for pid, prog in _programs(clf):
+            got = prog.run(_facts(pid, signals, kept, ITEM, history))
+            want = prog._run_py(_facts(pid, signals, kept, ITEM, history))
+            assert _outcome(*got) == _outcome(*want), prog.rule.id
+            assert got[0] is want[0]  # the same memo: the same shape object (the quiet flag depends on it)
+
+
+def test_compiled_program_checks_the_pack(clf: Classifier) -> None:
+    _pid, prog = _programs(clf)[0]
+    with pytest.raises(ValueError, match="compiled for pack"):
+        prog.run(_facts("other", [], True, ITEM, History()))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_sig, max_size=8), st.booleans(), st.sampled_from([History(), History(5, 5)]))
+def test_compiled_program_equals_the_python_one(clf: Classifier, signals: list[Signal], kept: bool, h: History) -> None:
+    for pid, prog in _programs(clf):
+        got = prog.run(_facts(pid, signals, kept, ITEM, h))
+        want = prog._run_py(_facts(pid, signals, kept, ITEM, h))
+        assert _outcome(*got) == _outcome(*want), prog.rule.id
+        results = prog._results(_facts(pid, signals, kept, ITEM, h))
+        assert _outcome(prog._compiled.shape(results), []) == _outcome(prog._shape(results), [])
+
+
+_ARGS = st.fixed_dictionaries(
+    {},
+    optional={
+        "list": st.sampled_from(["targeted_insults", "sex_services"]),
+        "pattern": st.sampled_from(["drugs", "phone"]),
+        "min_hits": st.integers(1, 3),
+        "min_distinct": st.integers(1, 3),
+        "fields": st.sampled_from([["body"], ["title", "b"], []]),
+        "min_score": st.sampled_from([0, 0.5, 0.9, 1]),
+        "kinds": st.sampled_from([["person"], ["org", ""], []]),
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_sig, max_size=8), _ARGS)
+def test_compiled_conditions_equal_the_python_ones(signals: list[Signal], args: dict[str, Any]) -> None:
+    args = {"list": "targeted_insults", "pattern": "drugs", **args}
+    facts = _facts("vn-circular-07-2008", signals, False, ITEM, History())
+    for name, fn in _c.CONDITIONS.items():
+        got, want = fn(facts, args), rules.FUNCTIONS[name].evaluate(facts, args)
+        assert got == want
+        assert type(got.score) is type(want.score)
+        assert [id(s) for s in got.signals] == [id(s) for s in want.signals]
