@@ -856,18 +856,14 @@ class OffensiveModel:
         same results.
         """
         n = normalise(text) if isinstance(text, str) else text
-        if self._fast is not None:
-            with self._lock:  # the engine's tables and scratch buffers are shared (it can call back into Python)
-                score, spans, flagged, segs = self._fast.predict(n.text, n.folded, n.starts, n.ends)
-            return OffensiveResult(score, spans, flagged, segs)
-        return self._predict_python(n)
+        return self._predict_python(n) if self._fast is None else self._predict_compiled(n)
 
     def _predict_compiled(self, text: str | Normalised) -> OffensiveResult:
         """:meth:`predict` by ``moderation._ext._offensive`` (which must be available here)."""
         n = normalise(text) if isinstance(text, str) else text
         if self._fast is None:
             raise RuntimeError("the compiled offensive model is not available")
-        with self._lock:
+        with self._lock:  # the engine's tables and scratch buffers are shared (it can call back into Python)
             score, spans, flagged, segs = self._fast.predict(n.text, n.folded, n.starts, n.ends)
         return OffensiveResult(score, spans, flagged, segs)
 

@@ -262,7 +262,12 @@ def _cue_scanner() -> _CueScanner:
     return _CueScanner()
 
 
-@functools.lru_cache(maxsize=16)
+# Targets and accusations read the cues of the text in hand; a larger cache would only keep big texts (a 1 MiB body
+# normalises to some 20 MB of arrays) alive in a worker.
+_CUE_CACHE = 2
+
+
+@functools.lru_cache(maxsize=_CUE_CACHE)
 def _cues(n: Normalised) -> dict[str, list[regex.Match[str]]]:
     """The cue matches of one normalised text (targets and accusations both read them; keyed by identity)."""
     return _cue_scanner().matches(n)
@@ -285,7 +290,7 @@ def _cue_spans_py(n: Normalised) -> dict[str, list[_Cue]]:
     }
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=_CUE_CACHE)
 def _cue_spans(n: Normalised) -> dict[str, list[_Cue]]:
     """:func:`_cues` as tuples with the original spans (the compiled matcher's form; keyed by identity)."""
     if _c is None:  # pragma: no cover - depends on the build
