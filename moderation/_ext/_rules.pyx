@@ -13,6 +13,7 @@ calls it and is used when this extension is not built):
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdlib cimport qsort
 
@@ -21,6 +22,9 @@ import operator
 from moderation.domain import Span
 
 _SPAN_PLACE = operator.attrgetter("field", "start", "end")
+_getitem = operator.getitem  # called as Python does (offsets past a C size are clamped, not an OverflowError)
+_rfind = str.rfind
+_count = str.count
 
 
 cdef extern from "Python.h":
@@ -427,6 +431,7 @@ cdef class Program:
     cdef object min_any
     cdef str pack_id, rule_id
     cdef object shape_cls, frozen_dict, frozen_list, no_hits
+    cdef Py_ssize_t off_fired, off_score, off_reason, off_trace, off_entries  # the shape's slots (-1: call it)
 
     def __init__(
         self,
@@ -454,6 +459,25 @@ cdef class Program:
         self.n, self.n_all, self.n_any, self.min_any = len(steps), n_all, n_any, min_any
         self.pack_id, self.rule_id, self.memo_max = pack_id, rule_id, memo_max
         self.shape_cls, self.frozen_dict, self.frozen_list, self.no_hits = shape_cls, frozen_dict, frozen_list, no_hits
+        # OutcomeShape(fired, score, reason, trace) with a new ``entries`` dict: its slots filled directly when the
+        # class is a slotted one with those five (its dataclass ``__init__`` only stores them).
+        offs = [-1] * 5
+        if isinstance(shape_cls, type) and getattr(shape_cls, "__post_init__", None) is None:
+            offs = [_slot_offset(shape_cls, name) for name in ("fired", "score", "reason", "trace", "entries")]
+            if min(offs) <= 0:
+                offs = [-1] * 5
+        self.off_fired, self.off_score, self.off_reason, self.off_trace, self.off_entries = offs
+
+    cdef object _new_shape(self, object fired, object score, object reason, object trace):
+        if self.off_fired <= 0:
+            return self.shape_cls(fired, score, reason, trace)
+        obj = self.shape_cls.__new__(self.shape_cls)
+        _put(obj, self.off_fired, fired)
+        _put(obj, self.off_score, score)
+        _put(obj, self.off_reason, reason)
+        _put(obj, self.off_trace, trace)
+        _put(obj, self.off_entries, {})
+        return obj
 
     def run(self, facts):
         """``RuleProgram.run``: (outcome shape, evidence)."""
@@ -573,7 +597,7 @@ cdef class Program:
             scores = [results[j].score for j in range(n_all)]
             if any_hits:
                 scores.append(max([r.score for r in any_hits]))
-            return self.shape_cls(True, min(scores) if scores else 1.0, "all conditions held", trace)
+            return self._new_shape(True, min(scores) if scores else 1.0, "all conditions held", trace)
         if not all_ok:
             reason = "when_all " + ", ".join([f"[{j}] {self.descs[j][2]}" for j in failed]) + " did not hold"
         elif not any_ok:
@@ -582,7 +606,7 @@ cdef class Program:
             reason = "suppressed by unless " + ", ".join(
                 [f"[{j}] {self.descs[n_all + n_any + j][2]}" for j in blocked]
             )
-        return self.shape_cls(False, 0.0, reason, trace)
+        return self._new_shape(False, 0.0, reason, trace)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -590,12 +614,46 @@ cdef class Program:
 # results built in C. ``set_result_type`` gives them ``rules.CondResult``; until then they are not offered.
 
 cdef object _Result = None
+cdef Py_ssize_t _R_MATCHED = -1, _R_SCORE = -1, _R_SIGNALS = -1, _R_DETAIL = -1
+
+
+cdef Py_ssize_t _slot_offset(type cls, str name) except -2:
+    descr = cls.__dict__.get(name)
+    if descr is None or type(descr).__name__ != "member_descriptor":
+        return -1
+    return (<PyMemberDescrObject*>descr).d_member.offset
 
 
 def set_result_type(cls):
-    """Give the compiled conditions the class of their results (``rules.CondResult``)."""
-    global _Result
+    """Give the compiled conditions the class of their results (``rules.CondResult``: a slotted dataclass with the
+    fields matched, score, signals, detail and an ``__init__`` that only stores them, so it is built by filling its
+    slots directly when they are found)."""
+    global _Result, _R_MATCHED, _R_SCORE, _R_SIGNALS, _R_DETAIL
     _Result = cls
+    offs = [_slot_offset(cls, name) for name in ("matched", "score", "signals", "detail")]
+    if min(offs) <= 0 or getattr(cls, "__post_init__", None) is not None:
+        offs = [-1, -1, -1, -1]
+    _R_MATCHED, _R_SCORE, _R_SIGNALS, _R_DETAIL = offs
+
+
+cdef inline void _put(object obj, Py_ssize_t off, object value) noexcept:
+    """Store ``value`` in an empty slot of a new object."""
+    cdef PyObject** slot = <PyObject**>(<char*><PyObject*>obj + off)
+    Py_INCREF(value)
+    Py_XDECREF(slot[0])
+    slot[0] = <PyObject*>value
+
+
+cdef object _new_result(object matched, object score, object signals, object detail):
+    """``CondResult(matched, score, signals, detail)``."""
+    if _R_MATCHED <= 0:
+        return _Result(matched, score, signals, detail)
+    obj = _Result.__new__(_Result)
+    _put(obj, _R_MATCHED, matched)
+    _put(obj, _R_SCORE, score)
+    _put(obj, _R_SIGNALS, signals)
+    _put(obj, _R_DETAIL, detail)
+    return obj
 
 
 cdef inline object _attr1(object sig, str name):
@@ -619,9 +677,9 @@ cdef bint _in_fields(object sig, object fields) except -1:
 
 cdef object _scored(list matches, str what, object threshold):
     if not matches:
-        return _Result(False, 0.0, (), f"no {what} at or above {threshold:g}")
+        return _new_result(False, 0.0, (), f"no {what} at or above {threshold:g}")
     best = max([s.score for s in matches])
-    return _Result(True, min(1.0, best), tuple(matches), f"{len(matches)} {what} (best {best:.2f})")
+    return _new_result(True, min(1.0, best), tuple(matches), f"{len(matches)} {what} (best {best:.2f})")
 
 
 cdef object _count_hits(list hits, object args, str what):
@@ -639,8 +697,8 @@ cdef object _count_hits(list hits, object args, str what):
     cdef Py_ssize_t distinct = len(terms)
     need, need_distinct = int(args.get("min_hits", 1)), int(args.get("min_distinct", 1))
     if n >= need and distinct >= need_distinct and hits:
-        return _Result(True, 1.0, tuple(hits), f"{n} {what}, {distinct} distinct")
-    return _Result(False, 0.0, (), f"{n} {what}, {distinct} distinct (need {need}/{need_distinct})")
+        return _new_result(True, 1.0, tuple(hits), f"{n} {what}, {distinct} distinct")
+    return _new_result(False, 0.0, (), f"{n} {what}, {distinct} distinct (need {need}/{need_distinct})")
 
 
 cdef list _keyed(object facts, str kind, str key, object fields):
@@ -692,4 +750,115 @@ def cond_target(facts, args):
     return _scored(hits, "target(s)", t)
 
 
-CONDITIONS = {"lexicon": cond_lexicon, "regex": cond_regex, "offensive": cond_offensive, "target": cond_target}
+def cond_accusation(facts, args):
+    """``rules._accusation``."""
+    t = float(args.get("min_score", 0.5))
+    cdef list hits = []
+    for s in facts.by_kind.get("accusation", ()):
+        if s.score >= t:
+            hits.append(s)
+    return _scored(hits, "accusation(s)", t)
+
+
+cdef object _history(object n_total, object by_cat, object args, str who):
+    cat = args.get("category")
+    n = by_cat.get(cat, 0) if cat else n_total
+    need = int(args.get("min", 1))
+    what = f"{who} has {n} earlier violation(s)" + (f" of {cat}" if cat else "")
+    ok = n >= need
+    return _new_result(ok, 1.0 if ok else 0.0, (), f"{what} (need {need})")
+
+
+def cond_author(facts, args):
+    """``rules._author``."""
+    h = facts.history
+    return _history(h.author_violations, h.author_violations_by_category, args, "author")
+
+
+def cond_blog(facts, args):
+    """``rules._blog``."""
+    h = facts.history
+    return _history(h.blog_violations, h.blog_violations_by_category, args, "blog")
+
+
+CONDITIONS = {
+    "lexicon": cond_lexicon,
+    "regex": cond_regex,
+    "offensive": cond_offensive,
+    "target": cond_target,
+    "accusation": cond_accusation,
+    "author_violations": cond_author,
+    "blog_violations": cond_blog,
+}
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# ``matching.in_quotation``: one pass over the window before the hit and one after it, no slices.
+
+cdef extern from "Python.h":
+    Py_UCS4 PyUnicode_READ(int kind, void* data, Py_ssize_t index) nogil
+    int PyUnicode_KIND(object o)
+    void* PyUnicode_DATA(object o)
+
+
+def in_quotation(str text, start, end, window):
+    """``matching.in_quotation``: whether ``text[start:end]`` sits between quote marks that open and close within
+    ``window`` characters."""
+    cdef Py_ssize_t n = len(text)
+    cdef object size = n  # compared as Python ints: offsets beyond a C size take the reference's path
+    if (
+        type(start) is int
+        and type(end) is int
+        and type(window) is int
+        and 0 <= start <= end <= size
+        and 0 <= window <= size
+    ):
+        return _in_quotation(text, start, end, window, n)
+    # the reference's slices, as written
+    lo, hi = max(0, start - window), min(n, end + window)
+    before, after = _getitem(text, slice(lo, start)), _getitem(text, slice(end, hi))  # Python's clamping slices
+    for open_q, close_q in (("“", "”"), ("«", "»"), ("„", "“")):
+        if before.rfind(open_q) > before.rfind(close_q) and close_q in after:
+            return True
+    para_start = _rfind(text, "\n", lo, start) + 1
+    return _count(text, '"', max(lo, para_start), start) % 2 == 1 and '"' in after
+
+
+cdef bint _in_quotation(str text, Py_ssize_t start, Py_ssize_t end, Py_ssize_t window, Py_ssize_t n):
+    cdef Py_ssize_t lo, hi, i
+    lo = start - window if start > window else 0
+    hi = end + window if end + window < n else n
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void* data = PyUnicode_DATA(text)
+    cdef Py_ssize_t l_ldq = -1, l_rdq = -1, l_lg = -1, l_rg = -1, l_low = -1, straight = 0
+    cdef Py_UCS4 ch
+    for i in range(lo, start):
+        ch = PyUnicode_READ(kind, data, i)
+        if ch == 0x22:
+            straight += 1
+        elif ch == 0x0A:
+            straight = 0
+        elif ch == 0x201C:
+            l_ldq = i
+        elif ch == 0x201D:
+            l_rdq = i
+        elif ch == 0xAB:
+            l_lg = i
+        elif ch == 0xBB:
+            l_rg = i
+        elif ch == 0x201E:
+            l_low = i
+    cdef bint a_rdq = False, a_rg = False, a_ldq = False, a_straight = False
+    for i in range(end, hi):
+        ch = PyUnicode_READ(kind, data, i)
+        if ch == 0x201D:
+            a_rdq = True
+        elif ch == 0xBB:
+            a_rg = True
+        elif ch == 0x201C:
+            a_ldq = True
+        elif ch == 0x22:
+            a_straight = True
+    if (l_ldq > l_rdq and a_rdq) or (l_lg > l_rg and a_rg) or (l_low > l_ldq and a_ldq):
+        return True
+    return straight % 2 == 1 and a_straight

@@ -590,6 +590,14 @@ def regex_signals(
 
 def in_quotation(text: str, start: int, end: int, window: int) -> bool:
     """Return whether ``text[start:end]`` sits between quote marks that open and close within ``window`` chars."""
+    if _c is not None and type(text) is str:
+        got: bool = _c.in_quotation(text, start, end, window)
+        return got
+    return _in_quotation_py(text, start, end, window)
+
+
+def _in_quotation_py(text: str, start: int, end: int, window: int) -> bool:
+    """The reference of :func:`in_quotation` (and its path without the compiled extension)."""
     lo, hi = max(0, start - window), min(len(text), end + window)
     before, after = text[lo:start], text[end:hi]
     for open_q, close_q in (("“", "”"), ("«", "»"), ("„", "“")):

@@ -4,6 +4,7 @@ the pack patterns, and whole evaluations with the extension switched off."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import unicodedata
 from pathlib import Path
@@ -376,17 +377,79 @@ _ARGS = st.fixed_dictionaries(
         "fields": st.sampled_from([["body"], ["title", "b"], []]),
         "min_score": st.sampled_from([0, 0.5, 0.9, 1]),
         "kinds": st.sampled_from([["person"], ["org", ""], []]),
+        "min": st.integers(0, 4),
+        "category": st.sampled_from(["c07.s3_1.slander", "other", ""]),
     },
+)
+_HISTORIES = st.sampled_from(
+    [
+        History(),
+        History(5, 5),
+        History(author_violations=2, author_violations_by_category={"c07.s3_1.slander": 3}),
+        History(blog_violations=1, blog_violations_by_category={"other": 7}),
+    ]
 )
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(_sig, max_size=8), _ARGS)
-def test_compiled_conditions_equal_the_python_ones(signals: list[Signal], args: dict[str, Any]) -> None:
+@given(st.lists(_sig, max_size=8), _ARGS, _HISTORIES)
+def test_compiled_conditions_equal_the_python_ones(signals: list[Signal], args: dict[str, Any], h: History) -> None:
     args = {"list": "targeted_insults", "pattern": "drugs", **args}
-    facts = _facts("vn-circular-07-2008", signals, False, ITEM, History())
+    facts = _facts("vn-circular-07-2008", signals, False, ITEM, h)
     for name, fn in _c.CONDITIONS.items():
         got, want = fn(facts, args), rules.FUNCTIONS[name].evaluate(facts, args)
         assert got == want
         assert type(got.score) is type(want.score)
         assert [id(s) for s in got.signals] == [id(s) for s in want.signals]
+
+
+def test_compiled_conditions_fall_back_to_calling_other_result_types() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Plain:  # no slots: built by calling it
+        matched: bool
+        score: float = 0.0
+        signals: tuple[Signal, ...] = ()
+        detail: str = ""
+
+    facts = _facts("vn-circular-07-2008", [], False, ITEM, History())
+    try:
+        _c.set_result_type(Plain)
+        got = _c.cond_offensive(facts, {})
+    finally:
+        _c.set_result_type(rules.CondResult)
+    assert type(got) is Plain
+    assert got == Plain(False, 0.0, (), "no offensive signal(s) at or above 0.5")
+    assert _c.cond_offensive(facts, {}) == rules._offensive(facts, {})
+    assert type(_c.cond_offensive(facts, {})) is rules.CondResult
+
+
+_QUOTE_PIECES = st.sampled_from(['"', "“", "”", "«", "»", "„", "\n", "a", "ạ", " ", "\U0001f600", "x y"])
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.lists(_QUOTE_PIECES, max_size=40).map("".join),
+    st.integers(-3, 45),
+    st.integers(-3, 45),
+    st.sampled_from([0, 1, 3, 10, 100, -1]),
+)
+def test_compiled_in_quotation_equals_the_python_one(text: str, start: int, end: int, window: int) -> None:
+    assert _c.in_quotation(text, start, end, window) is matching._in_quotation_py(text, start, end, window)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("he said “ma túy” then", 9, 15),
+        ('he said "ma túy" then', 9, 15),
+        ('a "b\n c" d', 6, 7),
+        ("«x» y", 1, 2),
+        ("„x“ y", 1, 2),
+        ("", 0, 0),
+        ("x", 2**70, 2**70 + 1),
+        ("x", True, True),
+    ],
+)
+def test_compiled_in_quotation_table(text: str, start: int, end: int) -> None:
+    for window in (0, 2, 100, 2**70):
+        assert _c.in_quotation(text, start, end, window) is matching._in_quotation_py(text, start, end, window)
