@@ -426,18 +426,24 @@ def _find_accusations_c(n: Normalised, tgs: list[TargetHit]) -> list[Accusation]
         before = n.folded[max(0, start - 30) : start]
         if _NOMINAL_BEFORE.search(before):
             continue
-        sentence_lo, sentence_hi = sentences.around(lo, hi)
-        best: TargetHit | None = None
-        best_dist = _WINDOW + 1
-        for t in near.around(lo, hi):
-            if t.end <= sentence_lo or t.start >= sentence_hi or (t.start < hi and lo < t.end):
-                continue
-            dist = lo - t.end if t.end <= lo else t.start - hi
-            if dist < best_dist:
-                best, best_dist = t, dist
+        best = _nearest_in_sentence(sentences, near, lo, hi)
         if best is not None:
             out.append(Accusation(_WRONGDOING[lit], lo, hi, best))
     return out
+
+
+def _nearest_in_sentence(sentences: _Sentences, near: _Near, lo: int, hi: int) -> TargetHit | None:
+    """The target nearest to the span ``lo:hi`` within its window and sentence, not overlapping it (first on ties)."""
+    sentence_lo, sentence_hi = sentences.around(lo, hi)
+    best: TargetHit | None = None
+    best_dist = _WINDOW + 1
+    for t in near.around(lo, hi):
+        if t.end <= sentence_lo or t.start >= sentence_hi or (t.start < hi and lo < t.end):
+            continue
+        dist = lo - t.end if t.end <= lo else t.start - hi
+        if dist < best_dist:
+            best, best_dist = t, dist
+    return best
 
 
 def _find_accusations_py(n: Normalised, tgs: list[TargetHit]) -> list[Accusation]:
@@ -451,15 +457,7 @@ def _find_accusations_py(n: Normalised, tgs: list[TargetHit]) -> list[Accusation
         if _NOMINAL_BEFORE.search(before):
             continue
         lo, hi = n.to_original(*m.span())
-        sentence_lo, sentence_hi = sentences.around(lo, hi)
-        best: TargetHit | None = None
-        best_dist = _WINDOW + 1
-        for t in near.around(lo, hi):
-            if t.end <= sentence_lo or t.start >= sentence_hi or (t.start < hi and lo < t.end):
-                continue
-            dist = lo - t.end if t.end <= lo else t.start - hi
-            if dist < best_dist:
-                best, best_dist = t, dist
+        best = _nearest_in_sentence(sentences, near, lo, hi)
         if best is not None:
             out.append(Accusation(_WRONGDOING[m.group()], lo, hi, best))
     return out
