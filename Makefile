@@ -39,7 +39,7 @@ test: $(STAMP) ## Lint, validate the shipped policy packs, and run the whole tes
 	$(BIN)/ruff check .
 	$(BIN)/mypy moderation workers
 	$(BIN)/moderation policies validate policies
-	$(BIN)/pytest -q -p no:cacheprovider --timeout=600 -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -q -p no:cacheprovider --timeout=600 -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 coverage: $(STAMP) ## The whole suite under coverage (slower: tracing), report in var/coverage.json
 	$(BIN)/pytest -q -p no:cacheprovider --timeout=900 --cov --cov-report=term:skip-covered --cov-report=json:var/coverage.json $(PYTEST_ARGS)

@@ -7,14 +7,17 @@ and starts the server); with ``CI=true`` and no server the PostgreSQL cases fail
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -47,6 +50,33 @@ def _require(url: str | None, what: str) -> str:
     if IN_CI:
         pytest.fail(f"{what} is required in CI (set by .ci/run)")
     pytest.skip(f"{what} not set: start the server (bash .ci/services.sh) and export it to run these cases")
+
+
+@contextlib.contextmanager
+def exclusive_redis_db(number: int) -> Iterator[str]:
+    """Database ``number`` of the REDIS_URL server, emptied, for the caller alone until the block ends.
+
+    Tests that flush a database hold an exclusive lock on it (a file lock named after server and database) from the
+    first flush to the last, so they exclude each other across xdist workers and across test runs sharing one server.
+    ``xdist_group`` cannot promise this: with pytest 9.2, ``--dist loadgroup`` silently stops grouping
+    (pytest-dev/pytest-xdist#1386), and two workers flushing database 3 under each other lost a message in CI.
+    """
+    import redis
+
+    url = f"{_require(redis_url(), 'REDIS_URL').rsplit('/', 1)[0]}/{number}"
+    parts = urlsplit(url)
+    lock = Path(tempfile.gettempdir()) / f"moderation-tests-redis-{parts.hostname}-{parts.port or 6379}-{number}.lock"
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        client = redis.Redis.from_url(url)
+        try:
+            client.flushdb()
+            yield url
+        finally:
+            try:
+                client.flushdb()
+            finally:
+                client.close()
 
 
 @pytest.fixture(scope="session")

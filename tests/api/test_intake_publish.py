@@ -11,21 +11,15 @@ import pytest
 from moderation.config import load_settings
 from moderation.web import broker
 from moderation.web.runtime import CeleryQueue
-from tests.conftest import _require, redis_url
+from tests.conftest import exclusive_redis_db
 
-REDIS_DB = 11  # a database of this test's own (the benchmarks use 14)
+REDIS_DB = 4  # a database of this test's own (the benchmarks use 14, the Celery smoke tests 1-3)
 
 
 @pytest.fixture
 def redis_db() -> Iterator[str]:
-    import redis
-
-    base = _require(redis_url(), "REDIS_URL").rsplit("/", 1)[0]
-    url = f"{base}/{REDIS_DB}"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url
-    client.flushdb()
+    with exclusive_redis_db(REDIS_DB) as url:
+        yield url
 
 
 USE_FOR = [

@@ -14,9 +14,6 @@ from celery import Celery
 from tests.conftest import _require, pg_url, redis_url
 from workers.beat_lock import FileLease, Lease, LockedScheduler, PostgresLease, RedisLease, lease_for
 
-# Both modules use the REDIS_URL server (the smoke tests flush databases of their own): one xdist worker runs them.
-pytestmark = pytest.mark.xdist_group("shared-redis")
-
 
 def _redis_pair(tmp_path: Path) -> tuple[Lease, Lease]:
     url = _require(redis_url(), "REDIS_URL")

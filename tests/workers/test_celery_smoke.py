@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,31 +15,23 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from moderation.web.runtime import CeleryQueue
-from tests.conftest import SignedClient, _require, post_payload, redis_url
+from tests.conftest import SignedClient, exclusive_redis_db, post_payload
 from workers.celery_app import celery_init_app, make_celery
 
-# Both modules use the REDIS_URL server and the smoke tests flush their databases: one xdist worker runs them.
-pytestmark = pytest.mark.xdist_group("shared-redis")
-
-# Redis databases of these tests' own (the benchmarks use 11-14): a worker of one test that is still draining
-# cannot take another test's messages.
+# Redis databases of these tests' own (the benchmarks use 14, the publishing test 4), each held exclusively for a
+# test's run: a worker of one test that is still draining cannot take another test's messages, and no other test
+# flushes a database while a message is in it.
 REAL_WORKER_DB = {"sqlite": 1, "postgresql": 2}
 ROUTING_DB = 3
 
 
-def _redis_db(number: int) -> str:
-    import redis
-
-    url = f"{_require(redis_url(), 'REDIS_URL').rsplit('/', 1)[0]}/{number}"
-    redis.Redis.from_url(url).flushdb()
-    return url
-
-
 @pytest.fixture(params=["embedded", pytest.param("redis", marks=pytest.mark.redis)])
-def broker_url(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> str:
+def broker_url(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Iterator[str]:
     if request.param == "embedded":
-        return f"sqla+sqlite:///{tmp_path / 'broker.db'}"
-    return _redis_db(REAL_WORKER_DB["sqlite" if database_url.startswith("sqlite") else "postgresql"])
+        yield f"sqla+sqlite:///{tmp_path / 'broker.db'}"
+        return
+    with exclusive_redis_db(REAL_WORKER_DB["sqlite" if database_url.startswith("sqlite") else "postgresql"]) as url:
+        yield url
 
 
 @pytest.mark.slow
@@ -87,16 +80,35 @@ def test_each_task_lands_in_its_own_queue_only(settings: Any, task: str, queue: 
 
     from workers.celery_app import QUEUES
 
-    url = _redis_db(ROUTING_DB)
-    client = redis.Redis.from_url(url)
-    celery = make_celery(dataclasses.replace(settings, celery_broker_url=url))
-    try:
-        celery.send_task(task, args=["x"])
-        lengths = {name: client.llen(name) for name in QUEUES}
-        keys = sorted(k.decode() for k in client.scan_iter())
-    finally:
-        client.flushdb()
-        celery.close()
-    # Failed once in CI (2026-12-05, 'callbacks' empty on PostgreSQL settings), not reproduced in 40 runs since:
-    # the keys of the database at that moment say where the message went, if it happens again.
-    assert lengths == {name: int(name == queue) for name in QUEUES}, keys
+    with exclusive_redis_db(ROUTING_DB) as url:
+        client = redis.Redis.from_url(url)
+        celery = make_celery(dataclasses.replace(settings, celery_broker_url=url))
+        try:
+            celery.send_task(task, args=["x"])
+            lengths = {name: client.llen(name) for name in QUEUES}
+        finally:
+            client.close()
+            celery.close()
+    assert lengths == {name: int(name == queue) for name in QUEUES}
+
+
+@pytest.mark.redis
+def test_a_flushed_database_is_held_by_one_test_at_a_time() -> None:
+    """``exclusive_redis_db`` excludes other processes (xdist workers, other runs) until its block ends."""
+    import subprocess
+    import sys
+    import tempfile
+
+    probe = (
+        "import fcntl, sys\n"
+        "handle = open(sys.argv[1], 'a')\n"
+        "try:\n"
+        "    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "except BlockingIOError:\n"
+        "    sys.exit(3)\n"
+    )
+    with exclusive_redis_db(ROUTING_DB):
+        (lock,) = Path(tempfile.gettempdir()).glob(f"moderation-tests-redis-*-{ROUTING_DB}.lock")
+        held = subprocess.run([sys.executable, "-c", probe, str(lock)], check=False).returncode
+    free = subprocess.run([sys.executable, "-c", probe, str(lock)], check=False).returncode
+    assert (held, free) == (3, 0)
