@@ -113,17 +113,27 @@ cdef inline Py_UCS4 _at(Text* t, Py_ssize_t i) noexcept nogil:
     return PyUnicode_READ(t.kind, t.data, i)
 
 
+cdef uint16_t _bits_fill(Py_UCS4 c) except? 0xFFFF:
+    return <uint16_t>_cls_fill(<long>c)
+
+
 cdef inline uint16_t _bits(Py_UCS4 c) except? 0xFFFF:
+    # The table lookup alone, small enough for the C compiler to inline in every loop; a code point not met yet
+    # goes through the out-of-line fill.
     cdef uint16_t v = _cls[c]
     if v == UNKNOWN:
-        v = <uint16_t>_cls_fill(<long>c)
+        return _bits_fill(c)
     return v
+
+
+cdef uint8_t _pybits_fill(Py_UCS4 c) except? 0xFF:
+    return <uint8_t>_py_fill(<long>c)
 
 
 cdef inline uint8_t _pybits(Py_UCS4 c) except? 0xFF:
     cdef uint8_t v = _py[c]
     if v == PY_UNKNOWN:
-        v = <uint8_t>_py_fill(<long>c)
+        return _pybits_fill(c)
     return v
 
 
@@ -752,6 +762,30 @@ def teencode_window(str out, list edits) -> str:
     if cur_lo >= 0:
         parts.append(out[cur_lo:cur_hi])
     return "\x00".join(parts)
+
+
+def changed_window(str old, str new):
+    """``_changed_window``: ``new`` without the prefix and the suffix it shares with ``old`` (the suffix no longer
+    than what the prefix leaves of the shorter string), widened by ``TRIGGER_CONTEXT`` characters either side and
+    clipped to ``new``; ``None`` when both are equal."""
+    cdef Text a = _text(old)
+    cdef Text b = _text(new)
+    cdef Py_ssize_t p = 0, s = 0, limit, lo, hi
+    limit = a.n if a.n < b.n else b.n
+    while p < limit and _at(&a, p) == _at(&b, p):
+        p += 1
+    if p == limit and a.n == b.n:
+        return None
+    limit -= p
+    while s < limit and _at(&a, a.n - 1 - s) == _at(&b, b.n - 1 - s):
+        s += 1
+    lo = p - TRIGGER_CONTEXT
+    if lo < 0:
+        lo = 0
+    hi = b.n - s + TRIGGER_CONTEXT
+    if hi > b.n:
+        hi = b.n
+    return new[lo:hi]
 
 
 def fold(str text) -> str:

@@ -1527,10 +1527,24 @@ def _from_c(buf: _Buf, done: tuple[str, IntArray, IntArray] | None) -> _Buf:
     return buf if done is None else _Buf(*done)
 
 
+# Texts up to this many characters start from views of one shared read-only ``arange`` (no allocation per text).
+_IDENTITY_MAX = 1 << 16
+
+
+@functools.cache
+def _shared_arange() -> IntArray:
+    out = np.arange(_IDENTITY_MAX + 1, dtype=np.int64)
+    out.flags.writeable = False
+    return out
+
+
 def _identity(text: str) -> _Buf:
     n = len(text)
-    idx = np.arange(n, dtype=np.int64)
-    return _Buf(text, idx, idx + 1, identity=True)
+    if n <= _IDENTITY_MAX:
+        idx = _shared_arange()
+        return _Buf(text, idx[:n], idx[1 : n + 1], identity=True)
+    starts = np.arange(n, dtype=np.int64)
+    return _Buf(text, starts, starts + 1, identity=True)
 
 
 # Several detectors normalise the same field of the same item (lexicons, the offensive model, targets): the last
@@ -1548,6 +1562,43 @@ def normalise(text: str, *, cache: bool = True) -> Normalised:
     if cache and len(text) <= _CACHE_MAX_CHARS:
         return _normalise_cached(text)
     return _normalise(text)
+
+
+def _changed_window(old: str, new: str) -> str | None:
+    """``new`` without the prefix and the suffix it shares with ``old`` (the suffix no longer than what the prefix
+    leaves of the shorter string), widened by ``_TRIGGER_CONTEXT`` characters either side and clipped to ``new``;
+    ``None`` when both are equal."""
+    c = _compiled()
+    if c is not None:
+        done: str | None = c.changed_window(old, new)
+        return done
+    if old == new:
+        return None
+    limit = min(len(old), len(new))
+    p = 0
+    while p < limit and old[p] == new[p]:
+        p += 1
+    limit -= p
+    s = 0
+    while s < limit and old[len(old) - 1 - s] == new[len(new) - 1 - s]:
+        s += 1
+    return new[max(p - _TRIGGER_CONTEXT, 0) : min(len(new) - s + _TRIGGER_CONTEXT, len(new))]
+
+
+def _rescan(bits: int, old: str, new: str) -> int:
+    """The trigger bits of ``new``, given ``bits``, a superset of those of ``old``, the text it was made from.
+
+    A trigger match (at most 7 characters) in ``new`` lies either where ``new`` equals ``old`` (a match of ``old``
+    too, so among ``bits``) or within ``_TRIGGER_CONTEXT`` characters of the changed part: so ``bits`` plus the bits
+    of the changed window are a superset, and a stage that runs on a stale bit finds nothing to change. When the
+    window is most of the text (changes at both ends), the whole text is scanned and the bits are exact again.
+    """
+    window = _changed_window(old, new)
+    if window is None:
+        return bits
+    if 2 * len(window) > len(new):
+        return _trigger_bits(new)
+    return bits | _trigger_bits(window)
 
 
 def _normalise(text: str) -> Normalised:
@@ -1580,7 +1631,7 @@ def _normalise(text: str) -> Normalised:
     for _ in range(_MAX_ROUNDS):
         before = buf.text
         if buf.text is not checked:
-            bits, checked = _trigger_bits(buf.text), buf.text
+            bits, checked = _rescan(bits, checked, buf.text), buf.text
         scan: _Scan | None = None
         if bits & (_T_REP | _T_EXOTIC):
             if c is not None:
@@ -1588,9 +1639,13 @@ def _normalise(text: str) -> Normalised:
             else:
                 scan = _Scan(buf.text)
                 buf = _runs_to(buf, scan.repeats(), lambda s: s[0])
+            # Every run is collapsed (and collapsing makes none): a run can only come back where a later stage
+            # changes the text, which the changed window's scan sees. The same holds below for the other stages
+            # whose bit is dropped after they run (teencode, whitespace): each changes whole local matches.
+            bits &= ~_T_REP
         after_repeats = buf.text
         if buf.text is not checked:
-            bits, checked = _trigger_bits(buf.text), buf.text
+            bits, checked = _rescan(bits, checked, buf.text), buf.text
         if bits & _T_SPACED:
             if c is not None:
                 buf = _join_spaced(buf, flags, c.spaced_candidates(buf.text))
@@ -1598,13 +1653,13 @@ def _normalise(text: str) -> Normalised:
                 scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
                 buf = _join_spaced(buf, flags, scan.spaced())
         if buf.text is not checked:
-            bits, checked = _trigger_bits(buf.text), buf.text
+            bits, checked = _rescan(bits, checked, buf.text), buf.text
         if bits & _T_LEET:
             if len(buf.text) >= _SMALL and c is None:
                 scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
             buf = _leet(buf, flags, scan)
         if buf.text is not checked:
-            bits, checked = _trigger_bits(buf.text), buf.text
+            bits, checked = _rescan(bits, checked, buf.text), buf.text
         # Text without marks and without characters beyond Latin (no exotic bit) is NFC: every string of those
         # characters is (a unit test checks every pair), so the NFC test runs only when either bit is set.
         if bits & _T_MARK or (bits & _T_EXOTIC and not unicodedata.is_normalized("NFC", buf.text)):
@@ -1612,31 +1667,34 @@ def _normalise(text: str) -> Normalised:
                 scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
             buf = _repair_marks(buf, flags, scan)
         if buf.text is not checked:
-            bits, checked = _trigger_bits(buf.text), buf.text
+            bits, checked = _rescan(bits, checked, buf.text), buf.text
         if buf.text is not after_repeats and bits & (_T_REP | _T_EXOTIC):  # the same text has no runs left
             if c is not None:
                 buf = _from_c(buf, c.collapse_repeats(buf.text, buf.starts, buf.ends))
             else:
                 scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
                 buf = _runs_to(buf, scan.repeats(), lambda s: s[0])
+            bits &= ~_T_REP
         if buf.text is not checked:
-            bits, checked = _trigger_bits(buf.text), buf.text
+            bits, checked = _rescan(bits, checked, buf.text), buf.text
         if bits & _T_TEEN:
             before_teencode = buf
             buf = _teencode_fast(buf, flags, scan)
+            # The teencode stage expanded every key, so its own bit is dropped (see ``_rescan``).
+            bits &= ~_T_TEEN
             if buf is not before_teencode and buf.window is not None:
-                # The text outside the windows is unchanged, so its trigger matches are among ``bits``; the
-                # teencode stage expanded every key there, so its own bit is dropped (a stage that runs on a stale
-                # bit finds nothing to change, as with any trigger that is a superset).
-                bits, checked = (bits & ~_T_TEEN) | _trigger_bits(buf.window), buf.text
+                # The text outside the windows is unchanged, so its trigger matches are among ``bits`` (the
+                # stage's own windows: its expansions, cheaper than the changed window of the whole text).
+                bits, checked = bits | _trigger_bits(buf.window), buf.text
         if buf.text is not checked:
-            bits, checked = _trigger_bits(buf.text), buf.text
+            bits, checked = _rescan(bits, checked, buf.text), buf.text
         if bits & _T_WS:
             if c is not None:
                 buf = _from_c(buf, c.collapse_spaces(buf.text, buf.starts, buf.ends))
             else:
                 scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
                 buf = _collapse_spaces(buf, scan)
+            bits &= ~_T_WS
         if buf.text == before:
             break
     folded = _fold_fast(buf.text)
