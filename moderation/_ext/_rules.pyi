@@ -59,3 +59,27 @@ def cond_blog(facts: Any, args: Mapping[str, Any]) -> Any: ...
 CONDITIONS: dict[str, Callable[[Any, Mapping[str, Any]], Any]]
 
 def in_quotation(text: str, start: int, end: int, window: int) -> bool: ...
+
+def run_rules(
+    order: list[int],
+    live: set[int] | frozenset[int],
+    fast: tuple[tuple[Any, ...], ...],
+    modes: list[tuple[str, str]],
+    entries: list[Any],
+    baseline: list[Any],
+    start: int,
+    changed: list[int],
+    facts: Any,
+    pack_id: str,
+    cues_of: Callable[[str, list[Span]], list[str]],
+    clear_at: int,
+    downgrade_at: int,
+    not_fired_entry: Callable[..., Any],
+    plans: tuple[Any, ...],
+    remove: Any,
+    review: Any,
+) -> dict[tuple[str, str], list[tuple[Any, str, float, list[Span], list[str]]]]: ...
+
+class SlotMaker:
+    def __init__(self, cls: type, names: Sequence[str]) -> None: ...
+    def make(self, values: tuple[Any, ...]) -> Any: ...

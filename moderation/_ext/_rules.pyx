@@ -481,9 +481,12 @@ cdef class Program:
 
     def run(self, facts):
         """``RuleProgram.run``: (outcome shape, evidence)."""
-        if facts.pack_id != self.pack_id:
-            raise ValueError(f"rule {self.rule_id} was compiled for pack {self.pack_id}, not {facts.pack_id}")
-        cdef object keys = facts.keys, top = facts.top, memo = facts.memo
+        return self._run(facts, facts.pack_id, facts.keys, facts.top, facts.memo, facts.evidence)
+
+    cdef tuple _run(self, object facts, object pack_id, object keys, object top, object memo, object ev):
+        """:meth:`run` with the fields of ``facts`` it reads already read (``run_rules`` reads them once per pack)."""
+        if pack_id != self.pack_id:
+            raise ValueError(f"rule {self.rule_id} was compiled for pack {self.pack_id}, not {pack_id}")
         cdef list no_signals = self.no_signals
         cdef Py_ssize_t n = self.n, j
         cdef list results = [None] * n
@@ -526,7 +529,6 @@ cdef class Program:
             res = results[j]
             if res.matched:
                 signals.extend(res.signals)
-        ev = facts.evidence
         if ev is None:
             return shape, signal_spans(signals)
         ekey = tuple([id(s) for s in signals])
@@ -862,3 +864,139 @@ cdef bint _in_quotation(str text, Py_ssize_t start, Py_ssize_t end, Py_ssize_t w
     if (l_ldq > l_rdq and a_rdq) or (l_lg > l_rg and a_rg) or (l_low > l_ldq and a_ldq):
         return True
     return straight % 2 == 1 and a_straight
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The per-rule loop of ``engine.Classifier._evaluate_pack`` (its reference: ``engine._run_rules_py``).
+
+def run_rules(
+    list order,
+    object live,
+    tuple fast,
+    list modes,
+    list entries,
+    list baseline,
+    Py_ssize_t start,
+    list changed,
+    object facts,
+    str pack_id,
+    object cues_of,
+    object clear_at,
+    object downgrade_at,
+    object not_fired_entry,
+    tuple plans,
+    object remove,
+    object review,
+):
+    """``engine._run_rules_py``: run the rules of one pack whose indexes are ``order`` (those in ``live`` by their
+    compiled program, the others from their quiet outcome ``plans[i].quiet``), put each one's trace entry in
+    ``entries``, append to ``changed`` the trace positions (``start + i``) whose entry is not ``baseline[i]``, and
+    return the fired rules by (category, mode) as (action, rule id, score, evidence, context cues).
+
+    ``fast[i]`` is (compiled ``Program``, rule, rule id, category, where, description, context policy, action) of
+    rule ``i``; ``modes[i]`` its (mode, note); ``cues_of(policy, evidence)`` the context cues of a fired rule;
+    ``not_fired_entry(shape, pack_id, rule, mode, note)`` the shared entry of a rule that did not fire.
+    """
+    cdef Py_ssize_t n = len(fast), i, k, m = len(order)
+    if len(modes) != n or len(entries) != n or len(baseline) != n or len(plans) != n:
+        raise ValueError("one mode, entry, baseline entry and plan per rule")
+    cdef object keys = facts.keys, top = facts.top, memo = facts.memo, ev = facts.evidence
+    cdef dict fired = {}
+    cdef tuple info, mode_note
+    cdef Program prog
+    cdef object shape, evidence, got, entry, found, action, policy, rule, trace, score, fkey
+    cdef tuple ran
+    cdef list bucket
+    for k in range(m):
+        i = order[k]
+        if i < 0 or i >= n:
+            raise IndexError("rule index out of range")
+        info = <tuple>fast[i]
+        mode_note = <tuple>modes[i]
+        if i in live:
+            prog = <Program?>info[0]
+            ran = prog._run(facts, pack_id, keys, top, memo, ev)
+            shape, evidence = ran[0], ran[1]
+        else:
+            shape, evidence = plans[i].quiet, []
+        if not shape.fired:  # shared entry, built once per outcome shape and mode
+            got = shape.entries.get(mode_note)
+            if got is None:
+                got = not_fired_entry(shape, pack_id, info[1], mode_note[0], mode_note[1])
+            entries[i] = got
+            if got is not baseline[i]:
+                changed.append(start + i)
+            continue
+        changed.append(start + i)
+        trace = [dict(c) for c in shape.trace]
+        policy = info[6]
+        action = info[7]
+        if policy == "ignore" or not evidence:
+            found = []
+        else:
+            found = cues_of(policy, evidence)
+        score = shape.score
+        entry = {
+            "pack": pack_id,
+            "rule": info[2],
+            "category": info[3],
+            "where": info[4],
+            "description": info[5],
+            "mode": mode_note[0],
+            "fired": True,
+            "outcome": "fired",
+            "reason": shape.reason,
+            "action": action.value,
+            "score": round(score, 6),
+            "conditions": trace,
+            "context": found,
+            "note": mode_note[1],
+        }
+        entries[i] = entry
+        if policy != "ignore" and len(found) >= clear_at:
+            entry["outcome"] = "cleared by context"
+            entry["action"] = None
+            entry["reason"] = f"{len(found)} context cues near the evidence (clear at {clear_at})"
+            continue
+        if policy != "ignore" and len(found) >= downgrade_at and action is remove:
+            action = review
+            entry["outcome"] = "fired, downgraded by context"
+            entry["action"] = action.value
+        fkey = (info[3], mode_note[0])
+        got = fired.get(fkey)
+        if got is None:
+            bucket = []
+            fired[fkey] = bucket
+        else:
+            bucket = <list>got
+        bucket.append((action, info[2], score, evidence, found))
+    return fired
+
+
+cdef class SlotMaker:
+    """Build objects of a slotted class by filling its slots (``cls(*values)`` when a slot is not found): for frozen
+    dataclasses whose ``__init__`` only stores its arguments (a frozen one stores each through ``object.__setattr__``,
+    most of the cost of building one)."""
+
+    cdef type cls
+    cdef tuple offs
+    cdef bint direct
+
+    def __init__(self, type cls, names):
+        self.cls = cls
+        self.offs = tuple([_slot_offset(cls, name) for name in names])
+        self.direct = (
+            len(self.offs) > 0 and min(self.offs) > 0 and getattr(cls, "__post_init__", None) is None
+        )
+
+    def make(self, tuple values):
+        """``cls(*values)``, ``values`` one per name given, in that order."""
+        cdef Py_ssize_t j, n = len(self.offs)
+        if len(values) != n:
+            raise ValueError(f"{n} values expected, got {len(values)}")
+        if not self.direct:
+            return self.cls(*values)
+        obj = self.cls.__new__(self.cls)
+        for j in range(n):
+            _put(obj, <Py_ssize_t>self.offs[j], values[j])
+        return obj

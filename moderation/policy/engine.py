@@ -6,10 +6,11 @@ category not in force on the content's date) are evaluated and recorded but neve
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +40,6 @@ from moderation.policy.rules import (
     FrozenList,
     OutcomeShape,
     Rule,
-    RuleOutcome,
     RuleProgram,
     top_scores,
     unique_spans,
@@ -277,6 +277,9 @@ class _PackPlan:
     first: Mapping[str, int]  # rule id -> index of its first rule (whose note a category result carries)
     key_set: frozenset[str] = frozenset()  # the keys of ``by_key``
     kind_set: frozenset[str] = frozenset()  # the kinds of ``by_kind``
+    # Per rule: (compiled program, rule, id, category, where, description, context policy, action), what the
+    # compiled loop (``_rules.run_rules``) reads; empty when a program is not compiled.
+    fast: tuple[tuple[Any, ...], ...] = ()
 
     def live(self, facts: Facts) -> set[int]:
         """Return the indexes of the rules that are not quiet on ``facts`` (see :class:`_RulePlan`)."""
@@ -316,6 +319,19 @@ def _plan(pack: Pack) -> _PackPlan:
             by_key.setdefault(key, set()).add(i)
         for kind in kinds:
             by_kind.setdefault(kind, set()).add(i)
+    fast = tuple(
+        (
+            p.program.compiled,
+            p.rule,
+            p.rule.id,
+            p.rule.category,
+            p.rule.where,
+            p.rule.description,
+            p.rule.context,
+            p.action,
+        )
+        for p in plans
+    )
     return _PackPlan(
         tuple(plans),
         frozenset(always),
@@ -324,7 +340,95 @@ def _plan(pack: Pack) -> _PackPlan:
         {r.id: i for i, r in reversed(list(enumerate(pack.rules)))},
         frozenset(k for k, v in by_key.items() if v),
         frozenset(k for k, v in by_kind.items() if v),
+        fast if all(f[0] is not None for f in fast) else (),
     )
+
+
+# A rule that fired, as the rule loop gives it: (action, rule id, score, evidence, context cues).
+_Fired = tuple[Action, str, float, list[Span], list[str]]
+_MISSING: Any = object()
+
+
+def _fired_rank(fired: _Fired) -> tuple[int, float]:
+    """The order of fired rules of one category: the strongest action, then the highest score."""
+    return _ACTION_RANK[fired[0]], fired[2]
+
+
+# CategoryResult(*values), its slots filled directly when the extension is built (a frozen dataclass's ``__init__``
+# stores each field through ``object.__setattr__``).
+_MAKE_CATEGORY: Any = (
+    _c.SlotMaker(CategoryResult, [f.name for f in dataclasses.fields(CategoryResult)]) if _c is not None else None
+)
+
+
+def _run_rules_py(  # noqa: PLR0917 - the reference of the compiled loop, with its arguments
+    order: Sequence[int],
+    live: set[int],
+    plans: Sequence[_RulePlan],
+    modes: Sequence[tuple[str, str]],
+    entries: list[Any],
+    baseline: Sequence[Any],
+    start: int,
+    changed: list[int],
+    facts: Facts,
+    pack_id: str,
+    cues_of: Callable[[str, list[Span]], list[str]],
+    ctx: Any,
+) -> dict[tuple[str, str], list[_Fired]]:
+    """Run the rules of one pack whose indexes are ``order`` (those in ``live`` by their program, the others from their
+    quiet outcome), put each one's trace entry in ``entries``, append to ``changed`` the trace positions (``start + i``)
+    whose entry is not ``baseline[i]``, and return the fired rules by (category, mode). The reference of
+    ``_rules.run_rules`` (and its path without the compiled extension)."""
+    fired: dict[tuple[str, str], list[_Fired]] = {}
+    for i in order:
+        plan = plans[i]
+        rule = plan.rule
+        mode, note = modes[i]
+        if i in live:
+            shape, evidence = plan.program.run(facts)
+        else:
+            assert plan.quiet is not None
+            shape, evidence = plan.quiet, []
+        if not shape.fired:  # shared entry, built once per outcome shape and mode
+            got = shape.entries.get(modes[i])
+            if got is None:
+                got = _not_fired_entry(shape, pack_id, rule, mode, note)
+            entries[i] = got
+            if got is not baseline[i]:
+                changed.append(start + i)
+            continue
+        changed.append(start + i)
+        action = plan.action
+        conditions = shape.trace_copy()
+        found = cues_of(rule.context, evidence)
+        entry = {
+            "pack": pack_id,
+            "rule": rule.id,
+            "category": rule.category,
+            "where": rule.where,
+            "description": rule.description,
+            "mode": mode,
+            "fired": True,
+            "outcome": "fired",
+            "reason": shape.reason,
+            "action": action.value,
+            "score": round(shape.score, 6),
+            "conditions": conditions,
+            "context": found,
+            "note": note,
+        }
+        entries[i] = entry
+        if rule.context != "ignore" and len(found) >= ctx.clear_at:
+            entry["outcome"] = "cleared by context"
+            entry["action"] = None
+            entry["reason"] = f"{len(found)} context cues near the evidence (clear at {ctx.clear_at})"
+            continue
+        if rule.context != "ignore" and len(found) >= ctx.downgrade_at and action is Action.REMOVE:
+            action = Action.REVIEW
+            entry["outcome"] = "fired, downgraded by context"
+            entry["action"] = action.value
+        fired.setdefault((rule.category, mode), []).append((action, rule.id, shape.score, evidence, found))
+    return fired
 
 
 # Facts with nothing in them: quiet rules read no signal, item or history, so any facts give their outcome.
@@ -373,6 +477,7 @@ class Classifier:
         self._baselines: dict[tuple[str, dt.date], tuple[list[Any], list[int], frozenset[int]]] = {}
         self._quiet_at: dict[tuple[str, dt.date, int], frozenset[int]] = {}
         self._pack_info: dict[dt.date, dict[str, dict[str, Any]]] = {}
+        self._brackets: dict[tuple[str, str, bool], dict[str, Any] | None] = {}
 
     def signals(self, item: Item, fields: Sequence[FieldText]) -> tuple[list[Signal], list[dict[str, str]]]:
         """Run every detector over ``item``; return the signals and any detector errors (recorded, not raised)."""
@@ -567,96 +672,88 @@ class Classifier:
         baseline, fires_quiet, at = self._baseline(pack, day, facts)
         entries = baseline.copy()  # the quiet rules' shared entries, in rule order; the others are filled in below
         live = pack_plan.live(facts)
-        fired: dict[tuple[str, str], list[tuple[Action, RuleOutcome, list[str]]]] = {}
         start = len(trace)
         changed: list[int] = []  # trace positions whose entry is not the baseline's (so not quiet)
-        evidence: list[Span]
-        plans = pack_plan.rules
-        for i in sorted(live.union(fires_quiet)) if fires_quiet else sorted(live):
-            plan = plans[i]
-            rule = plan.rule
-            mode, note = modes[i]
-            if i in live:
-                shape, evidence = plan.program.run(facts)
-            else:
-                assert plan.quiet is not None
-                shape, evidence = plan.quiet, []
-            if not shape.fired:  # shared entry, built once per outcome shape and mode
-                got = shape.entries.get(modes[i])
-                if got is None:
-                    got = _not_fired_entry(shape, pack.id, rule, mode, note)
-                entries[i] = got
-                if got is not baseline[i]:
-                    changed.append(start + i)
-                continue
-            changed.append(start + i)
-            out = RuleOutcome(rule, True, shape.score, evidence, shape.trace_copy(), shape.reason)
-            action = plan.action
-            found = self._cues_memo(pack, rule.context, evidence, facts, texts, memo=cues)
-            entry = {
-                "pack": pack.id,
-                "rule": rule.id,
-                "category": rule.category,
-                "where": rule.where,
-                "description": rule.description,
-                "mode": mode,
-                "fired": True,
-                "outcome": "fired",
-                "reason": out.reason,
-                "action": action.value,
-                "score": round(out.score, 6),
-                "conditions": out.trace,
-                "context": found,
-                "note": note,
-            }
-            entries[i] = entry
-            if rule.context != "ignore" and len(found) >= pack.context.clear_at:
-                entry["outcome"] = "cleared by context"
-                entry["action"] = None
-                entry["reason"] = f"{len(found)} context cues near the evidence (clear at {pack.context.clear_at})"
-                continue
-            if rule.context != "ignore" and len(found) >= pack.context.downgrade_at and action is Action.REMOVE:
-                action = Action.REVIEW
-                entry["outcome"] = "fired, downgraded by context"
-                entry["action"] = action.value
-            fired.setdefault((rule.category, mode), []).append((action, out, found))
+        order = sorted(live.union(fires_quiet)) if fires_quiet else sorted(live)
+
+        def cues_of(policy: str, evidence: list[Span]) -> list[str]:
+            return self._cues_memo(pack, policy, evidence, facts, texts, memo=cues)
+
+        ctx = pack.context
+        if _c is not None and pack_plan.fast:
+            fired: dict[tuple[str, str], list[_Fired]] = _c.run_rules(
+                order,
+                live,
+                pack_plan.fast,
+                modes,
+                entries,
+                baseline,
+                start,
+                changed,
+                facts,
+                pack.id,
+                cues_of,
+                ctx.clear_at,
+                ctx.downgrade_at,
+                _not_fired_entry,
+                pack_plan.rules,
+                Action.REMOVE,
+                Action.REVIEW,
+            )
+        else:
+            fired = _run_rules_py(
+                order, live, pack_plan.rules, modes, entries, baseline, start, changed, facts, pack.id, cues_of, ctx
+            )
         quiet.update(self._quiet_positions(pack, day, start, at))
         if changed:
             quiet.difference_update(changed)
         trace.extend(entries)
         results = []
+        original = facts.item.post_kind is PostKind.ORIGINAL
         for (cat_id, mode), outs in fired.items():
             cat = pack.categories[cat_id]
-            best_action, best, best_cues = max(outs, key=lambda o: (_ACTION_RANK[o[0]], o[1].score))
             if len(outs) == 1:  # already distinct and in order (unique_spans of its result is itself)
-                evidence = list(outs[0][1].evidence)
+                best = outs[0]
+                evidence = list(best[3])
             else:
+                best = max(outs, key=_fired_rank)
                 evidence = []
-                for _, o, _ in outs:
-                    evidence.extend(o.evidence)
+                for o in outs:
+                    evidence.extend(o[3])
                 evidence = unique_spans(evidence)
+            values = (
+                cat.id,
+                cat.name_vi,
+                cat.name_en,
+                pack.id,
+                pack.version,
+                best[1],
+                best[0],
+                mode,
+                best[2],
+                cat.citation,
+                evidence,
+                self._bracket_of(pack.id, cat, original),
+                list(cat.remedies),
+                cat.severity,
+                [o[1] for o in outs],
+                best[4],
+                modes[pack_plan.first[best[1]]][1],
+            )
             results.append(
-                CategoryResult(
-                    id=cat.id,
-                    name_vi=cat.name_vi,
-                    name_en=cat.name_en,
-                    pack_id=pack.id,
-                    pack_version=pack.version,
-                    rule_id=best.rule.id,
-                    action=best_action,
-                    mode=mode,
-                    score=best.score,
-                    citation=cat.citation,
-                    evidence=evidence,
-                    bracket=_bracket(cat, facts.item.post_kind),
-                    remedies=list(cat.remedies),
-                    severity=cat.severity,
-                    rules=[o.rule.id for _, o, _ in outs],
-                    context=best_cues,
-                    note=modes[pack_plan.first[best.rule.id]][1],
-                )
+                _MAKE_CATEGORY.make(values)
+                if _c is not None and _MAKE_CATEGORY is not None
+                else CategoryResult(*values)
             )
         return results
+
+    def _bracket_of(self, pack_id: str, cat: Category, original: bool) -> dict[str, Any] | None:
+        """:func:`_bracket` of ``cat`` for an original post or not, computed once (each caller gets its own dict)."""
+        key = (pack_id, cat.id, original)
+        got = self._brackets.get(key, _MISSING)
+        if got is _MISSING:
+            got = self._brackets[key] = _bracket(cat, PostKind.ORIGINAL if original else PostKind.SHARE)
+        return dict(got) if got is not None else None
 
     def _cues_memo(
         self,

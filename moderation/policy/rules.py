@@ -750,6 +750,11 @@ class RuleProgram:
                 _NO_HITS,
             )
 
+    @property
+    def compiled(self) -> Any:
+        """The same program compiled (``_rules.Program``, over this one's memos); None without the extension."""
+        return self._compiled
+
     def _results(self, facts: Facts) -> list[CondResult]:
         keys, top, memo = facts.keys, facts.top, facts.memo
         results = []

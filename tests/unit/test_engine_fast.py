@@ -1,0 +1,142 @@
+"""The engine's compiled rule loop (``_rules.run_rules``) and slot-filling constructor (``_rules.SlotMaker``) against
+their Python references (``engine._run_rules_py``, the dataclass constructor): whole evaluations, with only the
+engine's extension switched off, give the same stored decisions, trace entries and category results."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from moderation.domain import Action, History, Item, ItemKind, PostKind, Span
+from moderation.policy import Classifier, engine, load_packs
+from moderation.policy.engine import CategoryResult
+from moderation.policy.rules import FrozenDict
+
+_c: Any = pytest.importorskip("moderation._ext._rules")
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+
+PIECES = [
+    "Hôm nay trời Hà Nội se lạnh.",
+    "Bán ma túy đá giá rẻ, ship cod toàn quốc, lh 0901 234 567.",
+    "thằng chó Nguyễn Văn An này lừa đảo",
+    "địa chỉ 12 Lê Lợi, Phường Bến Nghé, Quận 1",
+    "Công an triệt phá đường dây bán ma túy theo Nghị định 72/2013.",
+    'Báo chí đưa tin "thằng chó này" bị bắt.',
+    "Anh ta hô “lật đổ chế độ” rồi bị bắt.",
+    "xem phim sex clip nóng miễn phí tại đây",
+    "Đả đảo cộng sản, lật đổ chế độ ngay!",
+    "đồ ngu, mày là con chó, @tuan_anh",
+    "Nhận cá độ bóng đá, nạp tiền khuyến mãi 100%.",
+    "dit me may thang ngu",
+]
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return Classifier(load_packs(POLICIES))
+
+
+def _dump(ev: Any) -> str:
+    return json.dumps([ev.to_json(), ev.to_record()], sort_keys=True, ensure_ascii=False)
+
+
+def _both(clf: Classifier, item: Item, history: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    got = clf.classify(item, history)
+    with monkeypatch.context() as m:
+        m.setattr(engine, "_c", None)  # the Python rule loop and constructor, over the same compiled rule programs
+        want = clf.classify(item, history)
+    assert _dump(got) == _dump(want)
+    assert got.categories == want.categories
+    assert got.quiet == want.quiet
+    assert [type(c) for c in got.categories] == [CategoryResult] * len(want.categories)
+    for a, b in zip(got.trace, want.trace, strict=True):
+        assert type(a) is type(b)
+        if not isinstance(a, FrozenDict):  # a fired rule's entry and its conditions are the caller's own
+            assert type(a["conditions"]) is list
+            assert all(type(c) is dict for c in a["conditions"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(PIECES), min_size=0, max_size=8).map(" ".join),
+    st.sampled_from([ItemKind.COMMENT, ItemKind.POST, ItemKind.BLOG]),
+    st.sampled_from([PostKind.ORIGINAL, PostKind.SHARE]),
+    st.sampled_from([None, "2001-01-01T00:00:00Z", "2030-06-01T00:00:00Z"]),
+    st.integers(0, 4),
+)
+def test_compiled_rule_loop_equals_the_python_one(
+    clf: Classifier, text: str, kind: ItemKind, post_kind: PostKind, published: str | None, violations: int
+) -> None:
+    item = Item(kind=kind, fields={"title": text[:40], "body": text}, post_kind=post_kind, published_at=published)
+    history = History(
+        author_violations=violations,
+        blog_violations=violations,
+        author_violations_by_category={"c07.s3_1.slander": violations},
+        blog_violations_by_category={"c07.s3_1.slander": violations},
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        _both(clf, item, history, mp)
+
+
+def test_run_rules_refuses_malformed_arguments(clf: Classifier) -> None:
+    pack = next(iter(clf.packs))
+    plan = clf._plans[pack.id]
+    n = len(plan.rules)
+    item = Item(kind=ItemKind.COMMENT, fields={"body": "x"})
+    facts = engine.Facts(item, History(), pack.id, {}, frozenset(), {}, {}, {})
+    modes = [("enforce", "")] * n
+    args: list[Any] = [[], set(), plan.fast, modes, [None] * n, [None] * n, 0, [], facts, pack.id]
+    rest = [lambda p, e: [], 1, 1, engine._not_fired_entry, plan.rules, Action.REMOVE, Action.REVIEW]
+    assert _c.run_rules(*args, *rest) == {}
+    with pytest.raises(ValueError, match="one mode"):
+        _c.run_rules(args[0], args[1], args[2], modes[:-1], *args[4:], *rest)
+    with pytest.raises(IndexError):
+        _c.run_rules([n], {n}, *args[2:], *rest)
+    with pytest.raises(IndexError):
+        _c.run_rules([-1], set(), *args[2:], *rest)
+
+
+def test_slot_maker_equals_the_constructor() -> None:
+    names = [f.name for f in dataclasses.fields(CategoryResult)]
+    values = (
+        "c",
+        "vi",
+        "en",
+        "p",
+        "1",
+        "r",
+        Action.REVIEW,
+        "enforce",
+        0.5,
+        {"law": "x"},
+        [Span("body", 0, 1, "a")],
+        None,
+        ["warn"],
+        2,
+        ["r"],
+        ["legal: x"],
+        "",
+    )
+    made = _c.SlotMaker(CategoryResult, names).make(values)
+    want = CategoryResult(*values)
+    assert type(made) is CategoryResult
+    assert made == want
+    assert made.to_json() == want.to_json()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.id = "x"  # type: ignore[misc]
+    with pytest.raises(ValueError, match="17 values"):
+        _c.SlotMaker(CategoryResult, names).make(values[:-1])
+
+    @dataclasses.dataclass
+    class Plain:  # no slots: built by calling it
+        a: int
+        b: int
+
+    assert _c.SlotMaker(Plain, ["a", "b"]).make((1, 2)) == Plain(1, 2)
