@@ -16,6 +16,7 @@ def sentence_breaks(s: str) -> list[int]: ...
 def aimed_flags(hits: Sequence[Any], spans: Iterable[Sequence[int]], original: str, window: int) -> list[bool]: ...
 def build(cls: type[_T], names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[_T]: ...
 def spans_of(cls: type[_T], field: str, original: str, hits: Iterable[Any]) -> tuple[_T, ...]: ...
+def pair_spans(cls: type[_T], field: str, original: str, pairs: Iterable[tuple[int, int]]) -> tuple[_T, ...]: ...
 def folded_kept(spans: list[tuple[int, int]], candidates: list[tuple[int, int]]) -> list[bool]: ...
 def target_rows(
     person: list[tuple[int, int, int, int, str]],
@@ -42,6 +43,19 @@ def target_signals(
     original: str,
     hits: list[Any],
     is_near: list[bool],
+    detector: str,
+    aimed_scores: tuple[float, float],
+    present_scores: tuple[float, float],
+) -> list[_T]: ...
+def row_signals(
+    signal_cls: type[_T],
+    span_cls: type[Any],
+    signal_fields: tuple[str, ...],
+    field: str,
+    original: str,
+    rows: list[tuple[str, int, int, bool]],
+    spans: Sequence[tuple[int, int]],
+    window: int,
     detector: str,
     aimed_scores: tuple[float, float],
     present_scores: tuple[float, float],

@@ -20,7 +20,7 @@ is classified with ``regex`` the first time a character of it is read.
 
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 
 import numpy as np
 import regex
@@ -429,18 +429,56 @@ def org_tail(str s, Py_ssize_t at):
     return e
 
 
-def sentence_breaks(str s):
-    """The offsets of ``[.!?;\\n]`` in ``s``."""
-    cdef list out = []
-    cdef Py_ssize_t i
-    cdef Py_UCS4 c
+cdef inline bint _is_break(Py_UCS4 c) noexcept nogil:
+    return c == 46 or c == 33 or c == 63 or c == 59 or c == 10  # . ! ? ; \n
+
+
+cdef Py_ssize_t _count_breaks(const char_t *data, Py_ssize_t L, Py_ssize_t *out) noexcept nogil:
+    """The offsets of ``[.!?;\\n]`` in ``data[:L]`` into ``out`` (when not NULL); their count."""
+    cdef Py_ssize_t i, nb = 0
+    for i in range(L):
+        if _is_break(<Py_UCS4>data[i]):
+            if out != NULL:
+                out[nb] = i
+            nb += 1
+    return nb
+
+
+cdef Py_ssize_t *_breaks(str s, Py_ssize_t *count) except NULL:
+    """The offsets of ``[.!?;\\n]`` in ``s`` (a malloc'ed array of ``count[0]`` of them, at least one slot: the caller
+    frees it), counted first so that the array is no longer than the breaks."""
     cdef int kind = PyUnicode_KIND(s)
     cdef void *data = PyUnicode_DATA(s)
-    for i in range(len(s)):
-        c = PyUnicode_READ(kind, data, i)
-        if c == u"." or c == u"!" or c == u"?" or c == u";" or c == u"\n":
-            out.append(i)
+    cdef Py_ssize_t L = len(s), nb
+    cdef Py_ssize_t *out
+    if kind == 1:
+        nb = _count_breaks(<const uint8_t *>data, L, NULL)
+    elif kind == 2:
+        nb = _count_breaks(<const uint16_t *>data, L, NULL)
+    else:
+        nb = _count_breaks(<const uint32_t *>data, L, NULL)
+    out = <Py_ssize_t *>malloc((nb + 1) * sizeof(Py_ssize_t))
+    if out == NULL:
+        raise MemoryError()
+    if nb:
+        if kind == 1:
+            _count_breaks(<const uint8_t *>data, L, out)
+        elif kind == 2:
+            _count_breaks(<const uint16_t *>data, L, out)
+        else:
+            _count_breaks(<const uint32_t *>data, L, out)
+    count[0] = nb
     return out
+
+
+def sentence_breaks(str s):
+    """The offsets of ``[.!?;\\n]`` in ``s``."""
+    cdef Py_ssize_t nb = 0, i
+    cdef Py_ssize_t *br = _breaks(s, &nb)
+    try:
+        return [br[i] for i in range(nb)]
+    finally:
+        free(br)
 
 
 cdef Py_ssize_t _bisect_left(Py_ssize_t *a, Py_ssize_t n, Py_ssize_t x):
@@ -454,39 +492,19 @@ cdef Py_ssize_t _bisect_left(Py_ssize_t *a, Py_ssize_t n, Py_ssize_t x):
     return lo
 
 
-def aimed_flags(hits, spans, str original, Py_ssize_t window):
-    """For each of ``hits`` (``.start``, ``.end``): whether :func:`targets.aimed` returns it for the offensive
-    ``spans`` (same sentence as a span, within ``window`` characters of it, or overlapping it)."""
-    cdef Py_ssize_t n = len(hits)
-    cdef list flags = [False] * n
+cdef int _flag_aimed(Py_ssize_t *hs, Py_ssize_t *he, Py_ssize_t n, bint ordered, spans, str original,
+                     Py_ssize_t window, unsigned char *flags) except -1:
+    """Set ``flags[i]`` for each target ``[hs[i], he[i])`` that :func:`targets.aimed` returns for the offensive
+    ``spans`` (same sentence as a span, within ``window`` characters of it, or overlapping it); ``ordered``: ``hs``
+    is sorted."""
     cdef Py_ssize_t L = len(original)
     cdef Py_ssize_t i, nb = 0, k, j, s_lo, s_hi, lo, hi, ts, te, dist, first, last, longest = 0
-    cdef bint ordered = True
-    cdef int okind = PyUnicode_KIND(original)
-    cdef void *odata = PyUnicode_DATA(original)
-    cdef Py_UCS4 c
-    if n == 0:
-        return flags
-    cdef Py_ssize_t *br = <Py_ssize_t *>malloc((L + 1) * sizeof(Py_ssize_t))
-    cdef Py_ssize_t *hs = <Py_ssize_t *>malloc(n * sizeof(Py_ssize_t))
-    cdef Py_ssize_t *he = <Py_ssize_t *>malloc(n * sizeof(Py_ssize_t))
-    if not br or not hs or not he:
-        free(br); free(hs); free(he)
-        raise MemoryError()
+    cdef Py_ssize_t *br
+    for i in range(n):
+        if he[i] - hs[i] > longest:
+            longest = he[i] - hs[i]
+    br = _breaks(original, &nb)
     try:
-        for i in range(L):
-            c = PyUnicode_READ(okind, odata, i)
-            if c == u"." or c == u"!" or c == u"?" or c == u";" or c == u"\n":
-                br[nb] = i
-                nb += 1
-        for i in range(n):
-            h = hits[i]
-            hs[i] = h.start
-            he[i] = h.end
-            if he[i] - hs[i] > longest:
-                longest = he[i] - hs[i]
-            if i and hs[i] < hs[i - 1]:
-                ordered = False
         for span in spans:
             lo, hi = span
             k = _bisect_left(br, nb, lo)
@@ -510,12 +528,39 @@ def aimed_flags(hits, spans, str original, Py_ssize_t window):
                 else:
                     dist = ts - hi
                 if dist <= window:
-                    flags[i] = True
+                    flags[i] = 1
     finally:
         free(br)
+    return 0
+
+
+def aimed_flags(hits, spans, str original, Py_ssize_t window):
+    """For each of ``hits`` (``.start``, ``.end``): whether :func:`targets.aimed` returns it for the offensive
+    ``spans`` (same sentence as a span, within ``window`` characters of it, or overlapping it)."""
+    cdef Py_ssize_t n = len(hits)
+    cdef Py_ssize_t i
+    cdef bint ordered = True
+    if n == 0:
+        return []
+    cdef Py_ssize_t *hs = <Py_ssize_t *>malloc(n * sizeof(Py_ssize_t))
+    cdef Py_ssize_t *he = <Py_ssize_t *>malloc(n * sizeof(Py_ssize_t))
+    cdef unsigned char *flags = <unsigned char *>calloc(n, 1)
+    if not hs or not he or not flags:
+        free(hs); free(he); free(flags)
+        raise MemoryError()
+    try:
+        for i in range(n):
+            h = hits[i]
+            hs[i] = h.start
+            he[i] = h.end
+            if i and hs[i] < hs[i - 1]:
+                ordered = False
+        _flag_aimed(hs, he, n, ordered, spans, original, window, flags)
+        return [flags[i] != 0 for i in range(n)]
+    finally:
         free(hs)
         free(he)
-    return flags
+        free(flags)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -554,6 +599,24 @@ def spans_of(cls, str field, str original, hits):
         PyObject_GenericSetAttr(obj, "field", field)
         PyObject_GenericSetAttr(obj, "start", h.start)
         PyObject_GenericSetAttr(obj, "end", h.end)
+        PyObject_GenericSetAttr(obj, "text", original[a:b])
+        out.append(obj)
+    return tuple(out)
+
+
+def pair_spans(cls, str field, str original, pairs):
+    """``tuple(cls(field, a, b, original[a:b]) for a, b in pairs)`` for ``domain.Span`` (see :func:`build`): the
+    spans of an offensive result."""
+    cdef list out = []
+    cdef Py_ssize_t a, b
+    for pair in pairs:
+        start, end = pair
+        a = start
+        b = end
+        obj = _object_new(cls)
+        PyObject_GenericSetAttr(obj, "field", field)
+        PyObject_GenericSetAttr(obj, "start", start)
+        PyObject_GenericSetAttr(obj, "end", end)
         PyObject_GenericSetAttr(obj, "text", original[a:b])
         out.append(obj)
     return tuple(out)
@@ -681,4 +744,69 @@ def target_signals(signal_cls, span_cls, tuple signal_fields, str field, str ori
         attrs = {"target_kind": kind, "strong": strong, "aimed": is_aimed, "count": len(group), "field": field}
         out.append(("target", kind, scores[0] if strong else scores[1], spans_of(span_cls, field, original, group),
                     attrs, detector))
+    return build(signal_cls, signal_fields, out)
+
+
+def row_signals(signal_cls, span_cls, tuple signal_fields, str field, str original, list rows, spans,
+                Py_ssize_t window, str detector, tuple aimed_scores, tuple present_scores):
+    """``target_signals(..., hits, aimed_flags(hits, spans, original, window), ...)`` for the hits ``rows`` of
+    :func:`target_rows` (``(kind, start, end, strong)`` tuples): the same signals, read from the tuples, without
+    ``TargetHit`` objects."""
+    cdef Py_ssize_t n = len(rows), i
+    cdef tuple row
+    cdef dict grouped = {}
+    cdef list group, members, out = []
+    cdef bint ordered = True, strong
+    cdef Py_ssize_t *hs
+    cdef Py_ssize_t *he
+    cdef unsigned char *flags
+    if n == 0:
+        return []
+    hs = <Py_ssize_t *>malloc(n * sizeof(Py_ssize_t))
+    he = <Py_ssize_t *>malloc(n * sizeof(Py_ssize_t))
+    flags = <unsigned char *>calloc(n, 1)
+    if not hs or not he or not flags:
+        free(hs); free(he); free(flags)
+        raise MemoryError()
+    try:
+        for i in range(n):
+            row = rows[i]
+            if len(row) != 4:
+                raise TypeError("a target row is (kind, start, end, strong)")
+            hs[i] = row[1]
+            he[i] = row[2]
+            if i and hs[i] < hs[i - 1]:
+                ordered = False
+        if spans:
+            _flag_aimed(hs, he, n, ordered, spans, original, window, flags)
+        for i in range(n):
+            row = rows[i]
+            key = (row[0], flags[i] != 0)
+            group = grouped.get(key)
+            if group is None:
+                grouped[key] = [row]
+            else:
+                group.append(row)
+    finally:
+        free(hs)
+        free(he)
+        free(flags)
+    for key, group in sorted(grouped.items()):
+        kind, is_aimed = key
+        strong = False
+        for row in group:
+            if row[3]:
+                strong = True
+                break
+        scores = aimed_scores if is_aimed else present_scores
+        attrs = {"target_kind": kind, "strong": strong, "aimed": is_aimed, "count": len(group), "field": field}
+        members = []
+        for row in group:
+            obj = _object_new(span_cls)
+            PyObject_GenericSetAttr(obj, "field", field)
+            PyObject_GenericSetAttr(obj, "start", row[1])
+            PyObject_GenericSetAttr(obj, "end", row[2])
+            PyObject_GenericSetAttr(obj, "text", original[<Py_ssize_t>row[1]:<Py_ssize_t>row[2]])
+            members.append(obj)
+        out.append(("target", kind, scores[0] if strong else scores[1], tuple(members), attrs, detector))
     return build(signal_cls, signal_fields, out)

@@ -26,6 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from moderation.detect.lexicon import Lexicon, LiteralScanner, Term
+from moderation.detect.targets import _FAST_SPAN
+from moderation.detect.targets import _c as _ct
 from moderation.domain import Signal, Span
 from moderation.text.normalise import Normalised, _codes, _fold_fast, normalise, normalise_term
 
@@ -1054,7 +1056,7 @@ def offensive_signals(
         return []
     model = default_model()
     res = result if result is not None else model.predict(original)
-    spans = tuple(Span(field, a, b, original[a:b]) for a, b in res.spans)
+    spans = _result_spans(field, original, res.spans)
     return [
         Signal(
             kind="offensive",
@@ -1070,3 +1072,12 @@ def offensive_signals(
             detector=DETECTOR,
         )
     ]
+
+
+def _result_spans(field: str, original: str, pairs: Sequence[tuple[int, int]]) -> tuple[Span, ...]:
+    """``Span(field, a, b, original[a:b])`` for each (a, b): in C when the compiled target loops are built."""
+    if not pairs:
+        return ()
+    if _FAST_SPAN:
+        return _ct.pair_spans(Span, field, original, pairs)  # type: ignore[no-any-return]
+    return tuple(Span(field, a, b, original[a:b]) for a, b in pairs)

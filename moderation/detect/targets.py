@@ -43,6 +43,7 @@ __all__ = [
     "TargetHit",
     "accusation_signals",
     "aimed",
+    "field_signals",
     "find_accusations",
     "find_targets",
     "target_signals",
@@ -346,8 +347,13 @@ def find_targets(text: str | Normalised) -> list[TargetHit]:
 def _find_targets_c(n: Normalised) -> list[TargetHit]:
     """:func:`_find_targets_py` with the loops compiled: the hits as tuples (deduplicated and sorted as tuples),
     then the objects."""
+    return _build(TargetHit, _HIT_FIELDS, _target_rows_c(n))
+
+
+def _target_rows_c(n: Normalised) -> list[tuple[str, int, int, bool]]:
+    """The hits of :func:`find_targets` as ``(kind, start, end, strong)`` tuples, by the compiled loops."""
     cues = _cue_spans(n)
-    rows = _c.target_rows(
+    return _c.target_rows(  # type: ignore[no-any-return]
         cues["second_person"],
         cues["second_person_folded"],
         cues["demonstrative"],
@@ -361,7 +367,6 @@ def _find_targets_c(n: Normalised) -> list[TargetHit]:
         _SURNAMES,
         _NAME_LEADS,
     )
-    return _build(TargetHit, _HIT_FIELDS, rows)
 
 
 def _find_targets_py(n: Normalised) -> list[TargetHit]:
@@ -564,6 +569,40 @@ def aimed_target_signals(
     return _target_signals(field, original, hits, _aimed_flags(hits, spans, original))
 
 
+def field_signals(field: str, original: str, n: Normalised, spans: Sequence[tuple[int, int]]) -> list[Signal]:
+    """The ``target`` and ``accusation`` signals of one field: ``aimed_target_signals(field, original, hits, spans) +
+    accusation_signals(field, original, find_accusations(n, hits))`` with ``hits = find_targets(n)``.
+
+    ``n`` is the normalised ``original``; ``spans`` the offensive spans (see :func:`aimed`). With the compiled
+    loops the hits stay tuples: the target signals are built from them in one call, and ``TargetHit`` objects are
+    made only for an accusation's strong targets, when the field holds a wrongdoing term.
+    """
+    if not _FAST_ROWS:
+        hits = find_targets(n)
+        found = aimed_target_signals(field, original, hits, spans)
+        return found + accusation_signals(field, original, find_accusations(n, hits))
+    rows = _target_rows_c(n)
+    found = _c.row_signals(
+        Signal,
+        Span,
+        _SIGNAL_FIELDS,
+        field,
+        original,
+        rows,
+        spans,
+        _WINDOW,
+        DETECTOR,
+        (AIMED_STRONG, AIMED_WEAK),
+        (PRESENT_STRONG, PRESENT_WEAK),
+    )
+    # find_accusations: nothing without a wrongdoing term, nor without a strong target (in either order).
+    if _cue_spans(n)["wrongdoing"]:
+        strong = _build(TargetHit, _HIT_FIELDS, [row for row in rows if row[3]])
+        if strong:
+            found += accusation_signals(field, original, _find_accusations_c(n, strong))
+    return found  # type: ignore[no-any-return]
+
+
 def _target_signals(field: str, original: str, hits: Sequence[TargetHit], is_near: Sequence[bool]) -> list[Signal]:
     if _FAST_SIGNAL and _FAST_SPAN:
         return _c.target_signals(  # type: ignore[no-any-return]
@@ -650,6 +689,7 @@ _FAST_HIT = _c is not None and _plain_init(TargetHit, _HIT_FIELDS)
 _FAST_SPAN = _c is not None and _plain_init(Span, ("field", "start", "end", "text"))
 _SIGNAL_FIELDS = ("kind", "key", "score", "spans", "attrs", "detector")
 _FAST_SIGNAL = _c is not None and _plain_init(Signal, _SIGNAL_FIELDS)
+_FAST_ROWS = _FAST_HIT and _FAST_SPAN and _FAST_SIGNAL  # field_signals may keep the hits as tuples
 
 
 def _build(cls: type[TargetHit], names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[TargetHit]:

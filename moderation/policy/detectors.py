@@ -54,10 +54,8 @@ def _language(item: Item, registries: Any) -> Sequence[Signal]:
             continue
         n = normalise(ft.text)
         res = model.predict(n)
-        hits = targets.find_targets(n)
         found = offensive.offensive_signals(ft.field, ft.text, res)
-        found += targets.aimed_target_signals(ft.field, ft.text, hits, res.spans)
-        found += targets.accusation_signals(ft.field, ft.text, targets.find_accusations(n, hits))
+        found += targets.field_signals(ft.field, ft.text, n, res.spans)
         # A plain field is scanned as sent: its spans are already the field's.
         plain = ft.to_orig is None and (ft.text is ft.original or ft.text == ft.original)
         out.extend(found if plain else [_remap(ft, s) for s in found])

@@ -201,3 +201,15 @@ def test_without_the_extension_the_python_path_runs() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     r = default_model().predict("Thằng này ngu như chó")
     assert out == repr((r.score, r.spans, r.flagged, r.segments))
+
+
+@pytest.mark.parametrize("text", ["Thằng này ngu như chó", "", "ok", _LONG, "😀 đm mày 😀 ngu " * 20])
+def test_signal_spans_equal_the_python_path(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    res = default_model().predict(text)
+    fast = offensive.offensive_signals("body", text, res)
+    monkeypatch.setattr(offensive, "_FAST_SPAN", False)
+    slow = offensive.offensive_signals("body", text, res)
+    assert fast == slow
+    assert repr(fast) == repr(slow)
+    if text:
+        assert [s.text for s in fast[0].spans] == [text[a:b] for a, b in res.spans]

@@ -54,6 +54,22 @@ def _rows(hits: list[TargetHit]) -> list[tuple[str, int, int, bool]]:
     return [(h.kind, h.start, h.end, h.strong) for h in hits]
 
 
+def _row_signals(text: str, rows: list[tuple[str, int, int, bool]], spans: object) -> list[Signal]:
+    return _c.row_signals(  # type: ignore[no-any-return]
+        Signal,
+        Span,
+        targets._SIGNAL_FIELDS,
+        "body",
+        text,
+        rows,
+        spans,
+        targets._WINDOW,
+        targets.DETECTOR,
+        (targets.AIMED_STRONG, targets.AIMED_WEAK),
+        (targets.PRESENT_STRONG, targets.PRESENT_WEAK),
+    )
+
+
 def _same_targets(text: str) -> None:
     n = normalise(text)
     assert targets._cue_spans(n) == targets._cue_spans_py(n)
@@ -78,6 +94,17 @@ def _same_targets(text: str) -> None:
     fast_signals = targets._target_signals("body", text, ref, flags)
     assert fast_signals == targets._target_signals_py("body", text, ref, flags)
     assert repr(fast_signals) == repr(targets._target_signals_py("body", text, ref, flags))
+    for offensive_spans in (spans, ()):
+        near = targets._aimed_py(ref, offensive_spans, text)
+        want = targets._target_signals_py("body", text, ref, [h in near for h in ref])
+        got = _row_signals(text, _rows(ref), offensive_spans)
+        assert got == want
+        assert repr(got) == repr(want)
+        accusations = targets._find_accusations_py(n, strong) if strong else []
+        want += targets.accusation_signals("body", text, accusations)
+        got = targets.field_signals("body", text, n, offensive_spans)
+        assert got == want
+        assert repr(got) == repr(want)
     for a, b in names:
         group = text[a:b]
         want = targets._name_start(group, a)
@@ -131,6 +158,8 @@ def test_aimed_flags_equal_the_reference(case: tuple[list[TargetHit], list[tuple
     near = targets._aimed_py(hits, spans, text)
     assert targets._aimed_flags(hits, spans, text) == [h in near for h in hits]
     assert targets.aimed(hits, spans, text) == near
+    want = targets._target_signals_py("body", text, hits, [h in near for h in hits])
+    assert _row_signals(text, _rows(hits), spans) == want
 
 
 @needs_c
@@ -146,6 +175,15 @@ def test_built_objects_are_what_the_classes_make() -> None:
     )
     with pytest.raises(TypeError):
         _c.build(TargetHit, targets._HIT_FIELDS, [("name", 1)])
+    pairs = [(0, 2), (2, 3), (3, 3), (1, 5)]
+    assert _c.pair_spans(Span, "body", text, pairs) == tuple(Span("body", a, b, text[a:b]) for a, b in pairs)
+    assert _c.pair_spans(Span, "body", text, ()) == ()
+    with pytest.raises((TypeError, ValueError)):
+        _c.pair_spans(Span, "body", text, [(0, 1, 2)])
+    with pytest.raises(TypeError):
+        _row_signals(text, [("name", 1, 2)], [(0, 1)])
+    with pytest.raises(TypeError):
+        _row_signals(text, ["name"], [(0, 1)])
     assert targets._FAST_HIT
     assert targets._FAST_SPAN
     assert targets._FAST_SIGNAL
@@ -161,7 +199,7 @@ def test_language_adapter_equals_the_python_path(text: str, monkeypatch: pytest.
     item = Item(ItemKind.POST, {"title": text[:80], "body": text + " ngu vl, đồ chó"})
     fast = detectors._language(item, None)
     targets._cue_spans.cache_clear()
-    for name in ("_c", "_FAST_HIT", "_FAST_SPAN", "_FAST_SIGNAL"):
+    for name in ("_c", "_FAST_HIT", "_FAST_SPAN", "_FAST_SIGNAL", "_FAST_ROWS"):
         monkeypatch.setattr(targets, name, None if name == "_c" else False)
     assert detectors._language(item, None) == fast
     targets._cue_spans.cache_clear()
