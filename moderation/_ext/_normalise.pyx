@@ -457,6 +457,56 @@ def spaced_candidates(str text) -> list:
         PyMem_Free(cls)
 
 
+def spaced_starts(str text) -> list:
+    """:func:`spaced_candidates` narrowed to where a branch of ``_SPACED`` can begin: a letter or leet digit (and
+    its marks) followed by separators and another letter or leet digit; or a letter and its marks followed by a
+    space three times over, then a letter. A start left out cannot match, and the ``_SEP_CHAIN`` it would have
+    consumed (its separators, no final letter) holds no other start, so ``_spaced_matches`` finds the same."""
+    cdef Text t = _ready_text(text)
+    cdef uint16_t* cls = _classes(&t)
+    cdef Py_ssize_t i, q, k, n = t.n
+    cdef uint16_t c0
+    cdef bint ok
+    cdef list out = []
+    try:
+        for i in range(n):
+            c0 = cls[i]
+            if not (c0 & (B_L | B_D0134)):
+                continue
+            if i > 0 and cls[i - 1] & (B_L | B_M | B_D):
+                continue
+            q = i + 1
+            while q < n and cls[q] & B_M:
+                q += 1
+            if cls[q] & B_SEP:  # cls[n] is 0
+                q += 1
+                while q < n and cls[q] & B_SEP:
+                    q += 1
+                if cls[q] & (B_L | B_D0134):
+                    out.append(i)
+                    continue
+            if not (c0 & B_L):
+                continue
+            q = i
+            ok = True
+            for k in range(3):
+                if not (cls[q] & B_L):
+                    ok = False
+                    break
+                q += 1
+                while q < n and cls[q] & B_M:
+                    q += 1
+                if q >= n or _at(&t, q) != 32:
+                    ok = False
+                    break
+                q += 1
+            if ok and cls[q] & B_L:
+                out.append(i)
+        return out
+    finally:
+        PyMem_Free(cls)
+
+
 def leet_long(str text):
     """``_leet`` for text of ``_SMALL`` characters or more: the new text (one character for one, so the offset map
     does not change), or ``None`` when no token is rewritten."""

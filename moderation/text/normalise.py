@@ -1648,7 +1648,9 @@ def _normalise(text: str) -> Normalised:
             bits, checked = _rescan(bits, checked, buf.text), buf.text
         if bits & _T_SPACED:
             if c is not None:
-                buf = _join_spaced(buf, flags, c.spaced_candidates(buf.text))
+                spaced_at = c.spaced_starts(buf.text)
+                if spaced_at:
+                    buf = _join_spaced(buf, flags, spaced_at)
             else:
                 scan = _Scan(buf.text) if scan is None else scan.of(buf.text)
                 buf = _join_spaced(buf, flags, scan.spaced())

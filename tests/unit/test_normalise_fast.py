@@ -165,3 +165,20 @@ def test_identity_maps_are_read_only_views() -> None:
     big = N._identity("a" * (N._IDENTITY_MAX + 2))
     assert big.starts[-1] == N._IDENTITY_MAX + 1
     assert big.ends[-1] == N._IDENTITY_MAX + 2
+
+
+spaced_like = st.sampled_from([*"ab đ0134x.-_*~+|/\\'`^ \u0301\u0323😀", "c.h.ó", "n g u ", " k ", "a..b", "1.3"])
+
+
+@pytest.mark.skipif(compiled is None, reason="moderation._ext._normalise is not built")
+@settings(max_examples=400, deadline=None)
+@given(st.lists(spaced_like, max_size=40).map("".join) | st.text(max_size=40))
+def test_spaced_starts_find_what_every_candidate_finds(text: str) -> None:
+    def found(candidates: list[int] | None) -> list[tuple[int, int]]:
+        return [(m.start(), m.end()) for m in N._spaced_matches(text, candidates)]
+
+    assert compiled is not None
+    narrow = compiled.spaced_starts(text)
+    wide = compiled.spaced_candidates(text)
+    assert set(narrow) <= set(wide)
+    assert found(narrow) == found(wide), repr(text)
