@@ -616,6 +616,11 @@ cdef class Program:
 # results built in C. ``set_result_type`` gives them ``rules.CondResult``; until then they are not offered.
 
 cdef object _Result = None
+
+# Results that follow from a few plain values (a count, a kind) are kept and shared (they are immutable): most items
+# give the same few. Bounded: a full memo is not added to.
+cdef dict _PLAIN_RESULTS = {}
+cdef Py_ssize_t _PLAIN_MAX = 4096
 cdef Py_ssize_t _R_MATCHED = -1, _R_SCORE = -1, _R_SIGNALS = -1, _R_DETAIL = -1
 
 
@@ -632,6 +637,7 @@ def set_result_type(cls):
     slots directly when they are found)."""
     global _Result, _R_MATCHED, _R_SCORE, _R_SIGNALS, _R_DETAIL
     _Result = cls
+    _PLAIN_RESULTS.clear()  # results kept are of the class given before
     offs = [_slot_offset(cls, name) for name in ("matched", "score", "signals", "detail")]
     if min(offs) <= 0 or getattr(cls, "__post_init__", None) is not None:
         offs = [-1, -1, -1, -1]
@@ -762,13 +768,53 @@ def cond_accusation(facts, args):
     return _scored(hits, "accusation(s)", t)
 
 
+cdef inline void _keep(object key, object res):
+    if len(_PLAIN_RESULTS) < _PLAIN_MAX:
+        _PLAIN_RESULTS[key] = res
+
+
 cdef object _history(object n_total, object by_cat, object args, str who):
     cat = args.get("category")
     n = by_cat.get(cat, 0) if cat else n_total
     need = int(args.get("min", 1))
+    cdef object key = None
+    if type(n) is int and (not cat or type(cat) is str):  # the detail is then a function of these values
+        key = (who, n, cat if cat else None, need)
+        got = _PLAIN_RESULTS.get(key)
+        if got is not None:
+            return got
     what = f"{who} has {n} earlier violation(s)" + (f" of {cat}" if cat else "")
     ok = n >= need
-    return _new_result(ok, 1.0 if ok else 0.0, (), f"{what} (need {need})")
+    res = _new_result(ok, 1.0 if ok else 0.0, (), f"{what} (need {need})")
+    if key is not None and type(ok) is bool:
+        _keep(key, res)
+    return res
+
+
+def cond_item_kind(facts, args):
+    """``rules._item_kind``."""
+    v = facts.item.kind.value
+    ok = v in args["in"]
+    cdef object key = ("item_kind", type(v), v, ok)
+    got = _PLAIN_RESULTS.get(key)
+    if got is None:
+        got = _new_result(ok, 1.0 if ok else 0.0, (), f"item kind is {v}")
+        _keep(key, got)
+    return got
+
+
+def cond_post_kind(facts, args):
+    """``rules._post_kind``."""
+    v = facts.item.post_kind.value
+    ok = v == args["is"]
+    if type(ok) is not bool:
+        return _new_result(ok, 1.0 if ok else 0.0, (), f"post kind is {v}")
+    cdef object key = ("post_kind", type(v), v, ok)
+    got = _PLAIN_RESULTS.get(key)
+    if got is None:
+        got = _new_result(ok, 1.0 if ok else 0.0, (), f"post kind is {v}")
+        _keep(key, got)
+    return got
 
 
 def cond_author(facts, args):
@@ -791,6 +837,8 @@ CONDITIONS = {
     "accusation": cond_accusation,
     "author_violations": cond_author,
     "blog_violations": cond_blog,
+    "item_kind": cond_item_kind,
+    "post_kind": cond_post_kind,
 }
 
 
@@ -971,6 +1019,34 @@ def run_rules(
             bucket = <list>got
         bucket.append((action, info[2], score, evidence, found))
     return fired
+
+
+def group_signals(list signals):
+    """``engine._group_signals_py``: the signals by kind (lists in order), the frozenset of their keys and the best score
+    of each kind (``rules.top_scores``)."""
+    cdef dict by_kind = {}, top = {}
+    cdef list keys = []
+    cdef object s, got, best = None, score
+    cdef bint first
+    for s in signals:
+        kind = s.kind
+        got = by_kind.get(kind)
+        if got is None:
+            by_kind[kind] = [s]
+        else:
+            (<list>got).append(s)
+        keys.append(s.key)
+    for kind, got in by_kind.items():  # max(): the first of the highest, compared by ``>``
+        first = True
+        for s in <list>got:
+            score = s.score
+            if first:
+                best = score
+                first = False
+            elif score > best:
+                best = score
+        top[kind] = best
+    return by_kind, frozenset(keys), top
 
 
 cdef class SlotMaker:

@@ -62,6 +62,7 @@ RECORD_SCHEMA = "evaluation/2"
 _ACTION_RANK = {Action.LABEL: 0, Action.REVIEW: 1, Action.REMOVE: 2}
 _KEY_OF = operator.attrgetter("key")
 _DETECTOR_OF = operator.attrgetter("detector")
+_RANK_OF = operator.attrgetter("rank")
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,6 +432,19 @@ def _run_rules_py(  # noqa: PLR0917 - the reference of the compiled loop, with i
     return fired
 
 
+def _group_signals_py(signals: Sequence[Signal]) -> tuple[dict[str, list[Signal]], frozenset[str], dict[str, float]]:
+    """The signals by kind, the set of their keys and the best score of each kind (``Facts.by_kind``, ``keys`` and
+    ``top``): the reference of ``_rules.group_signals`` (and its path without the compiled extension)."""
+    by_kind: dict[str, list[Signal]] = {}
+    for s in signals:
+        by_kind.setdefault(s.kind, []).append(s)
+    return by_kind, frozenset(map(_KEY_OF, signals)), top_scores(by_kind)
+
+
+# Facts(*values) and Evaluation(*values) with their slots filled directly when the extension is built.
+_MAKE_FACTS: Any = _c.SlotMaker(Facts, [f.name for f in dataclasses.fields(Facts)]) if _c is not None else None
+_NO_HISTORY = History()  # read only (conditions read it), so one serves every item classified without a history
+
 # Facts with nothing in them: quiet rules read no signal, item or history, so any facts give their outcome.
 _NO_FACTS = Facts(Item(kind=ItemKind.POST, fields={}), History(), "", {})
 
@@ -453,6 +467,11 @@ def content_date(item: Item, today: dt.date | None = None) -> dt.date:
         except ValueError:
             log.warning("unparseable published_at %r; using today", item.published_at)
     return today or dt.datetime.now(dt.UTC).date()
+
+
+_MAKE_EVALUATION: Any = (
+    _c.SlotMaker(Evaluation, [f.name for f in dataclasses.fields(Evaluation)]) if _c is not None else None
+)
 
 
 class Classifier:
@@ -504,14 +523,15 @@ class Classifier:
 
     def classify(self, item: Item, history: History | None = None) -> Evaluation:
         """Classify one item against every pack; return the verdict, categories, evidence and the full trace."""
-        history = history or History()
+        history = history or _NO_HISTORY
         fields = field_texts(item)
         signals, errors = self.signals(item, fields)
-        by_kind: dict[str, list[Signal]] = {}
-        for s in signals:
-            by_kind.setdefault(s.kind, []).append(s)
-        keys = frozenset(map(_KEY_OF, signals))
-        top = top_scores(by_kind)
+        fast = _c is not None and _MAKE_FACTS is not None
+        by_kind: dict[str, list[Signal]]
+        if fast:
+            by_kind, keys, top = _c.group_signals(signals)
+        else:
+            by_kind, keys, top = _group_signals_py(signals)
         memo: dict[tuple[str, ...], CondResult] = {}
         evidence: dict[tuple[int, ...], list[Span]] = {}
         cues: dict[tuple[str, int], tuple[list[Span], list[str]]] = {}
@@ -521,27 +541,29 @@ class Classifier:
         trace: list[dict[str, Any]] = []
         quiet: set[int] = set()
         for pack in self.packs:
-            facts = Facts(item, history, pack.id, by_kind, keys, top, memo, evidence)
+            values = (item, history, pack.id, by_kind, keys, top, memo, evidence)
+            facts = _MAKE_FACTS.make(values) if fast else Facts(*values)
             results.extend(self._evaluate_pack(pack, facts, day, texts, trace=trace, quiet=quiet, cues=cues))
         acting = [r for r in results if r.mode == "enforce"]
-        verdict = max((r.action.verdict() for r in acting), key=lambda v: v.rank, default=Verdict.ALLOW)
+        verdict = max((r.action.verdict() for r in acting), key=_RANK_OF) if acting else Verdict.ALLOW
         if verdict is Verdict.ALLOW and any(e.get("kind") == TIME_BUDGET for e in errors):
             verdict = Verdict.REVIEW  # part of the item was not scanned: a person decides, it is not allowed unseen
         labels = sorted({r.id for r in acting})
         detectors = sorted(set(filter(None, map(_DETECTOR_OF, signals))))
-        return Evaluation(
-            verdict=verdict,
-            labels=labels,
-            categories=results,
-            packs=dict(self.packs.versions),
-            signals=signals,
-            trace=trace,
-            detectors={d.split("/")[0]: d for d in detectors},
-            detector_errors=errors,
-            content_date=day.isoformat(),
-            quiet=frozenset(quiet),
-            pack_info={k: dict(v) for k, v in self._pack_info_on(day).items()},
+        out = (
+            verdict,
+            labels,
+            results,
+            dict(self.packs.versions),
+            signals,
+            trace,
+            {d.split("/")[0]: d for d in detectors},
+            errors,
+            day.isoformat(),
+            {k: dict(v) for k, v in self._pack_info_on(day).items()},
+            frozenset(quiet),
         )
+        return _MAKE_EVALUATION.make(out) if fast and _MAKE_EVALUATION is not None else Evaluation(*out)
 
     def _pack_info_on(self, day: dt.date) -> dict[str, dict[str, Any]]:
         """Return each pack's ``pack_info`` entry for content of ``day``, computed once per day (copy before use)."""

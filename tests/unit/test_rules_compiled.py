@@ -379,6 +379,8 @@ _ARGS = st.fixed_dictionaries(
         "kinds": st.sampled_from([["person"], ["org", ""], []]),
         "min": st.integers(0, 4),
         "category": st.sampled_from(["c07.s3_1.slander", "other", ""]),
+        "in": st.sampled_from([["post"], ["comment", "blog"], []]),
+        "is": st.sampled_from(["original", "share"]),
     },
 )
 _HISTORIES = st.sampled_from(
@@ -394,7 +396,7 @@ _HISTORIES = st.sampled_from(
 @settings(max_examples=400, deadline=None)
 @given(st.lists(_sig, max_size=8), _ARGS, _HISTORIES)
 def test_compiled_conditions_equal_the_python_ones(signals: list[Signal], args: dict[str, Any], h: History) -> None:
-    args = {"list": "targeted_insults", "pattern": "drugs", **args}
+    args = {"list": "targeted_insults", "pattern": "drugs", "in": ["comment"], "is": "original", **args}
     facts = _facts("vn-circular-07-2008", signals, False, ITEM, h)
     for name, fn in _c.CONDITIONS.items():
         got, want = fn(facts, args), rules.FUNCTIONS[name].evaluate(facts, args)
