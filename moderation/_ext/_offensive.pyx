@@ -338,6 +338,7 @@ cdef class Engine:
     cdef int64_t *reach
     cdef Py_ssize_t reach_cap
     cdef int32_t *x
+    cdef uint64_t *hh
     cdef double *lx
     cdef double *pw0
     cdef double *pw1
@@ -387,6 +388,7 @@ cdef class Engine:
         self.hits = NULL
         self.reach = NULL
         self.x = NULL
+        self.hh = NULL
         self.lx = self.pw0 = self.pw1 = self.pw2 = self.tw = self.z = self.dself = self.dbig = NULL
         self.cs = self.cb = NULL
         self.cl = NULL
@@ -509,6 +511,7 @@ cdef class Engine:
         free(self.hits)
         free(self.reach)
         free(self.x)
+        free(self.hh)
         free(self.lx)
         free(self.pw0)
         free(self.pw1)
@@ -829,12 +832,14 @@ cdef class Engine:
 
     cdef inline int32_t _word_id(self, const uint32_t *p, Py_ssize_t n) except -1:
         """The id of the word of code points ``p[:n]`` (cut at MAX_WORD_CHARS), adding it when new."""
-        cdef uint64_t h
-        cdef Py_ssize_t slot
-        cdef int32_t wid
         if n > MAX_WORD_CHARS:
             n = MAX_WORD_CHARS
-        h = _hash_cps(p, n)
+        return self._word_id_h(p, n, _hash_cps(p, n))
+
+    cdef inline int32_t _word_id_h(self, const uint32_t *p, Py_ssize_t n, uint64_t h) except -1:
+        """:meth:`_word_id` of a word already cut at MAX_WORD_CHARS, ``h`` its ``_hash_cps``."""
+        cdef Py_ssize_t slot
+        cdef int32_t wid
         slot = <Py_ssize_t>(h & <uint64_t>(self.wcap - 1))
         while True:
             wid = self.wslot[slot]
@@ -843,6 +848,17 @@ cdef class Engine:
             if self.whash[wid] == h and self.klen[wid] == n and _same_cps(self.keys + self.koff[wid], p, n):
                 return wid
             slot = (slot + 1) & (self.wcap - 1)
+
+    cdef inline void _prefetch_word(self, uint64_t h) noexcept:
+        """Prefetch the entry (hash, key offset and length, weight columns) of the word in the first slot of hash
+        ``h`` (the usual place of the word of that hash)."""
+        cdef int32_t wid = self.wslot[h & <uint64_t>(self.wcap - 1)]
+        if wid >= 0:
+            __builtin_prefetch(&self.whash[wid])
+            __builtin_prefetch(&self.koff[wid])
+            __builtin_prefetch(&self.klen[wid])
+            __builtin_prefetch(self.cols + wid * NCOLS)
+            __builtin_prefetch(self.cols + wid * NCOLS + NCOLS - 1)
 
     cdef inline void _prefetch(self, const int32_t *x, Py_ssize_t i, Py_ssize_t m) noexcept:
         """Prefetch the table slots of the pair (x[i + 1], x[i + 2]) and (i < m) the trigram from x[i + 1]."""
@@ -932,6 +948,8 @@ cdef class Engine:
         cap = self.run_cap
         self.x = <int32_t *>_grow(self.x, &cap, need, sizeof(int32_t))
         cap = self.run_cap
+        self.hh = <uint64_t *>_grow(self.hh, &cap, need, sizeof(uint64_t))
+        cap = self.run_cap
         self.lx = <double *>_grow(self.lx, &cap, need, sizeof(double))
         cap = self.run_cap
         self.pw0 = <double *>_grow(self.pw0, &cap, need, sizeof(double))
@@ -962,7 +980,7 @@ cdef class Engine:
         """``_Weights.linear`` (and ``linear_short``, the same operations) over tokens ``lo:hi`` of the text, of which
         ``left``/``right`` are context: fills ``z`` (token logits without the intercept), ``dself``, ``dbig`` and
         ``prob`` (``_token_probs``) for the ``m = hi - lo - left - right`` tokens scored."""
-        cdef Py_ssize_t m = hi - lo - left - right, nx = m + 4, i, j
+        cdef Py_ssize_t m = hi - lo - left - right, nx = m + 4, i, j, k
         cdef const double *c0
         cdef const double *c1
         cdef const double *c2
@@ -978,8 +996,20 @@ cdef class Engine:
         for i in range(2 - left):
             x[j] = self.S
             j += 1
+        # The word table is read at random (and the normaliser ran in between): hash every word first, then look
+        # them up with the table slot of the word PF ahead and the entry of the word PF // 2 ahead asked for.
         for i in range(lo, hi):
-            x[j] = self._word_id(self.cps + self.ts[i], self.te[i] - self.ts[i])
+            k = self.te[i] - self.ts[i]
+            self.hh[i - lo] = _hash_cps(self.cps + self.ts[i], k if k < MAX_WORD_CHARS else MAX_WORD_CHARS)
+        for i in range(PF if PF < hi - lo else hi - lo):
+            __builtin_prefetch(&self.wslot[self.hh[i] & <uint64_t>(self.wcap - 1)])
+        for i in range(lo, hi):
+            if i + PF < hi:
+                __builtin_prefetch(&self.wslot[self.hh[i + PF - lo] & <uint64_t>(self.wcap - 1)])
+            if i + PF // 2 < hi:
+                self._prefetch_word(self.hh[i + PF // 2 - lo])
+            k = self.te[i] - self.ts[i]
+            x[j] = self._word_id_h(self.cps + self.ts[i], k if k < MAX_WORD_CHARS else MAX_WORD_CHARS, self.hh[i - lo])
             j += 1
         for i in range(2 - right):
             x[j] = self.E
@@ -992,15 +1022,16 @@ cdef class Engine:
         # The bigram and trigram tables are large (random reads miss the cache): ask for the slots PF ahead.
         for i in range(PF if PF < m + 1 else m + 1):
             self._prefetch(x, i, m)
-        for i in range(m + 1):  # pw[i]: the pair (x[i + 1], x[i + 2])
+        for i in range(m + 1):  # pw[i]: the pair (x[i + 1], x[i + 2]); tw[i]: the trigram from x[i + 1]
             if i + PF <= m:
                 self._prefetch(x, i + PF, m)
             p = self._pair(x[i + 1], x[i + 2])
             self.pw0[i] = <double>p.w0
             self.pw1[i] = <double>p.w1
             self.pw2[i] = <double>p.w2
-        if self.v2:
-            for i in range(m):
+            # in the same pass, while the slot prefetched PF steps ago is still in the cache (the two tables are
+            # independent: the order of their lookups changes no weight)
+            if self.v2 and i < m:
                 self.tw[i] = self._tri(x[i + 1], x[i + 2], x[i + 3])
         for i in range(m):
             c0 = self.cols + x[i] * NCOLS
