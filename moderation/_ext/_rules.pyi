@@ -86,3 +86,16 @@ def run_rules(
 class SlotMaker:
     def __init__(self, cls: type, names: Sequence[str]) -> None: ...
     def make(self, values: tuple[Any, ...]) -> Any: ...
+
+class CueFinder:
+    def __init__(
+        self,
+        pack_id: str,
+        ctx_sigs: Sequence[Signal],
+        window: int,
+        quotation: bool,
+        texts: Mapping[str, str],
+        memo: dict[tuple[str, int], tuple[list[Span], list[str]]] | None,
+        in_quote: Callable[[str, int, int, int], bool],
+    ) -> None: ...
+    def __call__(self, policy: str, evidence: list[Span]) -> list[str]: ...

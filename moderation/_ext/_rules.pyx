@@ -981,6 +981,8 @@ def run_rules(
         action = info[7]
         if policy == "ignore" or not evidence:
             found = []
+        elif type(cues_of) is CueFinder:
+            found = (<CueFinder>cues_of).find(policy, evidence)
         else:
             found = cues_of(policy, evidence)
         score = shape.score
@@ -1047,6 +1049,84 @@ def group_signals(list signals):
                 best = score
         top[kind] = best
     return by_kind, frozenset(keys), top
+
+
+cdef list _cues_near(
+    object ctx_sigs, str prefix, object evidence, object window, bint quotation, object texts, object in_quote
+):
+    """``engine.Classifier._cues``: the distinct context cues near ``evidence`` (not empty), sorted."""
+    cdef set cues = set()
+    cdef object sig, sp, ev, f, t, attrs
+    cdef bint near
+    for sig in ctx_sigs:
+        if not sig.key.startswith(prefix):
+            continue
+        for sp in sig.spans:
+            # A headline frames the whole item, so title cues count everywhere.
+            f = sp.field
+            if f == "title":
+                near = True
+            else:
+                near = near_any(evidence, f, sp.start - window, sp.end + window)
+            if near:
+                attrs = sig.attrs
+                cues.add(f"{attrs.get('cue')}: {attrs.get('term')}")
+                break
+    if quotation:
+        near = True
+        for ev in evidence:
+            f = ev.field
+            if f not in texts:
+                near = False
+                break
+            t = texts[f]
+            if type(t) is str:
+                if not in_quotation(t, ev.start, ev.end, window):
+                    near = False
+                    break
+            elif not in_quote(t, ev.start, ev.end, window):
+                near = False
+                break
+        if near:
+            cues.add("quotation")
+    return sorted(cues)
+
+
+cdef class CueFinder:
+    """``engine.Classifier._cues_memo`` for the rules of one pack on one item, kept in ``memo`` (shared by the packs,
+    by (pack id, id(evidence)), or None): the context cues near a fired rule's evidence, a new list per call."""
+
+    cdef str pack_id, prefix
+    cdef object ctx_sigs, window, texts, memo, in_quote
+    cdef bint quotation
+
+    def __init__(self, str pack_id, ctx_sigs, window, bint quotation, texts, memo, in_quote):
+        self.pack_id, self.prefix = pack_id, pack_id + "/"
+        self.ctx_sigs, self.window, self.quotation, self.texts = ctx_sigs, window, quotation, texts
+        if memo is not None and type(memo) is not dict:
+            raise TypeError("memo must be a dict or None")
+        self.memo, self.in_quote = memo, in_quote
+
+    cdef list find(self, object policy, object evidence):
+        if policy == "ignore" or not evidence:
+            return []
+        if self.memo is None:
+            return _cues_near(
+                self.ctx_sigs, self.prefix, evidence, self.window, self.quotation, self.texts, self.in_quote
+            )
+        key = (self.pack_id, id(evidence))
+        got = (<dict>self.memo).get(key)
+        if got is None or (<tuple>got)[0] is not evidence:
+            got = (
+                evidence,
+                _cues_near(self.ctx_sigs, self.prefix, evidence, self.window, self.quotation, self.texts, self.in_quote),
+            )
+            (<dict>self.memo)[key] = got
+        return list((<tuple>got)[1])
+
+    def __call__(self, policy, evidence):
+        """The cues of ``evidence`` under the rule's context ``policy``."""
+        return self.find(policy, evidence)
 
 
 cdef class SlotMaker:

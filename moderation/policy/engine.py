@@ -698,11 +698,9 @@ class Classifier:
         changed: list[int] = []  # trace positions whose entry is not the baseline's (so not quiet)
         order = sorted(live.union(fires_quiet)) if fires_quiet else sorted(live)
 
-        def cues_of(policy: str, evidence: list[Span]) -> list[str]:
-            return self._cues_memo(pack, policy, evidence, facts, texts, memo=cues)
-
         ctx = pack.context
         if _c is not None and pack_plan.fast:
+            cues_of = _c.CueFinder(pack.id, facts.kind("context"), ctx.window, ctx.quotation, texts, cues, in_quotation)
             fired: dict[tuple[str, str], list[_Fired]] = _c.run_rules(
                 order,
                 live,
@@ -723,6 +721,10 @@ class Classifier:
                 Action.REVIEW,
             )
         else:
+
+            def cues_of(policy: str, evidence: list[Span]) -> list[str]:
+                return self._cues_memo(pack, policy, evidence, facts, texts, memo=cues)
+
             fired = _run_rules_py(
                 order, live, pack_plan.rules, modes, entries, baseline, start, changed, facts, pack.id, cues_of, ctx
             )

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moderation.domain import Action, History, Item, ItemKind, PostKind, Span
+from moderation.domain import Action, History, Item, ItemKind, PostKind, Signal, Span
 from moderation.policy import Classifier, engine, load_packs
 from moderation.policy.engine import CategoryResult
 from moderation.policy.rules import FrozenDict
@@ -170,8 +170,6 @@ def test_compiled_kind_and_history_conditions_equal_the_python_ones(kind: ItemKi
 
 
 def test_group_signals_equals_the_python_grouping() -> None:
-    from moderation.domain import Signal
-
     sigs = [
         Signal("offensive", "m", 0.5),
         Signal("target", "person", 1),
@@ -188,3 +186,62 @@ def test_group_signals_equals_the_python_grouping() -> None:
             assert [id(s) for s in got[0][kind]] == [id(s) for s in want[0][kind]]
             assert got[2][kind] is want[2][kind] or type(got[2][kind]) is type(want[2][kind])
         assert list(got[0]) == list(want[0])  # the same kind order
+
+
+_span = st.builds(
+    Span,
+    st.sampled_from(["body", "title", "name"]),
+    st.integers(0, 60),
+    st.integers(0, 70),
+    st.sampled_from(["a", "ma túy", ""]),
+)
+_ctx = st.builds(
+    lambda key, spans, attrs: Signal("context", key, 1.0, tuple(spans), attrs),
+    st.sampled_from(["p/ctx_legal", "p/ctx_news", "q/ctx_legal", "p"]),
+    st.lists(_span, max_size=3),
+    st.dictionaries(st.sampled_from(["cue", "term"]), st.sampled_from(["legal", "nghị định", None, 3]), max_size=2),
+)
+_TEXTS = st.fixed_dictionaries(
+    {"body": st.sampled_from(["", 'he said "ma túy" today', "“a” " * 20, "x" * 80])},
+    optional={"title": st.sampled_from(["“ma túy”", "t"])},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_ctx, max_size=4),
+    st.lists(_span, min_size=0, max_size=5),
+    st.sampled_from([0, 5, 200]),
+    st.booleans(),
+    _TEXTS,
+    st.sampled_from(["downgrade", "ignore"]),
+    st.booleans(),
+)
+def test_cue_finder_equals_the_python_cues(
+    clf: Classifier,
+    ctx: list[Any],
+    evidence: list[Span],
+    window: int,
+    quotation: bool,
+    texts: dict[str, str],
+    policy: str,
+    kept: bool,
+) -> None:
+    from moderation.policy.matching import in_quotation
+    from moderation.policy.pack import ContextPolicy
+
+    pack = dataclasses.replace(next(iter(clf.packs)), id="p", context=ContextPolicy(window=window, quotation=quotation))
+    item = Item(kind=ItemKind.COMMENT, fields={"body": "x"})
+    facts = engine.Facts(item, History(), "p", {"context": ctx})
+    memo_c: dict[Any, Any] | None = {} if kept else None
+    memo_py: dict[Any, Any] | None = {} if kept else None
+    finder = _c.CueFinder("p", facts.kind("context"), window, quotation, texts, memo_c, in_quotation)
+    for _ in range(2):  # the second time from the memo
+        got = finder(policy, evidence)
+        want = clf._cues_memo(pack, policy, evidence, facts, texts, memo=memo_py)
+        assert got == want
+        assert type(got) is list
+    if kept:
+        assert memo_c is not None
+        assert memo_py is not None
+        assert {k: (v[0], v[1]) for k, v in memo_c.items()} == {k: (v[0], v[1]) for k, v in memo_py.items()}
