@@ -945,6 +945,25 @@ def teencode_runs(str text):
     return out, surrogate
 
 
+def teencode_edits(str text, dict table):
+    """:func:`teencode_runs` with each run looked up in ``table`` (``_teencode()``): the whole-range edits
+    ``(start, end, expansion, None)`` of the runs that are keys with an expansion other than themselves, in order;
+    and whether the text holds a lone surrogate."""
+    cdef list runs
+    cdef bint surrogate
+    cdef list out = []
+    cdef object word, new
+    runs, surrogate = teencode_runs(text)
+    for run in runs:
+        a = run[0]
+        b = run[1]
+        word = text[a:b]
+        new = table.get(word)
+        if new is not None and new != word:
+            out.append((a, b, new, None))
+    return out, surrogate
+
+
 def leet_exact(str text) -> int:
     """``_LEET_EXACT`` (``\\p{L}[013457@]|[013457]\\p{L}``) decided without Hyperscan where it can be: 1 when an ASCII
     letter touches a leet digit, 0 when no letter can, -1 when only a character beyond ASCII does (Hyperscan's own

@@ -69,6 +69,10 @@ class _Scanner(Protocol):
         """Return :meth:`scan`'s pattern indexes and end byte offsets as two arrays."""
         ...
 
+    def scan_flat(self, data: bytes) -> list[int]:
+        """Return :meth:`scan`'s hits as one flat list: pattern index, end byte offset, pattern index, ..."""
+        ...
+
 
 def _is_ascii_word(byte: int) -> bool:
     return byte < 0x80 and (chr(byte).isalnum() or byte == 0x5F)
@@ -119,6 +123,12 @@ class LiteralScanner:
     def scan_arrays(self, data: bytes) -> tuple[IntArray, IntArray]:
         """:meth:`scan` as two arrays (pattern indexes, end byte offsets): the callback appends two ints and numpy
         converts the flat list at once, no tuple per match."""
+        flat = np.array(self.scan_flat(data), dtype=np.int64)
+        return flat[0::2], flat[1::2]
+
+    def scan_flat(self, data: bytes) -> list[int]:
+        """:meth:`scan` as one flat list (pattern index, end byte offset, ...): no tuple per match, and no numpy
+        for the few hits of most texts."""
         found: list[int] = []
         append = found.append
 
@@ -131,8 +141,7 @@ class LiteralScanner:
             assert _hs is not None
             scratch = self._local.scratch = _hs.Scratch(self._db)
         self._db.scan(data, match_event_handler=on_match, scratch=scratch)
-        flat = np.array(found, dtype=np.int64)
-        return flat[0::2], flat[1::2]
+        return found
 
 
 class _AhoCorasickScanner:
@@ -154,6 +163,9 @@ class _AhoCorasickScanner:
         found = self.scan(data)
         flat = np.array(found, dtype=np.int64).reshape(-1, 2)
         return flat[:, 0], flat[:, 1]
+
+    def scan_flat(self, data: bytes) -> list[int]:
+        return [x for hit in self.scan(data) for x in hit]
 
 
 def _make_scanner(patterns: Sequence[bytes], engine: str) -> _Scanner | None:
@@ -239,10 +251,11 @@ class Lexicon:
         same = text == folded
         if not same and self._n_accented == 0:  # only folded forms: scan the folded text alone
             fb = folded.encode("utf-8", errors="surrogatepass")
-            pids, ends = self._scanner.scan_arrays(fb)
-            if not len(pids):
+            flat = self._scanner.scan_flat(fb)
+            if not flat:
                 return {}
-            if len(pids) >= _VECTOR_MIN:  # the accented text's bytes are not needed: offsets into ``folded``
+            if len(flat) >= 2 * _VECTOR_MIN:  # the accented text's bytes are not needed: offsets into ``folded``
+                pids, ends = _split_flat(flat)
                 return self._spans_vectorised(n, pids, ends, None, fb, same=False, per_form_limit=per_form_limit)
         tb = text.encode("utf-8", errors="surrogatepass")
         split = len(tb)
@@ -251,18 +264,21 @@ class Lexicon:
             shift = split + 1
         elif same or self._n_accented == len(self._lengths):  # only the accented text holds hits
             fb = b""
-            pids, ends = self._scanner.scan_arrays(tb)
+            flat = self._scanner.scan_flat(tb)
         else:
             fb = folded.encode("utf-8", errors="surrogatepass")
-            pids, ends = self._scanner.scan_arrays(tb + b"\x00" + fb)
-        if not len(pids):
+            flat = self._scanner.scan_flat(tb + b"\x00" + fb)
+        if not flat:
             return {}
-        if len(pids) >= _VECTOR_MIN:
+        if len(flat) >= 2 * _VECTOR_MIN:
+            pids, ends = _split_flat(flat)
             return self._spans_vectorised(n, pids, ends + shift, tb, fb, same=same, per_form_limit=per_form_limit)
+        # Few hits (most texts): Python lists, no numpy.
+        pid_list, end_list = flat[0::2], flat[1::2]
         if _c is not None and len(folded) == len(text):
             hits: dict[tuple[int, int], tuple[str, ...]] = _c.lexicon_hits(
-                pids.tolist(),
-                ends.tolist(),
+                pid_list,
+                end_list,
                 shift,
                 self._lengths,
                 self._ids,
@@ -273,18 +289,18 @@ class Lexicon:
                 folded,
                 tb,
                 fb,
-                per_form_limit if per_form_limit is not None else len(pids),
+                per_form_limit if per_form_limit is not None else len(pid_list),
                 n.to_original,
             )
             return hits
-        found = zip(pids.tolist(), ends.tolist(), strict=True)
+        found = zip(pid_list, end_list, strict=True)
         text_map: np.ndarray[Any, np.dtype[np.int64]] | None = None
         folded_map: np.ndarray[Any, np.dtype[np.int64]] | None = None
         ascii_text = split == len(text)
         out: dict[tuple[int, int], tuple[str, ...]] = {}
         n_acc, lengths, ids, size = self._n_accented, self._lengths, self._ids, len(text)
-        limit = per_form_limit if per_form_limit is not None else len(pids)
-        kept = [0] * len(lengths) if limit < len(pids) else None
+        limit = per_form_limit if per_form_limit is not None else len(pid_list)
+        kept = [0] * len(lengths) if limit < len(pid_list) else None
         for pid, found_end in found:
             if kept is not None and kept[pid] >= limit:
                 continue
@@ -440,6 +456,13 @@ class Lexicon:
 
 
 _VECTOR_MIN = 48  # raw hits from which the numpy path beats the per-hit loop
+
+
+def _split_flat(flat: list[int]) -> tuple[IntArray, IntArray]:
+    """Pattern indexes and end offsets of a flat hit list (as from ``scan_flat``) as two arrays."""
+    arr = np.array(flat, dtype=np.int64)
+    return arr[0::2], arr[1::2]
+
 
 _ASCII_WORD = np.array([chr(c).isalnum() or c == 0x5F for c in range(128)], dtype=bool)
 

@@ -785,16 +785,10 @@ def _teencode_fast(buf: _Buf, flags: set[str], scan: _Scan | None) -> _Buf:
 def _teencode_c(buf: _Buf, flags: set[str], c: Any) -> _Buf:
     """:func:`_teencode_fast` with the compiled word pass: the ``\\w`` runs that hash like a key, looked up."""
     text = buf.text
-    runs, surrogate = c.teencode_runs(text)
-    if not runs:
-        return buf
-    table = _teencode()
-    edits: list[_Edit] = []
-    for a, b in runs:
-        word = text[a:b]
-        new = table.get(word)
-        if new is not None and new != word:
-            edits.append((a, b, new, None))
+    # The runs that hash like a key, each looked up in the table (``teencode_runs`` and the loop of
+    # ``_teencode_fast``, in one call).
+    edits: list[_Edit]
+    edits, surrogate = c.teencode_edits(text, _teencode())
     if not edits:
         return buf
     flags.add("teencode")

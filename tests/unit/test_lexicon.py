@@ -88,3 +88,15 @@ def test_vectorised_spans_equal_the_hit_loop(text: str, limit: int | None) -> No
         finally:
             lexicon._VECTOR_MIN = saved
         assert list(vectorised.items()) == list(loop.items())
+
+
+def test_flat_scan_equals_the_pair_scan() -> None:
+    from moderation.detect.lexicon import LiteralScanner, _AhoCorasickScanner
+
+    patterns = [b"ngu", "ch\u00f3".encode(), b"a"]
+    data = "ngu ch\u00f3 a ngu\x00banana".encode()
+    for scanner in (LiteralScanner(patterns), _AhoCorasickScanner(patterns)):
+        pairs = scanner.scan(data)
+        assert scanner.scan_flat(data) == [x for pair in pairs for x in pair]
+        pids, ends = scanner.scan_arrays(data)
+        assert list(zip(pids.tolist(), ends.tolist(), strict=True)) == pairs

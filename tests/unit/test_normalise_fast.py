@@ -182,3 +182,14 @@ def test_spaced_starts_find_what_every_candidate_finds(text: str) -> None:
     wide = compiled.spaced_candidates(text)
     assert set(narrow) <= set(wide)
     assert found(narrow) == found(wide), repr(text)
+
+
+@pytest.mark.skipif(compiled is None, reason="moderation._ext._normalise is not built")
+@settings(max_examples=300, deadline=None)
+@given(st.lists(tricky, max_size=40).map("".join) | st.text(max_size=40))
+def test_teencode_edits_equal_the_run_loop(text: str) -> None:
+    assert compiled is not None
+    table = N._teencode()
+    runs, surrogate = compiled.teencode_runs(text)
+    want = [(a, b, table[text[a:b]], None) for a, b in runs if table.get(text[a:b]) not in (None, text[a:b])]
+    assert compiled.teencode_edits(text, table) == (want, surrogate)
