@@ -99,3 +99,14 @@ class CueFinder:
         in_quote: Callable[[str, int, int, int], bool],
     ) -> None: ...
     def __call__(self, policy: str, evidence: list[Span]) -> list[str]: ...
+
+def build_categories(
+    fired: dict[tuple[str, str], list[tuple[Any, str, float, list[Span], list[str]]]],
+    cats: Mapping[str, tuple[Any, ...]],
+    modes: Sequence[tuple[str, str]],
+    first: Mapping[str, int],
+    original: bool,
+    unique: Callable[[list[Span]], list[Span]],
+    maker: SlotMaker,
+    rank: Callable[[Any], Any],
+) -> list[Any]: ...

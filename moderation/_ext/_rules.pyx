@@ -1129,6 +1129,56 @@ cdef class CueFinder:
         return self.find(policy, evidence)
 
 
+def build_categories(
+    dict fired, object cats, object modes, object first, bint original, object unique, SlotMaker maker, object rank
+):
+    """``engine._categories_py``: one category result per (category, mode) of ``fired`` (as ``run_rules`` gives it),
+    built by ``maker``; ``unique`` is ``rules.unique_spans``, ``rank`` the order of the fired rules of a category."""
+    cdef list results = [], outs, evidence
+    cdef tuple info, best, o
+    cdef object mode, bracket
+    for fkey, got in fired.items():
+        mode = (<tuple?>fkey)[1]
+        info = <tuple?>cats[(<tuple>fkey)[0]]
+        outs = <list?>got
+        if len(info) != 10 or not outs:
+            raise ValueError("malformed category info or fired rules")
+        if len(outs) == 1:  # already distinct and in order (unique_spans of its result is itself)
+            best = <tuple?>outs[0]
+            evidence = list(best[3])
+        else:
+            best = <tuple?>max(outs, key=rank)
+            evidence = []
+            for o in outs:
+                evidence.extend(o[3])
+            evidence = unique(evidence)
+        bracket = info[8] if original else info[9]
+        results.append(
+            maker.make(
+                (
+                    info[0],
+                    info[1],
+                    info[2],
+                    info[3],
+                    info[4],
+                    best[1],
+                    best[0],
+                    mode,
+                    best[2],
+                    info[5],
+                    evidence,
+                    dict(bracket) if bracket is not None else None,
+                    list(info[6]),
+                    info[7],
+                    [o[1] for o in outs],
+                    best[4],
+                    modes[first[best[1]]][1],
+                )
+            )
+        )
+    return results
+
+
 cdef class SlotMaker:
     """Build objects of a slotted class by filling its slots (``cls(*values)`` when a slot is not found): for frozen
     dataclasses whose ``__init__`` only stores its arguments (a frozen one stores each through ``object.__setattr__``,

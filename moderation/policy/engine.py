@@ -63,6 +63,7 @@ _ACTION_RANK = {Action.LABEL: 0, Action.REVIEW: 1, Action.REMOVE: 2}
 _KEY_OF = operator.attrgetter("key")
 _DETECTOR_OF = operator.attrgetter("detector")
 _RANK_OF = operator.attrgetter("rank")
+_VERDICT_OF = {a: a.verdict() for a in Action}  # ``Action.verdict`` of each action, looked up
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +282,9 @@ class _PackPlan:
     # Per rule: (compiled program, rule, id, category, where, description, context policy, action), what the
     # compiled loop (``_rules.run_rules``) reads; empty when a program is not compiled.
     fast: tuple[tuple[Any, ...], ...] = ()
+    # Per category id: (id, name_vi, name_en, pack id, pack version, citation, remedies, severity, bracket of an
+    # original post, bracket of a share), what a CategoryResult takes from the pack (see ``_categories_py``).
+    cats: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def live(self, facts: Facts) -> set[int]:
         """Return the indexes of the rules that are not quiet on ``facts`` (see :class:`_RulePlan`)."""
@@ -342,6 +346,21 @@ def _plan(pack: Pack) -> _PackPlan:
         frozenset(k for k, v in by_key.items() if v),
         frozenset(k for k, v in by_kind.items() if v),
         fast if all(f[0] is not None for f in fast) else (),
+        {
+            cat_id: (
+                cat.id,
+                cat.name_vi,
+                cat.name_en,
+                pack.id,
+                pack.version,
+                cat.citation,
+                cat.remedies,
+                cat.severity,
+                _bracket(cat, PostKind.ORIGINAL),
+                _bracket(cat, PostKind.SHARE),
+            )
+            for cat_id, cat in pack.categories.items()
+        },
     )
 
 
@@ -445,6 +464,53 @@ def _group_signals_py(signals: Sequence[Signal]) -> tuple[dict[str, list[Signal]
 _MAKE_FACTS: Any = _c.SlotMaker(Facts, [f.name for f in dataclasses.fields(Facts)]) if _c is not None else None
 _NO_HISTORY = History()  # read only (conditions read it), so one serves every item classified without a history
 
+
+def _categories_py(
+    fired: Mapping[tuple[str, str], list[_Fired]],
+    cats: Mapping[str, tuple[Any, ...]],
+    modes: Sequence[tuple[str, str]],
+    first: Mapping[str, int],
+    original: bool,
+) -> list[CategoryResult]:
+    """The categories that hold, one per (category, mode) of the fired rules (``_PackPlan.cats`` gives what comes from
+    the pack): the reference of ``_rules.build_categories`` (and its path without the compiled extension)."""
+    results = []
+    for (cat_id, mode), outs in fired.items():
+        info = cats[cat_id]
+        if len(outs) == 1:  # already distinct and in order (unique_spans of its result is itself)
+            best = outs[0]
+            evidence = list(best[3])
+        else:
+            best = max(outs, key=_fired_rank)
+            evidence = []
+            for o in outs:
+                evidence.extend(o[3])
+            evidence = unique_spans(evidence)
+        bracket = info[8] if original else info[9]
+        results.append(
+            CategoryResult(
+                info[0],
+                info[1],
+                info[2],
+                info[3],
+                info[4],
+                best[1],
+                best[0],
+                mode,
+                best[2],
+                info[5],
+                evidence,
+                dict(bracket) if bracket is not None else None,
+                list(info[6]),
+                info[7],
+                [o[1] for o in outs],
+                best[4],
+                modes[first[best[1]]][1],
+            )
+        )
+    return results
+
+
 # Facts with nothing in them: quiet rules read no signal, item or history, so any facts give their outcome.
 _NO_FACTS = Facts(Item(kind=ItemKind.POST, fields={}), History(), "", {})
 
@@ -496,7 +562,9 @@ class Classifier:
         self._baselines: dict[tuple[str, dt.date], tuple[list[Any], list[int], frozenset[int]]] = {}
         self._quiet_at: dict[tuple[str, dt.date, int], frozenset[int]] = {}
         self._pack_info: dict[dt.date, dict[str, dict[str, Any]]] = {}
-        self._brackets: dict[tuple[str, str, bool], dict[str, Any] | None] = {}
+        self._pack_days: dict[
+            tuple[str, dt.date, int], tuple[list[tuple[str, str]], _PackPlan, list[Any], list[int], frozenset[int]]
+        ] = {}
 
     def signals(self, item: Item, fields: Sequence[FieldText]) -> tuple[list[Signal], list[dict[str, str]]]:
         """Run every detector over ``item``; return the signals and any detector errors (recorded, not raised)."""
@@ -545,7 +613,7 @@ class Classifier:
             facts = _MAKE_FACTS.make(values) if fast else Facts(*values)
             results.extend(self._evaluate_pack(pack, facts, day, texts, trace=trace, quiet=quiet, cues=cues))
         acting = [r for r in results if r.mode == "enforce"]
-        verdict = max((r.action.verdict() for r in acting), key=_RANK_OF) if acting else Verdict.ALLOW
+        verdict = max((_VERDICT_OF[r.action] for r in acting), key=_RANK_OF) if acting else Verdict.ALLOW
         if verdict is Verdict.ALLOW and any(e.get("kind") == TIME_BUDGET for e in errors):
             verdict = Verdict.REVIEW  # part of the item was not scanned: a person decides, it is not allowed unseen
         labels = sorted({r.id for r in acting})
@@ -668,6 +736,20 @@ class Classifier:
             got = self._baselines[key] = (entries, fires, frozenset(i for i, e in enumerate(entries) if e is not None))
         return got
 
+    def _pack_day(
+        self, pack: Pack, day: dt.date, start: int, facts: Facts
+    ) -> tuple[list[tuple[str, str]], _PackPlan, list[Any], list[int], frozenset[int]]:
+        """Return (and keep) what evaluating ``pack`` on content of ``day`` starts from, its trace at ``start``: the
+        rules' modes, the pack's plan, its baseline entries, the rules that fire when quiet and the trace positions
+        of the baseline entries (:meth:`_modes_on`, :meth:`_baseline`, :meth:`_quiet_positions`)."""
+        modes = self._modes_on(pack, day)
+        baseline, fires_quiet, at = self._baseline(pack, day, facts)
+        got = (modes, self._plans[pack.id], baseline, fires_quiet, self._quiet_positions(pack, day, start, at))
+        if len(self._pack_days) > 4096:  # content dates are unbounded; keep the memo small
+            self._pack_days.clear()
+        self._pack_days[(pack.id, day, start)] = got
+        return got
+
     def _quiet_positions(self, pack: Pack, day: dt.date, start: int, at: frozenset[int]) -> frozenset[int]:
         """Return ``at`` (a pack's baseline entry indexes) as positions in a trace whose pack starts at ``start``."""
         key = (pack.id, day, start)
@@ -689,12 +771,14 @@ class Classifier:
         quiet: set[int],
         cues: dict[tuple[str, int], tuple[list[Span], list[str]]] | None = None,
     ) -> list[CategoryResult]:
-        modes = self._modes_on(pack, day)
-        pack_plan = self._plans[pack.id]
-        baseline, fires_quiet, at = self._baseline(pack, day, facts)
+        start = len(trace)
+        key = (pack.id, day, start)
+        got = self._pack_days.get(key)
+        if got is None:
+            got = self._pack_day(pack, day, start, facts)
+        modes, pack_plan, baseline, fires_quiet, quiet_at = got
         entries = baseline.copy()  # the quiet rules' shared entries, in rule order; the others are filled in below
         live = pack_plan.live(facts)
-        start = len(trace)
         changed: list[int] = []  # trace positions whose entry is not the baseline's (so not quiet)
         order = sorted(live.union(fires_quiet)) if fires_quiet else sorted(live)
 
@@ -728,56 +812,17 @@ class Classifier:
             fired = _run_rules_py(
                 order, live, pack_plan.rules, modes, entries, baseline, start, changed, facts, pack.id, cues_of, ctx
             )
-        quiet.update(self._quiet_positions(pack, day, start, at))
+        quiet.update(quiet_at)
         if changed:
             quiet.difference_update(changed)
         trace.extend(entries)
-        results = []
         original = facts.item.post_kind is PostKind.ORIGINAL
-        for (cat_id, mode), outs in fired.items():
-            cat = pack.categories[cat_id]
-            if len(outs) == 1:  # already distinct and in order (unique_spans of its result is itself)
-                best = outs[0]
-                evidence = list(best[3])
-            else:
-                best = max(outs, key=_fired_rank)
-                evidence = []
-                for o in outs:
-                    evidence.extend(o[3])
-                evidence = unique_spans(evidence)
-            values = (
-                cat.id,
-                cat.name_vi,
-                cat.name_en,
-                pack.id,
-                pack.version,
-                best[1],
-                best[0],
-                mode,
-                best[2],
-                cat.citation,
-                evidence,
-                self._bracket_of(pack.id, cat, original),
-                list(cat.remedies),
-                cat.severity,
-                [o[1] for o in outs],
-                best[4],
-                modes[pack_plan.first[best[1]]][1],
+        if _c is not None and _MAKE_CATEGORY is not None:
+            out: list[CategoryResult] = _c.build_categories(
+                fired, pack_plan.cats, modes, pack_plan.first, original, unique_spans, _MAKE_CATEGORY, _fired_rank
             )
-            results.append(
-                _MAKE_CATEGORY.make(values)
-                if _c is not None and _MAKE_CATEGORY is not None
-                else CategoryResult(*values)
-            )
-        return results
-
-    def _bracket_of(self, pack_id: str, cat: Category, original: bool) -> dict[str, Any] | None:
-        """:func:`_bracket` of ``cat`` for an original post or not, computed once (each caller gets its own dict)."""
-        key = (pack_id, cat.id, original)
-        got = self._brackets.get(key, _MISSING)
-        if got is _MISSING:
-            got = self._brackets[key] = _bracket(cat, PostKind.ORIGINAL if original else PostKind.SHARE)
-        return dict(got) if got is not None else None
+            return out
+        return _categories_py(fired, pack_plan.cats, modes, pack_plan.first, original)
 
     def _cues_memo(
         self,

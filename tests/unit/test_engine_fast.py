@@ -245,3 +245,36 @@ def test_cue_finder_equals_the_python_cues(
         assert memo_c is not None
         assert memo_py is not None
         assert {k: (v[0], v[1]) for k, v in memo_c.items()} == {k: (v[0], v[1]) for k, v in memo_py.items()}
+
+
+def test_build_categories_equals_the_python_one_and_refuses_malformed_input(clf: Classifier) -> None:
+    pack = next(iter(clf.packs))
+    plan = clf._plans[pack.id]
+    modes = [("enforce", f"note {i}") for i in range(len(plan.rules))]
+    ev_a = [Span("body", 0, 3, "abc"), Span("body", 5, 6, "d")]
+    ev_b = [Span("body", 0, 3, "abc"), Span("body", 2, 4, "x"), Span("title", 0, 1, "t")]
+    rule_ids = [p.rule.id for p in plan.rules]
+    cat_id = plan.rules[0].rule.category
+    fired = {
+        (cat_id, "enforce"): [
+            (Action.REVIEW, rule_ids[0], 0.5, ev_a, ["legal: x"]),
+            (Action.REMOVE, rule_ids[1], 0.25, ev_b, []),
+            (Action.REMOVE, rule_ids[2], 0.25, ev_a, ["news: y"]),
+        ],
+        (cat_id, "shadow"): [(Action.LABEL, rule_ids[3], 1, ev_b, [])],
+    }
+    maker = engine._MAKE_CATEGORY
+    for original in (True, False):
+        got = _c.build_categories(
+            fired, plan.cats, modes, plan.first, original, engine.unique_spans, maker, engine._fired_rank
+        )
+        assert got == engine._categories_py(fired, plan.cats, modes, plan.first, original)
+        assert [c.to_json() for c in got] == [
+            c.to_json() for c in engine._categories_py(fired, plan.cats, modes, plan.first, original)
+        ]
+    bad = {cat_id: plan.cats[cat_id][:-1]}
+    with pytest.raises(ValueError, match="malformed"):
+        _c.build_categories(fired, bad, modes, plan.first, True, engine.unique_spans, maker, engine._fired_rank)
+    empty: dict[Any, Any] = {(cat_id, "enforce"): []}
+    with pytest.raises(ValueError, match="malformed"):
+        _c.build_categories(empty, plan.cats, modes, plan.first, True, engine.unique_spans, maker, engine._fired_rank)
