@@ -20,7 +20,7 @@ is classified with ``regex`` the first time a character of it is read.
 
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport calloc, free, malloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 
 import numpy as np
 import regex
@@ -338,15 +338,14 @@ def original_spans(str s):
     cdef unsigned char cc, pc
     cdef list mentions = [], names = [], acronyms = []
     cdef Py_ssize_t name_pos = 0, acro_pos = 0, mention_pos = 0
+    p = 0  # the character before i and its classes (none before the first)
+    pc = 0
     for i in range(L):
+        if i:
+            p = c
+            pc = cc
         c = PyUnicode_READ(kind, data, i)
         cc = cls(c)
-        if i:
-            p = PyUnicode_READ(kind, data, i - 1)
-            pc = cls(p)
-        else:
-            p = 0
-            pc = 0
         if cc & UPPER:
             # name: (?<![\p{L}\p{M}])\p{Lu}[\p{Ll}\p{M}]+(?:[ \t]+\p{Lu}[\p{Ll}\p{M}]*){1,4}
             if i >= name_pos and not (pc & LETTER_M):
@@ -434,40 +433,42 @@ cdef inline bint _is_break(Py_UCS4 c) noexcept nogil:
     return c < 64 and ((<uint64_t>0x8800400200000400 >> <unsigned int>c) & 1) != 0
 
 
-cdef Py_ssize_t _count_breaks(const char_t *data, Py_ssize_t L, Py_ssize_t *out) noexcept nogil:
-    """The offsets of ``[.!?;\\n]`` in ``data[:L]`` into ``out`` (when not NULL); their count."""
+cdef Py_ssize_t _collect_breaks(const char_t *data, Py_ssize_t L, Py_ssize_t **out, Py_ssize_t cap) noexcept nogil:
+    """The offsets of ``[.!?;\\n]`` in ``data[:L]`` into ``out[0]`` (malloc'ed, ``cap`` slots, grown as needed);
+    their count, or -1 when memory runs out (``out[0]`` is then still the caller's to free)."""
     cdef Py_ssize_t i, nb = 0
+    cdef Py_ssize_t *grown
     for i in range(L):
         if _is_break(<Py_UCS4>data[i]):
-            if out != NULL:
-                out[nb] = i
+            if nb == cap:
+                cap *= 2
+                grown = <Py_ssize_t *>realloc(out[0], cap * sizeof(Py_ssize_t))
+                if grown == NULL:
+                    return -1
+                out[0] = grown
+            out[0][nb] = i
             nb += 1
     return nb
 
 
 cdef Py_ssize_t *_breaks(str s, Py_ssize_t *count) except NULL:
-    """The offsets of ``[.!?;\\n]`` in ``s`` (a malloc'ed array of ``count[0]`` of them, at least one slot: the caller
-    frees it), counted first so that the array is no longer than the breaks."""
+    """The offsets of ``[.!?;\\n]`` in ``s``: a malloc'ed array (the caller frees it) of ``count[0]`` of them, in one
+    pass over ``s``."""
     cdef int kind = PyUnicode_KIND(s)
     cdef void *data = PyUnicode_DATA(s)
     cdef Py_ssize_t L = len(s), nb
-    cdef Py_ssize_t *out
-    if kind == 1:
-        nb = _count_breaks(<const uint8_t *>data, L, NULL)
-    elif kind == 2:
-        nb = _count_breaks(<const uint16_t *>data, L, NULL)
-    else:
-        nb = _count_breaks(<const uint32_t *>data, L, NULL)
-    out = <Py_ssize_t *>malloc((nb + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t *out = <Py_ssize_t *>malloc(64 * sizeof(Py_ssize_t))
     if out == NULL:
         raise MemoryError()
-    if nb:
-        if kind == 1:
-            _count_breaks(<const uint8_t *>data, L, out)
-        elif kind == 2:
-            _count_breaks(<const uint16_t *>data, L, out)
-        else:
-            _count_breaks(<const uint32_t *>data, L, out)
+    if kind == 1:
+        nb = _collect_breaks(<const uint8_t *>data, L, &out, 64)
+    elif kind == 2:
+        nb = _collect_breaks(<const uint16_t *>data, L, &out, 64)
+    else:
+        nb = _collect_breaks(<const uint32_t *>data, L, &out, 64)
+    if nb < 0:
+        free(out)
+        raise MemoryError()
     count[0] = nb
     return out
 
