@@ -11,6 +11,7 @@ edits fall outside the text (the Python path then handles them, numpy's wrap-aro
 from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBuffer_Release, PyObject_GetBuffer
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy
 
 import numpy as np
 
@@ -221,12 +222,11 @@ def apply_edits(str text, const int64_t[::1] starts, const int64_t[::1] ends, li
         b = e[1]
         repl = e[2]
         pc = e[3]
-        if pos < a:
+        if pos < a:  # an unchanged gap: its map copied as is (0 <= pos < a <= n, o + a - pos <= total)
             pieces.append(text[pos:a])
-            for i in range(pos, a):
-                out_s[o] = starts[i]
-                out_e[o] = ends[i]
-                o += 1
+            memcpy(&out_s[o], &starts[pos], (a - pos) * sizeof(int64_t))
+            memcpy(&out_e[o], &ends[pos], (a - pos) * sizeof(int64_t))
+            o += a - pos
         pieces.append(repl)
         k = len(repl)
         if pc is None:
@@ -244,10 +244,9 @@ def apply_edits(str text, const int64_t[::1] starts, const int64_t[::1] ends, li
         pos = b
     if pos < n:
         pieces.append(text[pos:])
-        for i in range(pos, n):
-            out_s[o] = starts[i]
-            out_e[o] = ends[i]
-            o += 1
+        memcpy(&out_s[o], &starts[pos], (n - pos) * sizeof(int64_t))
+        memcpy(&out_e[o], &ends[pos], (n - pos) * sizeof(int64_t))
+        o += n - pos
     return "".join(pieces), out_s_arr, out_e_arr
 
 
