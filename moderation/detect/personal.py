@@ -276,29 +276,63 @@ def find_names(text: str, *, budget_s: float | None = None) -> list[tuple[int, i
         raise PersonalDataTimeout(budget_s or 0.0) from exc
 
 
-def _names(text: str, clock: _Clock) -> list[tuple[int, int]]:
+def _names(text: str, clock: _Clock, pieces: Sequence[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+    """The names of ``text`` (see :func:`find_names`); with ``pieces`` (see :func:`_name_pieces`), only the names
+    inside them, found by scanning only them."""
     out: list[tuple[int, int]] = []
-    for m in clock.scan(_CUED_NAME, text):
-        if " ".join(fold(m.group()).split()[:2]) not in _PLACE_NAMES:  # "Bà Rịa", "Bà Chiểu"
-            out.append((m.start("name"), m.end("name")))
-    for m in clock.scan(_NAME, text):
-        parts = m.group().split()
-        start = m.start()
-        if fold(parts[0]) in _CUE_WORDS:  # "Chị Trần Thị Bích" at the start of a sentence
-            second = regex.match(r"\S+\s+", m.group())
-            start = m.start() + (second.end() if second else len(m.group()))
-            parts = parts[1:]
-        if len(parts) < 2 or any(a <= start < b for a, b in out):
-            continue
-        before = fold(text[max(0, start - 12) : start]).strip()
-        folded_parts = [fold(p) for p in parts]
-        if " ".join(folded_parts[:3]) in _PLACE_NAMES or " ".join(folded_parts[:2]) in _PLACE_NAMES:
-            continue
-        if _PLACE_CUE.search(before):
-            continue
-        if folded_parts[0] in SURNAMES:
-            out.append((start, m.end()))
+    pieces = [(0, len(text))] if pieces is None else pieces
+    for lo, hi in pieces:
+        piece = text if (lo, hi) == (0, len(text)) else text[lo:hi]
+        for m in clock.scan(_CUED_NAME, piece):
+            if " ".join(fold(m.group()).split()[:2]) not in _PLACE_NAMES:  # "Bà Rịa", "Bà Chiểu"
+                out.append((lo + m.start("name"), lo + m.end("name")))
+    for lo, hi in pieces:
+        piece = text if (lo, hi) == (0, len(text)) else text[lo:hi]
+        for m in clock.scan(_NAME, piece):
+            parts = m.group().split()
+            start = lo + m.start()
+            if fold(parts[0]) in _CUE_WORDS:  # "Chị Trần Thị Bích" at the start of a sentence
+                second = regex.match(r"\S+\s+", m.group())
+                start = lo + m.start() + (second.end() if second else len(m.group()))
+                parts = parts[1:]
+            if len(parts) < 2 or any(a <= start < b for a, b in out):
+                continue
+            before = fold(text[max(0, start - 12) : start]).strip()
+            folded_parts = [fold(p) for p in parts]
+            if " ".join(folded_parts[:3]) in _PLACE_NAMES or " ".join(folded_parts[:2]) in _PLACE_NAMES:
+                continue
+            if _PLACE_CUE.search(before):
+                continue
+            if folded_parts[0] in SURNAMES:
+                out.append((start, lo + m.end()))
     return sorted(set(out))
+
+
+# A character no match of _CUED_NAME or _NAME can hold (they hold letters, marks, ":", spaces and tabs only).
+_NAME_BREAK = regex.compile(r"[^\p{L}\p{M}: \t]")
+_NAME_BREAK_BEFORE = regex.compile(r"(?r)[^\p{L}\p{M}: \t]")
+
+
+def _name_pieces(text: str, data: Sequence[Datum]) -> list[tuple[int, int]]:
+    """Disjoint, sorted pieces of ``text`` that hold every name :func:`detect_personal_data` may report: each datum's
+    window (``NAME_WINDOW`` either side) widened to the characters no name can hold (or the ends of the text).
+
+    A match of the name patterns lies between two such characters, and the scan of a piece reaches its start at
+    the same position and in the same state as the scan of the whole text (the character before the piece passes
+    the patterns' look-behind as the start of a string does), so the names found in the pieces are exactly the
+    names of the whole text that lie in them; every name near a datum (in its window) lies in that datum's piece.
+    """
+    pieces: list[tuple[int, int]] = []
+    for d in sorted(data, key=lambda d: d.start):
+        lo, hi = max(0, d.start - NAME_WINDOW), min(len(text), d.end + NAME_WINDOW)
+        before = _NAME_BREAK_BEFORE.search(text, 0, lo)
+        after = _NAME_BREAK.search(text, hi)
+        lo, hi = (before.end() if before else 0), (after.start() if after else len(text))
+        if pieces and lo <= pieces[-1][1]:
+            pieces[-1] = (pieces[-1][0], max(pieces[-1][1], hi))
+        else:
+            pieces.append((lo, hi))
+    return pieces
 
 
 class _Clock:
@@ -444,7 +478,8 @@ def detect_personal_data(
             continue
         try:
             data = _find(text, frozenset(official), clock)
-            names = _names(text, clock) if data else []  # names only matter near a datum
+            # names only matter near a datum: only the pieces of text around the data are scanned for them
+            names = _names(text, clock, _name_pieces(text, data)) if data else []
         except PersonalDataTimeout:
             raise
         except TimeoutError as exc:

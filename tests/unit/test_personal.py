@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -147,3 +148,36 @@ def test_folded_before_equals_folding_the_whole_text(text: str) -> None:
     for start in range(len(text) + 1):  # more than _LOCAL_FOLDS lookups: both ways are exercised
         lo = bisect.bisect_left(offsets, start)
         assert before(start, personal.CONTEXT_WINDOW) == folded[max(0, lo - personal.CONTEXT_WINDOW) : lo]
+
+
+_NAME_PIECES = st.sampled_from(
+    [
+        "Nguyễn Văn Tèo", "anh Trần Minh", "Chị Lê Thị Hoa", "Họ và tên: Phạm An", "Hà Nội", "đường Lê Lợi", " ", "\t",
+        ", ", ". ", "\n", ":", "0912345678", "😀", "Bà Rịa", "ông", "Vũ Hoàng", "x", "\u0301", "Ắ", "\ud800", "1",
+    ]
+)  # fmt: skip
+_NAME_TEXTS = st.lists(st.one_of(_NAME_PIECES, st.text(max_size=4)), max_size=60).map("".join)
+
+
+def _near(names: list[tuple[int, int]], d: personal.Datum) -> list[tuple[int, int]]:
+    window = personal.NAME_WINDOW
+    return [
+        (a, b) for a, b in names if a < d.end + window and b > d.start - window and not (a >= d.start and b <= d.end)
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NAME_TEXTS, st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 12)), min_size=1, max_size=4))
+def test_names_of_the_pieces_around_the_data_are_those_of_the_whole_text(
+    text: str, spots: list[tuple[int, int]]
+) -> None:
+    n = len(text)
+    data = [personal.Datum("phone", min(a, n), min(a + w, n), "", 0.9, {}) for a, w in spots]
+    clock = personal._Clock(None)
+    whole = personal._names(text, clock)
+    pieces = personal._name_pieces(text, data)
+    assert all(b < c for (_, b), (c, _) in itertools.pairwise(pieces))
+    part = personal._names(text, clock, pieces)
+    assert set(part) <= set(whole)
+    for d in data:
+        assert _near(part, d) == _near(whole, d)
