@@ -370,9 +370,11 @@ def find_personal_data(
 
 
 def _find(text: str, official_domains: frozenset[str], clock: _Clock) -> list[Datum]:
-    if not text or not _DIGIT_OR_AT.search(text):
+    first = _DIGIT_OR_AT.search(text) if text else None
+    if first is None:
         return []  # every kind of datum below holds a digit or an "@"
-    digits_run = _SIX_DIGITS.search(text) is not None
+    # A run of six digits starts with a digit: not before the first digit or "@".
+    digits_run = _SIX_DIGITS.search(text, first.start()) is not None
     before_at = _FoldedBefore(text)
     taken: list[tuple[int, int]] = []
     out: list[Datum] = []

@@ -138,6 +138,13 @@ def test_numbers_all_hold_six_digits(text: str) -> None:
     patterns = (personal._PHONE, personal._LANDLINE, personal._SERVICE_NUMBER, personal._DIGIT_RUN, personal._PASSPORT)
     if any(p.search(text) for p in patterns):
         assert personal._SIX_DIGITS.search(text)
+    first = personal._DIGIT_OR_AT.search(text)
+    six = personal._SIX_DIGITS.search(text)
+    if first is None:
+        assert six is None
+    else:  # _find looks for six digits from the first digit or "@" on
+        from_first = personal._SIX_DIGITS.search(text, first.start())
+        assert (from_first and from_first.span()) == (six and six.span())
 
 
 @settings(max_examples=200, deadline=None)
