@@ -791,9 +791,17 @@ cdef object _history(object n_total, object by_cat, object args, str who):
     return res
 
 
+cdef inline object _enum_value(object member):
+    """``member.value`` (an enum member keeps it as ``_value_``, which the ``value`` property returns)."""
+    try:
+        return member._value_
+    except AttributeError:
+        return member.value
+
+
 def cond_item_kind(facts, args):
     """``rules._item_kind``."""
-    v = facts.item.kind.value
+    v = _enum_value(facts.item.kind)
     ok = v in args["in"]
     cdef object key = ("item_kind", type(v), v, ok)
     got = _PLAIN_RESULTS.get(key)
@@ -805,7 +813,7 @@ def cond_item_kind(facts, args):
 
 def cond_post_kind(facts, args):
     """``rules._post_kind``."""
-    v = facts.item.post_kind.value
+    v = _enum_value(facts.item.post_kind)
     ok = v == args["is"]
     if type(ok) is not bool:
         return _new_result(ok, 1.0 if ok else 0.0, (), f"post kind is {v}")
@@ -941,13 +949,16 @@ def run_rules(
     ``entries``, append to ``changed`` the trace positions (``start + i``) whose entry is not ``baseline[i]``, and
     return the fired rules by (category, mode) as (action, rule id, score, evidence, context cues).
 
-    ``fast[i]`` is (compiled ``Program``, rule, rule id, category, where, description, context policy, action) of
-    rule ``i``; ``modes[i]`` its (mode, note); ``cues_of(policy, evidence)`` the context cues of a fired rule;
+    ``fast[i]`` is (compiled ``Program``, rule, rule id, category, where, description, context policy, action, its
+    value) of rule ``i``; ``modes[i]`` its (mode, note); ``cues_of(policy, evidence)`` the context cues of a fired rule;
     ``not_fired_entry(shape, pack_id, rule, mode, note)`` the shared entry of a rule that did not fire.
     """
     cdef Py_ssize_t n = len(fast), i, k, m = len(order)
     if len(modes) != n or len(entries) != n or len(baseline) != n or len(plans) != n:
         raise ValueError("one mode, entry, baseline entry and plan per rule")
+    for k in range(n):
+        if len(<tuple?>fast[k]) != 9:
+            raise ValueError("malformed rule info")
     cdef object keys = facts.keys, top = facts.top, memo = facts.memo, ev = facts.evidence
     cdef dict fired = {}
     cdef tuple info, mode_note
@@ -996,7 +1007,7 @@ def run_rules(
             "fired": True,
             "outcome": "fired",
             "reason": shape.reason,
-            "action": action.value,
+            "action": info[8],
             "score": round(score, 6),
             "conditions": trace,
             "context": found,
@@ -1024,8 +1035,8 @@ def run_rules(
 
 
 def group_signals(list signals):
-    """``engine._group_signals_py``: the signals by kind (lists in order), the frozenset of their keys and the best score
-    of each kind (``rules.top_scores``)."""
+    """``engine._group_signals_py``: the signals by kind (lists in order), the frozenset of their keys, the best score
+    of each kind (``rules.top_scores``) and the detectors behind them (``Evaluation.detectors``)."""
     cdef dict by_kind = {}, top = {}
     cdef list keys = []
     cdef object s, got, best = None, score
@@ -1048,7 +1059,13 @@ def group_signals(list signals):
             elif score > best:
                 best = score
         top[kind] = best
-    return by_kind, frozenset(keys), top
+    cdef set names = set()
+    for s in signals:
+        d = s.detector
+        if d:
+            names.add(d)
+    cdef list ordered = sorted(names)
+    return by_kind, frozenset(keys), top, {d.split("/")[0]: d for d in ordered}
 
 
 cdef list _cues_near(

@@ -279,7 +279,7 @@ class _PackPlan:
     first: Mapping[str, int]  # rule id -> index of its first rule (whose note a category result carries)
     key_set: frozenset[str] = frozenset()  # the keys of ``by_key``
     kind_set: frozenset[str] = frozenset()  # the kinds of ``by_kind``
-    # Per rule: (compiled program, rule, id, category, where, description, context policy, action), what the
+    # Per rule: (compiled program, rule, id, category, where, description, context policy, action, its value), what the
     # compiled loop (``_rules.run_rules``) reads; empty when a program is not compiled.
     fast: tuple[tuple[Any, ...], ...] = ()
     # Per category id: (id, name_vi, name_en, pack id, pack version, citation, remedies, severity, bracket of an
@@ -334,6 +334,7 @@ def _plan(pack: Pack) -> _PackPlan:
             p.rule.description,
             p.rule.context,
             p.action,
+            p.action.value,
         )
         for p in plans
     )
@@ -451,13 +452,17 @@ def _run_rules_py(  # noqa: PLR0917 - the reference of the compiled loop, with i
     return fired
 
 
-def _group_signals_py(signals: Sequence[Signal]) -> tuple[dict[str, list[Signal]], frozenset[str], dict[str, float]]:
-    """The signals by kind, the set of their keys and the best score of each kind (``Facts.by_kind``, ``keys`` and
-    ``top``): the reference of ``_rules.group_signals`` (and its path without the compiled extension)."""
+def _group_signals_py(
+    signals: Sequence[Signal],
+) -> tuple[dict[str, list[Signal]], frozenset[str], dict[str, float], dict[str, str]]:
+    """The signals by kind, the set of their keys, the best score of each kind (``Facts.by_kind``, ``keys`` and
+    ``top``) and the detectors behind them by name (``Evaluation.detectors``): the reference of
+    ``_rules.group_signals`` (and its path without the compiled extension)."""
     by_kind: dict[str, list[Signal]] = {}
     for s in signals:
         by_kind.setdefault(s.kind, []).append(s)
-    return by_kind, frozenset(map(_KEY_OF, signals)), top_scores(by_kind)
+    detectors = sorted(set(filter(None, map(_DETECTOR_OF, signals))))
+    return by_kind, frozenset(map(_KEY_OF, signals)), top_scores(by_kind), {d.split("/")[0]: d for d in detectors}
 
 
 # Facts(*values) and Evaluation(*values) with their slots filled directly when the extension is built.
@@ -597,9 +602,9 @@ class Classifier:
         fast = _c is not None and _MAKE_FACTS is not None
         by_kind: dict[str, list[Signal]]
         if fast:
-            by_kind, keys, top = _c.group_signals(signals)
+            by_kind, keys, top, detectors = _c.group_signals(signals)
         else:
-            by_kind, keys, top = _group_signals_py(signals)
+            by_kind, keys, top, detectors = _group_signals_py(signals)
         memo: dict[tuple[str, ...], CondResult] = {}
         evidence: dict[tuple[int, ...], list[Span]] = {}
         cues: dict[tuple[str, int], tuple[list[Span], list[str]]] = {}
@@ -617,7 +622,6 @@ class Classifier:
         if verdict is Verdict.ALLOW and any(e.get("kind") == TIME_BUDGET for e in errors):
             verdict = Verdict.REVIEW  # part of the item was not scanned: a person decides, it is not allowed unseen
         labels = sorted({r.id for r in acting})
-        detectors = sorted(set(filter(None, map(_DETECTOR_OF, signals))))
         out = (
             verdict,
             labels,
@@ -625,7 +629,7 @@ class Classifier:
             dict(self.packs.versions),
             signals,
             trace,
-            {d.split("/")[0]: d for d in detectors},
+            detectors,
             errors,
             day.isoformat(),
             {k: dict(v) for k, v in self._pack_info_on(day).items()},

@@ -97,6 +97,8 @@ def test_run_rules_refuses_malformed_arguments(clf: Classifier) -> None:
     assert _c.run_rules(*args, *rest) == {}
     with pytest.raises(ValueError, match="one mode"):
         _c.run_rules(args[0], args[1], args[2], modes[:-1], *args[4:], *rest)
+    with pytest.raises(ValueError, match="malformed"):
+        _c.run_rules(args[0], args[1], tuple(f[:-1] for f in plan.fast), *args[3:], *rest)
     with pytest.raises(IndexError):
         _c.run_rules([n], {n}, *args[2:], *rest)
     with pytest.raises(IndexError):
@@ -177,7 +179,10 @@ def test_group_signals_equals_the_python_grouping() -> None:
         Signal("offensive", "n", 0.9),
         Signal("lexicon", "p/x", -0.0),
         Signal("lexicon", "p/x", 0.0),
-        Signal("target", "org", 1.0),
+        Signal("target", "org", 1.0, detector="targets/2"),
+        Signal("lexicon", "p/y", 1.0, detector="lexicon/1"),
+        Signal("lexicon", "p/z", 1.0, detector="lexicon/0"),
+        Signal("offensive", "m", 0.1, detector=""),
     ]
     for signals in ([], sigs, sigs[::-1], sigs[:1]):
         got, want = _c.group_signals(list(signals)), engine._group_signals_py(signals)
