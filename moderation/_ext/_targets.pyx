@@ -12,7 +12,10 @@ extension is not built; the tests compare both):
 * :func:`org_tail` -- the end of ``org_name.match(original, pos)`` (or -1);
 * :func:`sentence_breaks` -- the offsets of ``[.!?;\\n]``;
 * :func:`aimed_flags` -- which targets :func:`targets.aimed` returns, one flag per target;
-* :func:`build` -- frozen slotted dataclass instances without the generated ``__init__`` (what it does, in C).
+* :func:`row_signals` -- the ``target`` signals of a field from its hit tuples (:func:`target_rows`) and the
+  offensive spans: the aimed flags and ``targets._target_signals`` in one call, without ``TargetHit`` objects;
+* :func:`build` -- frozen slotted dataclass instances without the generated ``__init__`` (what it does, in C);
+  :func:`spans_of` and :func:`pair_spans` make ``Span`` objects the same way.
 
 Character classes are those of the ``regex`` module (its Unicode version, not Python's): each 256-code-point block
 is classified with ``regex`` the first time a character of it is read.
