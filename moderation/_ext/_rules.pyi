@@ -112,3 +112,22 @@ def build_categories(
     maker: SlotMaker,
     rank: Callable[[Any], Any],
 ) -> list[Any]: ...
+
+def pack_rules(
+    plan: Any,
+    modes: list[tuple[str, str]],
+    baseline: list[Any],
+    fires_quiet: list[int],
+    quiet_at: frozenset[int],
+    start: int,
+    trace: list[Any],
+    quiet: set[int],
+    facts: Any,
+    pack_id: str,
+    cues_of: Callable[[str, list[Span]], list[str]],
+    clear_at: int,
+    downgrade_at: int,
+    not_fired_entry: Any,
+    remove: Any,
+    review: Any,
+) -> dict[tuple[str, str], list[tuple[Any, str, float, list[Span], list[str]]]]: ...

@@ -925,6 +925,31 @@ cdef bint _in_quotation(str text, Py_ssize_t start, Py_ssize_t end, Py_ssize_t w
 # ------------------------------------------------------------------------------------------------------------------
 # The per-rule loop of ``engine.Classifier._evaluate_pack`` (its reference: ``engine._run_rules_py``).
 
+cdef object _not_fired(Program classes, object shape, str pack_id, tuple info, tuple mode_note):
+    """``engine._not_fired_entry``: the shared trace entry of a rule that did not fire, kept in ``shape.entries``
+    (built with the frozen classes of ``classes``)."""
+    got = classes.frozen_dict(
+        {
+            "pack": pack_id,
+            "rule": info[2],
+            "category": info[3],
+            "where": info[4],
+            "description": info[5],
+            "mode": mode_note[0],
+            "fired": False,
+            "outcome": "not fired",
+            "reason": shape.reason,
+            "action": None,
+            "score": round(shape.score, 6),
+            "conditions": shape.trace,
+            "context": classes.frozen_list(),
+            "note": mode_note[1],
+        }
+    )
+    shape.entries[mode_note] = got
+    return got
+
+
 def run_rules(
     list order,
     object live,
@@ -951,7 +976,8 @@ def run_rules(
 
     ``fast[i]`` is (compiled ``Program``, rule, rule id, category, where, description, context policy, action, its
     value) of rule ``i``; ``modes[i]`` its (mode, note); ``cues_of(policy, evidence)`` the context cues of a fired rule;
-    ``not_fired_entry(shape, pack_id, rule, mode, note)`` the shared entry of a rule that did not fire.
+    ``not_fired_entry(shape, pack_id, rule, mode, note)`` the shared entry of a rule that did not fire (or a
+    ``Program``, whose frozen classes then build that entry here, as ``engine._not_fired_entry`` does).
     """
     cdef Py_ssize_t n = len(fast), i, k, m = len(order)
     if len(modes) != n or len(entries) != n or len(baseline) != n or len(plans) != n:
@@ -981,7 +1007,10 @@ def run_rules(
         if not shape.fired:  # shared entry, built once per outcome shape and mode
             got = shape.entries.get(mode_note)
             if got is None:
-                got = not_fired_entry(shape, pack_id, info[1], mode_note[0], mode_note[1])
+                if type(not_fired_entry) is Program:  # ``engine._not_fired_entry`` with its frozen classes
+                    got = _not_fired(<Program>not_fired_entry, shape, pack_id, info, mode_note)
+                else:
+                    got = not_fired_entry(shape, pack_id, info[1], mode_note[0], mode_note[1])
             entries[i] = got
             if got is not baseline[i]:
                 changed.append(start + i)
@@ -1066,6 +1095,65 @@ def group_signals(list signals):
             names.add(d)
     cdef list ordered = sorted(names)
     return by_kind, frozenset(keys), top, {d.split("/")[0]: d for d in ordered}
+
+
+def pack_rules(
+    object plan,
+    list modes,
+    list baseline,
+    list fires_quiet,
+    object quiet_at,
+    Py_ssize_t start,
+    list trace,
+    set quiet,
+    object facts,
+    str pack_id,
+    object cues_of,
+    object clear_at,
+    object downgrade_at,
+    object not_fired_entry,
+    object remove,
+    object review,
+):
+    """The rule part of ``engine.Classifier._evaluate_pack`` (its Python path): the live rules of ``plan`` (a
+    ``_PackPlan``) on ``facts``, :func:`run_rules` over them and the rules that fire when quiet, the pack's entries
+    appended to ``trace`` (which must hold ``start`` entries) and ``quiet`` updated with the positions of the
+    entries that are the baseline's (``quiet_at``); returns the fired rules as :func:`run_rules` does."""
+    if len(trace) != start:
+        raise ValueError("the pack's entries start where the trace ends")
+    cdef set live = set(plan.always)
+    by_key, by_kind = plan.by_key, plan.by_kind
+    for key in plan.key_set.intersection(facts.keys):  # an item has many keys, a pack reads few of them
+        live |= by_key[key]
+    for kind in plan.kind_set.intersection(facts.by_kind):
+        live |= by_kind[kind]
+    cdef list order = sorted(live.union(fires_quiet)) if fires_quiet else sorted(live)
+    cdef list entries = list(baseline)
+    cdef list changed = []
+    fired = run_rules(
+        order,
+        live,
+        plan.fast,
+        modes,
+        entries,
+        baseline,
+        start,
+        changed,
+        facts,
+        pack_id,
+        cues_of,
+        clear_at,
+        downgrade_at,
+        not_fired_entry,
+        plan.rules,
+        remove,
+        review,
+    )
+    quiet.update(quiet_at)
+    if changed:
+        quiet.difference_update(changed)
+    trace.extend(entries)
+    return fired
 
 
 cdef list _cues_near(

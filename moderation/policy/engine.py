@@ -781,34 +781,32 @@ class Classifier:
         if got is None:
             got = self._pack_day(pack, day, start, facts)
         modes, pack_plan, baseline, fires_quiet, quiet_at = got
-        entries = baseline.copy()  # the quiet rules' shared entries, in rule order; the others are filled in below
-        live = pack_plan.live(facts)
-        changed: list[int] = []  # trace positions whose entry is not the baseline's (so not quiet)
-        order = sorted(live.union(fires_quiet)) if fires_quiet else sorted(live)
-
         ctx = pack.context
         if _c is not None and pack_plan.fast:
             cues_of = _c.CueFinder(pack.id, facts.kind("context"), ctx.window, ctx.quotation, texts, cues, in_quotation)
-            fired: dict[tuple[str, str], list[_Fired]] = _c.run_rules(
-                order,
-                live,
-                pack_plan.fast,
+            fired: dict[tuple[str, str], list[_Fired]] = _c.pack_rules(
+                pack_plan,
                 modes,
-                entries,
                 baseline,
+                fires_quiet,
+                quiet_at,
                 start,
-                changed,
+                trace,
+                quiet,
                 facts,
                 pack.id,
                 cues_of,
                 ctx.clear_at,
                 ctx.downgrade_at,
-                _not_fired_entry,
-                pack_plan.rules,
+                pack_plan.fast[0][0],  # its frozen classes build the entries of rules that did not fire
                 Action.REMOVE,
                 Action.REVIEW,
             )
         else:
+            entries = baseline.copy()  # the quiet rules' shared entries, in rule order; the others are filled in below
+            live = pack_plan.live(facts)
+            changed: list[int] = []  # trace positions whose entry is not the baseline's (so not quiet)
+            order = sorted(live.union(fires_quiet)) if fires_quiet else sorted(live)
 
             def cues_of(policy: str, evidence: list[Span]) -> list[str]:
                 return self._cues_memo(pack, policy, evidence, facts, texts, memo=cues)
@@ -816,10 +814,10 @@ class Classifier:
             fired = _run_rules_py(
                 order, live, pack_plan.rules, modes, entries, baseline, start, changed, facts, pack.id, cues_of, ctx
             )
-        quiet.update(quiet_at)
-        if changed:
-            quiet.difference_update(changed)
-        trace.extend(entries)
+            quiet.update(quiet_at)
+            if changed:
+                quiet.difference_update(changed)
+            trace.extend(entries)
         original = facts.item.post_kind is PostKind.ORIGINAL
         if _c is not None and _MAKE_CATEGORY is not None:
             out: list[CategoryResult] = _c.build_categories(

@@ -283,3 +283,17 @@ def test_build_categories_equals_the_python_one_and_refuses_malformed_input(clf:
     empty: dict[Any, Any] = {(cat_id, "enforce"): []}
     with pytest.raises(ValueError, match="malformed"):
         _c.build_categories(empty, plan.cats, modes, plan.first, True, engine.unique_spans, maker, engine._fired_rank)
+
+
+def test_pack_rules_checks_where_the_pack_starts(clf: Classifier) -> None:
+    pack = next(iter(clf.packs))
+    plan = clf._plans[pack.id]
+    item = Item(kind=ItemKind.COMMENT, fields={"body": "x"})
+    facts = engine.Facts(item, History(), pack.id, {}, frozenset(), {}, {}, {})
+    modes = [("enforce", "")] * len(plan.rules)
+    baseline: list[Any] = [None] * len(plan.rules)
+    with pytest.raises(ValueError, match="start"):
+        _c.pack_rules(
+            plan, modes, baseline, [], frozenset(), 1, [], set(), facts, pack.id, lambda p, e: [], 1, 1,
+            plan.fast[0][0], Action.REMOVE, Action.REVIEW,
+        )  # fmt: skip
