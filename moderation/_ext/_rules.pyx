@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled loops of the policy engine (``moderation.policy.rules`` and ``moderation.policy.matching``).
+"""Compiled loops of the policy engine (``moderation.policy.rules``, ``engine`` and ``matching``).
 
 Each function here gives exactly what its pure-Python reference gives (the reference stays in the module that
 calls it and is used when this extension is not built):
@@ -7,7 +7,12 @@ calls it and is used when this extension is not built):
 * :func:`unique_spans` -- ``rules._unique_spans_py``: the distinct spans ordered by (field, start, end);
 * :func:`signal_spans` -- ``unique_spans`` of every span of the given signals, in signal order;
 * :func:`near_any` -- the "is some evidence near this context cue" test of ``engine.Classifier._cues``;
-* :func:`fold_non_ascii` -- ``matching.fold_text`` of a text that is not ASCII (one lookup per character).
+* :func:`fold_non_ascii` -- ``matching.fold_text`` of a text that is not ASCII (one lookup per character);
+* :class:`Program` and ``CONDITIONS`` -- ``rules.RuleProgram.run`` and the most called condition functions;
+* :func:`group_signals` -- ``engine._group_signals_py``; :func:`pack_rules` and :func:`run_rules` -- the rule loop
+  of ``engine.Classifier._evaluate_pack`` (``engine._run_rules_py``); :class:`CueFinder` --
+  ``engine.Classifier._cues_memo``; :func:`build_categories` -- ``engine._categories_py``; :class:`SlotMaker` --
+  a slotted dataclass's constructor.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
