@@ -193,6 +193,8 @@ def apply_edits(str text, const int64_t[::1] starts, const int64_t[::1] ends, li
             continue
         repl = e[2]
         per_char = e[3]
+        if type(repl) is not str:
+            raise TypeError("an edit's replacement is a str")
         k = len(repl)
         pc = None
         if per_char is not None and len(per_char) == k:
@@ -234,13 +236,20 @@ def apply_edits(str text, const int64_t[::1] starts, const int64_t[::1] ends, li
                 out_s[o] = starts[a]
                 out_e[o] = ends[b - 1]
                 o += 1
-        else:
+        else:  # checked again: ``pc`` could be an object that changed since (k is len(repl), a str's)
+            j = o + k
             for r in pc:
                 r_lo = r[0]
                 r_hi = r[1]
-                out_s[o] = starts[a + r_lo]
-                out_e[o] = ends[a + (r_hi if r_hi > r_lo + 1 else r_lo + 1) - 1]
+                lo = a + r_lo
+                hi = a + (r_hi if r_hi > r_lo + 1 else r_lo + 1) - 1
+                if o >= j or lo < 0 or lo >= n or hi < 0 or hi >= n:
+                    raise ValueError("per-character ranges changed while the edits were applied")
+                out_s[o] = starts[lo]
+                out_e[o] = ends[hi]
                 o += 1
+            if o != j:
+                raise ValueError("per-character ranges changed while the edits were applied")
         pos = b
     if pos < n:
         pieces.append(text[pos:])
@@ -456,7 +465,7 @@ def spaced_candidates(str text) -> list:
         PyMem_Free(cls)
 
 
-def spaced_starts(str text) -> list:
+def spaced_starts(str text not None) -> list:
     """:func:`spaced_candidates` narrowed to where a branch of ``_SPACED`` can begin: a letter or leet digit (and
     its marks) followed by separators and another letter or leet digit; or a letter and its marks followed by a
     space three times over, then a letter. A start left out cannot match, and the ``_SEP_CHAIN`` it would have
@@ -813,7 +822,7 @@ def teencode_window(str out, list edits) -> str:
     return "\x00".join(parts)
 
 
-def changed_window(str old, str new):
+def changed_window(str old not None, str new not None):
     """``_changed_window``: ``new`` without the prefix and the suffix it shares with ``old`` (the suffix no longer
     than what the prefix leaves of the shorter string), widened by ``TRIGGER_CONTEXT`` characters either side and
     clipped to ``new``; ``None`` when both are equal."""
@@ -944,7 +953,7 @@ def teencode_runs(str text):
     return out, surrogate
 
 
-def teencode_edits(str text, dict table):
+def teencode_edits(str text not None, dict table not None):
     """:func:`teencode_runs` with each run looked up in ``table`` (``_teencode()``): the whole-range edits
     ``(start, end, expansion, None)`` of the runs that are keys with an expansion other than themselves, in order;
     and whether the text holds a lone surrogate."""

@@ -15,6 +15,7 @@ calls it and is used when this extension is not built):
   a slotted dataclass's constructor.
 """
 
+cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
@@ -23,6 +24,7 @@ from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdlib cimport qsort
 
 import operator
+import types
 
 from moderation.domain import Span
 
@@ -629,9 +631,27 @@ cdef Py_ssize_t _PLAIN_MAX = 4096
 cdef Py_ssize_t _R_MATCHED = -1, _R_SCORE = -1, _R_SIGNALS = -1, _R_DETAIL = -1
 
 
+cdef extern from "Python.h":
+    ctypedef struct _MemberDef "PyMemberDef":
+        int member_type "type"
+        int flags
+    ctypedef struct _MemberDescr "PyMemberDescrObject":
+        _MemberDef* d_member
+    enum:
+        T_OBJECT_EX
+        READONLY
+
+
 cdef Py_ssize_t _slot_offset(type cls, str name) except -2:
+    """Where instances of ``cls`` keep the slot ``name`` (a writable object slot of ``cls``'s own ``__slots__``), or
+    -1: not such a slot (another class's descriptor, a C member of another kind), or ``cls`` has its own ``__new__``
+    (its objects are then not known to have that layout) -- the caller then calls the class."""
+    if cls is None or cls.__new__ is not object.__new__:
+        return -1
     descr = cls.__dict__.get(name)
-    if descr is None or type(descr).__name__ != "member_descriptor":
+    if type(descr) is not types.MemberDescriptorType or descr.__objclass__ is not cls:
+        return -1
+    if (<_MemberDescr*>descr).d_member.member_type != T_OBJECT_EX or (<_MemberDescr*>descr).d_member.flags & READONLY:
         return -1
     return (<PyMemberDescrObject*>descr).d_member.offset
 
@@ -955,6 +975,7 @@ cdef object _not_fired(Program classes, object shape, str pack_id, tuple info, t
     return got
 
 
+@cython.boundscheck(True)  # the lists are the caller's, which the callbacks could change
 def run_rules(
     list order,
     object live,
@@ -1002,7 +1023,9 @@ def run_rules(
         if i < 0 or i >= n:
             raise IndexError("rule index out of range")
         info = <tuple>fast[i]
-        mode_note = <tuple>modes[i]
+        mode_note = <tuple?>modes[i]
+        if len(mode_note) != 2:
+            raise ValueError("a rule's mode is (mode, note)")
         if i in live:
             prog = <Program?>info[0]
             ran = prog._run(facts, pack_id, keys, top, memo, ev)
@@ -1226,7 +1249,7 @@ cdef class CueFinder:
             )
         key = (self.pack_id, id(evidence))
         got = (<dict>self.memo).get(key)
-        if got is None or (<tuple>got)[0] is not evidence:
+        if type(got) is not tuple or len(<tuple>got) != 2 or (<tuple>got)[0] is not evidence:
             got = (
                 evidence,
                 _cues_near(self.ctx_sigs, self.prefix, evidence, self.window, self.quotation, self.texts, self.in_quote),
@@ -1239,27 +1262,37 @@ cdef class CueFinder:
         return self.find(policy, evidence)
 
 
+@cython.boundscheck(True)
 def build_categories(
     dict fired, object cats, object modes, object first, bint original, object unique, SlotMaker maker, object rank
 ):
     """``engine._categories_py``: one category result per (category, mode) of ``fired`` (as ``run_rules`` gives it),
     built by ``maker``; ``unique`` is ``rules.unique_spans``, ``rank`` the order of the fired rules of a category."""
     cdef list results = [], outs, evidence
-    cdef tuple info, best, o
+    cdef tuple info, best, o, key, rows
     cdef object mode, bracket
     for fkey, got in fired.items():
-        mode = (<tuple?>fkey)[1]
-        info = <tuple?>cats[(<tuple>fkey)[0]]
+        key = <tuple?>fkey
+        if len(key) != 2:
+            raise ValueError("malformed fired key")
+        mode = key[1]
+        info = <tuple?>cats[key[0]]
         outs = <list?>got
         if len(info) != 10 or not outs:
             raise ValueError("malformed category info or fired rules")
-        if len(outs) == 1:  # already distinct and in order (unique_spans of its result is itself)
-            best = <tuple?>outs[0]
+        rows = tuple(outs)  # the caller's list could change in a callback
+        for o in rows:
+            if o is None or len(o) != 5:
+                raise ValueError("a fired rule is (action, rule id, score, evidence, cues)")
+        if len(rows) == 1:  # already distinct and in order (unique_spans of its result is itself)
+            best = rows[0]
             evidence = list(best[3])
         else:
-            best = <tuple?>max(outs, key=rank)
+            best = <tuple?>max(rows, key=rank)
+            if len(best) != 5:
+                raise ValueError("a fired rule is (action, rule id, score, evidence, cues)")
             evidence = []
-            for o in outs:
+            for o in rows:
                 evidence.extend(o[3])
             evidence = unique(evidence)
         bracket = info[8] if original else info[9]
@@ -1280,7 +1313,7 @@ def build_categories(
                     dict(bracket) if bracket is not None else None,
                     list(info[6]),
                     info[7],
-                    [o[1] for o in outs],
+                    [o[1] for o in rows],
                     best[4],
                     modes[first[best[1]]][1],
                 )

@@ -476,7 +476,7 @@ cdef Py_ssize_t *_breaks(str s, Py_ssize_t *count) except NULL:
     return out
 
 
-def sentence_breaks(str s):
+def sentence_breaks(str s not None):
     """The offsets of ``[.!?;\\n]`` in ``s``."""
     cdef Py_ssize_t nb = 0, i
     cdef Py_ssize_t *br = _breaks(s, &nb)
@@ -757,6 +757,7 @@ def row_signals(signal_cls, span_cls, tuple signal_fields, str field, str origin
     """``target_signals(..., hits, aimed_flags(hits, spans, original, window), ...)`` for the hits ``rows`` of
     :func:`target_rows` (``(kind, start, end, strong)`` tuples): the same signals, read from the tuples, without
     ``TargetHit`` objects."""
+    rows = list(rows)  # a copy: the caller's list could change in a callback (its rows are read unchecked)
     cdef Py_ssize_t n = len(rows), i
     cdef tuple row
     cdef dict grouped = {}
@@ -776,7 +777,7 @@ def row_signals(signal_cls, span_cls, tuple signal_fields, str field, str origin
     try:
         for i in range(n):
             row = rows[i]
-            if len(row) != 4:
+            if row is None or len(row) != 4:
                 raise TypeError("a target row is (kind, start, end, strong)")
             hs[i] = row[1]
             he[i] = row[2]
