@@ -461,6 +461,12 @@ cdef class Program:
     ):
         if not (len(steps) == len(descs) == len(no_signals) == len(conds)) or n_all < 0 or n_any < 0 or n_all + n_any > len(steps):
             raise ValueError("steps, descriptions and memos of different lengths")
+        for step in steps:  # read unchecked in the loop
+            if len(<tuple?>step) != 7:
+                raise ValueError("a step is (k, key, floor kind, floor, fn, args, call)")
+        for desc in descs:
+            if len(<tuple?>desc) != 4:
+                raise ValueError("a description is (group, index, desc, where)")
         self.owner, self.steps, self.descs, self.no_signals = owner, steps, descs, no_signals
         self.memo, self.conds = memo, conds
         self.n, self.n_all, self.n_any, self.min_any = len(steps), n_all, n_any, min_any
@@ -490,6 +496,7 @@ cdef class Program:
         """``RuleProgram.run``: (outcome shape, evidence)."""
         return self._run(facts, facts.pack_id, facts.keys, facts.top, facts.memo, facts.evidence)
 
+    @cython.boundscheck(True)  # no_signals and conds are the RuleProgram's lists
     cdef tuple _run(self, object facts, object pack_id, object keys, object top, object memo, object ev):
         """:meth:`run` with the fields of ``facts`` it reads already read (``run_rules`` reads them once per pack)."""
         if pack_id != self.pack_id:
@@ -552,6 +559,7 @@ cdef class Program:
             raise ValueError("one result per condition")
         return self._shape(res, tuple([(r.matched, r.score, r.detail) for r in res]))
 
+    @cython.boundscheck(True)
     cdef object _shape(self, list results, tuple keys):
         cdef Py_ssize_t n = self.n, j, n_all = self.n_all, n_any = self.n_any
         cdef list entries = [None] * n
@@ -561,7 +569,7 @@ cdef class Program:
         cdef bint fresh
         for j in range(n):
             key = <tuple>keys[j]
-            cache = <dict>self.conds[j]
+            cache = <dict?>self.conds[j]
             got = cache.get(key)
             fresh = got is None
             if not fresh:  # 1 == 1.0 == True, 0.0 == -0.0 as keys: the cached entry must round to the same

@@ -21,6 +21,7 @@ Character classes are those of the ``regex`` module (its Unicode version, not Py
 is classified with ``regex`` the first time a character of it is read.
 """
 
+cimport cython
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
@@ -721,6 +722,7 @@ def target_rows(list person, list person_folded, list demonstrative, list demons
     return [(r[2], r[0], r[1], r[3]) for r in sorted(rows)]
 
 
+@cython.boundscheck(True)  # hits and is_near are the caller's lists
 def target_signals(signal_cls, span_cls, tuple signal_fields, str field, str original, list hits, list is_near,
                    str detector, tuple aimed_scores, tuple present_scores):
     """``targets._target_signals``: one ``target`` signal per (kind, aimed) group of ``hits``, in key order."""
@@ -730,6 +732,8 @@ def target_signals(signal_cls, span_cls, tuple signal_fields, str field, str ori
     cdef bint strong
     if len(is_near) != n:
         raise ValueError("one flag per hit")
+    if len(aimed_scores) != 2 or len(present_scores) != 2:
+        raise ValueError("scores are (strong, weak) pairs")
     for i in range(n):
         h = hits[i]
         key = (h.kind, is_near[i])
@@ -758,6 +762,8 @@ def row_signals(signal_cls, span_cls, tuple signal_fields, str field, str origin
     :func:`target_rows` (``(kind, start, end, strong)`` tuples): the same signals, read from the tuples, without
     ``TargetHit`` objects."""
     rows = list(rows)  # a copy: the caller's list could change in a callback (its rows are read unchecked)
+    if len(aimed_scores) != 2 or len(present_scores) != 2:
+        raise ValueError("scores are (strong, weak) pairs")
     cdef Py_ssize_t n = len(rows), i
     cdef tuple row
     cdef dict grouped = {}

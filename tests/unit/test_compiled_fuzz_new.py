@@ -370,3 +370,44 @@ def test_group_signals_with_any_items(items: list[Any]) -> None:
     assert top == {0: 2, 1: 3}
     assert keys == frozenset({0, 1, 2})
     assert dets == {"a": "a/b"}
+
+
+@needs_targets
+def test_target_signals_refuse_scores_that_are_not_pairs() -> None:
+    for scores in ((), (0.5,)):
+        with pytest.raises(ValueError, match="pairs"):
+            _t.row_signals(tuple, Span, (), "body", "abc", [("name", 0, 1, True)], [], 3, "d", scores, scores)
+    with pytest.raises(TypeError):
+        _t.row_signals(tuple, Span, (), "body", "abc", [("name", 0, 1, True)], [], 3, "d", None, None)
+    with pytest.raises(ValueError, match="pairs"):
+        _t.target_signals(tuple, Span, (), "body", "abc", [], [], "d", (), ())
+
+
+class _Res:
+    matched = True
+    score = 1.0
+    detail = "d"
+    signals = ()
+
+
+def _program(steps: Any, conds: list[Any]) -> Any:
+    return _r.Program(
+        None, steps, ((0, 0, "d", "w"),), [None], {}, conds, 1, 0, 1, "p", "r", 10, lambda *a: a, dict, list, None
+    )
+
+
+@needs_rules
+def test_program_refuses_malformed_steps_and_memos_emptied_by_a_condition() -> None:
+    with pytest.raises(TypeError):
+        _program((5,), [{}])
+    with pytest.raises(ValueError, match="step"):
+        _program(((0,),), [{}])
+    conds: list[Any] = [{}]
+
+    def empties(facts: Any, args: Any) -> _Res:
+        conds.clear()
+        return _Res()
+
+    prog = _program(((0, None, None, None, empties, None, None),), conds)
+    with pytest.raises(IndexError):
+        prog.run(types.SimpleNamespace(pack_id="p", keys=set(), top={}, memo=None, evidence=None))
