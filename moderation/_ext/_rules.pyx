@@ -832,30 +832,28 @@ cdef inline object _enum_value(object member):
         return member.value
 
 
+cdef object _kind_result(str what, object v, object ok):
+    """A kind condition's result (``detail`` "<what> is <v>"), shared while ``ok`` is a bool (bounded cache)."""
+    if type(ok) is not bool:
+        return _new_result(ok, 1.0 if ok else 0.0, (), f"{what} is {v}")
+    cdef object key = (what, type(v), v, ok)
+    got = _PLAIN_RESULTS.get(key)
+    if got is None:
+        got = _new_result(ok, 1.0 if ok else 0.0, (), f"{what} is {v}")
+        _keep(key, got)
+    return got
+
+
 def cond_item_kind(facts, args):
     """``rules._item_kind``."""
     v = _enum_value(facts.item.kind)
-    ok = v in args["in"]
-    cdef object key = ("item_kind", type(v), v, ok)
-    got = _PLAIN_RESULTS.get(key)
-    if got is None:
-        got = _new_result(ok, 1.0 if ok else 0.0, (), f"item kind is {v}")
-        _keep(key, got)
-    return got
+    return _kind_result("item kind", v, v in args["in"])
 
 
 def cond_post_kind(facts, args):
     """``rules._post_kind``."""
     v = _enum_value(facts.item.post_kind)
-    ok = v == args["is"]
-    if type(ok) is not bool:
-        return _new_result(ok, 1.0 if ok else 0.0, (), f"post kind is {v}")
-    cdef object key = ("post_kind", type(v), v, ok)
-    got = _PLAIN_RESULTS.get(key)
-    if got is None:
-        got = _new_result(ok, 1.0 if ok else 0.0, (), f"post kind is {v}")
-        _keep(key, got)
-    return got
+    return _kind_result("post kind", v, v == args["is"])
 
 
 def cond_author(facts, args):

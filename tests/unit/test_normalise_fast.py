@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import moderation.text.normalise as N
+from tests.unit.test_normalise_compiled import python_path
 
 compiled = N._compiled()
 
@@ -27,16 +28,6 @@ def every_stage() -> Iterator[None]:
         yield
     finally:
         N._trigger_bits = saved  # type: ignore[assignment]
-
-
-@contextlib.contextmanager
-def python_path() -> Iterator[None]:
-    saved = N._c
-    N._c = None
-    try:
-        yield
-    finally:
-        N._c = saved
 
 
 def _fields(n: N.Normalised) -> tuple[object, ...]:
