@@ -242,28 +242,37 @@ def _mode_on(pack: Pack, rule: Rule, cat: Category, pack_in_force: bool, day: dt
     return mode, note
 
 
+def _trace_entry(
+    pack_id: str, rule: Rule, mode: str, note: str, shape: OutcomeShape, *, fired: bool, **rest: Any
+) -> dict[str, Any]:
+    """A rule's trace entry, in the stored key order; ``rest`` gives ``action``, ``conditions`` and ``context``."""
+    return {
+        "pack": pack_id,
+        "rule": rule.id,
+        "category": rule.category,
+        "where": rule.where,
+        "description": rule.description,
+        "mode": mode,
+        "fired": fired,
+        "outcome": "fired" if fired else "not fired",
+        "reason": shape.reason,
+        "action": rest["action"],
+        "score": round(shape.score, 6),
+        "conditions": rest["conditions"],
+        "context": rest["context"],
+        "note": note,
+    }
+
+
 def _not_fired_entry(shape: OutcomeShape, pack_id: str, rule: Rule, mode: str, note: str) -> FrozenDict:
     """Return the trace entry of a rule that did not fire: built once per outcome shape and mode, then shared by
     every evaluation with that outcome (frozen, so no evaluation can change another's trace)."""
     got = shape.entries.get((mode, note))
     if got is None:
         got = shape.entries[(mode, note)] = FrozenDict(
-            {
-                "pack": pack_id,
-                "rule": rule.id,
-                "category": rule.category,
-                "where": rule.where,
-                "description": rule.description,
-                "mode": mode,
-                "fired": False,
-                "outcome": "not fired",
-                "reason": shape.reason,
-                "action": None,
-                "score": round(shape.score, 6),
-                "conditions": shape.trace,
-                "context": FrozenList(),
-                "note": note,
-            }
+            _trace_entry(
+                pack_id, rule, mode, note, shape, fired=False, action=None, conditions=shape.trace, context=FrozenList()
+            )
         )
     return got
 
@@ -411,9 +420,7 @@ def _run_rules_py(  # noqa: PLR0917 - the reference of the compiled loop, with i
             assert plan.quiet is not None
             shape, evidence = plan.quiet, []
         if not shape.fired:  # shared entry, built once per outcome shape and mode
-            got = shape.entries.get(modes[i])
-            if got is None:
-                got = _not_fired_entry(shape, pack_id, rule, mode, note)
+            got = _not_fired_entry(shape, pack_id, rule, mode, note)
             entries[i] = got
             if got is not baseline[i]:
                 changed.append(start + i)
@@ -422,22 +429,9 @@ def _run_rules_py(  # noqa: PLR0917 - the reference of the compiled loop, with i
         action = plan.action
         conditions = shape.trace_copy()
         found = cues_of(rule.context, evidence)
-        entry = {
-            "pack": pack_id,
-            "rule": rule.id,
-            "category": rule.category,
-            "where": rule.where,
-            "description": rule.description,
-            "mode": mode,
-            "fired": True,
-            "outcome": "fired",
-            "reason": shape.reason,
-            "action": action.value,
-            "score": round(shape.score, 6),
-            "conditions": conditions,
-            "context": found,
-            "note": note,
-        }
+        entry = _trace_entry(
+            pack_id, rule, mode, note, shape, fired=True, action=action.value, conditions=conditions, context=found
+        )
         entries[i] = entry
         if rule.context != "ignore" and len(found) >= ctx.clear_at:
             entry["outcome"] = "cleared by context"
