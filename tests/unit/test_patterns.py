@@ -70,6 +70,8 @@ _PREFILTER_PATTERNS = [
         "stk 123456 vietcombank",
         "bcdx lừa   đảo",
         "lua\x1cdao",  # Python's \s matches \x1c, Hyperscan's does not: the filter must stand aside
+        "lua\x0bdao",
+        "lua\x1fdao",
         "LỪA\u0301 ĐẢO",
         "không có gì",
         "",
