@@ -21,7 +21,7 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeASCII
-from libc.stdlib cimport qsort
+from libc.string cimport memcpy
 
 import operator
 import types
@@ -94,9 +94,7 @@ cdef struct _Key:
     Py_ssize_t idx  # position in the input: equal places keep input order (a stable sort)
 
 
-cdef int _cmp_key(const void* a, const void* b) noexcept nogil:
-    cdef const _Key* x = <const _Key*>a
-    cdef const _Key* y = <const _Key*>b
+cdef inline int _key_cmp(const _Key* x, const _Key* y) noexcept nogil:
     if x.rank != y.rank:
         return -1 if x.rank < y.rank else 1
     if x.start != y.start:
@@ -106,6 +104,84 @@ cdef int _cmp_key(const void* a, const void* b) noexcept nogil:
     if x.idx != y.idx:
         return -1 if x.idx < y.idx else 1
     return 0
+
+
+cdef int _sort_keys(_Key* keys, Py_ssize_t n) except -1:
+    """Sort ``keys`` (all distinct: ``idx`` differs) by (field rank, start, end, input position): a natural merge sort (the spans of
+    one signal are in order, so evidence is a few sorted runs and the merges take about n * log2(runs) steps)."""
+    if n < 2:
+        return 0
+    cdef Py_ssize_t i, r, nr = 1, out_r, a, a_end, b, b_end, k
+    cdef Py_ssize_t* bounds = <Py_ssize_t*>PyMem_Malloc((n + 1) * sizeof(Py_ssize_t))
+    cdef _Key* tmp = NULL
+    cdef _Key* src = keys
+    cdef _Key* dst
+    cdef _Key* swap
+    if bounds == NULL:
+        raise MemoryError()
+    try:
+        bounds[0] = 0
+        for i in range(1, n):
+            if _key_cmp(&keys[i - 1], &keys[i]) > 0:
+                bounds[nr] = i
+                nr += 1
+        bounds[nr] = n
+        if nr == 1:
+            return 0
+        tmp = <_Key*>PyMem_Malloc(n * sizeof(_Key))
+        if tmp == NULL:
+            raise MemoryError()
+        dst = tmp
+        while nr > 1:
+            out_r = 0
+            r = 0
+            while r < nr:
+                a, a_end = bounds[r], bounds[r + 1]
+                if r + 1 < nr:
+                    b, b_end = bounds[r + 1], bounds[r + 2]
+                else:
+                    b = b_end = a_end
+                k = a
+                while a < a_end and b < b_end:
+                    if _key_cmp(&src[b], &src[a]) < 0:
+                        dst[k] = src[b]
+                        b += 1
+                    else:
+                        dst[k] = src[a]
+                        a += 1
+                    k += 1
+                while a < a_end:
+                    dst[k] = src[a]
+                    a += 1
+                    k += 1
+                while b < b_end:
+                    dst[k] = src[b]
+                    b += 1
+                    k += 1
+                bounds[out_r] = bounds[r]
+                out_r += 1
+                r += 2
+            bounds[out_r] = n
+            nr = out_r
+            swap = src
+            src = dst
+            dst = swap
+        if src != keys:
+            memcpy(keys, src, n * sizeof(_Key))
+    finally:
+        PyMem_Free(tmp)
+        PyMem_Free(bounds)
+    return 0
+
+
+cdef inline object _text(object sp):
+    """``sp.text``, read from its slot when ``sp`` is exactly a Span with it set."""
+    cdef PyObject* t
+    if _FAST and type(sp) is _SPAN:
+        t = _slot(sp, _OFF_TEXT)
+        if t != NULL:
+            return <object>t
+    return sp.text
 
 
 cdef list _general(list spans):
@@ -155,7 +231,7 @@ cdef list _general(list spans):
                 last_field = f
             keys[i].rank = g
             keys[i].idx = i
-        qsort(keys, n, sizeof(_Key), _cmp_key)
+        _sort_keys(keys, n)
         i = 0
         while i < n:
             j = i + 1
@@ -168,12 +244,20 @@ cdef list _general(list spans):
                 j += 1
             if j == i + 1:
                 out.append(spans[keys[i].idx])
+            elif j == i + 2:  # two spans at one place (most groups): the second, or both when their texts differ
+                sp = spans[keys[i].idx]
+                f = spans[keys[i + 1].idx]
+                if _text(sp) == _text(f):
+                    out.append(f)
+                else:
+                    out.append(sp)
+                    out.append(f)
             else:  # several spans at one place: one per distinct text, the last of each, first-seen order
-                del group[:]
-                del texts[:]
+                group = []
+                texts = []
                 for g in range(i, j):
                     sp = spans[keys[g].idx]
-                    t = sp.text
+                    t = _text(sp)
                     for m in range(len(texts)):
                         if texts[m] == t:
                             group[m] = sp
