@@ -22,6 +22,7 @@ is classified with ``regex`` the first time a character of it is read.
 """
 
 cimport cython
+from cpython.object cimport PyObject, PyTypeObject
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
@@ -31,6 +32,52 @@ import regex
 
 cdef extern from "Python.h":
     int PyObject_GenericSetAttr(object o, object name, object value) except -1
+    PyObject *_PyType_Lookup(PyTypeObject *tp, PyObject *name)
+    PyObject **PySequence_Fast_ITEMS(object o)
+
+cdef extern from *:
+    """
+    #include <structmember.h>
+
+    /* A new instance of ``tp`` (as ``object.__new__(tp)`` makes it: ``tp->tp_alloc``, every slot NULL) with the
+       object slots at ``off[k]`` set to ``vals[k]`` (new references), as ``object.__setattr__`` through their
+       member descriptors sets them on a fresh instance. */
+    static PyObject *__mod_targets_slots_new(PyTypeObject *tp, const Py_ssize_t *off, PyObject *const *vals,
+                                             Py_ssize_t n) {
+        PyObject *o = tp->tp_alloc(tp, 0);
+        Py_ssize_t k;
+        if (o == NULL) return NULL;
+        for (k = 0; k < n; k++) {
+            Py_INCREF(vals[k]);
+            *(PyObject **)((char *)o + off[k]) = vals[k];
+        }
+        return o;
+    }
+
+    /* The offset of the writable object slot (T_OBJECT_EX) that ``descr``, a member descriptor of ``tp`` itself,
+       sets in a ``tp`` instance; -1 when ``descr`` is anything else. */
+    static Py_ssize_t __mod_targets_member_offset(PyTypeObject *tp, PyObject *descr) {
+        PyMemberDef *m;
+        if (descr == NULL || Py_TYPE(descr) != &PyMemberDescr_Type) return -1;
+        if (((PyDescrObject *)descr)->d_type != tp) return -1;
+        m = ((PyMemberDescrObject *)descr)->d_member;
+        if (m == NULL || m->type != T_OBJECT_EX || (m->flags & READONLY)) return -1;
+        if (m->offset < (Py_ssize_t)sizeof(PyObject)
+                || m->offset + (Py_ssize_t)sizeof(PyObject *) > tp->tp_basicsize) return -1;
+        return m->offset;
+    }
+
+    /* ``object.__new__(tp)`` is ``tp->tp_alloc(tp, 0)`` with the generic allocator: ``tp`` keeps object's
+       ``__new__`` and allocator and is not abstract. */
+    static int __mod_targets_plain_type(PyTypeObject *tp) {
+        return tp->tp_new == PyBaseObject_Type.tp_new && tp->tp_alloc == PyType_GenericAlloc
+            && !(tp->tp_flags & Py_TPFLAGS_IS_ABSTRACT);
+    }
+    """
+    object _slots_new "__mod_targets_slots_new"(PyTypeObject *tp, const Py_ssize_t *off, PyObject **vals,
+                                                Py_ssize_t n)
+    Py_ssize_t _member_offset "__mod_targets_member_offset"(PyTypeObject *tp, PyObject *descr)
+    bint _plain_type "__mod_targets_plain_type"(PyTypeObject *tp)
 
 # Class bits of a code point; each is the class written in the patterns of ``targets``.
 cdef enum:
@@ -575,22 +622,115 @@ def aimed_flags(hits, spans, str original, Py_ssize_t window):
 
 cdef object _object_new = object.__new__
 
+cdef enum:
+    MAX_FIELDS = 8
+
+
+@cython.final
+cdef class _Maker:
+    """Makes instances of ``cls`` with its fields ``names`` set, as ``object.__new__(cls)`` and then
+    ``object.__setattr__(obj, name, value)`` per field make them (what :func:`build` does).
+
+    When ``cls`` is a plain slotted class (``object.__new__`` and the generic allocator, not abstract) and each
+    name is a writable object slot of ``cls`` itself, the values are stored into the slots directly: what the member
+    descriptors' ``__set__`` does on a fresh instance, without a lookup and a call per field. Otherwise (or when a
+    descriptor has been replaced since) the objects are made through ``object.__new__`` and ``__setattr__``."""
+
+    cdef object cls
+    cdef tuple names
+    cdef list descrs
+    cdef PyTypeObject *tp
+    cdef Py_ssize_t n
+    cdef Py_ssize_t off[MAX_FIELDS]
+    cdef bint fast
+
+    def __init__(self, cls, tuple names):
+        cdef Py_ssize_t k, j, off
+        cdef PyTypeObject *tp
+        cdef PyObject *d
+        self.cls = cls
+        self.names = names
+        self.n = len(names)
+        self.descrs = []
+        self.fast = False
+        if not isinstance(cls, type) or self.n > MAX_FIELDS:
+            return
+        tp = <PyTypeObject *>cls
+        if not _plain_type(tp):
+            return
+        for k in range(self.n):
+            name = names[k]
+            if type(name) is not str:
+                return
+            d = _PyType_Lookup(tp, <PyObject *>name)
+            off = _member_offset(tp, d)
+            if off < 0:
+                return
+            for j in range(k):
+                if self.off[j] == off:  # two names, one slot: the second store would drop the first value
+                    return
+            self.off[k] = off
+            self.descrs.append(<object>d)
+        self.tp = tp
+        self.fast = True
+
+    cdef inline bint _current(self):
+        """The fast path still applies: each name still finds the member descriptor it found at first."""
+        cdef Py_ssize_t k
+        if not self.fast:
+            return False
+        for k in range(self.n):
+            if _PyType_Lookup(self.tp, <PyObject *>self.names[k]) != <PyObject *>self.descrs[k]:
+                return False
+        return True
+
+    cdef object _slow(self, PyObject **vals):
+        cdef Py_ssize_t k
+        obj = _object_new(self.cls)
+        for k in range(self.n):
+            PyObject_GenericSetAttr(obj, self.names[k], <object>vals[k])
+        return obj
+
+
+cdef dict _makers = {}
+
+
+cdef _Maker _maker(cls, tuple names):
+    """The :class:`_Maker` of ``cls`` and ``names``, checked to be current (a few are kept)."""
+    key = (cls, names)
+    cdef _Maker m = _makers.get(key)
+    if m is None or not m._current():
+        m = _Maker(cls, names)
+        if len(_makers) >= 32:
+            _makers.clear()
+        _makers[key] = m
+    return m
+
+
+cdef inline object _make(_Maker m, bint fast, PyObject **vals):
+    if fast:
+        return _slots_new(m.tp, m.off, vals, m.n)
+    return m._slow(vals)
+
 
 def build(cls, tuple names, list rows):
     """``[cls(*row) for row in rows]`` for a frozen, slotted dataclass ``cls`` whose ``__init__`` only stores its
     fields ``names`` (no defaults left out, no ``__post_init__``): the attributes are set as that ``__init__`` sets
-    them (``object.__setattr__``), in C."""
+    them (``object.__setattr__``), in C (see :class:`_Maker`)."""
     cdef list out = []
-    cdef Py_ssize_t k, m = len(names)
+    cdef Py_ssize_t m = len(names)
     cdef tuple row
+    cdef _Maker mk = _maker(cls, names)
+    cdef bint fast = mk.fast
+    rows = list(rows)  # a copy: the rows stay alive while their items are read
     for row in rows:
         if len(row) != m:
             raise TypeError(f"{cls.__name__} takes {m} fields, got {len(row)}")
-        obj = _object_new(cls)
-        for k in range(m):
-            PyObject_GenericSetAttr(obj, names[k], row[k])
-        out.append(obj)
+        out.append(_make(mk, fast, PySequence_Fast_ITEMS(row)))
     return out
+
+
+cdef tuple _SPAN_FIELDS = ("field", "start", "end", "text")
 
 
 def spans_of(cls, str field, str original, hits):
@@ -598,15 +738,20 @@ def spans_of(cls, str field, str original, hits):
     :func:`build`)."""
     cdef list out = []
     cdef Py_ssize_t a, b
+    cdef _Maker mk = _maker(cls, _SPAN_FIELDS)
+    cdef bint fast = mk.fast
+    cdef PyObject *vals[4]
     for h in hits:
-        a = h.start
-        b = h.end
-        obj = _object_new(cls)
-        PyObject_GenericSetAttr(obj, "field", field)
-        PyObject_GenericSetAttr(obj, "start", h.start)
-        PyObject_GenericSetAttr(obj, "end", h.end)
-        PyObject_GenericSetAttr(obj, "text", original[a:b])
-        out.append(obj)
+        start = h.start
+        end = h.end
+        a = start
+        b = end
+        text = original[a:b]
+        vals[0] = <PyObject *>field
+        vals[1] = <PyObject *>start
+        vals[2] = <PyObject *>end
+        vals[3] = <PyObject *>text
+        out.append(_make(mk, fast, vals))
     return tuple(out)
 
 
@@ -615,16 +760,19 @@ def pair_spans(cls, str field, str original, pairs):
     spans of an offensive result."""
     cdef list out = []
     cdef Py_ssize_t a, b
+    cdef _Maker mk = _maker(cls, _SPAN_FIELDS)
+    cdef bint fast = mk.fast
+    cdef PyObject *vals[4]
     for pair in pairs:
         start, end = pair
         a = start
         b = end
-        obj = _object_new(cls)
-        PyObject_GenericSetAttr(obj, "field", field)
-        PyObject_GenericSetAttr(obj, "start", start)
-        PyObject_GenericSetAttr(obj, "end", end)
-        PyObject_GenericSetAttr(obj, "text", original[a:b])
-        out.append(obj)
+        text = original[a:b]
+        vals[0] = <PyObject *>field
+        vals[1] = <PyObject *>start
+        vals[2] = <PyObject *>end
+        vals[3] = <PyObject *>text
+        out.append(_make(mk, fast, vals))
     return tuple(out)
 
 
@@ -772,8 +920,13 @@ def row_signals(signal_cls, span_cls, tuple signal_fields, str field, str origin
     cdef Py_ssize_t *hs
     cdef Py_ssize_t *he
     cdef unsigned char *flags
+    cdef _Maker mk
+    cdef bint fast
+    cdef PyObject *vals[4]
     if n == 0:
         return []
+    mk = _maker(span_cls, _SPAN_FIELDS)
+    fast = mk.fast
     hs = <Py_ssize_t *>malloc(n * sizeof(Py_ssize_t))
     he = <Py_ssize_t *>malloc(n * sizeof(Py_ssize_t))
     flags = <unsigned char *>calloc(n, 1)
@@ -814,11 +967,13 @@ def row_signals(signal_cls, span_cls, tuple signal_fields, str field, str origin
         attrs = {"target_kind": kind, "strong": strong, "aimed": is_aimed, "count": len(group), "field": field}
         members = []
         for row in group:
-            obj = _object_new(span_cls)
-            PyObject_GenericSetAttr(obj, "field", field)
-            PyObject_GenericSetAttr(obj, "start", row[1])
-            PyObject_GenericSetAttr(obj, "end", row[2])
-            PyObject_GenericSetAttr(obj, "text", original[<Py_ssize_t>row[1]:<Py_ssize_t>row[2]])
-            members.append(obj)
+            start = row[1]
+            end = row[2]
+            text = original[<Py_ssize_t>start:<Py_ssize_t>end]
+            vals[0] = <PyObject *>field
+            vals[1] = <PyObject *>start
+            vals[2] = <PyObject *>end
+            vals[3] = <PyObject *>text
+            members.append(_make(mk, fast, vals))
         out.append(("target", kind, scores[0] if strong else scores[1], tuple(members), attrs, detector))
     return build(signal_cls, signal_fields, out)
