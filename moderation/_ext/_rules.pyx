@@ -26,7 +26,7 @@ from libc.string cimport memcpy
 import operator
 import types
 
-from moderation.domain import Span
+from moderation.domain import Signal, Span
 
 _SPAN_PLACE = operator.attrgetter("field", "start", "end")
 _getitem = operator.getitem  # called as Python does (offsets past a C size are clamped, not an OverflowError)
@@ -323,7 +323,7 @@ def signal_spans(signals):
     cdef list lst = []
     cdef object s
     for s in signals:
-        lst.extend(s.spans)
+        lst.extend(_oget(s, _SIGNAL, _S_SPANS, "spans"))
     if len(lst) < 2 or _strictly_sorted(lst):
         return lst
     return _general(lst)
@@ -591,13 +591,16 @@ cdef class Program:
         cdef list mkey = [None] * n
         cdef tuple step
         cdef object key, floor_kind, res, call
+        cdef bint dict_top = type(top) is dict, dict_memo = type(memo) is dict
         for j in range(n):
             step = <tuple>self.steps[j]
             key = step[1]
             floor_kind = step[2]
             if key is not None and key not in keys:
                 res = self.no_hits
-            elif floor_kind is not None and top.get(floor_kind, -1.0) < step[3]:
+            elif floor_kind is not None and (
+                (<dict>top).get(floor_kind, -1.0) if dict_top else top.get(floor_kind, -1.0)
+            ) < step[3]:
                 res = no_signals[j]
                 if res is None:
                     res = self.owner._none_reach(j, facts)
@@ -605,12 +608,12 @@ cdef class Program:
                 res = step[4](facts, step[5])
             else:  # the same call in another rule of this item gives the same result
                 call = step[6]
-                res = memo.get(call)
+                res = (<dict>memo).get(call) if dict_memo else memo.get(call)
                 if res is None:
                     res = step[4](facts, step[5])
                     memo[call] = res
             results[j] = res
-            mkey[j] = (res.matched, res.score, res.detail)
+            mkey[j] = (_rget(res, _R_MATCHED, "matched"), _rget(res, _R_SCORE, "score"), _rget(res, _R_DETAIL, "detail"))
         cdef tuple memo_key = tuple(mkey)
         shape = self.memo.get(memo_key)
         if shape is None:
@@ -618,23 +621,24 @@ cdef class Program:
                 self.memo.clear()
             shape = self._shape(results, memo_key)
             self.memo[memo_key] = shape
-        if not shape.fired:
+        if not _oget(shape, self.shape_cls, self.off_fired, "fired"):
             return shape, []
         cdef list signals = []
         for j in range(self.n_all):
-            signals.extend(results[j].signals)
+            signals.extend(_rget(results[j], _R_SIGNALS, "signals"))
         for j in range(self.n_all, self.n_all + self.n_any):
             res = results[j]
-            if res.matched:
-                signals.extend(res.signals)
+            if _rget(res, _R_MATCHED, "matched"):
+                signals.extend(_rget(res, _R_SIGNALS, "signals"))
         if ev is None:
             return shape, signal_spans(signals)
         ekey = tuple([id(s) for s in signals])
-        got = ev.get(ekey)
+        got = (<dict>ev).get(ekey) if type(ev) is dict else ev.get(ekey)
         if got is None:
             got = signal_spans(signals)
             ev[ekey] = got
         return shape, got
+
 
     def shape(self, results):
         """``RuleProgram._shape`` of the conditions' results (not stored in the memo)."""
@@ -683,21 +687,21 @@ cdef class Program:
         cdef bint all_ok = True
         cdef list failed = [], any_hits = [], blocked = []
         for j in range(n_all):
-            if not results[j].matched:
+            if not _rget(results[j], _R_MATCHED, "matched"):
                 all_ok = False
                 failed.append(j)
         for j in range(n_all, n_all + n_any):
-            if results[j].matched:
+            if _rget(results[j], _R_MATCHED, "matched"):
                 any_hits.append(results[j])
         cdef bint any_ok = n_any == 0 or len(any_hits) >= self.min_any
         for j in range(n_all + n_any, n):
-            if results[j].matched:
+            if _rget(results[j], _R_MATCHED, "matched"):
                 blocked.append(j - n_all - n_any)
         cdef list scores
         if all_ok and any_ok and not blocked:
-            scores = [results[j].score for j in range(n_all)]
+            scores = [_rget(results[j], _R_SCORE, "score") for j in range(n_all)]
             if any_hits:
-                scores.append(max([r.score for r in any_hits]))
+                scores.append(max([_rget(r, _R_SCORE, "score") for r in any_hits]))
             return self._new_shape(True, min(scores) if scores else 1.0, "all conditions held", trace)
         if not all_ok:
             reason = "when_all " + ", ".join([f"[{j}] {self.descs[j][2]}" for j in failed]) + " did not hold"
@@ -721,6 +725,27 @@ cdef object _Result = None
 cdef dict _PLAIN_RESULTS = {}
 cdef Py_ssize_t _PLAIN_MAX = 4096
 cdef Py_ssize_t _R_MATCHED = -1, _R_SCORE = -1, _R_SIGNALS = -1, _R_DETAIL = -1
+
+
+cdef inline object _oget(object obj, object cls, Py_ssize_t off, str name):
+    """``getattr(obj, name)``, read from the slot at ``off`` when ``obj`` is exactly of class ``cls`` (``off`` > 0 only
+    for a writable object slot of that class's own ``__slots__``, see :func:`_slot_offset`)."""
+    cdef PyObject* p
+    if off > 0 and type(obj) is cls:
+        p = _slot(obj, off)
+        if p != NULL:
+            return <object>p
+    return getattr(obj, name)
+
+
+cdef inline object _rget(object res, Py_ssize_t off, str name):
+    """``getattr(res, name)``, read from the slot at ``off`` when ``res`` is exactly of the result class."""
+    cdef PyObject* p
+    if off > 0 and type(res) is _Result:
+        p = _slot(res, off)
+        if p != NULL:
+            return <object>p
+    return getattr(res, name)
 
 
 cdef extern from "Python.h":
@@ -761,6 +786,13 @@ def set_result_type(cls):
     _R_MATCHED, _R_SCORE, _R_SIGNALS, _R_DETAIL = offs
 
 
+# Where a Signal keeps its fields (read from the slot in the loops over an item's signals; -1: read by attribute).
+cdef type _SIGNAL = Signal
+cdef Py_ssize_t _S_KIND = _slot_offset(Signal, "kind"), _S_KEY = _slot_offset(Signal, "key")
+cdef Py_ssize_t _S_SCORE = _slot_offset(Signal, "score"), _S_SPANS = _slot_offset(Signal, "spans")
+cdef Py_ssize_t _S_ATTRS = _slot_offset(Signal, "attrs"), _S_DETECTOR = _slot_offset(Signal, "detector")
+
+
 cdef inline void _put(object obj, Py_ssize_t off, object value) noexcept:
     """Store ``value`` in an empty slot of a new object."""
     cdef PyObject** slot = <PyObject**>(<char*><PyObject*>obj + off)
@@ -782,7 +814,7 @@ cdef object _new_result(object matched, object score, object signals, object det
 
 
 cdef inline object _attr1(object sig, str name):
-    attrs = sig.attrs
+    attrs = _oget(sig, _SIGNAL, _S_ATTRS, "attrs")
     if name in attrs:
         return attrs[name]
     return None
@@ -791,7 +823,7 @@ cdef inline object _attr1(object sig, str name):
 cdef bint _in_fields(object sig, object fields) except -1:
     if not fields:
         return True
-    spans = sig.spans
+    spans = _oget(sig, _SIGNAL, _S_SPANS, "spans")
     if spans:
         for s in spans:
             if s.field in fields:
@@ -803,7 +835,7 @@ cdef bint _in_fields(object sig, object fields) except -1:
 cdef object _scored(list matches, str what, object threshold):
     if not matches:
         return _new_result(False, 0.0, (), f"no {what} at or above {threshold:g}")
-    best = max([s.score for s in matches])
+    best = max([_oget(s, _SIGNAL, _S_SCORE, "score") for s in matches])
     return _new_result(True, min(1.0, best), tuple(matches), f"{len(matches)} {what} (best {best:.2f})")
 
 
@@ -812,12 +844,12 @@ cdef object _count_hits(list hits, object args, str what):
     cdef set terms = set()
     cdef object s, spans, term
     for s in hits:
-        spans = s.spans
+        spans = _oget(s, _SIGNAL, _S_SPANS, "spans")
         k = len(spans)
         n += k if k > 1 else 1
         term = _attr1(s, "term")
         if not term:
-            term = spans[0].text.lower() if spans else s.key
+            term = spans[0].text.lower() if spans else _oget(s, _SIGNAL, _S_KEY, "key")
         terms.add(str(term))
     cdef Py_ssize_t distinct = len(terms)
     need, need_distinct = int(args.get("min_hits", 1)), int(args.get("min_distinct", 1))
@@ -829,7 +861,7 @@ cdef object _count_hits(list hits, object args, str what):
 cdef list _keyed(object facts, str kind, str key, object fields):
     cdef list hits = []
     for s in facts.by_kind.get(kind, ()):
-        if s.key == key and (not fields or _in_fields(s, fields)):
+        if _oget(s, _SIGNAL, _S_KEY, "key") == key and (not fields or _in_fields(s, fields)):
             hits.append(s)
     return hits
 
@@ -854,7 +886,7 @@ def cond_offensive(facts, args):
     fields = args.get("fields")
     cdef list hits = []
     for s in facts.by_kind.get("offensive", ()):
-        if s.score >= t and (not fields or _in_fields(s, fields)):
+        if _oget(s, _SIGNAL, _S_SCORE, "score") >= t and (not fields or _in_fields(s, fields)):
             hits.append(s)
     return _scored(hits, "offensive signal(s)", t)
 
@@ -865,11 +897,11 @@ def cond_target(facts, args):
     kinds = args.get("kinds")
     cdef list hits = []
     for s in facts.by_kind.get("target", ()):
-        if s.score >= t:
+        if _oget(s, _SIGNAL, _S_SCORE, "score") >= t:
             if kinds:
-                attrs = s.attrs
+                attrs = _oget(s, _SIGNAL, _S_ATTRS, "attrs")
                 got = attrs["target_kind"] if "target_kind" in attrs else attrs["kind"] if "kind" in attrs else None
-                if not (str(got or s.key) in kinds):
+                if not (str(got or _oget(s, _SIGNAL, _S_KEY, "key")) in kinds):
                     continue
             hits.append(s)
     return _scored(hits, "target(s)", t)
@@ -880,7 +912,7 @@ def cond_accusation(facts, args):
     t = float(args.get("min_score", 0.5))
     cdef list hits = []
     for s in facts.by_kind.get("accusation", ()):
-        if s.score >= t:
+        if _oget(s, _SIGNAL, _S_SCORE, "score") >= t:
             hits.append(s)
     return _scored(hits, "accusation(s)", t)
 
@@ -1105,7 +1137,8 @@ def run_rules(
     cdef dict fired = {}
     cdef tuple info, mode_note
     cdef Program prog
-    cdef object shape, evidence, got, entry, found, action, policy, rule, trace, score, fkey
+    cdef object shape, evidence, got, entry, found, action, policy, rule, trace, score, fkey, shape_cls
+    cdef Py_ssize_t off_fired, off_score, off_reason, off_trace, off_entries
     cdef tuple ran
     cdef list bucket
     for k in range(m):
@@ -1121,9 +1154,15 @@ def run_rules(
             ran = prog._run(facts, pack_id, keys, top, memo, ev)
             shape, evidence = ran[0], ran[1]
         else:
+            prog = <Program>info[0] if type(info[0]) is Program else None
             shape, evidence = plans[i].quiet, []
-        if not shape.fired:  # shared entry, built once per outcome shape and mode
-            got = shape.entries.get(mode_note)
+        if prog is not None:
+            shape_cls, off_fired, off_score, off_reason = prog.shape_cls, prog.off_fired, prog.off_score, prog.off_reason
+            off_trace, off_entries = prog.off_trace, prog.off_entries
+        else:
+            shape_cls, off_fired, off_score, off_reason, off_trace, off_entries = None, -1, -1, -1, -1, -1
+        if not _oget(shape, shape_cls, off_fired, "fired"):  # shared entry, built once per outcome shape and mode
+            got = _oget(shape, shape_cls, off_entries, "entries").get(mode_note)
             if got is None:
                 if type(not_fired_entry) is Program:  # ``engine._not_fired_entry`` with its frozen classes
                     got = _not_fired(<Program>not_fired_entry, shape, pack_id, info, mode_note)
@@ -1134,7 +1173,7 @@ def run_rules(
                 changed.append(start + i)
             continue
         changed.append(start + i)
-        trace = [dict(c) for c in shape.trace]
+        trace = [dict(c) for c in _oget(shape, shape_cls, off_trace, "trace")]
         policy = info[6]
         action = info[7]
         if policy == "ignore" or not evidence:
@@ -1143,7 +1182,7 @@ def run_rules(
             found = (<CueFinder>cues_of).find(policy, evidence)
         else:
             found = cues_of(policy, evidence)
-        score = shape.score
+        score = _oget(shape, shape_cls, off_score, "score")
         entry = {
             "pack": pack_id,
             "rule": info[2],
@@ -1153,7 +1192,7 @@ def run_rules(
             "mode": mode_note[0],
             "fired": True,
             "outcome": "fired",
-            "reason": shape.reason,
+            "reason": _oget(shape, shape_cls, off_reason, "reason"),
             "action": info[8],
             "score": round(score, 6),
             "conditions": trace,
@@ -1189,17 +1228,17 @@ def group_signals(list signals):
     cdef object s, got, best = None, score
     cdef bint first
     for s in signals:
-        kind = s.kind
+        kind = _oget(s, _SIGNAL, _S_KIND, "kind")
         got = by_kind.get(kind)
         if got is None:
             by_kind[kind] = [s]
         else:
             (<list>got).append(s)
-        keys.append(s.key)
+        keys.append(_oget(s, _SIGNAL, _S_KEY, "key"))
     for kind, got in by_kind.items():  # max(): the first of the highest, compared by ``>``
         first = True
         for s in <list>got:
-            score = s.score
+            score = _oget(s, _SIGNAL, _S_SCORE, "score")
             if first:
                 best = score
                 first = False
@@ -1208,7 +1247,7 @@ def group_signals(list signals):
         top[kind] = best
     cdef set names = set()
     for s in signals:
-        d = s.detector
+        d = _oget(s, _SIGNAL, _S_DETECTOR, "detector")
         if d:
             names.add(d)
     cdef list ordered = sorted(names)
