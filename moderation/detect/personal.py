@@ -20,10 +20,12 @@ import bisect
 import functools
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import regex
 
 from moderation.detect.identity import (
@@ -255,6 +257,70 @@ def _may_hold_address(text: str) -> bool:
     return not all(map(_inert, set(_BEYOND_TABLE.findall(text))))
 
 
+@functools.cache
+def _low_folds() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """For each code point below ``FOLD_TABLE_LIMIT``: its fold as one code point (0 when it folds to none or to
+    several) and its fold's length, from :func:`fold_table` (a code point not in it folds to itself)."""
+    points = np.arange(FOLD_TABLE_LIMIT, dtype=np.uint32)
+    lengths = np.ones(FOLD_TABLE_LIMIT, dtype=np.int64)
+    for cp, folded in fold_table().items():
+        lengths[cp] = len(folded)
+        points[cp] = ord(folded) if len(folded) == 1 else 0
+    return points, lengths
+
+
+@functools.lru_cache(maxsize=4096)
+def _high_fold(cp: int) -> str:
+    """The fold of a code point beyond the fold table (what :func:`fold_with_offsets` folds it to)."""
+    return fold_char(chr(cp))
+
+
+def _fold_for_address(text: str) -> tuple[str, Callable[[], list[int]]]:
+    """``fold_with_offsets(text)``, the offsets made only when asked for (an address is rarely found, and a post's
+    offsets are thousands of ints).
+
+    A text with characters beyond the fold table (emoji, CJK: real posts are full of them) is folded with numpy
+    lookups when every character folds to at most one: the characters ``str.translate`` with the fold table would
+    give (it costs some 200 ns a character), and the offsets of the characters kept (the same as repeating each
+    offset by its fold's length).
+    """
+    if text.isascii():
+        return text.lower(), lambda: list(range(len(text) + 1))
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    high = np.flatnonzero(cps >= FOLD_TABLE_LIMIT)
+    if not len(high):  # fold_with_offsets folds these with numpy already
+        folded, offsets = fold_with_offsets(text)
+        return folded, lambda: offsets
+    distinct = set(cps[high].tolist())
+    folds = {cp: _high_fold(cp) for cp in distinct}
+    if any(len(f) > 1 for f in folds.values()):  # several characters from one: the general way
+        folded, offsets = fold_with_offsets(text)
+        return folded, lambda: offsets
+    points, lengths = _low_folds()
+    idx = np.minimum(cps, FOLD_TABLE_LIMIT - 1).astype(np.intp)  # the high ones are set below
+    lens = lengths.take(idx)
+    if lens.max() > 1:
+        folded, offsets = fold_with_offsets(text)
+        return folded, lambda: offsets
+    out = points.take(idx)
+    out[high] = cps[high]  # most fold to themselves (emoji)
+    lens[high] = 1
+    for cp, f in folds.items():
+        if f != chr(cp):
+            at = high[cps[high] == cp]
+            out[at] = ord(f) if f else 0
+            lens[at] = len(f)
+    keep = lens == 1
+    n = len(text)
+
+    def offsets_of() -> list[int]:
+        offsets: list[int] = np.flatnonzero(keep).tolist()
+        offsets.append(n)
+        return offsets
+
+    return out[keep].tobytes().decode("utf-32-le", "surrogatepass"), offsets_of
+
+
 def _may_hold_email(text: str) -> bool:
     """Tell whether ``_EMAIL`` may match ``text`` (False only when it cannot)."""
     return any(m.start() and text[m.start() - 1] in _EMAIL_LOCAL for m in _EMAIL_AT.finditer(text))
@@ -438,12 +504,15 @@ def _find(text: str, official_domains: frozenset[str], clock: _Clock) -> list[Da
             cue = bool(_PASSPORT_CUE.search(before_at(m.start(), CONTEXT_WINDOW)))
             add("passport", m.start(), m.end(), m.group(), 0.9 if cue else 0.5, keyword=cue)
 
-    folded, offsets = fold_with_offsets(text) if _may_hold_address(text) else ("", [])
+    folded, offsets_of = _fold_for_address(text) if _may_hold_address(text) else ("", list)
+    offsets: list[int] | None = None
     for m in clock.scan(_ADDRESS, folded):
         if len(out) >= MAX_DATA:
             break
         if len(_ADDRESS_MARKERS.findall(m.group())) < 1:
             continue
+        if offsets is None:
+            offsets = offsets_of()
         a = offsets[m.start()]
         b = end_offset(offsets, len(m.group().rstrip(" ,")) + m.start(), text)
         if free(a, b):
