@@ -994,3 +994,264 @@ def leet_exact(str text) -> int:
             elif (65 <= b <= 90) or (97 <= b <= 122):
                 return 1
     return -1 if unsure else 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Trigger bits: the patterns of ``normalise._Triggers`` tested in one pass over the code points, with the one-code-
+# point classes they are made of read from a table Hyperscan fills (``normalise._TriggerTable``).
+
+cdef enum:
+    TC_CONF = 1
+    TC_REP = 2
+    TC_NLMN = 4
+    TC_L0134 = 8
+    TC_M = 16
+    TC_SEP = 32
+    TC_L = 64
+    TC_TONED = 128
+    TC_OTONE = 256
+    TC_UTONE = 512
+    TC_NLM = 1024
+    TC_NW = 2048
+    TC_WSX = 4096
+    TC_EXOTIC = 8192
+    T_INV = 1
+    T_CONF = 2
+    T_REP = 4
+    T_EXOTIC = 8
+    T_SPACED = 16
+    T_LEET = 32
+    T_MARK = 64
+    T_TEEN = 128
+    T_WS = 256
+    T_ALL = 511
+
+cdef uint16_t[::1] _tcls
+cdef object _tcls_fill = None
+cdef bint _trig_ready = False
+# The teencode keys: their code points one after the other (key k is _tk_chars[_tk_off[k]:_tk_off[k + 1]]), and an
+# open-addressing table of key index + 1 by code point hash (0 = empty).
+cdef Py_UCS4* _tk_chars = NULL
+cdef Py_ssize_t* _tk_off = NULL
+cdef uint64_t* _tk_hash = NULL
+cdef Py_ssize_t* _tk_slot = NULL
+cdef Py_ssize_t _tk_mask = 0
+cdef Py_ssize_t _tk_max = 0
+
+
+def trigger_ready() -> bool:
+    return _trig_ready
+
+
+cdef inline uint64_t _hash_step(uint64_t h, Py_UCS4 c) noexcept nogil:
+    return (h ^ <uint64_t>c) * <uint64_t>0x100000001B3
+
+
+def trigger_setup(table, fill, list keys, class_bits, trigger_bits):
+    """Share the trigger class table (``uint16`` per code point, ``0xFFFF`` where ``fill(cp)`` has not filled it)
+    and the teencode keys (non-empty, no lone surrogate). ``class_bits`` and ``trigger_bits`` are the values of
+    ``_TC_*`` and ``_T_*`` in normalise.py, checked against this module's."""
+    global _tcls, _tcls_fill, _trig_ready, _tk_chars, _tk_off, _tk_hash, _tk_slot, _tk_mask, _tk_max
+    cdef uint16_t[::1] tab
+    cdef Py_ssize_t nkeys, total = 0, k, i, size = 16, slot, longest = 0
+    cdef Text t
+    cdef Py_UCS4 c
+    cdef uint64_t h
+    cdef Py_UCS4* chars = NULL
+    cdef Py_ssize_t* off = NULL
+    cdef uint64_t* hashes = NULL
+    cdef Py_ssize_t* slots = NULL
+    if tuple(class_bits) != (TC_CONF, TC_REP, TC_NLMN, TC_L0134, TC_M, TC_SEP, TC_L, TC_TONED, TC_OTONE, TC_UTONE,
+                             TC_NLM, TC_NW, TC_WSX, TC_EXOTIC):
+        raise ValueError("trigger class bits differ from the compiled module's")
+    if tuple(trigger_bits) != (T_INV, T_CONF, T_REP, T_EXOTIC, T_SPACED, T_LEET, T_MARK, T_TEEN, T_WS):
+        raise ValueError("trigger bits differ from the compiled module's")
+    tab = table
+    if tab.shape[0] != 0x110000:
+        raise ValueError("the trigger class table covers every code point")
+    if not callable(fill):
+        raise TypeError("fill is callable")
+    nkeys = len(keys)
+    for key in keys:
+        if type(key) is not str:
+            raise TypeError("a teencode key is a str")
+        t = _text(key)
+        if t.n == 0:
+            raise ValueError("an empty teencode key")
+        for i in range(t.n):
+            c = _at(&t, i)
+            if 0xD800 <= c <= 0xDFFF:
+                raise ValueError("a teencode key holds a lone surrogate")
+        total += t.n
+        if t.n > longest:
+            longest = t.n
+    if _trig_ready:  # set once (a second thread may be using the tables); the arguments were checked all the same
+        return
+    while size < 4 * nkeys:
+        size *= 2
+    try:
+        chars = <Py_UCS4*>PyMem_Malloc((total + 1) * sizeof(Py_UCS4))
+        off = <Py_ssize_t*>PyMem_Malloc((nkeys + 1) * sizeof(Py_ssize_t))
+        hashes = <uint64_t*>PyMem_Malloc(size * sizeof(uint64_t))
+        slots = <Py_ssize_t*>PyMem_Malloc(size * sizeof(Py_ssize_t))
+        if chars == NULL or off == NULL or hashes == NULL or slots == NULL:
+            raise MemoryError()
+        for slot in range(size):
+            slots[slot] = 0
+            hashes[slot] = 0
+        total = 0
+        for k in range(nkeys):
+            key = keys[k]
+            if type(key) is not str:  # the list may have changed since it was checked
+                raise TypeError("a teencode key is a str")
+            t = _text(key)
+            if t.n == 0 or t.n > longest:
+                raise ValueError("the teencode keys changed during setup")
+            off[k] = total
+            h = 0xCBF29CE484222325
+            for i in range(t.n):
+                c = _at(&t, i)
+                chars[total] = c
+                total += 1
+                h = _hash_step(h, c)
+            slot = <Py_ssize_t>(h & <uint64_t>(size - 1))
+            while slots[slot] != 0:
+                slot = (slot + 1) & (size - 1)
+            slots[slot] = k + 1
+            hashes[slot] = h
+        off[nkeys] = total
+    except BaseException:
+        PyMem_Free(chars)
+        PyMem_Free(off)
+        PyMem_Free(hashes)
+        PyMem_Free(slots)
+        raise
+    _tk_chars = chars
+    _tk_off = off
+    _tk_hash = hashes
+    _tk_slot = slots
+    _tk_mask = size - 1
+    _tk_max = longest
+    _tcls = tab
+    _tcls_fill = fill
+    _trig_ready = True
+
+
+cdef uint16_t _tbits_fill(Py_UCS4 c) except? 0xFFFF:
+    cdef long v = _tcls_fill(<long>c)
+    if v < 0 or v >= UNKNOWN:
+        raise ValueError("a trigger class fill out of range")
+    return <uint16_t>v
+
+
+cdef inline uint16_t _tbits(Py_UCS4 c) except? 0xFFFF:
+    cdef uint16_t v = _tcls[c]
+    if v == UNKNOWN:
+        return _tbits_fill(c)
+    return v
+
+
+cdef bint _teen_at(const Py_UCS4* cp, const uint16_t* tb, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
+    """A teencode key starts at ``i`` (after the start or a ``[^\\w]``) and ends at the end or before a ``[^\\w]``."""
+    cdef uint64_t h = 0xCBF29CE484222325
+    cdef Py_ssize_t length, slot, k, j, a
+    for length in range(1, _tk_max + 1):
+        if i + length > n:
+            return False
+        h = _hash_step(h, cp[i + length - 1])
+        if i + length < n and not (tb[i + length] & TC_NW):
+            continue
+        slot = <Py_ssize_t>(h & <uint64_t>_tk_mask)
+        while _tk_slot[slot] != 0:
+            if _tk_hash[slot] == h:
+                k = _tk_slot[slot] - 1
+                a = _tk_off[k]
+                if _tk_off[k + 1] - a == length:
+                    j = 0
+                    while j < length and _tk_chars[a + j] == cp[i + j]:
+                        j += 1
+                    if j == length:
+                        return True
+            slot = (slot + 1) & _tk_mask
+    return False
+
+
+cdef inline bint _leet_digit(Py_UCS4 c) noexcept nogil:
+    return 48 <= c <= 55 and c != 50 and c != 54  # [013457]
+
+
+cdef int _trigger_pass(const Py_UCS4* cp, const uint16_t* tb, Py_ssize_t n) noexcept nogil:
+    """The trigger bits of the code points ``cp[:n]`` with their classes ``tb`` (both readable up to ``n + 3``:
+    classes 0 and code points 0xFFFFFFFF past the end)."""
+    cdef Py_ssize_t i
+    cdef Py_UCS4 c, c1
+    cdef uint16_t b, b1
+    cdef int found = 0
+    for i in range(n):
+        c = cp[i]
+        b = tb[i]
+        b1 = tb[i + 1]
+        c1 = cp[i + 1]
+        if b & (TC_CONF | TC_EXOTIC | TC_WSX | TC_M | TC_TONED):
+            if b & TC_CONF:
+                found |= T_CONF
+            if b & TC_EXOTIC:
+                found |= T_EXOTIC
+            if b & TC_WSX:
+                found |= T_WS
+            if b & (TC_M | TC_TONED):
+                found |= T_MARK
+        if c == 32 and c1 == 32:
+            found |= T_WS
+        if (c == 111 and b1 & TC_OTONE) or (c == 117 and b1 & TC_UTONE):  # o/u, a tone, then the end or
+            if i + 2 == n or tb[i + 2] & TC_NLM:  # [^\p{L}\p{M}]
+                found |= T_MARK
+        if b & TC_REP and c1 == c and cp[i + 2] == c:
+            found |= T_REP
+        if (b & TC_L and (c1 == 64 or _leet_digit(c1))) or (_leet_digit(c) and b1 & TC_L):
+            found |= T_LEET
+        if b & TC_L0134 and (i == 0 or tb[i - 1] & TC_NLMN):
+            if b1 & (TC_M | TC_SEP):
+                found |= T_SPACED
+            elif c1 == 32 and tb[i + 2] & TC_L and (cp[i + 3] == 32 or tb[i + 3] & TC_M):
+                found |= T_SPACED
+        if not (found & T_TEEN) and (i == 0 or tb[i - 1] & TC_NW) and _teen_at(cp, tb, n, i):
+            found |= T_TEEN
+    return found
+
+
+def trigger_bits(str text not None) -> int:
+    """``_Triggers.scan``: the ``_T_*`` bits of the trigger patterns that match somewhere in ``text`` (``_T_ALL``
+    when it holds a lone surrogate, which UTF-8 cannot carry). Each pattern is tested at every position with the
+    classes Hyperscan gives its code points; ``_T_LEET`` is the exact pattern (``_LEET_EXACT``), which the
+    Hyperscan path reaches through its superset."""
+    cdef Text t
+    cdef uint16_t* tb
+    cdef Py_UCS4* cp
+    cdef Py_ssize_t i, n
+    cdef Py_UCS4 c
+    if not _trig_ready:
+        raise RuntimeError("moderation._ext._normalise.trigger_setup was not called")
+    t = _text(text)
+    n = t.n
+    if t.kind != 1:
+        for i in range(n):
+            c = _at(&t, i)
+            if 0xD800 <= c <= 0xDFFF:
+                return T_ALL
+    # one allocation: n + 3 code points, then n + 3 classes
+    cp = <Py_UCS4*>PyMem_Malloc((n + 3) * (sizeof(Py_UCS4) + sizeof(uint16_t)))
+    if cp == NULL:
+        raise MemoryError()
+    tb = <uint16_t*>(cp + n + 3)
+    try:
+        for i in range(n):
+            c = _at(&t, i)
+            cp[i] = c
+            tb[i] = _tbits(c)
+        for i in range(n, n + 3):
+            cp[i] = 0xFFFFFFFF  # no code point
+            tb[i] = 0  # no class
+        return _trigger_pass(cp, tb, n)
+    finally:
+        PyMem_Free(cp)

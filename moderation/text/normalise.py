@@ -858,30 +858,91 @@ def _class_chars(pattern: re.Pattern[str] | regex.Pattern[str], lo: int = 0, hi:
     return [ch for m in pattern.finditer(chars) for ch in m.group()]
 
 
+# The one-code-point classes the trigger patterns are made of. Each is a Hyperscan class expression (with the
+# code points of ``_TC_REP`` and ``_TC_EXOTIC`` given as lists: ``_T_REP`` is literal triples, ``_T_EXOTIC`` ranges),
+# so the compiled trigger pass (``_normalise.trigger_bits``) reads them from a table that Hyperscan itself fills,
+# with Hyperscan's Unicode properties (not Python's, whose Unicode version may differ).
+_TC_CONF, _TC_REP, _TC_NLMN, _TC_L0134, _TC_M, _TC_SEP, _TC_L, _TC_TONED = (1 << k for k in range(8))
+_TC_OTONE, _TC_UTONE, _TC_NLM, _TC_NW, _TC_WSX, _TC_EXOTIC = (1 << k for k in range(8, 14))
+_TC_BITS: tuple[int, ...] = (_TC_CONF, _TC_REP, _TC_NLMN, _TC_L0134, _TC_M, _TC_SEP, _TC_L, _TC_TONED, _TC_OTONE)
+_TC_BITS += (_TC_UTONE, _TC_NLM, _TC_NW, _TC_WSX, _TC_EXOTIC)
+_SPACED_SEP = r"[.\-_*~+|/\\'`^]"
+_OTONE_CLASS = "[òóỏõọèéẻẽẹàáảãạ]"
+_UTONE_CLASS = "[ỳýỷỹỵ]"
+_EXOTIC_CLASS = r"[^\x00-\x{24f}\x{1e00}-\x{1eff}]"
+
+
+@functools.cache
+def _rep_letters() -> list[str]:
+    """The letters ``_T_REP`` looks for three of in a row."""
+    letters = regex.compile(r"\p{L}")
+    return [chr(cp) for cp in (*range(0x41, 0x250), *range(0x1E00, 0x1F00)) if letters.match(chr(cp))]
+
+
+@functools.cache
+def _trigger_classes() -> dict[int, str]:
+    """The Hyperscan expression of every one-code-point class of the trigger patterns but ``_TC_REP`` and
+    ``_TC_EXOTIC``, by class bit."""
+    ws = _class_chars(re.compile(r"\s"))
+    return {
+        _TC_CONF: _hs_class(map(chr, _confusables())),
+        _TC_NLMN: r"[^\p{L}\p{M}\p{Nd}]",
+        _TC_L0134: r"[\p{L}0134]",
+        _TC_M: r"\p{M}",
+        _TC_SEP: _SPACED_SEP,
+        _TC_L: r"\p{L}",
+        _TC_TONED: _hs_class(_TONED_CONSONANT),
+        _TC_OTONE: _OTONE_CLASS,
+        _TC_UTONE: _UTONE_CLASS,
+        _TC_NLM: r"[^\p{L}\p{M}]",
+        _TC_NW: r"[^\w]",
+        _TC_WSX: _hs_class(c for c in ws if c != " "),
+    }
+
+
 class _Triggers:
     def __init__(self) -> None:
         assert _hs is not None
-        letters = regex.compile(r"\p{L}")
-        vietnamese = [chr(cp) for cp in (*range(0x41, 0x250), *range(0x1E00, 0x1F00)) if letters.match(chr(cp))]
-        ws = _class_chars(re.compile(r"\s"))
-        word = r"[^\w]"
-        spaced_sep = r"[.\-_*~+|/\\'`^]"
+        cls = _trigger_classes()
+        word = cls[_TC_NW]
         # No expression for ``_T_INV``: invisible characters are found before lowering by ``_has_invisible`` (a
-        # table lookup), and no stage after it reads the bit.
+        # table lookup), and no stage after it reads the bit. ``_normalise.trigger_bits`` tests the same patterns
+        # (keep both in step).
         exprs = {
-            _T_CONF: _hs_class(map(chr, _confusables())),
-            _T_REP: "(?:" + "|".join(re.escape(c * 3) for c in vietnamese) + ")",
-            _T_EXOTIC: r"[^\x00-\x{24f}\x{1e00}-\x{1eff}]",
-            _T_SPACED: r"(?:^|[^\p{L}\p{M}\p{Nd}])[\p{L}0134](?:\p{M}|" + spaced_sep + r"|\x20\p{L}(?:\x20|\p{M}))",
+            _T_CONF: cls[_TC_CONF],
+            _T_REP: "(?:" + "|".join(re.escape(c * 3) for c in _rep_letters()) + ")",
+            _T_EXOTIC: _EXOTIC_CLASS,
+            _T_SPACED: "(?:^|"
+            + cls[_TC_NLMN]
+            + ")"
+            + cls[_TC_L0134]
+            + "(?:"
+            + cls[_TC_M]
+            + "|"
+            + cls[_TC_SEP]
+            + r"|\x20"
+            + cls[_TC_L]
+            + r"(?:\x20|"
+            + cls[_TC_M]
+            + "))",
             # A superset without ``\p{L}`` (a letter is an ASCII letter or not ASCII), twenty times cheaper to scan;
             # when it fires, :meth:`scan` asks the exact pattern (``_LEET_EXACT``) before setting the bit.
             _T_LEET: r"[A-Za-z\x{80}-\x{10ffff}][013457@]|[013457][A-Za-z\x{80}-\x{10ffff}]",
-            _T_MARK: r"\p{M}|"
-            + _hs_class(_TONED_CONSONANT)
-            + r"|o[òóỏõọèéẻẽẹàáảãạ](?:[^\p{L}\p{M}]|$)|u[ỳýỷỹỵ](?:[^\p{L}\p{M}]|$)",
+            _T_MARK: cls[_TC_M]
+            + "|"
+            + cls[_TC_TONED]
+            + "|o"
+            + cls[_TC_OTONE]
+            + "(?:"
+            + cls[_TC_NLM]
+            + "|$)|u"
+            + cls[_TC_UTONE]
+            + "(?:"
+            + cls[_TC_NLM]
+            + "|$)",
             _T_TEEN: "(?:^|" + word + ")(?:" + "|".join(re.escape(k) for k in _teencode()) + ")(?:" + word + "|$)",
             # two whitespace characters, or one that is not a space: two spaces, or any whitespace but a space
-            _T_WS: r"\x20\x20|" + _hs_class(c for c in ws if c != " "),
+            _T_WS: r"\x20\x20|" + cls[_TC_WSX],
         }
         self.db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
         flags = _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_UCP | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_ALLOWEMPTY
@@ -927,7 +988,71 @@ def _triggers() -> _Triggers | None:
     return _Triggers() if _hs is not None else None
 
 
+class _TriggerTable:
+    """The ``_TC_*`` bits of every code point (``_UNKNOWN`` until met), the table of the compiled trigger pass:
+    the Hyperscan classes found by Hyperscan itself (one scan of the code points, every match reported), the
+    others from their lists."""
+
+    def __init__(self) -> None:
+        assert _hs is not None
+        exprs = _trigger_classes()
+        self.db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+        flags = _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_UCP
+        self.db.compile(
+            expressions=[e.encode() for e in exprs.values()],
+            ids=list(exprs),
+            elements=len(exprs),
+            flags=[flags] * len(exprs),
+        )
+        self.scratch = _hs.Scratch(self.db)
+        self.lock = threading.Lock()  # one scratch: fills are rare (a code point is filled once)
+        self.rep = frozenset(map(ord, _rep_letters()))
+        self.table = np.full(_MAX_CP, _UNKNOWN, dtype=np.uint16)
+        self.fill([*range(0x250), *range(0x300, 0x370), *range(0x1E00, 0x1F00)])
+
+    def fill(self, cps: Sequence[int]) -> None:
+        """Fill the table for ``cps`` (lone surrogates, which UTF-8 cannot carry, are left unknown)."""
+        cps = [cp for cp in cps if 0 <= cp < _MAX_CP and not 0xD800 <= cp <= 0xDFFF]
+        if not cps:
+            return
+        bits = [
+            (_TC_REP if cp in self.rep else 0) | (_TC_EXOTIC if cp > 0x24F and not 0x1E00 <= cp <= 0x1EFF else 0)
+            for cp in cps
+        ]
+        chars = [chr(cp) for cp in cps]
+        at_end: dict[int, int] = {}  # the UTF-8 end offset of each character -> its index
+        end = 0
+        for i, ch in enumerate(chars):
+            end += len(ch.encode("utf-8"))
+            at_end[end] = i
+
+        def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            bits[at_end[to]] |= pid
+
+        with self.lock:
+            self.db.scan("".join(chars).encode("utf-8"), match_event_handler=on_match, scratch=self.scratch)
+            self.table[np.asarray(cps, dtype=np.int64)] = np.asarray(bits, dtype=np.uint16)
+
+
+@functools.cache
+def _trigger_table() -> _TriggerTable:
+    return _TriggerTable()
+
+
+def _trigger_fill(cp: int) -> int:
+    """The ``_TC_*`` bits of one code point not met yet (the compiled trigger pass asks when it meets one)."""
+    table = _trigger_table()
+    if 0xD800 <= cp <= 0xDFFF:
+        return 0
+    table.fill([cp])
+    return int(table.table[cp])
+
+
 def _trigger_bits(text: str) -> int:
+    c = _compiled()
+    if c is not None and _hs is not None:  # the same bits from one compiled pass (set up by ``_compiled``)
+        bits: int = c.trigger_bits(text)
+        return bits
     t = _triggers()
     return _T_ALL if t is None else t.scan(text)
 
@@ -1502,6 +1627,14 @@ def _compiled() -> Any:
     """The compiled stages, set up with this module's tables on first use; ``None`` when they were not built."""
     c = _c
     if c is not None and not c.ready():
+        if _hs is not None:
+            c.trigger_setup(
+                _trigger_table().table,
+                _trigger_fill,
+                list(_teencode()),
+                _TC_BITS,
+                (_T_INV, _T_CONF, _T_REP, _T_EXOTIC, _T_SPACED, _T_LEET, _T_MARK, _T_TEEN, _T_WS),
+            )
         c.teencode_setup(list(_teencode()))
         c.setup(
             _all_classes(),

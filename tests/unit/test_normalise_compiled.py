@@ -291,3 +291,108 @@ def test_leet_exact_agrees_with_hyperscan(text: str) -> None:
     fast = N._trigger_bits(text)
     with python_path():
         assert N._trigger_bits(text) == fast
+
+
+def _hyperscan_bits(text: str) -> int:
+    t = N._triggers()
+    assert t is not None
+    with python_path():  # the whole Hyperscan path (its leet test included)
+        return t.scan(text)
+
+
+trigger_like = st.lists(
+    st.sampled_from(
+        [
+            *"aoubdđkvlmcz .-_*~+|/\\'`^0134579@\n\t\x00\u3000\u00a0\u2028",
+            *"\u0300\u0301\u0303\u0309\u0323\u0302\u0306\u031b\u0345òóỏõọèéẹàáạỳýỷỹỵṭṃ",
+            *"😀\U0001d400\U000e0041\U00016e40\ud800ｋＯсǅ²٣𝟘ªµ_ßİ",
+            "ko",
+            "đc",
+            "vcl",
+            "dm",
+            "hông",
+            "aaa",
+            "ééé",
+            "ǅǅǅ",
+            "c.h.o",
+            "n g u ",
+            "ch0",
+            "0o",
+        ]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trigger_like | st.text(max_size=40))
+def test_trigger_bits_equal_hyperscan(text: str) -> None:
+    # The compiled pass (classes from the table Hyperscan fills) against the Hyperscan databases, on the text, on
+    # windows joined by NUL (what ``_rescan`` scans) and through ``_trigger_bits`` on both paths.
+    if N._triggers() is None:
+        pytest.skip("hyperscan is not installed")
+    for sample in (text, text.lower(), text + "\x00" + text[::-1], " " + text + " "):
+        assert compiled.trigger_bits(sample) == _hyperscan_bits(sample), repr(sample)
+    fast = N._trigger_bits(text)
+    with python_path():
+        assert N._trigger_bits(text) == fast
+
+
+@pytest.mark.parametrize("text", CASES, ids=range(len(CASES)))
+def test_trigger_bits_cases_equal_hyperscan(text: str) -> None:
+    if N._triggers() is None:
+        pytest.skip("hyperscan is not installed")
+    assert compiled.trigger_bits(text) == _hyperscan_bits(text)
+    for k in N._teencode():  # every key alone, at either end, between non-word characters and inside a word
+        for sample in (k, k + " x", "x " + k, "." + k + ".", "a" + k, k + "a", k + "\n"):
+            assert compiled.trigger_bits(sample) == _hyperscan_bits(sample), repr(sample)
+
+
+def test_trigger_table_matches_hyperscan_classes() -> None:
+    # Every filled entry of the table is what a fresh fill gives, and a code point met for the first time is filled.
+    if N._triggers() is None:
+        pytest.skip("hyperscan is not installed")
+    table = N._trigger_table()
+    cps = [0x41, 0x20, 0x301, 0x1EA1, 0x2028, 0x3000, 0x1F600, 0x16E40, 0xE0041, 0x10FFFF]
+    before = [int(table.table[cp]) for cp in cps]
+    compiled.trigger_bits("".join(map(chr, cps)))
+    after = [int(table.table[cp]) for cp in cps]
+    assert all(v != N._UNKNOWN for v in after)
+    assert all(b in (N._UNKNOWN, a) for b, a in zip(before, after, strict=True))
+    assert N._trigger_fill(0xD800) == 0
+    assert N._trigger_fill(0x41) & N._TC_L
+    assert N._trigger_fill(0x41) & N._TC_REP
+    assert N._trigger_fill(0x1F600) & N._TC_EXOTIC
+    assert N._trigger_fill(0x1F600) & N._TC_NW
+
+
+def test_trigger_setup_rejects_malformed_arguments() -> None:
+    if N._triggers() is None:
+        pytest.skip("hyperscan is not installed")
+    table = N._trigger_table().table
+    cbits = N._TC_BITS
+    tbits = (N._T_INV, N._T_CONF, N._T_REP, N._T_EXOTIC, N._T_SPACED, N._T_LEET, N._T_MARK, N._T_TEEN, N._T_WS)
+    keys = list(N._teencode())
+    fill = N._trigger_fill
+    with pytest.raises(ValueError):
+        compiled.trigger_setup(table, fill, keys, cbits[::-1], tbits)
+    with pytest.raises(ValueError):
+        compiled.trigger_setup(table, fill, keys, cbits, tbits[:-1])
+    with pytest.raises(ValueError):
+        compiled.trigger_setup(table[:100], fill, keys, cbits, tbits)
+    with pytest.raises((ValueError, TypeError)):
+        compiled.trigger_setup(table.astype(np.uint32), fill, keys, cbits, tbits)
+    with pytest.raises(TypeError):
+        compiled.trigger_setup(table, None, keys, cbits, tbits)
+    with pytest.raises(ValueError):
+        compiled.trigger_setup(table, fill, [*keys, ""], cbits, tbits)
+    with pytest.raises(ValueError):
+        compiled.trigger_setup(table, fill, [*keys, "a\ud800"], cbits, tbits)
+    with pytest.raises(TypeError):
+        compiled.trigger_setup(table, fill, [*keys, b"ko"], cbits, tbits)
+    compiled.trigger_setup(table, fill, keys, cbits, tbits)  # already set: checked, then nothing
+    assert compiled.trigger_ready()
+    with pytest.raises(TypeError):
+        compiled.trigger_bits(None)
+    assert compiled.trigger_bits("") == 0
+    assert compiled.trigger_bits("a\ud800") == N._T_ALL
