@@ -329,11 +329,18 @@ def signal_spans(signals):
     return _general(lst)
 
 
-def near_any(evidence, object field, object lo, object hi):
+cpdef object near_any(evidence, object field, object lo, object hi):
     """``any(ev.field == field and lo <= ev.end and ev.start <= hi for ev in evidence)``."""
     cdef object ev
+    cdef PyObject *rf
+    cdef PyObject *rs
+    cdef PyObject *re
+    cdef PyObject *rt
     for ev in evidence:
-        if ev.field == field and lo <= ev.end and ev.start <= hi:
+        if _read(ev, &rf, &rs, &re, &rt):  # the same comparisons, on the slots' values
+            if <object>rf == field and lo <= <object>re and <object>rs <= hi:
+                return True
+        elif ev.field == field and lo <= ev.end and ev.start <= hi:
             return True
     return False
 
@@ -1006,7 +1013,7 @@ cdef extern from "Python.h":
     void* PyUnicode_DATA(object o)
 
 
-def in_quotation(str text, start, end, window):
+cpdef object in_quotation(str text, start, end, window):
     """``matching.in_quotation``: whether ``text[start:end]`` sits between quote marks that open and close within
     ``window`` characters."""
     cdef Py_ssize_t n = len(text)
@@ -1137,7 +1144,9 @@ def run_rules(
     cdef dict fired = {}
     cdef tuple info, mode_note
     cdef Program prog
-    cdef object shape, evidence, got, entry, found, action, policy, rule, trace, score, fkey, shape_cls
+    cdef object shape, evidence, got, found, action, policy, rule, trace, score, fkey, shape_cls, shape_entries
+    cdef object template, tkey
+    cdef dict entry
     cdef Py_ssize_t off_fired, off_score, off_reason, off_trace, off_entries
     cdef tuple ran
     cdef list bucket
@@ -1183,22 +1192,32 @@ def run_rules(
         else:
             found = cues_of(policy, evidence)
         score = _oget(shape, shape_cls, off_score, "score")
-        entry = {
-            "pack": pack_id,
-            "rule": info[2],
-            "category": info[3],
-            "where": info[4],
-            "description": info[5],
-            "mode": mode_note[0],
-            "fired": True,
-            "outcome": "fired",
-            "reason": _oget(shape, shape_cls, off_reason, "reason"),
-            "action": info[8],
-            "score": round(score, 6),
-            "conditions": trace,
-            "context": found,
-            "note": mode_note[1],
-        }
+        # The entry's other values follow from the shape, the rule and its mode: built once per shape and mode, kept
+        # in ``shape.entries`` by (mode, note, True), and copied.
+        shape_entries = _oget(shape, shape_cls, off_entries, "entries")
+        tkey = (mode_note[0], mode_note[1], True)
+        template = shape_entries.get(tkey)
+        if type(template) is not dict:
+            template = {
+                "pack": pack_id,
+                "rule": info[2],
+                "category": info[3],
+                "where": info[4],
+                "description": info[5],
+                "mode": mode_note[0],
+                "fired": True,
+                "outcome": "fired",
+                "reason": _oget(shape, shape_cls, off_reason, "reason"),
+                "action": info[8],
+                "score": round(score, 6),
+                "conditions": None,
+                "context": None,
+                "note": mode_note[1],
+            }
+            shape_entries[tkey] = template
+        entry = (<dict>template).copy()
+        entry["conditions"] = trace
+        entry["context"] = found
         entries[i] = entry
         if policy != "ignore" and len(found) >= clear_at:
             entry["outcome"] = "cleared by context"
@@ -1318,12 +1337,16 @@ cdef list _cues_near(
 ):
     """``engine.Classifier._cues``: the distinct context cues near ``evidence`` (not empty), sorted."""
     cdef set cues = set()
-    cdef object sig, sp, ev, f, t, attrs
-    cdef bint near
+    cdef object sig, sp, ev, f, t, attrs, ev_start, ev_end
+    cdef bint near, fast_ev
+    cdef PyObject *rf
+    cdef PyObject *rs
+    cdef PyObject *re
+    cdef PyObject *rt
     for sig in ctx_sigs:
-        if not sig.key.startswith(prefix):
+        if not _oget(sig, _SIGNAL, _S_KEY, "key").startswith(prefix):
             continue
-        for sp in sig.spans:
+        for sp in _oget(sig, _SIGNAL, _S_SPANS, "spans"):
             # A headline frames the whole item, so title cues count everywhere.
             f = sp.field
             if f == "title":
@@ -1331,22 +1354,28 @@ cdef list _cues_near(
             else:
                 near = near_any(evidence, f, sp.start - window, sp.end + window)
             if near:
-                attrs = sig.attrs
+                attrs = _oget(sig, _SIGNAL, _S_ATTRS, "attrs")
                 cues.add(f"{attrs.get('cue')}: {attrs.get('term')}")
                 break
     if quotation:
         near = True
         for ev in evidence:
-            f = ev.field
+            fast_ev = _read(ev, &rf, &rs, &re, &rt)
+            if fast_ev:
+                f, ev_start, ev_end = <object>rf, <object>rs, <object>re
+            else:
+                f = ev.field
             if f not in texts:
                 near = False
                 break
             t = texts[f]
+            if not fast_ev:  # read as the reference does: after the field's text is found
+                ev_start, ev_end = ev.start, ev.end
             if type(t) is str:
-                if not in_quotation(t, ev.start, ev.end, window):
+                if not in_quotation(t, ev_start, ev_end, window):
                     near = False
                     break
-            elif not in_quote(t, ev.start, ev.end, window):
+            elif not in_quote(t, ev_start, ev_end, window):
                 near = False
                 break
         if near:
