@@ -131,3 +131,26 @@ def pack_rules(
     remove: Any,
     review: Any,
 ) -> dict[tuple[str, str], list[tuple[Any, str, float, list[Span], list[str]]]]: ...
+
+def evaluate_packs(
+    rows: list[tuple[Any, ...]],
+    item: Any,
+    history: Any,
+    by_kind: dict[str, list[Signal]],
+    keys: frozenset[str],
+    top: dict[str, float],
+    memo: dict[Any, Any] | None,
+    evidence: dict[tuple[int, ...], list[Span]] | None,
+    texts: Mapping[str, str],
+    trace: list[Any],
+    quiet: set[int],
+    cues: dict[tuple[str, int], tuple[list[Span], list[str]]] | None,
+    facts_maker: SlotMaker,
+    category_maker: SlotMaker,
+    unique: Callable[[list[Span]], list[Span]],
+    rank: Callable[[Any], Any],
+    in_quote: Callable[[str, int, int, int], bool],
+    original: bool,
+    remove: Any,
+    review: Any,
+) -> list[Any]: ...

@@ -11,8 +11,9 @@ calls it and is used when this extension is not built):
 * :class:`Program` and ``CONDITIONS`` -- ``rules.RuleProgram.run`` and the most called condition functions;
 * :func:`group_signals` -- ``engine._group_signals_py``; :func:`pack_rules` and :func:`run_rules` -- the rule loop
   of ``engine.Classifier._evaluate_pack`` (``engine._run_rules_py``); :class:`CueFinder` --
-  ``engine.Classifier._cues_memo``; :func:`build_categories` -- ``engine._categories_py``; :class:`SlotMaker` --
-  a slotted dataclass's constructor.
+  ``engine.Classifier._cues_memo``; :func:`build_categories` -- ``engine._categories_py``; :func:`evaluate_packs` --
+  ``engine.Classifier._evaluate_pack`` over every pack of an item; :class:`SlotMaker` -- a slotted dataclass's
+  constructor.
 """
 
 cimport cython
@@ -1105,7 +1106,7 @@ cdef object _not_fired(Program classes, object shape, str pack_id, tuple info, t
 
 
 @cython.boundscheck(True)  # the lists are the caller's, which the callbacks could change
-def run_rules(
+cpdef dict run_rules(
     list order,
     object live,
     tuple fast,
@@ -1273,7 +1274,7 @@ def group_signals(list signals):
     return by_kind, frozenset(keys), top, {d.split("/")[0]: d for d in ordered}
 
 
-def pack_rules(
+cpdef dict pack_rules(
     object plan,
     list modes,
     list baseline,
@@ -1306,7 +1307,7 @@ def pack_rules(
     cdef list order = sorted(live.union(fires_quiet)) if fires_quiet else sorted(live)
     cdef list entries = list(baseline)
     cdef list changed = []
-    fired = run_rules(
+    cdef dict fired = run_rules(
         order,
         live,
         plan.fast,
@@ -1421,7 +1422,7 @@ cdef class CueFinder:
 
 
 @cython.boundscheck(True)
-def build_categories(
+cpdef list build_categories(
     dict fired, object cats, object modes, object first, bint original, object unique, SlotMaker maker, object rank
 ):
     """``engine._categories_py``: one category result per (category, mode) of ``fired`` (as ``run_rules`` gives it),
@@ -1477,6 +1478,72 @@ def build_categories(
                 )
             )
         )
+    return results
+
+
+@cython.boundscheck(True)
+def evaluate_packs(
+    list rows,
+    object item,
+    object history,
+    dict by_kind,
+    object keys,
+    object top,
+    object memo,
+    object evidence,
+    object texts,
+    list trace,
+    set quiet,
+    object cues,
+    SlotMaker facts_maker,
+    SlotMaker category_maker,
+    object unique,
+    object rank,
+    object in_quote,
+    bint original,
+    object remove,
+    object review,
+):
+    """``engine.Classifier._evaluate_pack`` (its compiled branch) for every pack of one item, in order: each row of
+    ``rows`` is (pack id, the rules' modes, the pack's ``_PackPlan``, its baseline entries, the rules that fire when
+    quiet, the trace positions of the baseline entries, where the pack's entries start in ``trace``, the context
+    window, quotation, clear_at and downgrade_at); the Facts of each pack are ``facts_maker.make((item, history,
+    pack id, by_kind, keys, top, memo, evidence))``. Appends to ``trace`` and ``quiet`` as :func:`pack_rules` does;
+    returns the category results of every pack, in order (:func:`build_categories`)."""
+    cdef list results = []
+    cdef tuple row, fast
+    cdef object facts, finder, plan
+    cdef dict fired
+    for r in rows:
+        row = <tuple?>r
+        if len(row) != 11:
+            raise ValueError("a pack row has 11 fields")
+        pack_id = <str?>row[0]
+        plan = row[2]
+        fast = <tuple?>plan.fast
+        if not fast or len(<tuple?>fast[0]) != 9:
+            raise ValueError(f"pack {pack_id} has no compiled rules")
+        facts = facts_maker.make((item, history, pack_id, by_kind, keys, top, memo, evidence))
+        finder = CueFinder(pack_id, by_kind.get("context", ()), row[7], row[8], texts, cues, in_quote)
+        fired = pack_rules(
+            plan,
+            <list?>row[1],
+            <list?>row[3],
+            <list?>row[4],
+            row[5],
+            row[6],
+            trace,
+            quiet,
+            facts,
+            pack_id,
+            finder,
+            row[9],
+            row[10],
+            (<tuple>fast[0])[0],  # its frozen classes build the entries of rules that did not fire
+            remove,
+            review,
+        )
+        results.extend(build_categories(fired, plan.cats, row[1], plan.first, original, unique, category_maker, rank))
     return results
 
 

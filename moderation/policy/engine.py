@@ -564,6 +564,7 @@ class Classifier:
         self._pack_days: dict[
             tuple[str, dt.date, int], tuple[list[tuple[str, str]], _PackPlan, list[Any], list[int], frozenset[int]]
         ] = {}
+        self._rows: dict[dt.date, list[tuple[Any, ...]] | None] = {}
 
     def signals(self, item: Item, fields: Sequence[FieldText]) -> tuple[list[Signal], list[dict[str, str]]]:
         """Run every detector over ``item``; return the signals and any detector errors (recorded, not raised)."""
@@ -607,10 +608,35 @@ class Classifier:
         results: list[CategoryResult] = []
         trace: list[dict[str, Any]] = []
         quiet: set[int] = set()
-        for pack in self.packs:
-            values = (item, history, pack.id, by_kind, keys, top, memo, evidence)
-            facts = _MAKE_FACTS.make(values) if fast else Facts(*values)
-            results.extend(self._evaluate_pack(pack, facts, day, texts, trace=trace, quiet=quiet, cues=cues))
+        rows = self._compiled_rows(day, item, history) if fast and _MAKE_CATEGORY is not None else None
+        if rows is not None:  # every pack's rules compiled: _evaluate_pack's compiled branch, for all packs in C
+            results = _c.evaluate_packs(
+                rows,
+                item,
+                history,
+                by_kind,
+                keys,
+                top,
+                memo,
+                evidence,
+                texts,
+                trace,
+                quiet,
+                cues,
+                _MAKE_FACTS,
+                _MAKE_CATEGORY,
+                _c.unique_spans,
+                _fired_rank,
+                in_quotation,
+                item.post_kind is PostKind.ORIGINAL,
+                Action.REMOVE,
+                Action.REVIEW,
+            )
+        else:
+            for pack in self.packs:
+                values = (item, history, pack.id, by_kind, keys, top, memo, evidence)
+                facts = _MAKE_FACTS.make(values) if fast else Facts(*values)
+                results.extend(self._evaluate_pack(pack, facts, day, texts, trace=trace, quiet=quiet, cues=cues))
         acting = [r for r in results if r.mode == "enforce"]
         verdict = max((_VERDICT_OF[r.action] for r in acting), key=_RANK_OF) if acting else Verdict.ALLOW
         if verdict is Verdict.ALLOW and any(e.get("kind") == TIME_BUDGET for e in errors):
@@ -630,6 +656,45 @@ class Classifier:
             frozenset(quiet),
         )
         return _MAKE_EVALUATION.make(out) if fast and _MAKE_EVALUATION is not None else Evaluation(*out)
+
+    def _compiled_rows(self, day: dt.date, item: Item, history: History) -> list[tuple[Any, ...]] | None:
+        """Return, once per content day, what ``_rules.evaluate_packs`` reads of each pack (what
+        :meth:`_evaluate_pack` starts from, :meth:`_pack_day`, and its context settings), the packs in order and each
+        one's trace starting after the rules of those before it; None when some pack's rules are not compiled."""
+        if day in self._rows:
+            return self._rows[day]
+        rows: list[tuple[Any, ...]] | None = []
+        start = 0
+        for pack in self.packs:
+            day_got = self._pack_days.get((pack.id, day, start))
+            if day_got is None:  # _baseline reads only the item and history of these facts
+                day_got = self._pack_day(pack, day, start, Facts(item, history, pack.id, {}))
+            modes, pack_plan, baseline, fires_quiet, quiet_at = day_got
+            if not pack_plan.fast:
+                rows = None
+                break
+            assert rows is not None
+            ctx = pack.context
+            rows.append(
+                (
+                    pack.id,
+                    modes,
+                    pack_plan,
+                    baseline,
+                    fires_quiet,
+                    quiet_at,
+                    start,
+                    ctx.window,
+                    ctx.quotation,
+                    ctx.clear_at,
+                    ctx.downgrade_at,
+                )
+            )
+            start += len(pack_plan.rules)
+        if len(self._rows) > 4096:  # content dates are unbounded; keep the memo small
+            self._rows.clear()
+        self._rows[day] = rows
+        return rows
 
     def _pack_info_on(self, day: dt.date) -> dict[str, dict[str, Any]]:
         """Return each pack's ``pack_info`` entry for content of ``day``, computed once per day (copy before use)."""

@@ -651,7 +651,9 @@ class OutcomeShape:
     score: float
     reason: str
     trace: FrozenList
-    entries: dict[tuple[str, str], FrozenDict] = field(default_factory=dict)  # the engine's per-mode entries
+    # The engine's entries per (mode, note) of a rule that did not fire; the compiled rule loop also keeps there, by
+    # (mode, note, True), the template of a fired rule's entry (a plain dict it copies).
+    entries: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def trace_copy(self) -> list[dict[str, Any]]:
         return [dict(c) for c in self.trace]
