@@ -11,6 +11,7 @@ extension is not built; the tests compare both):
 * :func:`original_spans` -- ``finditer`` of the ``mention``, ``name`` and ``acronym`` patterns on the original;
 * :func:`org_tail` -- the end of ``org_name.match(original, pos)`` (or -1);
 * :func:`sentence_breaks` -- the offsets of ``[.!?;\\n]``;
+* :func:`digit_scan` -- for the personal-data detector: the first ``[\\d@]`` and whether six digits run;
 * :func:`aimed_flags` -- which targets :func:`targets.aimed` returns, one flag per target;
 * :func:`row_signals` -- the ``target`` signals of a field from its hit tuples (:func:`target_rows`) and the
   offensive spans: the aimed flags and ``targets._target_signals`` in one call, without ``TargetHit`` objects;
@@ -522,6 +523,52 @@ cdef Py_ssize_t *_breaks(str s, Py_ssize_t *count) except NULL:
         raise MemoryError()
     count[0] = nb
     return out
+
+
+cdef int _scan_digits(const char_t *data, Py_ssize_t L, Py_ssize_t *first) except -1:
+    """:func:`digit_scan` over the characters of one string kind: ``first[0]`` set, whether a run of six."""
+    cdef Py_ssize_t i, run = 0
+    cdef int gap = 0
+    cdef Py_UCS4 c
+    first[0] = -1
+    for i in range(L):
+        c = <Py_UCS4>data[i]
+        if cls(c) & DIGIT:
+            if first[0] < 0:
+                first[0] = i
+            run = run + 1 if run > 0 and gap <= 1 else 1
+            gap = 0
+            if run >= 6:
+                return 1
+        elif c == 64:  # "@"
+            if first[0] < 0:
+                first[0] = i
+            run = 0
+        elif c == 32 or c == 46 or c == 45:  # " ", ".", "-": one may stand between two digits of a run
+            if run > 0 and gap == 0:
+                gap = 1
+            else:
+                run = 0
+        else:
+            run = 0
+    return 0
+
+
+def digit_scan(str s not None):
+    """``(first, six)`` for the personal-data detector: the offset of the first ``[\\d@]`` in ``s`` (-1: none) and
+    whether ``\\d(?:[ .-]?\\d){5}`` matches somewhere in ``s`` (six digits, at most one of `` .-`` between two),
+    ``\\d`` as the ``regex`` module reads it (``personal._DIGIT_OR_AT`` and ``personal._SIX_DIGITS``)."""
+    cdef int kind = PyUnicode_KIND(s)
+    cdef void *data = PyUnicode_DATA(s)
+    cdef Py_ssize_t L = len(s), first = -1, i
+    cdef int six
+    if kind == 1:
+        six = _scan_digits(<const uint8_t *>data, L, &first)
+    elif kind == 2:
+        six = _scan_digits(<const uint16_t *>data, L, &first)
+    else:
+        six = _scan_digits(<const uint32_t *>data, L, &first)
+    return first, six != 0
 
 
 def sentence_breaks(str s not None):

@@ -39,6 +39,12 @@ from moderation.detect.identity import (
 )
 from moderation.domain import Item, Signal, Span
 
+_c: Any
+try:  # the compiled digit scan (moderation/_ext/_targets.pyx); without it the patterns below do the same work
+    from moderation._ext import _targets as _c
+except ImportError:  # pragma: no cover - depends on the build
+    _c = None
+
 DETECTOR = "personal_data/1"
 # The broader class of each key, for rules written over classes rather than document types.
 DATA_TYPES = {"cccd": "national_id", "cmnd": "national_id", "address": "home_address", "card": "bank_card"}
@@ -435,12 +441,27 @@ def find_personal_data(
         raise PersonalDataTimeout(budget_s or 0.0) from exc
 
 
-def _find(text: str, official_domains: frozenset[str], clock: _Clock) -> list[Datum]:
-    first = _DIGIT_OR_AT.search(text) if text else None
+def _digits_py(text: str) -> tuple[bool, bool]:
+    """Whether ``text`` holds a digit or an "@", and whether it holds a run of six digits (:data:`_SIX_DIGITS`)."""
+    first = _DIGIT_OR_AT.search(text)
     if first is None:
-        return []  # every kind of datum below holds a digit or an "@"
+        return False, False
     # A run of six digits starts with a digit: not before the first digit or "@".
-    digits_run = _SIX_DIGITS.search(text, first.start()) is not None
+    return True, _SIX_DIGITS.search(text, first.start()) is not None
+
+
+def _digits(text: str) -> tuple[bool, bool]:
+    """:func:`_digits_py`, in one compiled pass over ``text`` when the extension is built."""
+    if _c is None:  # pragma: no cover - depends on the build
+        return _digits_py(text)
+    first, six = _c.digit_scan(text)
+    return first >= 0, six
+
+
+def _find(text: str, official_domains: frozenset[str], clock: _Clock) -> list[Datum]:
+    any_digit, digits_run = _digits(text) if text else (False, False)
+    if not any_digit:
+        return []  # every kind of datum below holds a digit or an "@"
     before_at = _FoldedBefore(text)
     taken: list[tuple[int, int]] = []
     out: list[Datum] = []

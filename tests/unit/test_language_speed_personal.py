@@ -31,9 +31,8 @@ _CASES = [
     "Ꝺ 😀 Ω K Å ẞ 12",
 ]
 _PIECES = st.sampled_from(["😀", "Ａ", "ß", "ﬁ", "\u0301", "ễ", "Đ", ", ", "12", "\ud800", "中", "\U0001d400", "ǰ"])
-_TEXTS = st.lists(
-    st.one_of(_PIECES, st.text(st.characters(codec=None, exclude_categories=()), max_size=5)), max_size=20
-)
+_ANY = st.characters(codec=None, exclude_categories=())  # every code point, lone surrogates included
+_TEXTS = st.lists(st.one_of(_PIECES, st.text(_ANY, max_size=5)), max_size=20)
 
 
 def _check(text: str) -> None:
@@ -76,3 +75,43 @@ def test_find_personal_data_equals_the_reference_fold(text: str, monkeypatch: py
     assert any(d.kind == "address" for d in fast) == ("ngõ" in text)
     monkeypatch.setattr(personal, "_fold_for_address", _reference_fold)
     assert personal.find_personal_data(text) == fast
+
+
+# The compiled digit scan (moderation/_ext/_targets.pyx: digit_scan) against the patterns it stands for.
+
+_DIGITISH = st.sampled_from(
+    ["0", "5", "9", "١", "٣", "０", "９", "𝟙", "²", "½", "Ⅻ", "@", " ", ".", "-", "  ", "a", "_", "\t"]
+)
+_DIGIT_TEXTS = st.lists(st.one_of(_DIGITISH, st.text(_ANY, max_size=3)), max_size=30).map("".join)
+
+
+def _reference_scan(text: str) -> tuple[int, bool]:
+    first = personal._DIGIT_OR_AT.search(text)
+    return (-1 if first is None else first.start()), personal._SIX_DIGITS.search(text) is not None
+
+
+@pytest.mark.skipif(personal._c is None, reason="moderation._ext._targets is not built")
+@pytest.mark.parametrize(
+    "text",
+    ["", "@", "12345", "123456", "1 2 3 4 5 6", "1  2 3 4 5 6", "1.2-3 4.5-6", "١٢٣٤٥٦", "０１２３４５", "12 34 56",
+     "a123456", "12345 @6", "1-2-3-4-5--6", "--1-2-3-4-5-6", "x 0901 234 567", "😀 12.345.6", "\ud800123456"],
+)  # fmt: skip
+def test_digit_scan_cases(text: str) -> None:
+    assert personal._c.digit_scan(text) == _reference_scan(text)
+    assert personal._digits(text) == personal._digits_py(text)
+
+
+@pytest.mark.skipif(personal._c is None, reason="moderation._ext._targets is not built")
+@settings(max_examples=800, deadline=None)
+@given(_DIGIT_TEXTS)
+def test_digit_scan_equals_the_patterns(text: str) -> None:
+    assert personal._c.digit_scan(text) == _reference_scan(text)
+    assert personal._digits(text) == personal._digits_py(text)
+
+
+@pytest.mark.skipif(personal._c is None, reason="moderation._ext._targets is not built")
+def test_digit_scan_rejects_what_is_not_a_string() -> None:
+    with pytest.raises(TypeError):
+        personal._c.digit_scan(None)
+    with pytest.raises(TypeError):
+        personal._c.digit_scan(b"123456")
