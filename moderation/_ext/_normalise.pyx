@@ -10,6 +10,7 @@ edits fall outside the text (the Python path then handles them, numpy's wrap-aro
 
 from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBuffer_Release, PyObject_GetBuffer
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.unicode cimport Py_UNICODE_TOLOWER
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
@@ -169,7 +170,9 @@ cdef Py_UCS4* _ucs4_buffer(Py_ssize_t n) except NULL:
 # Edits and offset maps
 
 
-def apply_edits(str text, const int64_t[::1] starts, const int64_t[::1] ends, list edits):
+def apply_edits(
+    str text not None, const int64_t[::1] starts not None, const int64_t[::1] ends not None, list edits not None
+):
     """``_apply``: sorted edits ``(a, b, replacement, per_char)``; overlapping or empty source ranges are skipped.
 
     Returns ``(text, starts, ends)``, ``None`` when no edit applies, ``False`` when an edit or a per-character range
@@ -305,7 +308,7 @@ def to_original(starts, ends, Py_ssize_t n, Py_ssize_t start, Py_ssize_t end):
 # Stages
 
 
-def has_invisible(str text) -> bool:
+def has_invisible(str text not None) -> bool:
     """A character ``_delete_invisible`` changes: format, control or lone surrogate (``_INV | _CTRL``)."""
     cdef Text t = _ready_text(text)
     cdef Py_ssize_t i
@@ -315,7 +318,7 @@ def has_invisible(str text) -> bool:
     return False
 
 
-def delete_invisible(str text, const int64_t[::1] starts, const int64_t[::1] ends):
+def delete_invisible(str text not None, const int64_t[::1] starts not None, const int64_t[::1] ends not None):
     """``_delete_invisible``: format characters deleted (the others keep their spans), lone surrogates to U+FFFD,
     other controls to a space. ``None`` when nothing changes."""
     cdef Text t = _ready_text(text)
@@ -353,7 +356,7 @@ def delete_invisible(str text, const int64_t[::1] starts, const int64_t[::1] end
         PyMem_Free(buf)
 
 
-def lower_bmp(str text):
+def lower_bmp(str text not None):
     """``_lower``'s table path for long text: every character through the BMP lowercase table. ``None`` when a
     character is beyond the BMP or lowers to more than one (the caller uses ``str.lower``); ``text`` itself when
     nothing changes."""
@@ -381,60 +384,136 @@ def lower_bmp(str text):
         PyMem_Free(buf)
 
 
-def collapse_repeats(str text, const int64_t[::1] starts, const int64_t[::1] ends):
-    """``_runs_to(buf, scan.repeats(), lambda s: s[0])``: runs of three or more identical letters to one letter that
-    maps to the whole run. ``None`` when there is none."""
+def lower_simple(str text not None):
+    """``text.lower()`` where it is the lowercase of every character on its own: ``None`` when ``text`` holds a
+    character that lowers to more than one (0 in the BMP table: İ, and NUL, left to ``str.lower``) or a capital
+    sigma (``str.lower`` gives the final form at the end of a word); ``text`` itself when nothing changes. Beyond
+    the BMP the simple lowercase is the full one (no special casing there: a unit test checks every code point)."""
     cdef Text t = _ready_text(text)
-    cdef Py_ssize_t i, j, o = 0, a = 0
-    cdef Py_UCS4 c
+    cdef Py_ssize_t i
+    cdef Py_UCS4 c, low
     cdef bint changed = False
     cdef Py_UCS4* buf
-    cdef int64_t[::1] out_s, out_e
-    if len(starts) != t.n or len(ends) != t.n:
-        raise ValueError("offset map and text differ in length")
-    # first: is there any run at all (cheap, no allocation)
-    i = 0
-    while i < t.n:
+    for i in range(t.n):
         c = _at(&t, i)
-        j = i + 1
-        while j < t.n and _at(&t, j) == c:
-            j += 1
-        if j - i >= 3 and _bits(c) & B_L:
+        if c < BMP:
+            low = _lower_tab[c]
+            if low == 0 or c == 0x3A3:
+                return None
+        else:
+            low = Py_UNICODE_TOLOWER(c)
+        if low != c:
             changed = True
             break
-        i = j
     if not changed:
-        return None
+        return text
     buf = _ucs4_buffer(t.n)
     try:
-        out_s_arr = np.empty(t.n, dtype=np.int64)
-        out_e_arr = np.empty(t.n, dtype=np.int64)
-        out_s = out_s_arr
-        out_e = out_e_arr
-        i = 0
-        while i < t.n:
+        for i in range(t.n):
             c = _at(&t, i)
-            j = i + 1
-            while j < t.n and _at(&t, j) == c:
-                j += 1
-            if j - i >= 3 and _bits(c) & B_L:
-                buf[o] = c
-                out_s[o] = starts[i]
-                out_e[o] = ends[j - 1]
-                o += 1
+            if c < BMP:
+                low = _lower_tab[c]
+                if low == 0 or c == 0x3A3:
+                    return None
             else:
-                for a in range(i, j):
-                    buf[o] = c
-                    out_s[o] = starts[a]
-                    out_e[o] = ends[a]
-                    o += 1
-            i = j
-        return _from_ucs4(buf, o), out_s_arr[:o].copy(), out_e_arr[:o].copy()
+                low = Py_UNICODE_TOLOWER(c)
+            buf[i] = low
+        return _from_ucs4(buf, t.n)
     finally:
         PyMem_Free(buf)
 
 
-def spaced_candidates(str text) -> list:
+ctypedef fused _unit:
+    uint8_t
+    uint16_t
+    uint32_t
+
+
+cdef Py_ssize_t _triple_from(const _unit* d, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    while i + 2 < n:
+        if d[i] == d[i + 1] and d[i] == d[i + 2]:
+            return i
+        i += 1
+    return n
+
+
+cdef inline Py_ssize_t _next_triple(Text* t, Py_ssize_t i) noexcept:
+    """The first position from ``i`` where three identical code points start (``t.n`` when there is none)."""
+    if t.kind == 1:
+        return _triple_from(<const uint8_t*>t.data, i, t.n)
+    if t.kind == 2:
+        return _triple_from(<const uint16_t*>t.data, i, t.n)
+    return _triple_from(<const uint32_t*>t.data, i, t.n)
+
+
+cdef Py_ssize_t _next_run(Text* t, Py_ssize_t i, Py_ssize_t* end) except -1:
+    """The start of the first run of three or more identical letters from ``i`` (``t.n`` when there is none), its
+    end in ``end``. A run found this way starts where the run of identical characters does (one character
+    earlier, the same three were found)."""
+    cdef Py_UCS4 c
+    cdef Py_ssize_t j
+    while True:
+        i = _next_triple(t, i)
+        if i >= t.n:
+            end[0] = t.n
+            return t.n
+        c = _at(t, i)
+        if _bits(c) & B_L:
+            j = i + 3
+            while j < t.n and _at(t, j) == c:
+                j += 1
+            end[0] = j
+            return i
+        i += 1
+
+
+def collapse_repeats(str text not None, const int64_t[::1] starts not None, const int64_t[::1] ends not None):
+    """``_runs_to(buf, scan.repeats(), lambda s: s[0])``: runs of three or more identical letters to one letter that
+    maps to the whole run. ``None`` when there is none."""
+    cdef Text t = _ready_text(text)
+    cdef Py_ssize_t i, j, o = 0, pos = 0, total, seg
+    cdef int64_t[::1] out_s, out_e
+    cdef list pieces
+    if len(starts) != t.n or len(ends) != t.n:
+        raise ValueError("offset map and text differ in length")
+    # first: the runs and the length of the result (no allocation when there is none)
+    total = t.n
+    i = _next_run(&t, 0, &j)
+    while i < t.n:
+        total -= j - i - 1
+        i = _next_run(&t, j, &j)
+    if total == t.n:
+        return None
+    out_s_arr = np.empty(total, dtype=np.int64)
+    out_e_arr = np.empty(total, dtype=np.int64)
+    out_s = out_s_arr
+    out_e = out_e_arr
+    pieces = []
+    # then every unchanged stretch copied as is, every run one letter spanning it
+    i = _next_run(&t, 0, &j)
+    while i < t.n:
+        seg = i - pos  # the stretch before the run, then its first letter
+        if o + seg + 1 > total:
+            raise ValueError("the text changed while it was read")
+        memcpy(&out_s[o], &starts[pos], seg * sizeof(int64_t))
+        memcpy(&out_e[o], &ends[pos], seg * sizeof(int64_t))
+        o += seg
+        out_s[o] = starts[i]
+        out_e[o] = ends[j - 1]
+        o += 1
+        pieces.append(text[pos:i + 1])
+        pos = j
+        i = _next_run(&t, j, &j)
+    seg = t.n - pos
+    if o + seg != total:
+        raise ValueError("the text changed while it was read")
+    memcpy(&out_s[o], &starts[pos], seg * sizeof(int64_t))
+    memcpy(&out_e[o], &ends[pos], seg * sizeof(int64_t))
+    pieces.append(text[pos:])
+    return "".join(pieces), out_s_arr, out_e_arr
+
+
+def spaced_candidates(str text not None) -> list:
     """``_Scan.spaced``: a superset of where ``_SPACED`` can match."""
     cdef Text t = _ready_text(text)
     cdef uint16_t* cls = _classes(&t)
@@ -515,7 +594,7 @@ def spaced_starts(str text not None) -> list:
         PyMem_Free(cls)
 
 
-def leet_long(str text):
+def leet_long(str text not None):
     """``_leet`` for text of ``_SMALL`` characters or more: the new text (one character for one, so the offset map
     does not change), or ``None`` when no token is rewritten."""
     cdef Text t = _ready_text(text)
@@ -593,7 +672,7 @@ def leet_long(str text):
             PyMem_Free(buf)
 
 
-def drop_mark_floods(str text, const int64_t[::1] starts, const int64_t[::1] ends):
+def drop_mark_floods(str text not None, const int64_t[::1] starts not None, const int64_t[::1] ends not None):
     """``_drop_mark_floods``: every combining mark after the third in a row deleted; ``None`` when none is."""
     cdef Text t = _ready_text(text)
     cdef Py_ssize_t i, o = 0, run = 0
@@ -637,7 +716,7 @@ def drop_mark_floods(str text, const int64_t[::1] starts, const int64_t[::1] end
         PyMem_Free(buf)
 
 
-def suspicious_tokens(str text) -> list:
+def suspicious_tokens(str text not None) -> list:
     """``_suspicious_tokens``: the tokens (runs of letters and marks) holding a match of ``_SUSPICIOUS``."""
     cdef Text t = _ready_text(text)
     cdef uint16_t* cls = _classes(&t)
@@ -685,7 +764,7 @@ def suspicious_tokens(str text) -> list:
         PyMem_Free(cls)
 
 
-def collapse_spaces(str text, const int64_t[::1] starts, const int64_t[::1] ends):
+def collapse_spaces(str text not None, const int64_t[::1] starts not None, const int64_t[::1] ends not None):
     """``_collapse_spaces``: a whitespace character that is not a space becomes one (its span unchanged); a run of
     two or more becomes one space spanning the run. ``None`` when nothing changes."""
     cdef Text t = _ready_text(text)
@@ -735,7 +814,7 @@ def collapse_spaces(str text, const int64_t[::1] starts, const int64_t[::1] ends
         PyMem_Free(buf)
 
 
-def teencode_hits(str text, Py_ssize_t size, list flat, list keys):
+def teencode_hits(str text not None, Py_ssize_t size, list flat not None, list keys not None):
     """``_TeencodeScanner.apply``'s second half: from the Hyperscan matches over the UTF-8 text (``flat``: key index,
     end byte offset, ...; ``size``: the number of bytes) the keys that are whole ``\\w`` runs, as sorted
     ``(start, end, key index)``."""
@@ -795,7 +874,7 @@ def _first(tuple hit):
     return hit[0]
 
 
-def teencode_window(str out, list edits) -> str:
+def teencode_window(str out not None, list edits not None) -> str:
     """The changed parts of ``out`` (each expansion of ``edits``, applied in order, at its new offset, with
     ``_TRIGGER_CONTEXT`` characters either side; overlapping windows merged), joined by NUL."""
     cdef Py_ssize_t shift = 0, new_start, length, lo, hi, cur_lo = -1, cur_hi = -1, size = len(out)
@@ -846,7 +925,7 @@ def changed_window(str old not None, str new not None):
     return new[lo:hi]
 
 
-def fold(str text) -> str:
+def fold(str text not None) -> str:
     """``text.translate(_fold_table())`` (one character for one)."""
     cdef Text t = _text(text)
     cdef Py_ssize_t i, size = len(_fold_tab)
@@ -882,7 +961,7 @@ cdef inline uint64_t _word_hash(Text* t, Py_ssize_t a, Py_ssize_t b) noexcept:
     return h | 1
 
 
-def teencode_setup(list keys):
+def teencode_setup(list keys not None):
     """The teencode keys (``_teencode()``'s keys) as a set of code point hashes, for :func:`teencode_runs`."""
     global _teen_set, _teen_mask, _teen_max
     cdef Py_ssize_t size = 16, slot
@@ -913,7 +992,7 @@ def teencode_setup(list keys):
     _teen_max = longest
 
 
-def teencode_runs(str text):
+def teencode_runs(str text not None):
     """The maximal runs of ``\\w`` characters (``_W``) whose code points hash like a teencode key (a superset of the
     runs that are keys: the caller looks each up), as ``(start, end)``; and whether the text holds a lone surrogate.
     """
@@ -972,7 +1051,7 @@ def teencode_edits(str text not None, dict table not None):
     return out, surrogate
 
 
-def leet_exact(str text) -> int:
+def leet_exact(str text not None) -> int:
     """``_LEET_EXACT`` (``\\p{L}[013457@]|[013457]\\p{L}``) decided without Hyperscan where it can be: 1 when an ASCII
     letter touches a leet digit, 0 when no letter can, -1 when only a character beyond ASCII does (Hyperscan's own
     ``\\p{L}`` decides those)."""
@@ -1047,7 +1126,7 @@ cdef inline uint64_t _hash_step(uint64_t h, Py_UCS4 c) noexcept nogil:
     return (h ^ <uint64_t>c) * <uint64_t>0x100000001B3
 
 
-def trigger_setup(table, fill, list keys, class_bits, trigger_bits):
+def trigger_setup(table, fill, list keys not None, class_bits, trigger_bits):
     """Share the trigger class table (``uint16`` per code point, ``0xFFFF`` where ``fill(cp)`` has not filled it)
     and the teencode keys (non-empty, no lone surrogate). ``class_bits`` and ``trigger_bits`` are the values of
     ``_TC_*`` and ``_T_*`` in normalise.py, checked against this module's."""

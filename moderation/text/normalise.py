@@ -1194,6 +1194,11 @@ def _lower_c(buf: _Buf, c: Any) -> _Buf:
         lowered = c.lower_bmp(text)
         if lowered is not None:
             return buf if lowered is text else _Buf(lowered, buf.starts, buf.ends, identity=buf.identity)
+    # ``text.lower()`` character by character in one pass, when that is what it gives (no capital sigma, nothing
+    # that lowers to two characters): cheaper than ``str.lower`` for text beyond ASCII.
+    lowered = c.lower_simple(text)
+    if lowered is not None:
+        return buf if lowered is text else _Buf(lowered, buf.starts, buf.ends, identity=buf.identity)
     low = text.lower()
     if len(low) == len(text):
         return buf if low == text else _Buf(low, buf.starts, buf.ends, identity=buf.identity)
