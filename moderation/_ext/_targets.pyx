@@ -146,36 +146,33 @@ cdef class CueMatcher:
     cdef int _forms[MAX_PATTERNS]
     cdef int _no_digit_space[MAX_PATTERNS]
     cdef int _nnodes
-    cdef int *_nchild      # per node: how many children
-    cdef int *_first       # per node: where its children start in _cc/_cn
-    cdef Py_UCS4 *_cc      # child characters, sorted per node
-    cdef int *_cn          # child nodes
     cdef int *_tprio       # per node and pattern: the priority of the literal ending there (-1: none)
     cdef unsigned char *_term  # per node: some literal ends there
     cdef list _tlit        # per node and pattern: that literal
     cdef int _root_tab[2 * ROOT_TABLE]  # per form, the root's child for each character below ROOT_TABLE (-1: none)
+    cdef uint64_t *_ekey   # every edge in one hash table: ((node << 21) | character) + 1 (0: empty slot) ...
+    cdef int *_echild      # ... and the child it leads to
+    cdef int _ebits        # the table has 1 << _ebits slots
 
     def __cinit__(self):
-        self._nchild = NULL
-        self._first = NULL
-        self._cc = NULL
-        self._cn = NULL
         self._tprio = NULL
         self._term = NULL
+        self._ekey = NULL
+        self._echild = NULL
 
     def __dealloc__(self):
-        free(self._nchild)
-        free(self._first)
-        free(self._cc)
-        free(self._cn)
         free(self._tprio)
         free(self._term)
+        free(self._ekey)
+        free(self._echild)
 
     def __init__(self, list specs):
-        cdef int k, node, form, at = 0, npat = len(specs)
+        cdef int k, node, form, npat = len(specs)
+        cdef uint64_t ekey
+        cdef Py_ssize_t slot
         if npat > MAX_PATTERNS:
             raise ValueError(f"at most {MAX_PATTERNS} cue patterns")
-        if self._nchild != NULL:
+        if self._term != NULL:
             raise RuntimeError("CueMatcher is initialised once")  # a second run would leak the first one's arrays
         self._npat = 0  # npat once the arrays are complete (a half-built matcher scans nothing)
         kids: list = [{}, {}]  # node -> {char: node}; node 0 is the root of the text form, 1 of the folded form
@@ -198,25 +195,15 @@ cdef class CueMatcher:
                     terms[(node, k)] = (prio, lit)
         self._nnodes = len(kids)
         total = sum(len(d) for d in kids)
-        self._nchild = <int *>malloc(self._nnodes * sizeof(int))
-        self._first = <int *>malloc(self._nnodes * sizeof(int))
-        self._cc = <Py_UCS4 *>malloc((total + 1) * sizeof(Py_UCS4))
-        self._cn = <int *>malloc((total + 1) * sizeof(int))
         self._tprio = <int *>malloc(self._nnodes * npat * sizeof(int) + 1)
         self._term = <unsigned char *>malloc(self._nnodes + 1)
-        if not (self._nchild and self._first and self._cc and self._cn and self._tprio and self._term):
+        if not (self._tprio and self._term):
             raise MemoryError()
         self._tlit = [None] * (self._nnodes * npat)
         for node in range(self._nnodes):
             self._term[node] = 0
             for k in range(npat):
                 self._tprio[node * npat + k] = -1
-            self._first[node] = at
-            self._nchild[node] = len(kids[node])
-            for ch, nxt in sorted(kids[node].items()):
-                self._cc[at] = ord(ch)
-                self._cn[at] = nxt
-                at += 1
         for node in range(2 * ROOT_TABLE):
             self._root_tab[node] = -1
         for form in range(2):
@@ -227,23 +214,40 @@ cdef class CueMatcher:
             self._term[node] = 1
             self._tprio[node * npat + k] = prio
             self._tlit[node * npat + k] = lit
+        # the edges in a hash table at most a quarter full: a step of a walk is one probe, not a bisection
+        self._ebits = 4
+        while (1 << self._ebits) < 4 * (total + 1):
+            self._ebits += 1
+        self._ekey = <uint64_t *>calloc(1 << self._ebits, sizeof(uint64_t))
+        self._echild = <int *>calloc(1 << self._ebits, sizeof(int))
+        if not (self._ekey and self._echild):
+            raise MemoryError()
+        for node in range(self._nnodes):
+            for ch, nxt in kids[node].items():
+                ekey = ((<uint64_t>node) << 21 | <uint64_t>ord(ch)) + 1
+                slot = self._eslot(ekey)
+                while self._ekey[slot] != 0:
+                    slot = (slot + 1) & ((1 << self._ebits) - 1)
+                self._ekey[slot] = ekey
+                self._echild[slot] = nxt
         self._npat = npat
 
+    cdef inline Py_ssize_t _eslot(self, uint64_t ekey) noexcept:
+        return <Py_ssize_t>((ekey * <uint64_t>0x9E3779B97F4A7C15ULL) >> (64 - self._ebits))
+
     cdef inline int _child(self, int node, Py_UCS4 c) noexcept:
-        cdef int first = self._first[node]
-        cdef int lo = first
-        cdef int hi = first + self._nchild[node]
-        cdef int end = hi
-        cdef int mid
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if self._cc[mid] < c:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < end and self._cc[lo] == c:
-            return self._cn[lo]
-        return -1
+        """The child of ``node`` by ``c``, or -1."""
+        cdef uint64_t ekey = ((<uint64_t>node) << 21 | <uint64_t>c) + 1
+        cdef Py_ssize_t mask = (1 << self._ebits) - 1
+        cdef Py_ssize_t slot = self._eslot(ekey)
+        cdef uint64_t k
+        while True:
+            k = self._ekey[slot]
+            if k == ekey:
+                return self._echild[slot]
+            if k == 0:
+                return -1
+            slot = (slot + 1) & mask
 
     def spans(self, str text, str folded, starts, ends):
         """Per pattern, the list of ``(start, end, original start, original end, literal)`` of its ``finditer``
