@@ -18,6 +18,7 @@ calls it and is used when this extension is not built):
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.dict cimport PyDict_Copy, PyDict_SetItem
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
@@ -517,6 +518,24 @@ def lexicon_hits(
 from libc.math cimport copysign
 
 
+cdef bint _plain_subclass(object cls, type base) except -1:
+    """Whether ``cls`` is ``base`` or a subclass that keeps ``base``'s construction and iteration (its objects are then
+    built empty by ``base.__new__`` and filled, and copied, by ``base``'s C functions)."""
+    if not isinstance(cls, type) or not issubclass(cls, base):
+        return False
+    for name in ("__new__", "__init__", "__iter__", "keys") if base is dict else ("__new__", "__init__", "__iter__"):
+        if getattr(cls, name, None) is not getattr(base, name):
+            return False
+    return True
+
+
+cdef inline int _set(object d, object key, object value) except -1:
+    """``dict.__setitem__(d, key, value)`` (the dict's own, whatever its class overrides); ``d`` must be a dict."""
+    if not isinstance(d, dict):
+        raise TypeError("not a dict")
+    return PyDict_SetItem(d, key, value)
+
+
 cdef class Program:
     """``RuleProgram.run`` of one rule: built by the RuleProgram with its own step tuples, memos and helpers."""
 
@@ -530,6 +549,7 @@ cdef class Program:
     cdef object min_any
     cdef str pack_id, rule_id
     cdef object shape_cls, frozen_dict, frozen_list, no_hits
+    cdef bint frozen_direct  # frozen_dict / frozen_list are plain dict / list subclasses: built and copied in C
     cdef Py_ssize_t off_fired, off_score, off_reason, off_trace, off_entries  # the shape's slots (-1: call it)
 
     def __init__(
@@ -564,6 +584,7 @@ cdef class Program:
         self.n, self.n_all, self.n_any, self.min_any = len(steps), n_all, n_any, min_any
         self.pack_id, self.rule_id, self.memo_max = pack_id, rule_id, memo_max
         self.shape_cls, self.frozen_dict, self.frozen_list, self.no_hits = shape_cls, frozen_dict, frozen_list, no_hits
+        self.frozen_direct = _plain_subclass(frozen_dict, dict) and _plain_subclass(frozen_list, list)
         # OutcomeShape(fired, score, reason, trace) with a new ``entries`` dict: its slots filled directly when the
         # class is a slotted one with those five (its dataclass ``__init__`` only stores them).
         offs = [-1] * 5
@@ -572,6 +593,33 @@ cdef class Program:
             if min(offs) <= 0:
                 offs = [-1] * 5
         self.off_fired, self.off_score, self.off_reason, self.off_trace, self.off_entries = offs
+
+    cdef object _new_frozen_dict(self):
+        """An empty ``frozen_dict()``, filled by the caller with :func:`_set` (the dict's own, not its refusing
+        ``__setitem__``); a ``frozen_dict(...)`` call filled by item assignment when it is not a plain subclass."""
+        if self.frozen_direct:
+            return dict.__new__(self.frozen_dict)
+        return {}
+
+    cdef object _done_frozen_dict(self, object d):
+        """``d`` (from :meth:`_new_frozen_dict`, filled) as a ``frozen_dict``."""
+        if self.frozen_direct:
+            return d
+        return self.frozen_dict(d)
+
+    cdef object _new_frozen_list(self, list items):
+        """``frozen_list(items)``."""
+        if self.frozen_direct:
+            got = list.__new__(self.frozen_list)
+            (<list>got).extend(items)  # list's own extend (the C one), not the refusing override
+            return got
+        return self.frozen_list(items)
+
+    cdef object _copy_entry(self, object c):
+        """``dict(c)`` of a condition's trace entry (a plain dict or ``frozen_dict``)."""
+        if type(c) is dict or (self.frozen_direct and type(c) is self.frozen_dict):
+            return PyDict_Copy(c)
+        return dict(c)
 
     cdef object _new_shape(self, object fired, object score, object reason, object trace):
         if self.off_fired <= 0:
@@ -678,20 +726,18 @@ cdef class Program:
                 if len(cache) >= self.memo_max:
                     cache.clear()
                 desc = <tuple>self.descs[j]
-                got = self.frozen_dict(
-                    {
-                        "group": desc[0],
-                        "index": desc[1],
-                        "condition": desc[2],
-                        "matched": key[0],
-                        "score": round(key[1], 6),
-                        "detail": key[2],
-                        "where": desc[3],
-                    }
-                )
+                got = self._new_frozen_dict()
+                _set(got, "group", desc[0])
+                _set(got, "index", desc[1])
+                _set(got, "condition", desc[2])
+                _set(got, "matched", key[0])
+                _set(got, "score", round(key[1], 6))
+                _set(got, "detail", key[2])
+                _set(got, "where", desc[3])
+                got = self._done_frozen_dict(got)
                 cache[key] = got
             entries[j] = got
-        trace = self.frozen_list(entries)
+        trace = self._new_frozen_list(entries)
         cdef bint all_ok = True
         cdef list failed = [], any_hits = [], blocked = []
         for j in range(n_all):
@@ -840,11 +886,41 @@ cdef bint _in_fields(object sig, object fields) except -1:
     return str(sig.attrs.get("field", "")) in fields
 
 
+cdef dict _FMT_2F = {}, _FMT_G = {}  # float -> format(x, ".2f") / format(x, "g"): scores repeat across items
+cdef Py_ssize_t _FMT_MAX = 4096
+
+
+cdef object _fmt(dict cache, object x, str spec):
+    """``format(x, spec)``, kept in ``cache`` for floats other than zeros (0.0 and -0.0 are equal keys, formatted
+    differently) and NaN (never found again); bounded: a full cache is not added to."""
+    if type(x) is not float or x == 0.0 or x != x:
+        return format(x, spec)
+    got = cache.get(x)
+    if got is None:
+        got = format(x, spec)
+        if len(cache) < _FMT_MAX:
+            cache[x] = got
+    return got
+
+
 cdef object _scored(list matches, str what, object threshold):
     if not matches:
-        return _new_result(False, 0.0, (), f"no {what} at or above {threshold:g}")
-    best = max([_oget(s, _SIGNAL, _S_SCORE, "score") for s in matches])
-    return _new_result(True, min(1.0, best), tuple(matches), f"{len(matches)} {what} (best {best:.2f})")
+        return _new_result(False, 0.0, (), f"no {what} at or above {_fmt(_FMT_G, threshold, 'g')}")
+    cdef object best = None, score
+    cdef bint first = True
+    for s in matches:  # max(): the first of the highest, compared by ``>``
+        score = _oget(s, _SIGNAL, _S_SCORE, "score")
+        if first:
+            best = score
+            first = False
+        elif score > best:
+            best = score
+    return _new_result(
+        True,
+        best if best < 1.0 else 1.0,  # min(1.0, best)
+        tuple(matches),
+        f"{len(matches)} {what} (best {_fmt(_FMT_2F, best, '.2f')})",
+    )
 
 
 cdef object _count_hits(list hits, object args, str what):
@@ -1083,24 +1159,22 @@ cdef bint _in_quotation(str text, Py_ssize_t start, Py_ssize_t end, Py_ssize_t w
 cdef object _not_fired(Program classes, object shape, str pack_id, tuple info, tuple mode_note):
     """``engine._not_fired_entry``: the shared trace entry of a rule that did not fire, kept in ``shape.entries``
     (built with the frozen classes of ``classes``)."""
-    got = classes.frozen_dict(
-        {
-            "pack": pack_id,
-            "rule": info[2],
-            "category": info[3],
-            "where": info[4],
-            "description": info[5],
-            "mode": mode_note[0],
-            "fired": False,
-            "outcome": "not fired",
-            "reason": shape.reason,
-            "action": None,
-            "score": round(shape.score, 6),
-            "conditions": shape.trace,
-            "context": classes.frozen_list(),
-            "note": mode_note[1],
-        }
-    )
+    got = classes._new_frozen_dict()
+    _set(got, "pack", pack_id)
+    _set(got, "rule", info[2])
+    _set(got, "category", info[3])
+    _set(got, "where", info[4])
+    _set(got, "description", info[5])
+    _set(got, "mode", mode_note[0])
+    _set(got, "fired", False)
+    _set(got, "outcome", "not fired")
+    _set(got, "reason", shape.reason)
+    _set(got, "action", None)
+    _set(got, "score", round(shape.score, 6))
+    _set(got, "conditions", shape.trace)
+    _set(got, "context", classes._new_frozen_list([]))
+    _set(got, "note", mode_note[1])
+    got = classes._done_frozen_dict(got)
     shape.entries[mode_note] = got
     return got
 
@@ -1183,7 +1257,7 @@ cpdef dict run_rules(
                 changed.append(start + i)
             continue
         changed.append(start + i)
-        trace = [dict(c) for c in _oget(shape, shape_cls, off_trace, "trace")]
+        trace = [prog._copy_entry(c) if prog is not None else dict(c) for c in _oget(shape, shape_cls, off_trace, "trace")]
         policy = info[6]
         action = info[7]
         if policy == "ignore" or not evidence:
