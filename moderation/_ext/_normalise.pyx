@@ -8,7 +8,13 @@ int64 arrays; a function that changes nothing returns ``None``, and :func:`apply
 edits fall outside the text (the Python path then handles them, numpy's wrap-around included).
 """
 
-from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport (
+    PyBUF_C_CONTIGUOUS,
+    PyBUF_FORMAT,
+    PyBUF_WRITABLE,
+    PyBuffer_Release,
+    PyObject_GetBuffer,
+)
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.unicode cimport Py_UNICODE_TOLOWER
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -170,22 +176,68 @@ cdef Py_UCS4* _ucs4_buffer(Py_ssize_t n) except NULL:
 # Edits and offset maps
 
 
-def apply_edits(
-    str text not None, const int64_t[::1] starts not None, const int64_t[::1] ends not None, list edits not None
-):
+cdef int _int64_vector(object arr, Py_buffer* view, bint writable) except -1:
+    """Acquire ``arr`` as a one-dimensional C-contiguous int64 buffer (what a ``const int64_t[::1]`` parameter
+    takes, without the cost of a memoryview object); ``TypeError`` for None or an object without buffers,
+    ``ValueError`` for any other buffer."""
+    cdef bytes fmt
+    cdef int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT
+    if arr is None:
+        raise TypeError("an int64 array, not None")
+    if writable:
+        flags |= PyBUF_WRITABLE
+    try:
+        PyObject_GetBuffer(arr, view, flags)
+    except BufferError as exc:  # not contiguous, or read-only where writing
+        raise ValueError(str(exc)) from None
+    fmt = view.format if view.format != NULL else b"B"
+    if view.ndim != 1 or view.itemsize != 8 or fmt.lstrip(b"@=<") not in (b"l", b"q"):
+        PyBuffer_Release(view)
+        raise ValueError("not a one-dimensional int64 array")
+    return 0
+
+
+def apply_edits(str text not None, starts, ends, list edits not None):
     """``_apply``: sorted edits ``(a, b, replacement, per_char)``; overlapping or empty source ranges are skipped.
 
-    Returns ``(text, starts, ends)``, ``None`` when no edit applies, ``False`` when an edit or a per-character range
-    falls outside the text (the caller then runs the Python path).
+    ``starts`` and ``ends`` are one-dimensional C-contiguous int64 arrays (``ValueError`` or ``TypeError``
+    otherwise). Returns ``(text, starts, ends)``, ``None`` when no edit applies, ``False`` when the arrays are not
+    as long as the text, or an edit or a per-character range falls outside the text (the caller then runs the
+    Python path).
     """
+    cdef Py_buffer bs, be, bos, boe
+    cdef bint got_s = False, got_e = False, got_os = False, got_oe = False
+    try:
+        _int64_vector(starts, &bs, False)
+        got_s = True
+        _int64_vector(ends, &be, False)
+        got_e = True
+        return _apply_edits(text, <const int64_t*>bs.buf, bs.len // 8, <const int64_t*>be.buf, be.len // 8, edits,
+                            &bos, &got_os, &boe, &got_oe)
+    finally:
+        if got_s:
+            PyBuffer_Release(&bs)
+        if got_e:
+            PyBuffer_Release(&be)
+        if got_os:
+            PyBuffer_Release(&bos)
+        if got_oe:
+            PyBuffer_Release(&boe)
+
+
+cdef object _apply_edits(str text, const int64_t* starts, Py_ssize_t n_starts, const int64_t* ends,
+                         Py_ssize_t n_ends, list edits, Py_buffer* bos, bint* got_os, Py_buffer* boe,
+                         bint* got_oe):
+    """:func:`apply_edits` over the acquired maps; the output buffers it acquires are released by the caller."""
     cdef Py_ssize_t n = len(text)
     cdef Py_ssize_t pos = 0, total = 0, a, b, k, j, o, i, lo, hi, r_lo, r_hi
     cdef bint changed = False
     cdef list pieces = []
     cdef list valid = []
     cdef object repl, per_char, pc
-    cdef int64_t[::1] out_s, out_e
-    if len(starts) != n or len(ends) != n:
+    cdef int64_t* out_s
+    cdef int64_t* out_e
+    if n_starts != n or n_ends != n:
         return False
     for e in edits:
         a = e[0]
@@ -218,8 +270,12 @@ def apply_edits(
     total += n - pos
     out_s_arr = np.empty(total, dtype=np.int64)
     out_e_arr = np.empty(total, dtype=np.int64)
-    out_s = out_s_arr
-    out_e = out_e_arr
+    _int64_vector(out_s_arr, bos, True)
+    got_os[0] = True
+    _int64_vector(out_e_arr, boe, True)
+    got_oe[0] = True
+    out_s = <int64_t*>bos.buf
+    out_e = <int64_t*>boe.buf
     pos = 0
     o = 0
     for e in valid:
@@ -227,13 +283,15 @@ def apply_edits(
         b = e[1]
         repl = e[2]
         pc = e[3]
+        k = len(repl)
+        if o + (a - pos) + k > total:  # ``valid`` is this function's own list of its own tuples: never
+            raise ValueError("edits changed while they were applied")
         if pos < a:  # an unchanged gap: its map copied as is (0 <= pos < a <= n, o + a - pos <= total)
             pieces.append(text[pos:a])
             memcpy(&out_s[o], &starts[pos], (a - pos) * sizeof(int64_t))
             memcpy(&out_e[o], &ends[pos], (a - pos) * sizeof(int64_t))
             o += a - pos
         pieces.append(repl)
-        k = len(repl)
         if pc is None:
             for j in range(k):
                 out_s[o] = starts[a]
@@ -254,6 +312,8 @@ def apply_edits(
             if o != j:
                 raise ValueError("per-character ranges changed while the edits were applied")
         pos = b
+    if o + (n - pos) != total:
+        raise ValueError("edits changed while they were applied")
     if pos < n:
         pieces.append(text[pos:])
         memcpy(&out_s[o], &starts[pos], (n - pos) * sizeof(int64_t))

@@ -1833,8 +1833,13 @@ def _normalise(text: str) -> Normalised:
             break
     folded = _fold_fast(buf.text)
     starts, ends = buf.starts, buf.ends
-    starts.flags.writeable = False
-    ends.flags.writeable = False
+    # Views of the shared read-only ``arange`` (text whose map never moved) are read-only already; setting the flag
+    # costs about a microsecond an array.
+    shared = _shared_arange()
+    if starts.base is not shared:
+        starts.flags.writeable = False
+    if ends.base is not shared:
+        ends.flags.writeable = False
     return Normalised(text, buf.text, folded, starts, ends, frozenset(flags))
 
 

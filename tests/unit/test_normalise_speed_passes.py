@@ -136,3 +136,25 @@ def test_text_functions_reject_none() -> None:
     for call in calls:
         with pytest.raises(TypeError):
             call()
+
+
+def test_apply_edits_takes_only_int64_vectors() -> None:
+    # The maps are read through the buffer protocol: anything but a one-dimensional C-contiguous int64 array
+    # raises (``_apply`` then runs the Python path), and a read-only map (an identity view) is fine.
+    text = "ko biết đc ko"
+    buf = N._identity(text)
+    edits = [(0, 2, "không", None), (9, 11, "được", None)]
+    want = N._apply(buf, edits)
+    got = compiled.apply_edits(text, buf.starts, buf.ends, edits)
+    assert (got[0], got[1].tolist(), got[2].tolist()) == (want.text, want.starts.tolist(), want.ends.tolist())
+    assert got[1].flags.writeable
+    assert got[2].flags.writeable
+    wide = np.arange(2 * len(text), dtype=np.int64)
+    for starts in (wide[::2], buf.starts.astype(np.int32), wide.reshape(2, -1), buf.starts.astype(np.float64)):
+        with pytest.raises(ValueError):
+            compiled.apply_edits(text, starts, buf.ends, edits)
+    for starts in (None, list(range(len(text))), "abc"):
+        with pytest.raises(TypeError):
+            compiled.apply_edits(text, starts, buf.ends, edits)
+    assert compiled.apply_edits(text, buf.starts[:-1], buf.ends, edits) is False
+    assert compiled.apply_edits(text, buf.starts, buf.ends, []) is None
