@@ -189,26 +189,15 @@ cdef inline object _text(object sp):
 cdef list _general(list spans):
     """:func:`_by_dict` with the sort on C structs: spans ordered by (field, start, end, input position); within one
     place the distinct texts in order of first appearance, each given by its last span (as the dict keeps it)."""
-    cdef Py_ssize_t n = len(spans), i, j, g = 0, m
+    cdef Py_ssize_t n = len(spans), i, j, g = 0, m, nf
     cdef object sp, f, s, e, t
-    cdef dict fields = {}
+    cdef dict fields = {}  # field -> its index in order of first appearance
     cdef PyObject *rf
     cdef PyObject *rs
     cdef PyObject *re
     cdef PyObject *rt
-    cdef object last_field = None
-    for i in range(n):
-        sp = spans[i]
-        if _read(sp, &rf, &rs, &re, &rt):
-            f, s, e, t = <object>rf, <object>rs, <object>re, <object>rt
-        else:
-            f, s, e, t = sp.field, sp.start, sp.end, sp.text
-        if type(f) is not str or type(s) is not int or type(e) is not int or type(t) is not str:
-            return _by_dict(spans)
-        if f is not last_field and f not in fields:
-            fields[f] = None
-        last_field = f
-    cdef dict rank = {name: k for k, name in enumerate(sorted(fields))}
+    cdef PyObject *last = NULL  # the field of the span before (borrowed: the span holds it)
+    cdef Py_ssize_t* order = NULL
     cdef _Key* keys = <_Key*>PyMem_Malloc(n * sizeof(_Key))
     if keys == NULL:
         raise MemoryError()
@@ -216,23 +205,58 @@ cdef list _general(list spans):
     cdef list group = []
     cdef list texts = []
     try:
-        last_field = None
+        # One pass: check the types, read the places into C and number the fields by first appearance.
         for i in range(n):
             sp = spans[i]
             if _read(sp, &rf, &rs, &re, &rt):
-                f, s, e = <object>rf, <object>rs, <object>re
+                if not (
+                    type(<object>rf) is str
+                    and type(<object>rs) is int
+                    and type(<object>re) is int
+                    and type(<object>rt) is str
+                ):
+                    return _by_dict(spans)
+                try:
+                    keys[i].start = <object>rs
+                    keys[i].end = <object>re
+                except OverflowError:
+                    return _by_dict(spans)
+                if rf != last:
+                    f = <object>rf
+                    got = fields.get(f)
+                    if got is None:
+                        g = len(fields)
+                        fields[f] = g
+                    else:
+                        g = got
+                    last = rf
             else:
-                f, s, e = sp.field, sp.start, sp.end
-            try:
-                keys[i].start = s
-                keys[i].end = e
-            except OverflowError:
-                return _by_dict(spans)
-            if f is not last_field:
-                g = rank[f]
-                last_field = f
+                f, s, e, t = sp.field, sp.start, sp.end, sp.text
+                if type(f) is not str or type(s) is not int or type(e) is not int or type(t) is not str:
+                    return _by_dict(spans)
+                try:
+                    keys[i].start = s
+                    keys[i].end = e
+                except OverflowError:
+                    return _by_dict(spans)
+                got = fields.get(f)
+                if got is None:
+                    g = len(fields)
+                    fields[f] = g
+                else:
+                    g = got
+                last = NULL
             keys[i].rank = g
             keys[i].idx = i
+        nf = len(fields)
+        if nf > 1:  # first-appearance numbers -> ranks in str order
+            order = <Py_ssize_t*>PyMem_Malloc(nf * sizeof(Py_ssize_t))
+            if order == NULL:
+                raise MemoryError()
+            for m, name in enumerate(sorted(fields)):
+                order[<Py_ssize_t>fields[name]] = m
+            for i in range(n):
+                keys[i].rank = order[keys[i].rank]
         _sort_keys(keys, n)
         i = 0
         while i < n:
@@ -271,6 +295,7 @@ cdef list _general(list spans):
             i = j
     finally:
         PyMem_Free(keys)
+        PyMem_Free(order)
     return out
 
 
