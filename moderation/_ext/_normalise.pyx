@@ -145,15 +145,32 @@ cdef inline uint8_t _pybits(Py_UCS4 c) except? 0xFF:
     return v
 
 
+# The code units of a string of each kind: a loop over them is compiled once per kind (no kind test per read).
+ctypedef fused _unit:
+    uint8_t
+    uint16_t
+    uint32_t
+
+
+cdef int _fill_classes(const _unit* d, Py_ssize_t n, uint16_t* out) except -1:
+    cdef Py_ssize_t i
+    for i in range(n):
+        out[i] = _bits(d[i])
+    return 0
+
+
 cdef uint16_t* _classes(Text* t) except NULL:
     """The class bits of every character (one extra 0 at the end); free with PyMem_Free."""
     cdef uint16_t* out = <uint16_t*>PyMem_Malloc((t.n + 1) * sizeof(uint16_t))
-    cdef Py_ssize_t i
     if out == NULL:
         raise MemoryError()
     try:
-        for i in range(t.n):
-            out[i] = _bits(_at(t, i))
+        if t.kind == 1:
+            _fill_classes(<const uint8_t*>t.data, t.n, out)
+        elif t.kind == 2:
+            _fill_classes(<const uint16_t*>t.data, t.n, out)
+        else:
+            _fill_classes(<const uint32_t*>t.data, t.n, out)
     except BaseException:
         PyMem_Free(out)
         raise
@@ -483,12 +500,6 @@ def lower_simple(str text not None):
         PyMem_Free(buf)
 
 
-ctypedef fused _unit:
-    uint8_t
-    uint16_t
-    uint32_t
-
-
 cdef Py_ssize_t _triple_from(const _unit* d, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
     while i + 2 < n:
         if d[i] == d[i + 1] and d[i] == d[i + 2]:
@@ -618,7 +629,9 @@ def spaced_starts(str text not None) -> list:
     try:
         for i in range(n):
             c0 = cls[i]
-            if not (c0 & (B_L | B_D0134)):
+            # Both branches need a mark, a separator or a space after the first character: most characters fail
+            # that (or the rest of this test) without a branch on the common ones.
+            if not (c0 & (B_L | B_D0134)) or not ((cls[i + 1] & (B_M | B_SEP)) or (i + 1 < n and _at(&t, i + 1) == 32)):
                 continue
             if i > 0 and cls[i - 1] & (B_L | B_M | B_D):
                 continue
@@ -777,48 +790,53 @@ def drop_mark_floods(str text not None, const int64_t[::1] starts not None, cons
 
 
 def suspicious_tokens(str text not None) -> list:
-    """``_suspicious_tokens``: the tokens (runs of letters and marks) holding a match of ``_SUSPICIOUS``."""
+    """``_suspicious_tokens``: the tokens (runs of letters and marks) holding a match of ``_SUSPICIOUS``.
+
+    Candidates (a mark, a tone-marked consonant, an "o"/"u" before a tone the pattern names) are found without
+    branching on the common characters; a candidate's token is found by walking back to where it starts, and the
+    scan goes on after it (one hit is enough)."""
     cdef Text t = _ready_text(text)
     cdef uint16_t* cls = _classes(&t)
-    cdef Py_ssize_t i, n = t.n, tok_start = -1, last = -1, i_end
-    cdef Py_UCS4 c, prev
-    cdef uint16_t nxt, after
-    cdef bint cand, sure
+    cdef Py_ssize_t i, n = t.n, start, last = -1, i_end
+    cdef Py_UCS4 c
+    cdef uint16_t b, nxt, after
     cdef list out = []
     try:
         i = 0
-        for i in range(n):
-            if cls[i] & (B_L | B_M) and (i == 0 or not (cls[i - 1] & (B_L | B_M))):
-                tok_start = i
-            if cls[i] & (B_M | B_TONED):
-                cand = True
-                sure = True
-            else:
-                sure = False
-                c = _at(&t, i)
-                if c != 111 and c != 117:
-                    continue
-                nxt = cls[i + 1]  # 0 past the end
+        while i < n:
+            b = cls[i]
+            c = _at(&t, i)
+            nxt = cls[i + 1]  # 0 past the end
+            if not (((b & (B_M | B_TONED)) != 0) | ((c == 111) & ((nxt & B_OTONE) != 0))
+                    | ((c == 117) & ((nxt & B_UTONE) != 0))):
+                i += 1
+                continue
+            if not (b & (B_M | B_TONED)):  # "o"/"u": the rest of the pattern, then the pattern itself
                 after = cls[i + 2] if i + 2 < n else 0
-                if after & (B_L | B_M):
+                if (after & (B_L | B_M)) or (c == 117 and i > 0 and _at(&t, i - 1) == 113) or \
+                        _susp_match(text, i) is None:
+                    i += 1
                     continue
-                if c == 111:
-                    cand = (nxt & B_OTONE) != 0
-                else:
-                    prev = _at(&t, i - 1) if i > 0 else 0
-                    cand = prev != 113 and (nxt & B_UTONE) != 0
-                if not cand:
-                    continue
-                if _susp_match(text, i) is None:
-                    continue
-            if tok_start < 0:
-                raise ValueError("a suspicious character outside every token")
-            if tok_start != last:
-                last = tok_start
-                i_end = tok_start
+            # the token: the run of letters and marks holding i (or, were i not in one, the last before it)
+            start = i
+            if not (cls[start] & (B_L | B_M)):
+                while start > 0 and not (cls[start - 1] & (B_L | B_M)):
+                    start -= 1
+                if start == 0:
+                    raise ValueError("a suspicious character outside every token")
+                start -= 1
+            while start > 0 and cls[start - 1] & (B_L | B_M):
+                start -= 1
+            if start != last:
+                last = start
+                i_end = start
                 while i_end < n and cls[i_end] & (B_L | B_M):
                     i_end += 1
-                out.append((tok_start, i_end))
+                out.append((start, i_end))
+                if i_end > i:
+                    i = i_end
+                    continue
+            i += 1
         return out
     finally:
         PyMem_Free(cls)

@@ -158,3 +158,35 @@ def test_apply_edits_takes_only_int64_vectors() -> None:
             compiled.apply_edits(text, starts, buf.ends, edits)
     assert compiled.apply_edits(text, buf.starts[:-1], buf.ends, edits) is False
     assert compiled.apply_edits(text, buf.starts, buf.ends, []) is None
+
+
+marks_like = st.lists(
+    st.sampled_from(
+        [*"aouqhtb .,\n0😀", "\u0301", "\u0323\u0302", "ṭ", "ṃ", "oà", "oá", "uý", "quý", "hoà", "thuỷ", "oàn"]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(marks_like | st.text(max_size=40))
+def test_suspicious_tokens_equal_the_python_scan(text: str) -> None:
+    for sample in (text, text * 9):
+        want = N._suspicious_tokens(sample, N._Scan(sample)) if sample else []
+        assert compiled.suspicious_tokens(sample) == want
+
+
+spaced_like = st.lists(
+    st.sampled_from([*"ab đ0134x.-_*~+|/\\'`^ \u0301\u0323😀\n", "c.h.ó", "n g u ", " k ", "a..b", "1.3", "a b c d"]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(spaced_like | st.text(max_size=40))
+def test_spaced_starts_find_what_the_candidates_find(text: str) -> None:
+    def found(candidates: list[int]) -> list[tuple[int, int]]:
+        return [(m.start(), m.end()) for m in N._spaced_matches(text, candidates)]
+
+    assert found(compiled.spaced_starts(text)) == found(compiled.spaced_candidates(text))
+    assert set(compiled.spaced_starts(text)) <= set(compiled.spaced_candidates(text))
