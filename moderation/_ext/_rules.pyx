@@ -561,6 +561,22 @@ cdef inline int _set(object d, object key, object value) except -1:
     return PyDict_SetItem(d, key, value)
 
 
+cdef dict _ROUND6 = {}  # float -> round(x, 6) (a float's rounding goes through its decimal digits: slow)
+
+
+cdef object _round6(object x):
+    """``round(x, 6)``, kept for floats other than zeros (0.0 and -0.0 are equal keys, rounded to themselves) and NaN
+    (never found again); bounded: a full cache is not added to."""
+    if type(x) is not float or x == 0.0 or x != x:
+        return round(x, 6)
+    got = _ROUND6.get(x)
+    if got is None:
+        got = round(x, 6)
+        if len(_ROUND6) < _FMT_MAX:
+            _ROUND6[x] = got
+    return got
+
+
 cdef class Program:
     """``RuleProgram.run`` of one rule: built by the RuleProgram with its own step tuples, memos and helpers."""
 
@@ -756,7 +772,7 @@ cdef class Program:
                 _set(got, "index", desc[1])
                 _set(got, "condition", desc[2])
                 _set(got, "matched", key[0])
-                _set(got, "score", round(key[1], 6))
+                _set(got, "score", _round6(key[1]))
                 _set(got, "detail", key[2])
                 _set(got, "where", desc[3])
                 got = self._done_frozen_dict(got)
@@ -1195,7 +1211,7 @@ cdef object _not_fired(Program classes, object shape, str pack_id, tuple info, t
     _set(got, "outcome", "not fired")
     _set(got, "reason", shape.reason)
     _set(got, "action", None)
-    _set(got, "score", round(shape.score, 6))
+    _set(got, "score", _round6(shape.score))
     _set(got, "conditions", shape.trace)
     _set(got, "context", classes._new_frozen_list([]))
     _set(got, "note", mode_note[1])
@@ -1309,7 +1325,7 @@ cpdef dict run_rules(
                 "outcome": "fired",
                 "reason": _oget(shape, shape_cls, off_reason, "reason"),
                 "action": info[8],
-                "score": round(score, 6),
+                "score": _round6(score),
                 "conditions": None,
                 "context": None,
                 "note": mode_note[1],

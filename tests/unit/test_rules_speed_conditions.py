@@ -104,3 +104,34 @@ def test_trace_entries_of_plain_and_other_frozen_classes() -> None:
         plain.trace[0]["score"] = 1
     with pytest.raises(TypeError):
         plain.trace.append(None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_score, min_size=1, max_size=4))
+def test_trace_scores_are_rounded_as_round_does(scores: list[Any]) -> None:
+    facts = Facts(Item(kind=ItemKind.COMMENT, fields={}), History(), "p", {})
+    for score in scores * 2:  # the second time from the kept roundings
+        res = CondResult(True, score, (), "d")
+        steps = ((0, None, None, 0.0, lambda f, a, r=res: r, {}, ("c",)),)
+        prog = _c.Program(
+            None, steps, (("when_all", 0, "c", "w"),), [None], {}, [{}], 1, 0, 1, "p", "r", 10, rules.OutcomeShape,
+            FrozenDict, FrozenList, rules._NO_HITS,
+        )  # fmt: skip
+        shape, _ = prog.run(facts)
+        got, want = shape.trace[0]["score"], round(score, 6)
+        assert type(got) is type(want)
+        assert repr(got) == repr(want)
+
+
+@pytest.mark.parametrize(
+    "detectors",
+    [[], [""], ["lexicon/1"], ["lexicon/2", "lexicon/1", "targets/2"], ["b/1", "a", "b/1", "a/x/y", "", "a"]],
+)
+def test_group_signals_detectors_equal_the_python_grouping(detectors: list[str]) -> None:
+    from moderation.policy.engine import _group_signals_py
+
+    sigs = [Signal("lexicon", f"k{i}", 0.5, (), {}, d) for i, d in enumerate(detectors)]
+    for _ in range(2):  # the second time from the kept pairs
+        got, want = _c.group_signals(sigs), _group_signals_py(sigs)
+        assert got == want
+        assert list(got[3].items()) == list(want[3].items())
