@@ -678,11 +678,9 @@ def leet_long(str text not None):
     cdef uint8_t pb
     cdef Py_UCS4* buf = NULL
     try:
-        for i in range(n):
-            if (cls[i] & B_L) and (cls[i + 1] & (B_LEETD | B_AT)) and i + 1 < n:
-                hint = True
-                break
-            if (cls[i] & B_LEETD) and (cls[i + 1] & B_L) and i + 1 < n:
+        for i in range(n):  # a letter before a leet digit or "@", or a leet digit before a letter (cls[n] is 0)
+            if (((cls[i] & B_L) != 0) & ((cls[i + 1] & (B_LEETD | B_AT)) != 0)) | (
+                    ((cls[i] & B_LEETD) != 0) & ((cls[i + 1] & B_L) != 0)):
                 hint = True
                 break
         if not hint:
@@ -692,13 +690,18 @@ def leet_long(str text not None):
             buf[i] = _at(&t, i)
         i = 0
         while i < n:
-            if not (cls[i] & (B_L | B_M | B_D | B_AT)):
+            # Only a token holding a leet digit or "@" can change (each is a token character): find one, then its
+            # token (letters, marks, digits, "@"), and go on after it.
+            if not (cls[i] & (B_LEETD | B_AT)):
                 i += 1
                 continue
             s = i
-            while i < n and cls[i] & (B_L | B_M | B_D | B_AT):
-                i += 1
-            e = i
+            while s > 0 and cls[s - 1] & (B_L | B_M | B_D | B_AT):
+                s -= 1
+            e = i + 1
+            while e < n and cls[e] & (B_L | B_M | B_D | B_AT):
+                e += 1
+            i = e
             size = e - s
             if size < 3 or size > MAX_LEET_TOKEN:
                 continue

@@ -190,3 +190,23 @@ def test_spaced_starts_find_what_the_candidates_find(text: str) -> None:
 
     assert found(compiled.spaced_starts(text)) == found(compiled.spaced_candidates(text))
     assert set(compiled.spaced_starts(text)) <= set(compiled.spaced_candidates(text))
+
+
+leet_like = st.lists(
+    st.sampled_from([*"abcnhgt 013457@9.\u0301😀", "ch0ng", "ph4", "@nh", "3m", "c0vid19", "2024abc", "a@", "@a"]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(leet_like | st.text(max_size=40))
+def test_leet_long_equals_the_python_leet(text: str) -> None:
+    sample = (text + " ") * (N._SMALL // (len(text) + 1) + 1)  # the long-text path
+    saved = N._c
+    N._c = None
+    try:
+        want = N._leet(N._identity(sample), set(), None)
+    finally:
+        N._c = saved
+    got = compiled.leet_long(sample)
+    assert got == (None if want.text == sample else want.text)
