@@ -1355,6 +1355,9 @@ cpdef dict run_rules(
     return fired
 
 
+cdef dict _DETECTORS = {}  # frozenset of detector names (str) -> their (name before "/", name) pairs, sorted
+
+
 def group_signals(list signals):
     """``engine._group_signals_py``: the signals by kind (lists in order), the frozenset of their keys, the best score
     of each kind (``rules.top_scores``) and the detectors behind them (``Evaluation.detectors``)."""
@@ -1381,10 +1384,21 @@ def group_signals(list signals):
                 best = score
         top[kind] = best
     cdef set names = set()
+    cdef bint plain = True
     for s in signals:
         d = _oget(s, _SIGNAL, _S_DETECTOR, "detector")
         if d:
             names.add(d)
+            plain = plain and type(d) is str
+    cdef object named
+    if plain:  # the same few detector sets on most items: their (name, detector) pairs kept (bounded)
+        named = frozenset(names)
+        got = _DETECTORS.get(named)
+        if got is None:
+            got = tuple([(d.split("/")[0], d) for d in sorted(names)])
+            if len(_DETECTORS) < 1024:
+                _DETECTORS[named] = got
+        return by_kind, frozenset(keys), top, dict(<tuple>got)
     cdef list ordered = sorted(names)
     return by_kind, frozenset(keys), top, {d.split("/")[0]: d for d in ordered}
 
