@@ -629,9 +629,9 @@ def spaced_starts(str text not None) -> list:
     try:
         for i in range(n):
             c0 = cls[i]
-            # Both branches need a mark, a separator or a space after the first character: most characters fail
-            # that (or the rest of this test) without a branch on the common ones.
-            if not (c0 & (B_L | B_D0134)) or not ((cls[i + 1] & (B_M | B_SEP)) or (i + 1 < n and _at(&t, i + 1) == 32)):
+            # Both branches need a mark, a separator or a space (whitespace, then tested) after the first
+            # character: most characters fail that without a branch on the common ones (cls[n] is 0).
+            if not (((c0 & (B_L | B_D0134)) != 0) & ((cls[i + 1] & (B_M | B_SEP | B_SP)) != 0)):
                 continue
             if i > 0 and cls[i - 1] & (B_L | B_M | B_D):
                 continue
