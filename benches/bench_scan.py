@@ -28,6 +28,7 @@ from typing import Any
 import hyperscan
 
 from moderation.domain import Item, ItemKind, PostKind
+from moderation.heap import freeze_long_lived
 from moderation.policy import Classifier, load_packs
 from moderation.policy.matching import context_cues, field_texts, fold_text, lexicon_signals, regex_signals
 from moderation.text.normalise import _normalise_cached
@@ -203,6 +204,7 @@ def run(quick: bool = False) -> dict[str, object]:
     clf = Classifier(load_packs(POLICIES))
     for it in corpus(20):
         clf.classify(it)  # warm caches (normaliser tables, compiled lexicons, models)
+    freeze_long_lived()  # as `moderation scan` and the classify worker do once their classifier is warm
     db = _bare_db(clf)
     scratch = hyperscan.Scratch(db)
     blobs = [fold_text(v)[0].encode() for it in items for v in it.fields.values()]

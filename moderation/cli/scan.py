@@ -46,9 +46,13 @@ def _load_registries(database_url: str) -> Any:
 
 def _init(policies_dir: str, database_url: str) -> None:
     global _classifier  # noqa: PLW0603 - one classifier per worker process
+    from moderation.heap import freeze_long_lived
     from moderation.policy import Classifier, load_packs
 
     _classifier = Classifier(load_packs(Path(policies_dir)), registries=_load_registries(database_url))
+    # The detectors load their tables on first use: load them now, then keep the collector off them.
+    _classifier.classify(Item(ItemKind.POST, {"title": "Chào", "body": "Xin chào https://example.vn"}))
+    freeze_long_lived()
 
 
 def _item(record: dict[str, Any]) -> Item:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,23 @@ LINES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _frozen(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The scan's heap freeze, undone at once (the test process keeps its collector); what it froze is recorded."""
+    import moderation.heap
+
+    counts: list[int] = []
+    real = moderation.heap.freeze_long_lived
+
+    def freeze_and_count() -> None:
+        real()
+        counts.append(gc.get_freeze_count())
+        gc.unfreeze()
+
+    monkeypatch.setattr(moderation.heap, "freeze_long_lived", freeze_and_count)
+    return counts
+
+
 def _run(tmp_path: Path, lines: list[Any], *args: str, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     src = tmp_path / "in.jsonl"
     src.write_text(
@@ -32,8 +50,10 @@ def _run(tmp_path: Path, lines: list[Any], *args: str, env: dict[str, str] | Non
     return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
 
 
-def test_scan_writes_one_line_per_input_in_order(tmp_path: Path) -> None:
+def test_scan_writes_one_line_per_input_in_order(tmp_path: Path, _frozen: list[int]) -> None:  # noqa: PT019
     results = _run(tmp_path, LINES, env={"DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}"})
+    assert len(_frozen) == 1  # once the classifier was warm, its tables were taken out of the collector's generations
+    assert _frozen[0] > 0
     assert [r["id"] for r in results] == ["clean", "goods", "html", 7]
     verdicts = {r["id"]: r["verdict"] for r in results}
     assert verdicts["clean"] == "allow"
