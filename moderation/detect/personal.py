@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import regex
 
 from moderation.detect.identity import (
@@ -36,6 +35,9 @@ from moderation.detect.identity import (
     fold_char,
     fold_table,
     fold_with_offsets,
+)
+from moderation.detect.identity import (
+    _fold_arrays as _low_folds,  # each code point below the table's limit: its one-character fold, its fold's length
 )
 from moderation.domain import Item, Signal, Span
 
@@ -261,18 +263,6 @@ def _may_hold_address(text: str) -> bool:
     # Characters beyond the table are not in the hint's classes: they pass when each is inert (emoji, CJK), which
     # keeps real text (full of emoji) from being folded whole only to find no address.
     return not all(map(_inert, set(_BEYOND_TABLE.findall(text))))
-
-
-@functools.cache
-def _low_folds() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
-    """For each code point below ``FOLD_TABLE_LIMIT``: its fold as one code point (0 when it folds to none or to
-    several) and its fold's length, from :func:`fold_table` (a code point not in it folds to itself)."""
-    points = np.arange(FOLD_TABLE_LIMIT, dtype=np.uint32)
-    lengths = np.ones(FOLD_TABLE_LIMIT, dtype=np.int64)
-    for cp, folded in fold_table().items():
-        lengths[cp] = len(folded)
-        points[cp] = ord(folded) if len(folded) == 1 else 0
-    return points, lengths
 
 
 @functools.lru_cache(maxsize=4096)
