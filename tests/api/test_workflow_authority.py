@@ -76,8 +76,13 @@ def test_ignored_request_is_overdue_and_alerts_once(
     captured: list[str] = []
     monkeypatch.setattr(sentry_sdk, "capture_message", lambda message, **_: captured.append(message))
     submit(api, "p1")
-    received = (NOW - dt.timedelta(hours=30)).isoformat()
-    body = api.post("/v1/authority-requests", request_body(targets=["p1"], received_at=received)).get_json()
+    received = NOW - dt.timedelta(hours=30)
+    # Dated the day it was received (not today: a document dated after its receipt is refused, and 30 hours ago is
+    # an earlier day in Vietnam except between 23:00 and 24:00 UTC, when this test used to pass only).
+    body = api.post(
+        "/v1/authority-requests",
+        request_body(targets=["p1"], received_at=received.isoformat(), document_date=received.date().isoformat()),
+    ).get_json()
     status = api.get(f"/v1/authority-requests/{body['id']}").get_json()
     assert (status["status"], status["overdue"], status["overdue_targets"]) == ("overdue", True, ["p1"])
     assert status["compliance_rate"] == 0.0
