@@ -77,8 +77,8 @@ def test_ignored_request_is_overdue_and_alerts_once(
     monkeypatch.setattr(sentry_sdk, "capture_message", lambda message, **_: captured.append(message))
     submit(api, "p1")
     received = NOW - dt.timedelta(hours=30)
-    # Dated the day it was received (not today: a document dated after its receipt is refused, and 30 hours ago is
-    # an earlier day in Vietnam except between 23:00 and 24:00 UTC, when this test used to pass only).
+    # Dated the day it was received, not today: a document dated more than a day after its receipt is refused, and
+    # between 00:00 and 06:00 UTC 30 hours ago is two days back (the test failed at those hours).
     body = api.post(
         "/v1/authority-requests",
         request_body(targets=["p1"], received_at=received.isoformat(), document_date=received.date().isoformat()),
