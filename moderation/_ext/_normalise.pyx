@@ -461,6 +461,20 @@ def lower_bmp(str text not None):
         PyMem_Free(buf)
 
 
+cdef Py_UCS4 _NOT_SIMPLE = 0xFFFFFFFF  # not a code point
+
+
+cdef inline Py_UCS4 _simple_lower(Py_UCS4 c) noexcept:
+    """The lowercase of ``c`` on its own, or ``_NOT_SIMPLE`` (see :func:`lower_simple`)."""
+    cdef Py_UCS4 low
+    if c < BMP:
+        low = _lower_tab[c]
+        if low == 0 or c == 0x3A3:
+            return _NOT_SIMPLE
+        return low
+    return Py_UNICODE_TOLOWER(c)
+
+
 def lower_simple(str text not None):
     """``text.lower()`` where it is the lowercase of every character on its own: ``None`` when ``text`` holds a
     character that lowers to more than one (0 in the BMP table: İ, and NUL, left to ``str.lower``) or a capital
@@ -473,12 +487,9 @@ def lower_simple(str text not None):
     cdef Py_UCS4* buf
     for i in range(t.n):
         c = _at(&t, i)
-        if c < BMP:
-            low = _lower_tab[c]
-            if low == 0 or c == 0x3A3:
-                return None
-        else:
-            low = Py_UNICODE_TOLOWER(c)
+        low = _simple_lower(c)
+        if low == _NOT_SIMPLE:
+            return None
         if low != c:
             changed = True
             break
@@ -487,13 +498,9 @@ def lower_simple(str text not None):
     buf = _ucs4_buffer(t.n)
     try:
         for i in range(t.n):
-            c = _at(&t, i)
-            if c < BMP:
-                low = _lower_tab[c]
-                if low == 0 or c == 0x3A3:
-                    return None
-            else:
-                low = Py_UNICODE_TOLOWER(c)
+            low = _simple_lower(_at(&t, i))
+            if low == _NOT_SIMPLE:
+                return None
             buf[i] = low
         return _from_ucs4(buf, t.n)
     finally:

@@ -222,13 +222,7 @@ cdef list _general(list spans):
                 except OverflowError:
                     return _by_dict(spans)
                 if rf != last:
-                    f = <object>rf
-                    got = fields.get(f)
-                    if got is None:
-                        g = len(fields)
-                        fields[f] = g
-                    else:
-                        g = got
+                    g = fields.setdefault(<object>rf, len(fields))  # numbered by first appearance
                     last = rf
             else:
                 f, s, e, t = sp.field, sp.start, sp.end, sp.text
@@ -239,12 +233,7 @@ cdef list _general(list spans):
                     keys[i].end = e
                 except OverflowError:
                     return _by_dict(spans)
-                got = fields.get(f)
-                if got is None:
-                    g = len(fields)
-                    fields[f] = g
-                else:
-                    g = got
+                g = fields.setdefault(f, len(fields))
                 last = NULL
             keys[i].rank = g
             keys[i].idx = i

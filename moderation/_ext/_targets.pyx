@@ -784,25 +784,26 @@ def build(cls, tuple names, list rows):
 cdef tuple _SPAN_FIELDS = ("field", "start", "end", "text")
 
 
+cdef inline object _span(_Maker mk, bint fast, str field, str original, object start, object end):
+    """``Span(field, start, end, original[start:end])`` made by ``mk`` (the start and end objects kept as given)."""
+    cdef Py_ssize_t a = start, b = end
+    text = original[a:b]
+    cdef PyObject *vals[4]
+    vals[0] = <PyObject *>field
+    vals[1] = <PyObject *>start
+    vals[2] = <PyObject *>end
+    vals[3] = <PyObject *>text
+    return _make(mk, fast, vals)
+
+
 def spans_of(cls, str field, str original, hits):
     """``tuple(cls(field, h.start, h.end, original[h.start:h.end]) for h in hits)`` for ``domain.Span`` (see
     :func:`build`)."""
     cdef list out = []
-    cdef Py_ssize_t a, b
     cdef _Maker mk = _maker(cls, _SPAN_FIELDS)
     cdef bint fast = mk.fast
-    cdef PyObject *vals[4]
     for h in hits:
-        start = h.start
-        end = h.end
-        a = start
-        b = end
-        text = original[a:b]
-        vals[0] = <PyObject *>field
-        vals[1] = <PyObject *>start
-        vals[2] = <PyObject *>end
-        vals[3] = <PyObject *>text
-        out.append(_make(mk, fast, vals))
+        out.append(_span(mk, fast, field, original, h.start, h.end))
     return tuple(out)
 
 
@@ -810,20 +811,11 @@ def pair_spans(cls, str field, str original, pairs):
     """``tuple(cls(field, a, b, original[a:b]) for a, b in pairs)`` for ``domain.Span`` (see :func:`build`): the
     spans of an offensive result."""
     cdef list out = []
-    cdef Py_ssize_t a, b
     cdef _Maker mk = _maker(cls, _SPAN_FIELDS)
     cdef bint fast = mk.fast
-    cdef PyObject *vals[4]
     for pair in pairs:
         start, end = pair
-        a = start
-        b = end
-        text = original[a:b]
-        vals[0] = <PyObject *>field
-        vals[1] = <PyObject *>start
-        vals[2] = <PyObject *>end
-        vals[3] = <PyObject *>text
-        out.append(_make(mk, fast, vals))
+        out.append(_span(mk, fast, field, original, start, end))
     return tuple(out)
 
 
