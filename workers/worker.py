@@ -68,6 +68,7 @@ def _warm_classifier(app: Any, celery: Celery, sender: Any = None, **_: object) 
             "pure-Python code (reinstall with gcc: make install)",
             ", ".join(not_built),
         )
+    warm = False
     try:
         from moderation.domain import History, Item, ItemKind
 
@@ -77,12 +78,19 @@ def _warm_classifier(app: Any, celery: Celery, sender: Any = None, **_: object) 
             classifier.classify(
                 Item(ItemKind.POST, {"title": "Chào", "body": "Xin chào https://example.vn"}), History()
             )
+        warm = True
     except Exception:
         log.warning("classifier not built before fork; each pool process will build its own", exc_info=True)
     finally:
         from moderation.store.db import dispose_engines
 
         dispose_engines(close=True)  # no connection of the parent's may be shared by its children
+    if warm:
+        # After the connections are closed, so none of them is frozen with the rest. Frozen objects are not walked
+        # by the collector of the pool processes either, so its passes no longer touch (and copy) the shared pages.
+        from moderation.heap import freeze_long_lived
+
+        freeze_long_lived()
 
 
 def _connect_signals(app: Any, celery: Celery) -> None:
