@@ -1387,23 +1387,18 @@ cdef int _trigger_pass(const Py_UCS4* cp, const uint16_t* tb, Py_ssize_t n) noex
     return found
 
 
-def trigger_bits(str text not None) -> int:
-    """``_Triggers.scan``: the ``_T_*`` bits of the trigger patterns that match somewhere in ``text`` (``_T_ALL``
-    when it holds a lone surrogate, which UTF-8 cannot carry). Each pattern is tested at every position with the
-    classes Hyperscan gives its code points; ``_T_LEET`` is the exact pattern (``_LEET_EXACT``), which the
-    Hyperscan path reaches through its superset."""
-    cdef Text t
+cdef int _window_bits(Text* t, Py_ssize_t lo, Py_ssize_t hi) except -1:
+    """The trigger bits of the characters ``lo:hi`` of ``t`` as a text of their own (``T_ALL`` when they hold a
+    lone surrogate); ``0 <= lo <= hi <= t.n``."""
     cdef uint16_t* tb
     cdef Py_UCS4* cp
-    cdef Py_ssize_t i, n
+    cdef Py_ssize_t i, n = hi - lo
     cdef Py_UCS4 c
-    if not _trig_ready:
-        raise RuntimeError("moderation._ext._normalise.trigger_setup was not called")
-    t = _text(text)
-    n = t.n
+    if lo < 0 or hi > t.n or n < 0:
+        raise ValueError("a window outside the text")
     if t.kind != 1:
-        for i in range(n):
-            c = _at(&t, i)
+        for i in range(lo, hi):
+            c = _at(t, i)
             if 0xD800 <= c <= 0xDFFF:
                 return T_ALL
     # one allocation: n + 3 code points, then n + 3 classes
@@ -1413,7 +1408,7 @@ def trigger_bits(str text not None) -> int:
     tb = <uint16_t*>(cp + n + 3)
     try:
         for i in range(n):
-            c = _at(&t, i)
+            c = _at(t, lo + i)
             cp[i] = c
             tb[i] = _tbits(c)
         for i in range(n, n + 3):
@@ -1422,3 +1417,94 @@ def trigger_bits(str text not None) -> int:
         return _trigger_pass(cp, tb, n)
     finally:
         PyMem_Free(cp)
+
+
+def trigger_bits(str text not None) -> int:
+    """``_Triggers.scan``: the ``_T_*`` bits of the trigger patterns that match somewhere in ``text`` (``_T_ALL``
+    when it holds a lone surrogate, which UTF-8 cannot carry). Each pattern is tested at every position with the
+    classes Hyperscan gives its code points; ``_T_LEET`` is the exact pattern (``_LEET_EXACT``), which the
+    Hyperscan path reaches through its superset."""
+    cdef Text t
+    if not _trig_ready:
+        raise RuntimeError("moderation._ext._normalise.trigger_setup was not called")
+    t = _text(text)
+    return _window_bits(&t, 0, t.n)
+
+
+# A resync after a difference is looked for up to this many characters ahead in either string, and needs this many
+# characters that agree (or the ends of both strings).
+cdef enum:
+    SYNC_SPAN = 64
+    SYNC_LEN = 4
+
+
+cdef bint _resync(Text* a, Text* b, Py_ssize_t i, Py_ssize_t j, Py_ssize_t* ni, Py_ssize_t* nj) noexcept:
+    """After ``a[i] != b[j]`` (or the end of either): the nearest ``(i + di, j + dj)`` (smallest ``di + dj``, both
+    at most ``SYNC_SPAN``) from where both agree on ``SYNC_LEN`` characters or on all that is left of both."""
+    cdef Py_ssize_t s, di, dj, ii, jj, k
+    for s in range(1, 2 * SYNC_SPAN + 1):
+        di = s - SYNC_SPAN if s > SYNC_SPAN else 0
+        while di <= s and di <= SYNC_SPAN:
+            dj = s - di
+            ii = i + di
+            jj = j + dj
+            if ii <= a.n and jj <= b.n:
+                k = 0
+                while k < SYNC_LEN and ii + k < a.n and jj + k < b.n and _at(a, ii + k) == _at(b, jj + k):
+                    k += 1
+                if k == SYNC_LEN or (ii + k == a.n and jj + k == b.n):
+                    ni[0] = ii
+                    nj[0] = jj
+                    return True
+            di += 1
+    return False
+
+
+def rescan_bits(int bits, str old not None, str new not None) -> int:
+    """``_rescan`` with the changed parts of ``new`` found one by one: ``new`` is split into runs it shares with
+    ``old`` (in order, character for character) and the changed parts between them (found by walking both strings
+    and resyncing after each difference: any split into literally equal runs will do). A trigger match (at most 7
+    characters with its context) in ``new`` lies either inside a shared run, where ``old`` has it too (so among
+    ``bits``, a superset of the bits of ``old``), or within ``TRIGGER_CONTEXT`` characters of a changed part: so
+    ``bits`` plus the bits of each changed part widened by ``TRIGGER_CONTEXT`` either side (overlaps merged, each
+    scanned as a text of its own) are a superset. When the windows add up to more than half of ``new``, the whole
+    of it is scanned and the bits are exact again; ``bits`` unchanged when both strings are equal."""
+    cdef Text a, b
+    cdef Py_ssize_t i = 0, j = 0, ni, nj, lo, hi, cur_lo = -1, cur_hi = -1, total = 0
+    cdef int found = 0
+    if not _trig_ready:
+        raise RuntimeError("moderation._ext._normalise.trigger_setup was not called")
+    a = _text(old)
+    b = _text(new)
+    while True:
+        while i < a.n and j < b.n and _at(&a, i) == _at(&b, j):
+            i += 1
+            j += 1
+        if i >= a.n and j >= b.n:
+            break
+        if not _resync(&a, &b, i, j, &ni, &nj):
+            ni = a.n
+            nj = b.n
+        lo = j - TRIGGER_CONTEXT
+        if lo < 0:
+            lo = 0
+        hi = nj + TRIGGER_CONTEXT
+        if hi > b.n:
+            hi = b.n
+        if cur_lo >= 0 and lo <= cur_hi:
+            if hi > cur_hi:
+                cur_hi = hi
+        else:
+            if cur_lo >= 0:
+                found |= _window_bits(&b, cur_lo, cur_hi)
+                total += cur_hi - cur_lo
+            cur_lo = lo
+            cur_hi = hi
+        if 2 * (total + cur_hi - cur_lo) > b.n:
+            return _window_bits(&b, 0, b.n)
+        i = ni
+        j = nj
+    if cur_lo < 0:
+        return bits
+    found |= _window_bits(&b, cur_lo, cur_hi)
+    return bits | found

@@ -1723,8 +1723,14 @@ def _rescan(bits: int, old: str, new: str) -> int:
     A trigger match (at most 7 characters) in ``new`` lies either where ``new`` equals ``old`` (a match of ``old``
     too, so among ``bits``) or within ``_TRIGGER_CONTEXT`` characters of the changed part: so ``bits`` plus the bits
     of the changed window are a superset, and a stage that runs on a stale bit finds nothing to change. When the
-    window is most of the text (changes at both ends), the whole text is scanned and the bits are exact again.
+    window is most of the text (changes at both ends), the whole text is scanned and the bits are exact again. The
+    compiled pass (``_normalise.rescan_bits``) makes the same argument with every changed part of ``new`` on its own
+    (a post has edits all over it, so its one window would be most of the text).
     """
+    c = _compiled()
+    if c is not None and _hs is not None:  # every changed part of ``new`` on its own (``_normalise.rescan_bits``)
+        done: int = c.rescan_bits(bits, old, new)
+        return done
     window = _changed_window(old, new)
     if window is None:
         return bits
