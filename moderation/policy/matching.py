@@ -31,6 +31,16 @@ try:  # the compiled loops (moderation/_ext/_rules.pyx); without them the Python
     from moderation._ext import _rules as _c
 except ImportError:  # pragma: no cover - depends on the build
     _c = None
+_s: Any
+try:  # the compiled regex-stage fold and lexicon grouping (moderation/_ext/_scan.pyx)
+    from moderation._ext import _scan as _s
+except ImportError:  # pragma: no cover - depends on the build
+    _s = None
+_t: Any
+try:  # Span and Signal objects made in C (moderation/_ext/_targets.pyx: build, pair_spans)
+    from moderation._ext import _targets as _t
+except ImportError:  # pragma: no cover - depends on the build
+    _t = None
 
 MATCHER_VERSION = "policy-lexicon/1"
 REGEX_VERSION = "policy-regex/1"
@@ -132,6 +142,16 @@ def fold_text(text: str) -> tuple[str, list[int] | None]:
         folded: tuple[str, list[int] | None] = _c.fold_non_ascii(text, _fold_lut_bytes(), unicodedata.combining)
         return folded
     return _fold_text_np(text)
+
+
+def _fold_bytes(text: str) -> tuple[bytes, list[int] | None, bool]:
+    """``fold_text(text)`` for the regex stage: the folded text as ASCII bytes, its offset map when already made,
+    and whether there is one (the compiled path makes no map: :func:`_regex_field` folds again for a match)."""
+    if _s is not None:
+        data, mapped = _s.fold_bytes(text, _fold_lut_bytes(), unicodedata.combining)
+        return data, None, mapped
+    folded, offsets = fold_text(text)
+    return folded.encode("ascii"), offsets, offsets is not None
 
 
 def _fold_text_np(text: str) -> tuple[str, list[int] | None]:
@@ -405,15 +425,23 @@ class NormalisedMatcher:
         self.terms = len(terms)
         self.lexicon = lexicon.Lexicon.compile(terms)
         self.version = str(getattr(lexicon, "DETECTOR", "lexicon/1"))
+        # What each term's signal carries: (key, score, term, weight), for the compiled lexicon_signals.
+        self.rows = [(f"{r.pack_id}/{r.lexicon_id}", min(1.0, r.weight), r.term, r.weight) for r in self.refs]
 
     def scan_field(self, ft: FieldText) -> list[tuple[int, int, int]]:
         """Return (term index, original start, original end) for every hit in the field."""
-        n = self._normalise(ft.text)
+        found = self.found(ft)
+        if found is None:
+            return [(int(h.term_id), h.start, h.end) for h in self.lexicon.find(self._normalise(ft.text))]
+        return [(int(term_id), lo, hi) for (lo, hi), ids in sorted(found.items()) for term_id in ids]
+
+    def found(self, ft: FieldText) -> dict[tuple[int, int], Any] | None:
+        """Return ``Lexicon.spans`` of the field, ``{(original start, end): term ids}`` (None: no such method)."""
         spans = getattr(self.lexicon, "spans", None)
         if spans is None:
-            return [(int(h.term_id), h.start, h.end) for h in self.lexicon.find(n)]
-        found = spans(n, per_form_limit=MAX_SPANS)
-        return [(int(term_id), lo, hi) for (lo, hi), ids in sorted(found.items()) for term_id in ids]
+            return None
+        found: dict[tuple[int, int], Any] = spans(self._normalise(ft.text), per_form_limit=MAX_SPANS)
+        return found
 
 
 def has_normaliser() -> bool:
@@ -426,8 +454,26 @@ def has_normaliser() -> bool:
     return True
 
 
+_SIGNAL_FIELDS = ("kind", "key", "score", "spans", "attrs", "detector")
+_MAKE_SPANS = functools.partial(_t.build, Span, ("field", "start", "end", "text")) if _t is not None else None
+_MAKE_SIGNALS = functools.partial(_t.build, Signal, _SIGNAL_FIELDS) if _t is not None else None
+
+
 def lexicon_signals(matcher: Matcher | NormalisedMatcher, fields: Sequence[FieldText]) -> list[Signal]:
     """Run the matcher over every field; one signal per (list, field, term) with every span of that term."""
+    if (
+        _s is not None
+        and _t is not None
+        and isinstance(matcher, NormalisedMatcher)
+        and getattr(matcher.lexicon, "spans", None) is not None
+        and all(ft.to_orig is None for ft in fields)
+        and len({ft.field for ft in fields}) == len(fields)
+    ):  # the grouping below in C, the spans and signals made without their __init__
+        found = [(ft.field, ft.original, matcher.found(ft)) for ft in fields]
+        made: list[Signal] = _s.lexicon_signals(
+            found, matcher.rows, _MAKE_SPANS, _MAKE_SIGNALS, "lexicon", matcher.version
+        )
+        return made
     grouped: dict[tuple[int, str], list[Span]] = {}
     detector = MATCHER_VERSION
     for ft in fields:
@@ -476,6 +522,7 @@ _V1_ONLY = re.compile(r"\[\[|--|&&|\|\||~~|\{[^}]*[eids]\s*<|\\[mMGKXNL]|\(\?[&R
 # Python's \s (and so ``regex``'s) also matches these; Hyperscan's does not, so their presence disables the filter.
 # Looked for one by one (``in`` is a memchr-like scan, five of them cost less than one regex search).
 _PY_ONLY_SPACES = ("\x0b", "\x1c", "\x1d", "\x1e", "\x1f")
+_PY_ONLY_SPACES_B = tuple(ch.encode() for ch in _PY_ONLY_SPACES)
 
 
 class Prefilter:
@@ -511,18 +558,20 @@ class Prefilter:
         """Return the indexes of the covered patterns that cannot match ``folded`` (ASCII, as from fold_text)."""
         if self.db is None:
             return set()
-        for ch in _PY_ONLY_SPACES:
+        return self.skipped_bytes(folded.encode("ascii", errors="replace"))
+
+    def skipped_bytes(self, folded: bytes) -> set[int]:
+        """:meth:`skipped` of a folded text given as its ASCII bytes (``fold_text(text)[0].encode("ascii")``)."""
+        if self.db is None:
+            return set()
+        for ch in _PY_ONLY_SPACES_B:
             if ch in folded:
                 return set()
         hit: set[int] = set()
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(self.db)
-        self.db.scan(
-            folded.encode("ascii", errors="replace"),
-            match_event_handler=lambda idx, _start, _end, _flags, _ctx: hit.add(idx),
-            scratch=scratch,
-        )
+        self.db.scan(folded, match_event_handler=lambda idx, _start, _end, _flags, _ctx: hit.add(idx), scratch=scratch)
         if len(hit) == len(self.candidates):  # every covered pattern may match: none is skipped
             return set()
         return {i for k, i in enumerate(self.candidates) if k not in hit}
@@ -553,12 +602,23 @@ def regex_signals(
     started = time.thread_time()
     any_fold = any(p.fold for p in patterns)
     for ft in fields:
-        folded, offsets = fold_text(ft.text) if any_fold else (ft.text, None)
-        skip = prefilter.skipped(folded) if prefilter is not None and folded else set()
+        folded: str | None
+        if any_fold:  # folded as bytes for the prefilter; as a string and with its offset map only for a search
+            data, offsets, mapped = _fold_bytes(ft.text)
+            folded = None
+            skip = prefilter.skipped_bytes(data) if prefilter is not None and data else set()
+        else:
+            folded, offsets, mapped = ft.text, None, False
+            skip = prefilter.skipped(folded) if prefilter is not None and folded else set()
         for k, p in enumerate(patterns):
             if k in skip:
                 continue
-            text = folded if p.fold else ft.text
+            if p.fold:
+                if folded is None:
+                    folded = data.decode("ascii")
+                text = folded
+            else:
+                text = ft.text
             spans = []
             left = min(REGEX_TIMEOUT_S, budget_s - (time.thread_time() - started))
             try:
@@ -567,7 +627,12 @@ def regex_signals(
                 for m in p.rx.finditer(text, timeout=left):
                     if m.end() <= m.start():
                         continue
-                    s, e = to_original(offsets, m.start(), m.end(), ft.text) if p.fold else (m.start(), m.end())
+                    if p.fold:
+                        if mapped and offsets is None:
+                            offsets = fold_text(ft.text)[1]
+                        s, e = to_original(offsets, m.start(), m.end(), ft.text)
+                    else:
+                        s, e = m.start(), m.end()
                     spans.append(ft.span(s, e))
                     if len(spans) >= MAX_SPANS:
                         break

@@ -1,0 +1,154 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled loops of the pack regex stage and of the lexicon signals (``moderation.policy.matching``).
+
+Each function gives exactly what its pure-Python reference gives (the reference stays in ``matching`` and is used
+when this extension is not built; the tests compare both):
+
+* :func:`fold_bytes` -- ``fold_text(text)[0].encode("ascii")`` and whether ``fold_text`` gives an offset map, in
+  one pass over the string's own storage (no offset list: the regex stage needs the map only for a match);
+* :func:`lexicon_signals` -- the grouping of ``lexicon_signals`` (one signal per term and field, its spans in
+  order, the signals ordered by field and first span), over the hits ``Lexicon.spans`` returns.
+"""
+
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND
+from libc.stdint cimport uint8_t, uint16_t, uint32_t
+
+ctypedef fused char_t:
+    uint8_t
+    uint16_t
+    uint32_t
+
+cdef unsigned char _DROP = 0xFF  # a combining mark in the lookup table
+cdef unsigned char _SUB = 0x1A  # what a character that stays non-ASCII folds to
+cdef dict _astral = {}  # astral code point -> whether it is a combining mark (a few kept)
+
+
+cdef unsigned char _astral_byte(Py_UCS4 cp, object combining) except 0:
+    got = _astral.get(cp)
+    if got is None:
+        got = bool(combining(chr(cp)))
+        if len(_astral) < 4096:
+            _astral[cp] = got
+    return _DROP if got else _SUB
+
+
+cdef int _fold(const char_t *data, Py_ssize_t n, const unsigned char *lut, unsigned char *buf,
+               object combining) except -1:
+    """Fold ``n`` code points into ``buf``; return bit 1 when a combining mark was met, bit 2 when one of
+    U+0300-036F was."""
+    cdef Py_ssize_t i
+    cdef Py_UCS4 cp
+    cdef unsigned char b
+    cdef int seen = 0
+    for i in range(n):
+        cp = <Py_UCS4>data[i]
+        if char_t is uint32_t:
+            if cp > 0xFFFF:
+                b = _astral_byte(cp, combining)
+            else:
+                b = lut[cp]
+        else:
+            b = lut[cp]
+        if b == _DROP:
+            seen |= 1
+            if 0x300 <= cp <= 0x36F:
+                seen |= 2
+        buf[i] = b
+    return seen
+
+
+def fold_bytes(str text not None, bytes lut_bmp not None, object combining):
+    """``(fold_text(text)[0].encode("ascii"), fold_text(text)[1] is not None)``: ``lut_bmp`` gives each BMP code
+    point's folded byte (0xFF: a combining mark, dropped), ``combining`` is ``unicodedata.combining`` for astral
+    code points (what ``matching._fold_lut_bytes`` and ``fold_text`` use)."""
+    if len(lut_bmp) != 0x10000:
+        raise ValueError("lut_bmp must map the whole BMP")
+    cdef const unsigned char *lut = <const unsigned char *>PyBytes_AS_STRING(lut_bmp)
+    cdef Py_ssize_t n = len(text), i, k
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+    cdef unsigned char *buf = <unsigned char *>PyBytes_AS_STRING(out)
+    cdef int seen
+    if kind == 1:
+        seen = _fold(<const uint8_t *>data, n, lut, buf, combining)
+    elif kind == 2:
+        seen = _fold(<const uint16_t *>data, n, lut, buf, combining)
+    else:
+        seen = _fold(<const uint32_t *>data, n, lut, buf, combining)
+    if seen == 0:
+        return out, False
+    if not (seen & 2):  # other combining marks are dropped only when the text also has Latin ones
+        for i in range(n):
+            if buf[i] == _DROP:
+                buf[i] = _SUB
+        return out, False
+    k = 0
+    for i in range(n):
+        if buf[i] != _DROP:
+            buf[k] = buf[i]
+            k += 1
+    return PyBytes_FromStringAndSize(<char *>buf, k), True
+
+
+def lexicon_signals(list fields not None, list refs not None, object make_spans, object make_signals,
+                    str kind not None, str detector not None):
+    """The signals ``matching.lexicon_signals`` makes from ``fields``, a list of ``(field name, original text,
+    hits)`` where ``hits`` is the ``{(start, end): term ids}`` of ``Lexicon.spans`` in original offsets (the field
+    names distinct); ``refs[i]`` is ``(key, score, term, weight)`` of term ``i``. ``make_spans(rows)`` makes the
+    spans of rows of ``(field, start, end, text)``, ``make_signals(rows)`` the signals of rows of ``(kind, key,
+    score, spans, attrs, detector)`` (a list each, in order: one call each for the whole item)."""
+    cdef dict groups = {}
+    cdef list order = []  # (field, first start, sequence, key, original)
+    cdef list pairs, hits, span_rows, spans, rows
+    cdef Py_ssize_t seq = 0, idx, at, n_refs = len(refs)
+    cdef tuple ref, item
+    for entry in fields:
+        field, original, found = entry
+        hits = sorted((<dict?>found).items())
+        for item in hits:
+            pair = item[0]
+            for term_id in item[1]:
+                key = (int(term_id), field)
+                pairs = groups.get(key)
+                if pairs is None:
+                    pairs = groups[key] = []
+                    order.append((field, pair[0], seq, key, original))
+                    seq += 1
+                pairs.append(pair)
+    if not order:
+        return []
+    order.sort()
+    span_rows = []
+    for item in order:
+        field, original = item[0], item[4]
+        for pair in <list>groups[item[3]]:
+            lo, hi = pair
+            span_rows.append((field, lo, hi, original[lo:hi]))
+    spans = make_spans(span_rows)
+    if len(spans) != len(span_rows):
+        raise ValueError("make_spans must make one span per row")
+    rows = []
+    at = 0
+    for item in order:
+        key = item[3]
+        idx = key[0]
+        if idx < 0:  # as ``refs[idx]`` reads a negative index
+            idx += n_refs
+        if idx < 0 or idx >= n_refs:
+            raise IndexError("list index out of range")
+        ref = <tuple?>refs[idx]
+        field = key[1]
+        n = len(<list>groups[key])
+        rows.append((
+            kind,
+            ref[0],
+            ref[1],
+            tuple(spans[at : at + n]),
+            {"term": ref[2], "field": field, "weight": ref[3]},
+            detector,
+        ))
+        at += n
+    return make_signals(rows)
