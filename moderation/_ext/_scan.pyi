@@ -1,7 +1,7 @@
 from collections.abc import Callable
 from typing import Any
 
-def fold_bytes(text: str, lut_bmp: bytes, combining: Callable[[str], int]) -> tuple[bytes, bool]: ...
+def fold_bytes(text: str, lut_bmp: bytes, combining: Callable[[str], int]) -> tuple[bytes, bool, bool]: ...
 def lexicon_signals(
     fields: list[tuple[str, str, dict[tuple[int, int], Any] | None]],
     refs: list[tuple[str, float, str, float]],

@@ -4,8 +4,9 @@
 Each function gives exactly what its pure-Python reference gives (the reference stays in ``matching`` and is used
 when this extension is not built; the tests compare both):
 
-* :func:`fold_bytes` -- ``fold_text(text)[0].encode("ascii")`` and whether ``fold_text`` gives an offset map, in
-  one pass over the string's own storage (no offset list: the regex stage needs the map only for a match);
+* :func:`fold_bytes` -- ``fold_text(text)[0].encode("ascii")``, whether ``fold_text`` gives an offset map and
+  whether the prefilter must stand aside (Python-only white space), in one pass over the string's own storage (no
+  offset list: the regex stage needs the map only for a match);
 * :func:`lexicon_signals` -- the grouping of ``lexicon_signals`` (one signal per term and field, its spans in
   order, the signals ordered by field and first span), over the hits ``Lexicon.spans`` returns.
 """
@@ -37,7 +38,7 @@ cdef unsigned char _astral_byte(Py_UCS4 cp, object combining) except 0:
 cdef int _fold(const char_t *data, Py_ssize_t n, const unsigned char *lut, unsigned char *buf,
                object combining) except -1:
     """Fold ``n`` code points into ``buf``; return bit 1 when a combining mark was met, bit 2 when one of
-    U+0300-036F was."""
+    U+0300-036F was, bit 4 when a byte of ``_PY_ONLY_SPACES`` was written."""
     cdef Py_ssize_t i
     cdef Py_UCS4 cp
     cdef unsigned char b
@@ -55,14 +56,18 @@ cdef int _fold(const char_t *data, Py_ssize_t n, const unsigned char *lut, unsig
             seen |= 1
             if 0x300 <= cp <= 0x36F:
                 seen |= 2
+        elif b == 0x0B or 0x1C <= b <= 0x1F:
+            seen |= 4
         buf[i] = b
     return seen
 
 
 def fold_bytes(str text not None, bytes lut_bmp not None, object combining):
-    """``(fold_text(text)[0].encode("ascii"), fold_text(text)[1] is not None)``: ``lut_bmp`` gives each BMP code
-    point's folded byte (0xFF: a combining mark, dropped), ``combining`` is ``unicodedata.combining`` for astral
-    code points (what ``matching._fold_lut_bytes`` and ``fold_text`` use)."""
+    """``(folded, mapped, spaces)``: ``folded`` is ``fold_text(text)[0].encode("ascii")``, ``mapped`` whether
+    ``fold_text(text)[1]`` is not None, ``spaces`` whether ``folded`` holds one of the bytes of
+    ``matching._PY_ONLY_SPACES`` (``\x0b``, ``\x1c``-``\x1f``). ``lut_bmp`` gives each BMP code point's folded byte
+    (0xFF: a combining mark, dropped), ``combining`` is ``unicodedata.combining`` for astral code points (what
+    ``matching._fold_lut_bytes`` and ``fold_text`` use)."""
     if len(lut_bmp) != 0x10000:
         raise ValueError("lut_bmp must map the whole BMP")
     cdef const unsigned char *lut = <const unsigned char *>PyBytes_AS_STRING(lut_bmp)
@@ -78,19 +83,20 @@ def fold_bytes(str text not None, bytes lut_bmp not None, object combining):
         seen = _fold(<const uint16_t *>data, n, lut, buf, combining)
     else:
         seen = _fold(<const uint32_t *>data, n, lut, buf, combining)
-    if seen == 0:
-        return out, False
+    cdef bint spaces = (seen & 4) != 0
+    if not (seen & 1):
+        return out, False, spaces
     if not (seen & 2):  # other combining marks are dropped only when the text also has Latin ones
         for i in range(n):
             if buf[i] == _DROP:
                 buf[i] = _SUB
-        return out, False
+        return out, False, spaces
     k = 0
     for i in range(n):
         if buf[i] != _DROP:
             buf[k] = buf[i]
             k += 1
-    return PyBytes_FromStringAndSize(<char *>buf, k), True
+    return PyBytes_FromStringAndSize(<char *>buf, k), True, spaces
 
 
 def lexicon_signals(list fields not None, list refs not None, object make_spans, object make_signals,

@@ -144,14 +144,15 @@ def fold_text(text: str) -> tuple[str, list[int] | None]:
     return _fold_text_np(text)
 
 
-def _fold_bytes(text: str) -> tuple[bytes, list[int] | None, bool]:
+def _fold_bytes(text: str) -> tuple[bytes, list[int] | None, bool, bool | None]:
     """``fold_text(text)`` for the regex stage: the folded text as ASCII bytes, its offset map when already made,
-    and whether there is one (the compiled path makes no map: :func:`_regex_field` folds again for a match)."""
+    whether there is one (the compiled path makes no map: :func:`regex_signals` folds again for a match), and
+    whether the bytes hold one of ``_PY_ONLY_SPACES`` (None: not looked for)."""
     if _s is not None:
-        data, mapped = _s.fold_bytes(text, _fold_lut_bytes(), unicodedata.combining)
-        return data, None, mapped
+        data, mapped, spaces = _s.fold_bytes(text, _fold_lut_bytes(), unicodedata.combining)
+        return data, None, mapped, spaces
     folded, offsets = fold_text(text)
-    return folded.encode("ascii"), offsets, offsets is not None
+    return folded.encode("ascii"), offsets, offsets is not None, None
 
 
 def _fold_text_np(text: str) -> tuple[str, list[int] | None]:
@@ -560,13 +561,15 @@ class Prefilter:
             return set()
         return self.skipped_bytes(folded.encode("ascii", errors="replace"))
 
-    def skipped_bytes(self, folded: bytes) -> set[int]:
-        """:meth:`skipped` of a folded text given as its ASCII bytes (``fold_text(text)[0].encode("ascii")``)."""
+    def skipped_bytes(self, folded: bytes, spaces: bool | None = None) -> set[int]:
+        """:meth:`skipped` of a folded text given as its ASCII bytes (``fold_text(text)[0].encode("ascii")``);
+        ``spaces`` says whether they hold one of ``_PY_ONLY_SPACES`` (None: look)."""
         if self.db is None:
             return set()
-        for ch in _PY_ONLY_SPACES_B:
-            if ch in folded:
-                return set()
+        if spaces is None:
+            spaces = any(ch in folded for ch in _PY_ONLY_SPACES_B)
+        if spaces:
+            return set()
         hit: set[int] = set()
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
@@ -604,9 +607,9 @@ def regex_signals(
     for ft in fields:
         folded: str | None
         if any_fold:  # folded as bytes for the prefilter; as a string and with its offset map only for a search
-            data, offsets, mapped = _fold_bytes(ft.text)
+            data, offsets, mapped, spaces = _fold_bytes(ft.text)
             folded = None
-            skip = prefilter.skipped_bytes(data) if prefilter is not None and data else set()
+            skip = prefilter.skipped_bytes(data, spaces) if prefilter is not None and data else set()
         else:
             folded, offsets, mapped = ft.text, None, False
             skip = prefilter.skipped(folded) if prefilter is not None and folded else set()

@@ -32,14 +32,16 @@ TEXTS = [
     "“quoted” ‘single’ — dash … ½ ﬁ",
     "\ud800 lone surrogate \udfff",
     "\x0b\x1c tabs \t\n",
+    "zalo: abc\x1f 0901234567",
+    "\x1d",
     "ÿ" * 3 + "Ā" + "\u1ea0\u1ef9",
     "中文 日本語 한국어 العربية",
 ]
 
 
-def _reference(text: str) -> tuple[bytes, bool]:
+def _reference(text: str) -> tuple[bytes, bool, bool]:
     folded, offsets = fold_text(text)
-    return folded.encode("ascii"), offsets is not None
+    return folded.encode("ascii"), offsets is not None, any(ch in folded for ch in matching._PY_ONLY_SPACES)
 
 
 @pytest.mark.parametrize("text", TEXTS)
@@ -119,6 +121,8 @@ def test_prefilter_bytes_equals_str(clf: Classifier, text: str) -> None:
     folded = fold_text(text)[0]
     pf = clf._compiled.prefilter
     assert pf.skipped_bytes(folded.encode("ascii")) == pf.skipped(folded)
+    spaces = _s.fold_bytes(text, matching._fold_lut_bytes(), unicodedata.combining)[2]
+    assert pf.skipped_bytes(folded.encode("ascii"), spaces) == pf.skipped(folded)
 
 
 @pytest.mark.parametrize("item", _items(), ids=lambda it: repr(list(it.fields.values()))[:40])
