@@ -39,6 +39,7 @@ cdef enum:
     HUGE = 1 << 21
     PF = 16
     ROOT_TAB = 0x300
+    DENSE_MAX = 1 << 22  # entries of the lexicon trie's dense edge table (16 MB); past it, the hash table only
     ID_BITS = 20
     VOCAB_MAX = (1 << ID_BITS) - 1
     PAIRS_MAX = 1 << 20
@@ -301,6 +302,13 @@ cdef class Engine:
     cdef uint64_t *edge_key  # (node << 21 | cp) + 1 of each edge below the root; 0: empty
     cdef int32_t *edge_child
     cdef Py_ssize_t edge_cap
+    # the same edges for the forms' code points below ROOT_TAB in a dense table: alpha[cp] numbers such a code
+    # point (0: none), dense[node * ncol + alpha[cp]] is the child (-1: none); alpha_all: every code point of the
+    # forms below ROOT_TAB is numbered (so an unnumbered one has no edge anywhere)
+    cdef uint8_t alpha[ROOT_TAB]
+    cdef int32_t *dense
+    cdef Py_ssize_t ncol
+    cdef bint alpha_all
     # feature-name prefixes: CRC-32 of each
     cdef uint32_t p_w, p_f, p_c, p_c4, p_lex, p_lexw, p_fm1, p_fp1, p_fm2, p_fp2, p_wm1, p_wp1
     cdef uint32_t p_W, p_F, p_C, p_LEXW, p_bm, p_bp, p_B, p_t
@@ -408,6 +416,9 @@ cdef class Engine:
         self.edge_key = NULL
         self.edge_child = NULL
         self.edge_cap = 0
+        self.dense = NULL
+        self.ncol = 0
+        self.alpha_all = False
         self.id_cap = self.wcap = self.keys_cap = self.fb_cap = self.pcap = self.tcap = 0
         self.cps_cap = self.tok_cap = self.hit_cap = self.reach_cap = self.run_cap = self.pos_cap = 0
         self.bounds_cap = self.seg_cap = self.chosen_cap = self.span_cap = self.fvals_cap = self.poff_cap = 0
@@ -539,6 +550,7 @@ cdef class Engine:
         free(self.fcps)
         free(self.edge_key)
         free(self.edge_child)
+        free(self.dense)
 
     # -----------------------------------------------------------------------------------------------------------
     # Tables
@@ -666,13 +678,66 @@ cdef class Engine:
                 self.edge_key[slot] = ekey
                 self.edge_child[slot] = child
                 child = self.next_sibling[child]
+        self._dense_edges()
+        return 0
+
+    cdef int _dense_edges(self) except -1:
+        """Fill ``alpha`` and ``dense`` from the edges below the root: up to 255 code points below ROOT_TAB are
+        numbered, in order of first appearance; with none, or a table past DENSE_MAX entries, the hash table alone
+        serves."""
+        cdef Py_ssize_t k, size, i, count = 0
+        cdef int32_t child
+        cdef uint32_t cp
+        memset(self.alpha, 0, ROOT_TAB)
+        self.alpha_all = True
+        free(self.dense)
+        self.dense = NULL
+        self.ncol = 0
+        for k in range(1, self.nnodes):
+            child = self.first_child[k]
+            while child != -1:
+                cp = self.node_cp[child]
+                if cp < ROOT_TAB and not self.alpha[cp]:
+                    if count < 255:
+                        count += 1
+                        self.alpha[cp] = <uint8_t>count
+                    else:
+                        self.alpha_all = False
+                child = self.next_sibling[child]
+        size = self.nnodes * (count + 1)
+        if not count or size > DENSE_MAX:
+            memset(self.alpha, 0, ROOT_TAB)
+            self.alpha_all = False
+            return 0
+        self.dense = <int32_t *>malloc(size * sizeof(int32_t))
+        if self.dense == NULL:
+            memset(self.alpha, 0, ROOT_TAB)
+            self.alpha_all = False
+            raise MemoryError()
+        for i in range(size):
+            self.dense[i] = -1
+        self.ncol = count + 1
+        for k in range(1, self.nnodes):
+            child = self.first_child[k]
+            while child != -1:
+                cp = self.node_cp[child]
+                if cp < ROOT_TAB and self.alpha[cp]:
+                    self.dense[k * self.ncol + self.alpha[cp]] = child
+                child = self.next_sibling[child]
         return 0
 
     cdef inline int32_t _next(self, int32_t node, uint32_t cp) noexcept nogil:
         """The child of ``node`` (not the root) by ``cp``, or -1."""
-        cdef uint64_t ekey = ((<uint64_t>node) << 21 | cp) + 1
-        cdef Py_ssize_t slot = <Py_ssize_t>(_mix(ekey) & <uint64_t>(self.edge_cap - 1))
+        cdef uint64_t ekey
+        cdef Py_ssize_t slot
         cdef uint64_t k
+        if cp < ROOT_TAB:
+            if self.alpha[cp]:
+                return self.dense[node * self.ncol + self.alpha[cp]]
+            if self.alpha_all:
+                return -1
+        ekey = ((<uint64_t>node) << 21 | cp) + 1
+        slot = <Py_ssize_t>(_mix(ekey) & <uint64_t>(self.edge_cap - 1))
         while True:
             k = self.edge_key[slot]
             if k == ekey:

@@ -27,6 +27,7 @@ from cpython.object cimport PyObject, PyTypeObject
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memset
 
 import numpy as np
 import regex
@@ -84,6 +85,7 @@ cdef extern from *:
 cdef enum:
     MAX_PATTERNS = 16
     ROOT_TABLE = 0x2000
+    DENSE_MAX = 1 << 22  # entries of CueMatcher's dense edge table (16 MB); past it, the hash table only
 
 cdef enum:
     WORD = 1     # [\p{L}\p{M}\d]: the cue word boundary
@@ -153,18 +155,29 @@ cdef class CueMatcher:
     cdef uint64_t *_ekey   # every edge in one hash table: ((node << 21) | character) + 1 (0: empty slot) ...
     cdef int *_echild      # ... and the child it leads to
     cdef int _ebits        # the table has 1 << _ebits slots
+    # The same edges for the literals' characters below ROOT_TABLE in a dense table: _alpha[c] numbers such a
+    # character (0: none), _dense[node * _ncol + _alpha[c]] is the child (-1: none); _alpha_all: every character
+    # of the literals below ROOT_TABLE is numbered (so an unnumbered one has no edge anywhere)
+    cdef unsigned char _alpha[ROOT_TABLE]
+    cdef int *_dense
+    cdef int _ncol
+    cdef bint _alpha_all
 
     def __cinit__(self):
         self._tprio = NULL
         self._term = NULL
         self._ekey = NULL
         self._echild = NULL
+        self._dense = NULL
+        self._ncol = 0
+        self._alpha_all = False
 
     def __dealloc__(self):
         free(self._tprio)
         free(self._term)
         free(self._ekey)
         free(self._echild)
+        free(self._dense)
 
     def __init__(self, list specs):
         cdef int k, node, form, npat = len(specs)
@@ -230,17 +243,63 @@ cdef class CueMatcher:
                     slot = (slot + 1) & ((1 << self._ebits) - 1)
                 self._ekey[slot] = ekey
                 self._echild[slot] = nxt
+        self._dense_edges(kids)
         self._npat = npat
+
+    cdef int _dense_edges(self, list kids) except -1:
+        """Fill ``_alpha`` and ``_dense`` from ``kids`` (node -> {char: node}): up to 255 characters below
+        ROOT_TABLE are numbered, in order of first appearance; with none, or a table past DENSE_MAX entries, the
+        hash table alone serves."""
+        cdef Py_ssize_t size, i
+        cdef int node, col
+        cdef dict numbers = {}
+        memset(self._alpha, 0, ROOT_TABLE)
+        self._alpha_all = True
+        for node in range(self._nnodes):
+            for ch in kids[node]:
+                if ord(ch) < ROOT_TABLE and ch not in numbers:
+                    if len(numbers) < 255:
+                        numbers[ch] = len(numbers) + 1
+                    else:
+                        self._alpha_all = False
+        size = <Py_ssize_t>self._nnodes * (len(numbers) + 1)
+        if not numbers or size > DENSE_MAX:
+            memset(self._alpha, 0, ROOT_TABLE)
+            self._alpha_all = False
+            return 0
+        self._ncol = len(numbers) + 1
+        self._dense = <int *>malloc(size * sizeof(int))
+        if self._dense == NULL:
+            raise MemoryError()
+        for i in range(size):
+            self._dense[i] = -1
+        for ch, col in numbers.items():
+            self._alpha[ord(ch)] = <unsigned char>col
+        for node in range(self._nnodes):
+            for ch, nxt in kids[node].items():
+                col = numbers.get(ch, 0)
+                if col:
+                    self._dense[node * self._ncol + col] = nxt
+        return 0
 
     cdef inline Py_ssize_t _eslot(self, uint64_t ekey) noexcept:
         return <Py_ssize_t>((ekey * <uint64_t>0x9E3779B97F4A7C15ULL) >> (64 - self._ebits))
 
     cdef inline int _child(self, int node, Py_UCS4 c) noexcept:
         """The child of ``node`` by ``c``, or -1."""
-        cdef uint64_t ekey = ((<uint64_t>node) << 21 | <uint64_t>c) + 1
-        cdef Py_ssize_t mask = (1 << self._ebits) - 1
-        cdef Py_ssize_t slot = self._eslot(ekey)
+        cdef uint64_t ekey
+        cdef Py_ssize_t mask, slot
         cdef uint64_t k
+        cdef int col
+        if <Py_ssize_t>c < ROOT_TABLE:
+            col = self._alpha[c]
+            if col:
+                return self._dense[node * self._ncol + col]
+            if self._alpha_all:
+                return -1
+        ekey = ((<uint64_t>node) << 21 | <uint64_t>c) + 1
+        mask = (1 << self._ebits) - 1
+        slot = self._eslot(ekey)
         while True:
             k = self._ekey[slot]
             if k == ekey:

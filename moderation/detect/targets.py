@@ -100,10 +100,21 @@ _WRONGDOING = {
     "gian diep": "treason", "lam gia": "forgery", "hang gia": "forgery", "dao nhai": "plagiarism",
 }  # fmt: skip
 # A wrongdoing term right after one of these is a noun phrase about the offence, not an accusation.
-_NOMINAL_BEFORE = regex.compile(
-    r"(?:toi|hanh vi|phong chong|phong|chong|cac|viec|vu|nan|nguy co|canh bao|thu doan|chieu|tinh trang|"
-    r"to cao|dieu tra|xu ly|truy to|xet xu|phat hien|ngan chan|dau tranh|ve) $"
-)
+_NOMINAL_WORDS = (
+    "toi", "hanh vi", "phong chong", "phong", "chong", "cac", "viec", "vu", "nan", "nguy co", "canh bao", "thu doan",
+    "chieu", "tinh trang", "to cao", "dieu tra", "xu ly", "truy to", "xet xu", "phat hien", "ngan chan", "dau tranh",
+    "ve",
+)  # fmt: skip
+_NOMINAL_BEFORE = regex.compile("(?:" + "|".join(_NOMINAL_WORDS) + ") $")
+_NOMINAL_ENDINGS = tuple(w + " " for w in _NOMINAL_WORDS)
+
+
+def _nominal_before(before: str) -> bool:
+    """``_NOMINAL_BEFORE.search(before) is not None`` without the regex (a search of it costs some 13 µs): the
+    text ends with one of the words and a space, or does so before a final line feed (where ``$`` also matches)."""
+    return before.endswith(_NOMINAL_ENDINGS) or (before.endswith("\n") and before[:-1].endswith(_NOMINAL_ENDINGS))
+
+
 _SENTENCE_END = regex.compile(r"[.!?;\n]")
 
 
@@ -428,8 +439,7 @@ def _find_accusations_c(n: Normalised, tgs: list[TargetHit]) -> list[Accusation]
     out: list[Accusation] = []
     sentences, near = _Sentences(n.original, _c.sentence_breaks(n.original)), _Near(tgs)
     for start, _, lo, hi, lit in terms:
-        before = n.folded[max(0, start - 30) : start]
-        if _NOMINAL_BEFORE.search(before):
+        if _nominal_before(n.folded[max(0, start - 30) : start]):
             continue
         best = _nearest_in_sentence(sentences, near, lo, hi)
         if best is not None:
