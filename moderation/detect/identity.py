@@ -158,6 +158,19 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     return folded, offsets
 
 
+def fold_plain(text: str) -> str:
+    """``fold_with_offsets(text)[0]`` without the offsets, for short texts: one ``str.translate`` with the open fold
+    table (the code points beyond ``FOLD_TABLE_LIMIT`` added to it first), no numpy call."""
+    if text.isascii():
+        return text.lower()
+    table = _fold_table_open()
+    for ch in set(text):
+        cp = ord(ch)
+        if cp >= FOLD_TABLE_LIMIT and cp not in table:
+            table[cp] = fold_char(ch)
+    return text.translate(table)
+
+
 def end_offset(offsets: Sequence[int], j: int, text: str) -> int:
     """Map the folded end index ``j`` to an original end index, keeping trailing combining marks in the span."""
     end = offsets[j - 1] + 1 if j > 0 else 0

@@ -33,6 +33,7 @@ from moderation.detect.identity import (
     end_offset,
     fold,
     fold_char,
+    fold_plain,
     fold_table,
     fold_with_offsets,
 )
@@ -109,6 +110,10 @@ _DIGIT_RUN = regex.compile(r"(?<![\d\w])\d(?:[ .-]?\d){5,18}(?![\d\w])")
 _PASSPORT = regex.compile(r"(?<![\p{L}\d])[A-Z]\d{7}(?![\p{L}\d])")
 _EMAIL = regex.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _DIGIT_OR_AT = regex.compile(r"[\d@]")
+# Precompiled: ``regex.sub(r"\D", ...)`` and ``regex.match(r"\S+\s+", ...)`` (same default flags) look their pattern
+# up in the module's cache at each call, which costs more than the search.
+_NON_DIGIT = regex.compile(r"\D")
+_FIRST_WORD = regex.compile(r"\S+\s+")
 # Every ``_EMAIL`` match holds an "@" after a local-part character and before "name." (a cheap test first: most "@"
 # in posts are mentions). The standard ``re`` finds the literal "@" fast.
 _EMAIL_AT = re.compile(r"@[A-Za-z0-9-]+\.[A-Za-z0-9-]")
@@ -204,7 +209,7 @@ class _FoldedBefore:
         width = 2 * window
         while True:
             lo = max(0, start - width)
-            folded = fold_with_offsets(self.text[lo:start])[0]
+            folded = fold_plain(self.text[lo:start])
             if len(folded) >= window or lo == 0:
                 return folded[max(0, len(folded) - window) :]
             width *= 4
@@ -354,7 +359,7 @@ def _names(text: str, clock: _Clock, pieces: Sequence[tuple[int, int]] | None = 
             parts = m.group().split()
             start = lo + m.start()
             if fold(parts[0]) in _CUE_WORDS:  # "Chị Trần Thị Bích" at the start of a sentence
-                second = regex.match(r"\S+\s+", m.group())
+                second = _FIRST_WORD.match(m.group())
                 start = lo + m.start() + (second.end() if second else len(m.group()))
                 parts = parts[1:]
             if len(parts) < 2 or any(a <= start < b for a, b in out):
@@ -488,7 +493,7 @@ def _find(text: str, official_domains: frozenset[str], clock: _Clock) -> list[Da
                 if len(taken) < MAX_TAKEN:
                     taken.append((m.start(), m.end()))
                 continue
-            digits = regex.sub(r"\D", "", m.group())
+            digits = _NON_DIGIT.sub("", m.group())
             national = "0" + digits[2:] if digits.startswith("84") and len(digits) >= 11 else digits
             add("phone", m.start(), m.end(), national, 0.9 if line == "mobile" else 0.6, line=line)
 
@@ -497,7 +502,7 @@ def _find(text: str, official_domains: frozenset[str], clock: _Clock) -> list[Da
             break
         if not free(m.start(), m.end()):
             continue
-        digits = regex.sub(r"\D", "", m.group())
+        digits = _NON_DIGIT.sub("", m.group())
         before = before_at(m.start(), CONTEXT_WINDOW)
         if 13 <= len(digits) <= 19 and luhn_ok(digits) and (brand := card_brand(digits)):
             add("card", m.start(), m.end(), digits, 0.95, scheme=brand)

@@ -1,0 +1,46 @@
+"""Shortcuts of the personal-data detector against what they replace: ``identity.fold_plain`` (the keyword window's
+fold without numpy) is ``fold_with_offsets(text)[0]``; the precompiled patterns are the module-level calls."""
+
+from __future__ import annotations
+
+import regex
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from moderation.detect import personal
+from moderation.detect.identity import fold_char, fold_plain, fold_with_offsets
+
+TEXTS = [
+    "",
+    "abc XYZ",
+    "Số tài khoản Vietcombank: 0123 456 789",
+    "ĐT liên hệ: ０９０１ ２３４ ５６７",  # fullwidth: beyond the fold table
+    "ß ﬁ İ ǅ \u0301x\u0323",
+    "emoji \U0001f600 中文 \ud800",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.sampled_from(TEXTS),
+        st.text(
+            st.one_of(
+                st.characters(max_codepoint=0x7F),
+                st.characters(min_codepoint=0x80, max_codepoint=0x3100),
+                st.characters(),
+            ),
+            max_size=50,
+        ),
+    )
+)
+def test_fold_plain_is_the_fold_with_offsets(text: str) -> None:
+    assert fold_plain(text) == fold_with_offsets(text)[0] == "".join(map(fold_char, text))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.sampled_from("0123456789 .-abc\u0661\uff10đ\t\n"), max_size=30))
+def test_precompiled_patterns(text: str) -> None:
+    assert personal._NON_DIGIT.sub("", text) == regex.sub(r"\D", "", text)
+    got, want = personal._FIRST_WORD.match(text), regex.match(r"\S+\s+", text)
+    assert (got and got.span()) == (want and want.span())
