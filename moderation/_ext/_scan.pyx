@@ -8,7 +8,8 @@ when this extension is not built; the tests compare both):
   whether the prefilter must stand aside (Python-only white space), in one pass over the string's own storage (no
   offset list: the regex stage needs the map only for a match);
 * :func:`lexicon_signals` -- the grouping of ``lexicon_signals`` (one signal per term and field, its spans in
-  order, the signals ordered by field and first span), over the hits ``Lexicon.spans`` returns.
+  order, the signals ordered by field and first span), over the hits ``Lexicon.spans`` returns;
+* :func:`chars_from` -- for the personal-data detector: the distinct characters at or beyond a code point.
 """
 
 cimport cython
@@ -158,3 +159,30 @@ def lexicon_signals(list fields not None, list refs not None, object make_spans,
         ))
         at += n
     return make_signals(rows)
+
+
+cdef int _beyond(const char_t *data, Py_ssize_t n, Py_UCS4 limit, set out) except -1:
+    cdef Py_ssize_t i
+    cdef Py_UCS4 cp
+    for i in range(n):
+        cp = <Py_UCS4>data[i]
+        if cp >= limit:
+            out.add(chr(cp))
+    return 0
+
+
+def chars_from(str text not None, Py_UCS4 limit):
+    """``set(re.findall(f"[{chr(limit)}-\\U0010ffff]", text))``: the distinct characters of ``text`` at or beyond
+    ``limit`` (``personal._may_hold_address``: the characters beyond the fold table)."""
+    cdef set out = set()
+    cdef Py_ssize_t n = len(text)
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    if kind == 1:
+        if limit <= 0xFF:
+            _beyond(<const uint8_t *>data, n, limit, out)
+    elif kind == 2:
+        _beyond(<const uint16_t *>data, n, limit, out)
+    else:
+        _beyond(<const uint32_t *>data, n, limit, out)
+    return out

@@ -47,6 +47,11 @@ try:  # the compiled digit scan (moderation/_ext/_targets.pyx); without it the p
     from moderation._ext import _targets as _c
 except ImportError:  # pragma: no cover - depends on the build
     _c = None
+_s: Any
+try:  # the characters beyond the fold table in one pass (moderation/_ext/_scan.pyx); else ``_BEYOND_TABLE``
+    from moderation._ext import _scan as _s
+except ImportError:  # pragma: no cover - depends on the build
+    _s = None
 
 DETECTOR = "personal_data/1"
 # The broader class of each key, for rules written over classes rather than document types.
@@ -267,7 +272,8 @@ def _may_hold_address(text: str) -> bool:
         return True
     # Characters beyond the table are not in the hint's classes: they pass when each is inert (emoji, CJK), which
     # keeps real text (full of emoji) from being folded whole only to find no address.
-    return not all(map(_inert, set(_BEYOND_TABLE.findall(text))))
+    beyond = _s.chars_from(text, FOLD_TABLE_LIMIT) if _s is not None else set(_BEYOND_TABLE.findall(text))
+    return not all(map(_inert, beyond))
 
 
 @functools.lru_cache(maxsize=4096)

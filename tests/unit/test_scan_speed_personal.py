@@ -1,8 +1,12 @@
 """Shortcuts of the personal-data detector against what they replace: ``identity.fold_plain`` (the keyword window's
-fold without numpy) is ``fold_with_offsets(text)[0]``; the precompiled patterns are the module-level calls."""
+fold without numpy) is ``fold_with_offsets(text)[0]``; the precompiled patterns are the module-level calls; the
+compiled ``_scan.chars_from`` is the ``_BEYOND_TABLE`` findall of ``_may_hold_address``."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -44,3 +48,33 @@ def test_precompiled_patterns(text: str) -> None:
     assert personal._NON_DIGIT.sub("", text) == regex.sub(r"\D", "", text)
     got, want = personal._FIRST_WORD.match(text), regex.match(r"\S+\s+", text)
     assert (got and got.span()) == (want and want.span())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.sampled_from(TEXTS),
+        st.text(
+            st.one_of(
+                st.characters(max_codepoint=0xFF),
+                st.characters(min_codepoint=0x2F00, max_codepoint=0x3100),
+                st.characters(),
+            ),
+            max_size=50,
+        ),
+    ),
+    st.sampled_from([0x3000, 0x80, 0xFF, 0x100, 0x10000, 0]),
+)
+def test_chars_from_is_the_class_findall(text: str, limit: int) -> None:
+    _s = pytest.importorskip("moderation._ext._scan")
+    assert _s.chars_from(text, limit) == set(re.findall(f"[{re.escape(chr(limit))}-\U0010ffff]", text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [*TEXTS, "Số 12 Lý Thường Kiệt, phường 7, quận 10", "12 ngõ 5, Kim Mã, quận Ba Đình \U0001f600", "1, x"],
+)
+def test_may_hold_address_both_paths(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    got = personal._may_hold_address(text)
+    monkeypatch.setattr(personal, "_s", None)
+    assert got == personal._may_hold_address(text)
