@@ -1033,6 +1033,40 @@ def fold(str text not None) -> str:
         PyMem_Free(buf)
 
 
+cdef const uint8_t[::1] _nfc_tab
+cdef bint _nfc_ready = False
+
+
+def nfc_setup(table) -> None:
+    """Share ``normalise._nfc_safe()``: per code point below its length, 1 for a starter that NFC keeps as it is and
+    that composes with nothing before it (NFC quick check "yes", combining class 0)."""
+    global _nfc_tab, _nfc_ready
+    cdef const uint8_t[::1] tab
+    if table is None:
+        raise TypeError("a uint8 array, not None")
+    tab = table
+    if _nfc_ready:  # set once (a second thread may be using the table)
+        return
+    _nfc_tab = tab
+    _nfc_ready = True
+
+
+def nfc_quick(str text not None) -> bool:
+    """Whether every character of ``text`` is one of :func:`nfc_setup`'s: the NFC quick check then says "yes", so
+    ``text`` is NFC. ``False`` means "not known" (the caller asks ``unicodedata.is_normalized``), as before setup."""
+    cdef Text t = _text(text)
+    cdef Py_ssize_t i, size
+    cdef Py_UCS4 c
+    if not _nfc_ready:
+        return False
+    size = _nfc_tab.shape[0]
+    for i in range(t.n):
+        c = _at(&t, i)
+        if c >= <Py_UCS4>size or not _nfc_tab[c]:
+            return False
+    return True
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Teencode words and the exact leet trigger
 
@@ -1343,48 +1377,73 @@ cdef bint _teen_at(const Py_UCS4* cp, const uint16_t* tb, Py_ssize_t n, Py_ssize
     return False
 
 
-cdef inline bint _leet_digit(Py_UCS4 c) noexcept nogil:
-    return 48 <= c <= 55 and c != 50 and c != 54  # [013457]
+cdef inline unsigned int _leet_digit(Py_UCS4 c) noexcept nogil:
+    # [013457]: 0xBB has the bits of 0, 1, 3, 4, 5 and 7 (unsigned arithmetic: below 48 wraps to a large value)
+    cdef uint32_t d = <uint32_t>c - 48
+    return <unsigned int>(d < 8) & ((<unsigned int>0xBB >> (d & 7)) & 1)
 
 
 cdef int _trigger_pass(const Py_UCS4* cp, const uint16_t* tb, Py_ssize_t n) noexcept nogil:
-    """The trigger bits of the code points ``cp[:n]`` with their classes ``tb`` (both readable up to ``n + 3``:
-    classes 0 and code points 0xFFFFFFFF past the end)."""
+    """The trigger bits of the code points ``cp[:n]`` with their classes ``tb``: ``tb[-1]`` is the start of the text
+    (``TC_NLMN | TC_NW``: what ``^`` stands in for), ``tb[n]`` its end (``TC_NLM | TC_NW``: what ``$`` stands in for),
+    ``tb[n + 1]`` and ``tb[n + 2]`` are 0 and ``cp[n:n + 3]`` 0xFFFFFFFF (no code point). Every test but the
+    teencode probe is branch-free arithmetic accumulated over the text (word starts are unpredictable branches)."""
     cdef Py_ssize_t i
     cdef Py_UCS4 c, c1
-    cdef uint16_t b, b1
+    cdef unsigned int b, b1, b2, classes = 0, ws = 0, mark = 0, rep = 0, leet = 0, spaced = 0
     cdef int found = 0
     for i in range(n):
         c = cp[i]
         b = tb[i]
         b1 = tb[i + 1]
+        b2 = tb[i + 2]
         c1 = cp[i + 1]
-        if b & (TC_CONF | TC_EXOTIC | TC_WSX | TC_M | TC_TONED):
-            if b & TC_CONF:
-                found |= T_CONF
-            if b & TC_EXOTIC:
-                found |= T_EXOTIC
-            if b & TC_WSX:
-                found |= T_WS
-            if b & (TC_M | TC_TONED):
-                found |= T_MARK
-        if c == 32 and c1 == 32:
-            found |= T_WS
-        if (c == 111 and b1 & TC_OTONE) or (c == 117 and b1 & TC_UTONE):  # o/u, a tone, then the end or
-            if i + 2 == n or tb[i + 2] & TC_NLM:  # [^\p{L}\p{M}]
-                found |= T_MARK
-        if b & TC_REP and c1 == c and cp[i + 2] == c:
-            found |= T_REP
-        if (b & TC_L and (c1 == 64 or _leet_digit(c1))) or (_leet_digit(c) and b1 & TC_L):
-            found |= T_LEET
-        if b & TC_L0134 and (i == 0 or tb[i - 1] & TC_NLMN):
-            if b1 & (TC_M | TC_SEP):
-                found |= T_SPACED
-            elif c1 == 32 and tb[i + 2] & TC_L and (cp[i + 3] == 32 or tb[i + 3] & TC_M):
-                found |= T_SPACED
-        if not (found & T_TEEN) and (i == 0 or tb[i - 1] & TC_NW) and _teen_at(cp, tb, n, i):
+        classes |= b
+        ws |= (c == 32) & (c1 == 32)
+        # o/u, a tone, then the end or [^\p{L}\p{M}]
+        mark |= (((c == 111) & ((b1 & TC_OTONE) != 0)) | ((c == 117) & ((b1 & TC_UTONE) != 0))) & ((b2 & TC_NLM) != 0)
+        rep |= ((b & TC_REP) != 0) & (c1 == c) & (cp[i + 2] == c)
+        leet |= (((b & TC_L) != 0) & ((c1 == 64) | _leet_digit(c1))) | (_leet_digit(c) & ((b1 & TC_L) != 0))
+        spaced |= ((tb[i - 1] & TC_NLMN) != 0) & ((b & TC_L0134) != 0) & (
+            ((b1 & (TC_M | TC_SEP)) != 0)
+            | ((c1 == 32) & ((b2 & TC_L) != 0) & ((cp[i + 3] == 32) | ((tb[i + 3] & TC_M) != 0)))
+        )
+        if not (found & T_TEEN) and tb[i - 1] & TC_NW and _teen_at(cp, tb, n, i):
             found |= T_TEEN
+    if classes & TC_CONF:
+        found |= T_CONF
+    if classes & TC_EXOTIC:
+        found |= T_EXOTIC
+    if ws or classes & TC_WSX:
+        found |= T_WS
+    if mark or classes & (TC_M | TC_TONED):
+        found |= T_MARK
+    if rep:
+        found |= T_REP
+    if leet:
+        found |= T_LEET
+    if spaced:
+        found |= T_SPACED
     return found
+
+
+cdef int _fill_trigger(const _unit* d, Py_ssize_t n, Py_UCS4* cp, uint16_t* tb) except -2:
+    """Copy ``d[:n]`` to ``cp`` and their trigger classes to ``tb``; -1 (nothing filled past it) at a lone
+    surrogate."""
+    cdef Py_ssize_t i
+    cdef Py_UCS4 c
+    cdef uint16_t v
+    for i in range(n):
+        c = d[i]
+        if _unit is not uint8_t:
+            if 0xD800 <= c <= 0xDFFF:
+                return -1
+        cp[i] = c
+        v = _tcls[c]
+        if v == UNKNOWN:
+            v = _tbits_fill(c)
+        tb[i] = v
+    return 0
 
 
 cdef int _window_bits(Text* t, Py_ssize_t lo, Py_ssize_t hi) except -1:
@@ -1393,27 +1452,29 @@ cdef int _window_bits(Text* t, Py_ssize_t lo, Py_ssize_t hi) except -1:
     cdef uint16_t* tb
     cdef Py_UCS4* cp
     cdef Py_ssize_t i, n = hi - lo
-    cdef Py_UCS4 c
+    cdef int filled
     if lo < 0 or hi > t.n or n < 0:
         raise ValueError("a window outside the text")
-    if t.kind != 1:
-        for i in range(lo, hi):
-            c = _at(t, i)
-            if 0xD800 <= c <= 0xDFFF:
-                return T_ALL
-    # one allocation: n + 3 code points, then n + 3 classes
-    cp = <Py_UCS4*>PyMem_Malloc((n + 3) * (sizeof(Py_UCS4) + sizeof(uint16_t)))
+    # one allocation: n + 3 code points, then the start, n classes, the end and two more
+    cp = <Py_UCS4*>PyMem_Malloc((n + 3) * sizeof(Py_UCS4) + (n + 4) * sizeof(uint16_t))
     if cp == NULL:
         raise MemoryError()
-    tb = <uint16_t*>(cp + n + 3)
+    tb = <uint16_t*>(cp + n + 3) + 1
     try:
-        for i in range(n):
-            c = _at(t, lo + i)
-            cp[i] = c
-            tb[i] = _tbits(c)
+        if t.kind == 1:
+            filled = _fill_trigger(<const uint8_t*>t.data + lo, n, cp, tb)
+        elif t.kind == 2:
+            filled = _fill_trigger(<const uint16_t*>t.data + lo, n, cp, tb)
+        else:
+            filled = _fill_trigger(<const uint32_t*>t.data + lo, n, cp, tb)
+        if filled < 0:
+            return T_ALL
+        (tb - 1)[0] = TC_NLMN | TC_NW  # the start
+        tb[n] = TC_NLM | TC_NW  # the end
         for i in range(n, n + 3):
             cp[i] = 0xFFFFFFFF  # no code point
-            tb[i] = 0  # no class
+        tb[n + 1] = 0  # no class
+        tb[n + 2] = 0
         return _trigger_pass(cp, tb, n)
     finally:
         PyMem_Free(cp)
