@@ -22,6 +22,7 @@ from cpython.dict cimport PyDict_Copy, PyDict_SetItem
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.string cimport memcpy
 
@@ -338,9 +339,18 @@ def signal_spans(signals):
     """:func:`unique_spans` of ``[sp for s in signals for sp in s.spans]``."""
     cdef list lst = []
     cdef object s
+    cdef Py_ssize_t before
+    cdef bint joins_out_of_order = False
     for s in signals:
+        before = len(lst)
         lst.extend(_oget(s, _SIGNAL, _S_SPANS, "spans"))
-    if len(lst) < 2 or _strictly_sorted(lst):
+        # Where one signal's spans meet the next one's: out of order there (most evidence of several signals), the
+        # list is not strictly sorted, and reading it all to find that out is skipped.
+        if not joins_out_of_order and 0 < before < len(lst):
+            joins_out_of_order = not _strictly_sorted(lst[before - 1 : before + 1])
+    if len(lst) < 2:
+        return lst
+    if not joins_out_of_order and _strictly_sorted(lst):
         return lst
     return _general(lst)
 
@@ -577,6 +587,7 @@ cdef class Program:
     cdef list conds  # per condition: its trace entries by (matched, score, detail)
     cdef Py_ssize_t n, n_all, n_any, memo_max
     cdef object min_any
+    cdef tuple absent_key  # the memo key when every step is absent (list not found, no signal at its floor); None until met
     cdef str pack_id, rule_id
     cdef object shape_cls, frozen_dict, frozen_list, no_hits
     cdef bint frozen_direct  # frozen_dict / frozen_list are plain dict / list subclasses: built and copied in C
@@ -673,11 +684,32 @@ cdef class Program:
             raise ValueError(f"rule {self.rule_id} was compiled for pack {self.pack_id}, not {pack_id}")
         cdef list no_signals = self.no_signals
         cdef Py_ssize_t n = self.n, j
-        cdef list results = [None] * n
-        cdef list mkey = [None] * n
+        # The results and the memo key are built straight into tuples (no list per run, no list -> tuple copy).
+        cdef tuple results = PyTuple_New(n)
+        cdef tuple memo_key = PyTuple_New(n)
         cdef tuple step
-        cdef object key, floor_kind, res, call
-        cdef bint dict_top = type(top) is dict, dict_memo = type(memo) is dict
+        cdef object key, floor_kind, res, call, part
+        cdef bint dict_top = type(top) is dict, dict_memo = type(memo) is dict, absent = True
+        if self.absent_key is not None:
+            # Every step absent (the same tests as below): the results are the shared absent ones, so the memo key is
+            # ``absent_key``; its shape when kept and not fired is the outcome, without building results or a key.
+            for j in range(n):
+                step = <tuple>self.steps[j]
+                key = step[1]
+                floor_kind = step[2]
+                if key is not None and key not in keys:
+                    continue
+                if floor_kind is not None and (
+                    (<dict>top).get(floor_kind, -1.0) if dict_top else top.get(floor_kind, -1.0)
+                ) < step[3]:
+                    continue
+                absent = False
+                break
+            if absent:
+                shape = (<dict>self.memo).get(self.absent_key)
+                if shape is not None and not _oget(shape, self.shape_cls, self.off_fired, "fired"):
+                    return shape, []
+            absent = True
         for j in range(n):
             step = <tuple>self.steps[j]
             key = step[1]
@@ -691,17 +723,23 @@ cdef class Program:
                 if res is None:
                     res = self.owner._none_reach(j, facts)
             elif memo is None:
+                absent = False
                 res = step[4](facts, step[5])
             else:  # the same call in another rule of this item gives the same result
+                absent = False
                 call = step[6]
                 res = (<dict>memo).get(call) if dict_memo else memo.get(call)
                 if res is None:
                     res = step[4](facts, step[5])
                     memo[call] = res
-            results[j] = res
-            mkey[j] = (_rget(res, _R_MATCHED, "matched"), _rget(res, _R_SCORE, "score"), _rget(res, _R_DETAIL, "detail"))
-        cdef tuple memo_key = tuple(mkey)
-        shape = self.memo.get(memo_key)
+            Py_INCREF(res)
+            PyTuple_SET_ITEM(results, j, res)
+            part = (_rget(res, _R_MATCHED, "matched"), _rget(res, _R_SCORE, "score"), _rget(res, _R_DETAIL, "detail"))
+            Py_INCREF(part)
+            PyTuple_SET_ITEM(memo_key, j, part)
+        if absent and self.absent_key is None:  # no_hits and no_signals do not change once set
+            self.absent_key = memo_key
+        shape = (<dict>self.memo).get(memo_key)
         if shape is None:
             if len(self.memo) >= self.memo_max:
                 self.memo.clear()
@@ -731,10 +769,10 @@ cdef class Program:
         cdef list res = list(results)
         if len(res) != self.n:
             raise ValueError("one result per condition")
-        return self._shape(res, tuple([(r.matched, r.score, r.detail) for r in res]))
+        return self._shape(tuple(res), tuple([(r.matched, r.score, r.detail) for r in res]))
 
     @cython.boundscheck(True)
-    cdef object _shape(self, list results, tuple keys):
+    cdef object _shape(self, tuple results, tuple keys):
         cdef Py_ssize_t n = self.n, j, n_all = self.n_all, n_any = self.n_any
         cdef list entries = [None] * n
         cdef dict cache
@@ -1239,6 +1277,36 @@ cpdef dict run_rules(
     ``not_fired_entry(shape, pack_id, rule, mode, note)`` the shared entry of a rule that did not fire (or a
     ``Program``, whose frozen classes then build that entry here, as ``engine._not_fired_entry`` does).
     """
+    return _run_rules(
+        order, live, 0, False, fast, modes, entries, baseline, start, changed, facts, pack_id, cues_of, clear_at,
+        downgrade_at, not_fired_entry, plans, remove, review
+    )
+
+
+@cython.boundscheck(True)
+cdef dict _run_rules(
+    list order,
+    object live,
+    unsigned long long live_bits,
+    bint by_bits,
+    tuple fast,
+    list modes,
+    list entries,
+    list baseline,
+    Py_ssize_t start,
+    list changed,
+    object facts,
+    str pack_id,
+    object cues_of,
+    object clear_at,
+    object downgrade_at,
+    object not_fired_entry,
+    tuple plans,
+    object remove,
+    object review,
+):
+    """:func:`run_rules`, whose rule ``i`` is live when bit ``i`` of ``live_bits`` is set if ``by_bits`` (``live`` is
+    then not read), else when ``i in live``."""
     cdef Py_ssize_t n = len(fast), i, k, m = len(order)
     if len(modes) != n or len(entries) != n or len(baseline) != n or len(plans) != n:
         raise ValueError("one mode, entry, baseline entry and plan per rule")
@@ -1263,7 +1331,7 @@ cpdef dict run_rules(
         mode_note = <tuple?>modes[i]
         if len(mode_note) != 2:
             raise ValueError("a rule's mode is (mode, note)")
-        if i in live:
+        if ((live_bits >> i) & 1) if by_bits else (i in live):
             prog = <Program?>info[0]
             ran = prog._run(facts, pack_id, keys, top, memo, ev)
             shape, evidence = ran[0], ran[1]
@@ -1276,7 +1344,8 @@ cpdef dict run_rules(
         else:
             shape_cls, off_fired, off_score, off_reason, off_trace, off_entries = None, -1, -1, -1, -1, -1
         if not _oget(shape, shape_cls, off_fired, "fired"):  # shared entry, built once per outcome shape and mode
-            got = _oget(shape, shape_cls, off_entries, "entries").get(mode_note)
+            shape_entries = _oget(shape, shape_cls, off_entries, "entries")
+            got = (<dict>shape_entries).get(mode_note) if type(shape_entries) is dict else shape_entries.get(mode_note)
             if got is None:
                 if type(not_fired_entry) is Program:  # ``engine._not_fired_entry`` with its frozen classes
                     got = _not_fired(<Program>not_fired_entry, shape, pack_id, info, mode_note)
@@ -1301,7 +1370,7 @@ cpdef dict run_rules(
         # in ``shape.entries`` by (mode, note, True), and copied.
         shape_entries = _oget(shape, shape_cls, off_entries, "entries")
         tkey = (mode_note[0], mode_note[1], True)
-        template = shape_entries.get(tkey)
+        template = (<dict>shape_entries).get(tkey) if type(shape_entries) is dict else shape_entries.get(tkey)
         if type(template) is not dict:
             template = {
                 "pack": pack_id,
@@ -1416,18 +1485,52 @@ cpdef dict pack_rules(
     entries that are the baseline's (``quiet_at``); returns the fired rules as :func:`run_rules` does."""
     if len(trace) != start:
         raise ValueError("the pack's entries start where the trace ends")
-    cdef set live = set(plan.always)
-    by_key, by_kind = plan.by_key, plan.by_kind
-    for key in plan.key_set.intersection(facts.keys):  # an item has many keys, a pack reads few of them
-        live |= by_key[key]
-    for kind in plan.kind_set.intersection(facts.by_kind):
-        live |= by_kind[kind]
-    cdef list order = sorted(live.union(fires_quiet)) if fires_quiet else sorted(live)
+    cdef tuple fast = plan.fast
+    cdef Py_ssize_t n = len(fast), i
+    cdef object bits = plan.bits, keys, found, kind
+    cdef unsigned long long live_bits = 0, order_bits
+    cdef set live = None
+    cdef list order
+    cdef bint by_bits = bits is not None and n <= 64
+    if by_bits:  # the same sets as below, as bit masks (bit i: rule i)
+        bits = <tuple?>bits
+        live_bits = <unsigned long long>bits[0]
+        keys = facts.keys
+        if len(keys) < len(<dict?>bits[1]):  # an item has many keys, a pack reads few of them: the smaller side
+            for key in keys:
+                found = (<dict>bits[1]).get(key)
+                if found is not None:
+                    live_bits |= <unsigned long long>found
+        else:
+            for key, found in (<dict>bits[1]).items():
+                if key in keys:
+                    live_bits |= <unsigned long long>found
+        kinds = facts.by_kind
+        for kind, found in (<dict?>bits[2]).items():
+            if kind in kinds:
+                live_bits |= <unsigned long long>found
+        order_bits = live_bits
+        for found in fires_quiet:
+            i = found
+            if i < 0 or i >= n:
+                raise IndexError("rule index out of range")
+            order_bits |= (<unsigned long long>1) << i
+        order = [i for i in range(n) if (order_bits >> i) & 1]
+    else:
+        live = set(plan.always)
+        by_key, by_kind = plan.by_key, plan.by_kind
+        for key in plan.key_set.intersection(facts.keys):
+            live |= by_key[key]
+        for kind in plan.kind_set.intersection(facts.by_kind):
+            live |= by_kind[kind]
+        order = sorted(live.union(fires_quiet)) if fires_quiet else sorted(live)
     cdef list entries = list(baseline)
     cdef list changed = []
-    cdef dict fired = run_rules(
+    cdef dict fired = _run_rules(
         order,
         live,
+        live_bits,
+        by_bits,
         plan.fast,
         modes,
         entries,

@@ -294,6 +294,9 @@ class _PackPlan:
     # Per category id: (id, name_vi, name_en, pack id, pack version, citation, remedies, severity, bracket of an
     # original post, bracket of a share), what a CategoryResult takes from the pack (see ``_categories_py``).
     cats: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    # ``always``, ``by_key`` and ``by_kind`` as bit masks (bit i: rule i), which the compiled loop
+    # (``_rules.pack_rules``) ORs instead of building sets; None when the pack has more than 64 rules.
+    bits: tuple[int, Mapping[str, int], Mapping[str, int]] | None = None
 
     def live(self, facts: Facts) -> set[int]:
         """Return the indexes of the rules that are not quiet on ``facts`` (see :class:`_RulePlan`)."""
@@ -371,6 +374,22 @@ def _plan(pack: Pack) -> _PackPlan:
             )
             for cat_id, cat in pack.categories.items()
         },
+        _bits(always, by_key, by_kind) if len(plans) <= 64 else None,
+    )
+
+
+def _bits(
+    always: set[int], by_key: Mapping[str, set[int]], by_kind: Mapping[str, set[int]]
+) -> tuple[int, dict[str, int], dict[str, int]]:
+    """``_PackPlan.bits``: each set of rule indexes as an int with bit i set for rule i (empty sets left out)."""
+
+    def mask(indexes: set[int]) -> int:
+        return sum(1 << i for i in indexes)
+
+    return (
+        mask(always),
+        {k: mask(v) for k, v in by_key.items() if v},
+        {k: mask(v) for k, v in by_kind.items() if v},
     )
 
 
