@@ -6,7 +6,8 @@ when this extension is not built; the tests compare both):
 
 * :func:`fold_bytes` -- ``fold_text(text)[0].encode("ascii")``, whether ``fold_text`` gives an offset map and
   whether the prefilter must stand aside (Python-only white space), in one pass over the string's own storage (no
-  offset list: the regex stage needs the map only for a match);
+  offset list: the regex stage needs the map only for a match); :func:`fold_offsets` -- that map, as native
+  integers, when a match must be mapped back;
 * :func:`lexicon_signals` -- the grouping of ``lexicon_signals`` (one signal per term and field, its spans in
   order, the signals ordered by field and first span), over the hits ``Lexicon.spans`` returns;
 * :func:`chars_from` -- for the personal-data detector: the distinct characters at or beyond a code point.
@@ -15,7 +16,7 @@ when this extension is not built; the tests compare both):
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND
-from libc.stdint cimport uint8_t, uint16_t, uint32_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
 
 ctypedef fused char_t:
     uint8_t
@@ -185,4 +186,40 @@ def chars_from(str text not None, Py_UCS4 limit):
         _beyond(<const uint16_t *>data, n, limit, out)
     else:
         _beyond(<const uint32_t *>data, n, limit, out)
+    return out
+
+
+def fold_offsets(str text not None, bytes lut_bmp not None, object combining):
+    """The offset map of ``fold_text(text)`` as native ``int64`` values in a bytes object (read it through
+    ``memoryview(...).cast("q")``): the index of each character kept, then ``len(text)``; None when ``fold_text``
+    gives no map. No Python int per character (a regex match in a decomposed text needs two of them)."""
+    if len(lut_bmp) != 0x10000:
+        raise ValueError("lut_bmp must map the whole BMP")
+    cdef const unsigned char *lut = <const unsigned char *>PyBytes_AS_STRING(lut_bmp)
+    cdef Py_ssize_t n = len(text), i, k
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef bytes tmp = PyBytes_FromStringAndSize(NULL, n)
+    cdef unsigned char *buf = <unsigned char *>PyBytes_AS_STRING(tmp)
+    cdef int seen
+    if kind == 1:
+        seen = _fold(<const uint8_t *>data, n, lut, buf, combining)
+    elif kind == 2:
+        seen = _fold(<const uint16_t *>data, n, lut, buf, combining)
+    else:
+        seen = _fold(<const uint32_t *>data, n, lut, buf, combining)
+    if not (seen & 2):
+        return None
+    k = 0
+    for i in range(n):
+        if buf[i] != _DROP:
+            k += 1
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, (k + 1) * sizeof(int64_t))
+    cdef int64_t *offs = <int64_t *>PyBytes_AS_STRING(out)
+    k = 0
+    for i in range(n):
+        if buf[i] != _DROP:
+            offs[k] = i
+            k += 1
+    offs[k] = n
     return out

@@ -144,7 +144,7 @@ def fold_text(text: str) -> tuple[str, list[int] | None]:
     return _fold_text_np(text)
 
 
-def _fold_bytes(text: str) -> tuple[bytes, list[int] | None, bool, bool | None]:
+def _fold_bytes(text: str) -> tuple[bytes, Sequence[int] | None, bool, bool | None]:
     """``fold_text(text)`` for the regex stage: the folded text as ASCII bytes, its offset map when already made,
     whether there is one (the compiled path makes no map: :func:`regex_signals` folds again for a match), and
     whether the bytes hold one of ``_PY_ONLY_SPACES`` (None: not looked for)."""
@@ -153,6 +153,14 @@ def _fold_bytes(text: str) -> tuple[bytes, list[int] | None, bool, bool | None]:
         return data, None, mapped, spaces
     folded, offsets = fold_text(text)
     return folded.encode("ascii"), offsets, offsets is not None, None
+
+
+def _fold_offsets(text: str) -> Sequence[int] | None:
+    """``fold_text(text)[1]`` (compiled: a view of native integers, no Python int per character)."""
+    if _s is not None:
+        raw = _s.fold_offsets(text, _fold_lut_bytes(), unicodedata.combining)
+        return None if raw is None else memoryview(raw).cast("q")
+    return fold_text(text)[1]
 
 
 def _fold_text_np(text: str) -> tuple[str, list[int] | None]:
@@ -199,7 +207,7 @@ def _drop_marks(
     return out[keep].tobytes().decode("ascii"), offsets
 
 
-def to_original(offsets: list[int] | None, start: int, end: int, text: str) -> tuple[int, int]:
+def to_original(offsets: Sequence[int] | None, start: int, end: int, text: str) -> tuple[int, int]:
     """Map a folded ``[start, end)`` back to the original text (keeping trailing combining marks in the span)."""
     if offsets is None:
         return start, end
@@ -632,7 +640,7 @@ def regex_signals(
                         continue
                     if p.fold:
                         if mapped and offsets is None:
-                            offsets = fold_text(ft.text)[1]
+                            offsets = _fold_offsets(ft.text)
                         s, e = to_original(offsets, m.start(), m.end(), ft.text)
                     else:
                         s, e = m.start(), m.end()

@@ -68,6 +68,38 @@ def test_fold_bytes_any_text(text: str) -> None:
 def test_fold_bytes_rejects_a_short_table() -> None:
     with pytest.raises(ValueError):
         _s.fold_bytes("é", b"\x00" * 10, unicodedata.combining)
+    with pytest.raises(ValueError):
+        _s.fold_offsets("é", b"\x00" * 10, unicodedata.combining)
+
+
+def _offsets(text: str) -> list[int] | None:
+    got = matching._fold_offsets(text)
+    return None if got is None else list(got)
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_fold_offsets_table(text: str) -> None:
+    assert _offsets(text) == fold_text(text)[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        st.one_of(
+            st.characters(max_codepoint=0x7F),
+            st.sampled_from("\u0300\u0301\u0303\u0309\u0323\u20d0\U0001d167\U0001f600đĐẠạỹ"),
+            st.characters(),
+        ),
+        max_size=60,
+    )
+)
+def test_fold_offsets_any_text(text: str) -> None:
+    assert _offsets(text) == fold_text(text)[1]
+    offsets = matching._fold_offsets(text)
+    folded = fold_text(text)[0]
+    for a, b in ((0, len(folded)), (len(folded) // 2, len(folded)), (0, len(folded) // 3)):
+        if b > a:
+            assert matching.to_original(offsets, a, b, text) == matching.to_original(fold_text(text)[1], a, b, text)
 
 
 @pytest.fixture(scope="module")
