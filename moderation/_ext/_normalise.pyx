@@ -247,13 +247,14 @@ cdef object _apply_edits(str text, const int64_t* starts, Py_ssize_t n_starts, c
                          bint* got_oe):
     """:func:`apply_edits` over the acquired maps; the output buffers it acquires are released by the caller."""
     cdef Py_ssize_t n = len(text)
-    cdef Py_ssize_t pos = 0, total = 0, a, b, k, j, o, i, lo, hi, r_lo, r_hi
+    cdef Py_ssize_t pos = 0, total = 0, a, b, k, lo, hi, r_lo, r_hi
     cdef bint changed = False
-    cdef list pieces = []
     cdef list valid = []
     cdef object repl, per_char, pc
     cdef int64_t* out_s
     cdef int64_t* out_e
+    cdef Py_UCS4* buf = NULL  # the new text, written where its map is (one string made at the end)
+    cdef Text src
     if n_starts != n or n_ends != n:
         return False
     for e in edits:
@@ -293,8 +294,21 @@ cdef object _apply_edits(str text, const int64_t* starts, Py_ssize_t n_starts, c
     got_oe[0] = True
     out_s = <int64_t*>bos.buf
     out_e = <int64_t*>boe.buf
-    pos = 0
-    o = 0
+    src = _text(text)
+    buf = _ucs4_buffer(total)
+    try:
+        return _apply_valid(&src, starts, ends, valid, total, out_s, out_e, buf, out_s_arr, out_e_arr)
+    finally:
+        PyMem_Free(buf)
+
+
+cdef object _apply_valid(Text* src, const int64_t* starts, const int64_t* ends, list valid, Py_ssize_t total,
+                         int64_t* out_s, int64_t* out_e, Py_UCS4* buf, object out_s_arr, object out_e_arr):
+    """:func:`_apply_edits`' second pass: the checked edits ``valid`` applied, the text into ``buf`` and the map
+    into ``out_s``/``out_e`` (all ``total`` long)."""
+    cdef Py_ssize_t n = src.n, pos = 0, o = 0, a, b, k, j, q, lo, hi, r_lo, r_hi
+    cdef object repl, pc
+    cdef Text piece
     for e in valid:
         a = e[0]
         b = e[1]
@@ -304,11 +318,16 @@ cdef object _apply_edits(str text, const int64_t* starts, Py_ssize_t n_starts, c
         if o + (a - pos) + k > total:  # ``valid`` is this function's own list of its own tuples: never
             raise ValueError("edits changed while they were applied")
         if pos < a:  # an unchanged gap: its map copied as is (0 <= pos < a <= n, o + a - pos <= total)
-            pieces.append(text[pos:a])
+            for q in range(a - pos):
+                buf[o + q] = _at(src, pos + q)
             memcpy(&out_s[o], &starts[pos], (a - pos) * sizeof(int64_t))
             memcpy(&out_e[o], &ends[pos], (a - pos) * sizeof(int64_t))
             o += a - pos
-        pieces.append(repl)
+        piece = _text(repl)  # a str (checked in the first pass), k characters long
+        if piece.n != k:
+            raise ValueError("edits changed while they were applied")
+        for q in range(k):
+            buf[o + q] = _at(&piece, q)
         if pc is None:
             for j in range(k):
                 out_s[o] = starts[a]
@@ -332,11 +351,12 @@ cdef object _apply_edits(str text, const int64_t* starts, Py_ssize_t n_starts, c
     if o + (n - pos) != total:
         raise ValueError("edits changed while they were applied")
     if pos < n:
-        pieces.append(text[pos:])
+        for q in range(n - pos):
+            buf[o + q] = _at(src, pos + q)
         memcpy(&out_s[o], &starts[pos], (n - pos) * sizeof(int64_t))
         memcpy(&out_e[o], &ends[pos], (n - pos) * sizeof(int64_t))
         o += n - pos
-    return "".join(pieces), out_s_arr, out_e_arr
+    return _from_ucs4(buf, total), out_s_arr, out_e_arr
 
 
 cdef int _get_int64(object arr, Py_buffer* view, Py_ssize_t n) except -1:
@@ -630,17 +650,22 @@ def spaced_starts(str text not None) -> list:
     cdef Text t = _ready_text(text)
     cdef uint16_t* cls = _classes(&t)
     cdef Py_ssize_t i, q, k, n = t.n
-    cdef uint16_t c0
+    cdef uint16_t c0, before, prev = 0
     cdef bint ok
     cdef list out = []
     try:
         for i in range(n):
             c0 = cls[i]
+            before = prev  # the class of the character before (0 at the start)
+            prev = c0
             # Both branches need a mark, a separator or a space (whitespace, then tested) after the first
-            # character: most characters fail that without a branch on the common ones (cls[n] is 0).
-            if not (((c0 & (B_L | B_D0134)) != 0) & ((cls[i + 1] & (B_M | B_SEP | B_SP)) != 0)):
-                continue
-            if i > 0 and cls[i - 1] & (B_L | B_M | B_D):
+            # character, and no letter, mark or digit before it: most characters fail that without a branch on
+            # the common ones (cls[n] is 0).
+            if not (
+                ((c0 & (B_L | B_D0134)) != 0)
+                & ((cls[i + 1] & (B_M | B_SEP | B_SP)) != 0)
+                & ((before & (B_L | B_M | B_D)) == 0)
+            ):
                 continue
             q = i + 1
             while q < n and cls[q] & B_M:
@@ -1114,43 +1139,60 @@ def teencode_setup(list keys not None):
     _teen_max = longest
 
 
-def teencode_runs(str text not None):
-    """The maximal runs of ``\\w`` characters (``_W``) whose code points hash like a teencode key (a superset of the
-    runs that are keys: the caller looks each up), as ``(start, end)``; and whether the text holds a lone surrogate.
-    """
-    cdef Text t = _ready_text(text)
-    cdef Py_ssize_t i = 0, s, n = t.n, slot
+cdef int _teen_runs(const _unit* d, Py_ssize_t n, list out, bint* surrogate) except -1:
+    """:func:`teencode_runs` over the code units ``d[:n]`` of one kind: each ``\\w`` run hashed as it is read (only
+    runs of at most ``_teen_max`` characters are looked up, so only their first ``_teen_max`` are hashed)."""
+    cdef Py_ssize_t i = 0, s, slot
     cdef uint64_t h
     cdef Py_UCS4 c
-    cdef bint surrogate = False
-    cdef list out = []
-    if _teen_set == NULL:
-        raise RuntimeError("teencode_setup was not called")
     while i < n:
-        c = _at(&t, i)
-        if 0xD800 <= c <= 0xDFFF:
-            surrogate = True
+        c = d[i]
+        if _unit is not uint8_t:
+            if 0xD800 <= c <= 0xDFFF:
+                surrogate[0] = True
         if not (_bits(c) & B_W):
             i += 1
             continue
         s = i
+        h = (<uint64_t>0xCBF29CE484222325 ^ <uint64_t>c) * <uint64_t>0x100000001B3
         i += 1
         while i < n:
-            c = _at(&t, i)
-            if 0xD800 <= c <= 0xDFFF:
-                surrogate = True
+            c = d[i]
+            if _unit is not uint8_t:
+                if 0xD800 <= c <= 0xDFFF:
+                    surrogate[0] = True
             if not (_bits(c) & B_W):
                 break
+            if i - s < _teen_max:
+                h = (h ^ <uint64_t>c) * <uint64_t>0x100000001B3
             i += 1
         if i - s > _teen_max:
             continue
-        h = _word_hash(&t, s, i)
+        h |= 1  # as ``_word_hash``
         slot = <Py_ssize_t>(h & <uint64_t>_teen_mask)
         while _teen_set[slot] != 0:
             if _teen_set[slot] == h:
                 out.append((s, i))
                 break
             slot = (slot + 1) & _teen_mask
+    return 0
+
+
+def teencode_runs(str text not None):
+    """The maximal runs of ``\\w`` characters (``_W``) whose code points hash like a teencode key (a superset of the
+    runs that are keys: the caller looks each up), as ``(start, end)``; and whether the text holds a lone surrogate.
+    """
+    cdef Text t = _ready_text(text)
+    cdef bint surrogate = False
+    cdef list out = []
+    if _teen_set == NULL:
+        raise RuntimeError("teencode_setup was not called")
+    if t.kind == 1:
+        _teen_runs(<const uint8_t*>t.data, t.n, out, &surrogate)
+    elif t.kind == 2:
+        _teen_runs(<const uint16_t*>t.data, t.n, out, &surrogate)
+    else:
+        _teen_runs(<const uint32_t*>t.data, t.n, out, &surrogate)
     return out, surrogate
 
 
@@ -1521,6 +1563,32 @@ cdef bint _resync(Text* a, Text* b, Py_ssize_t i, Py_ssize_t j, Py_ssize_t* ni, 
     return False
 
 
+cdef Py_ssize_t _same_units(const _unit* x, const _unit* y, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t k = 0
+    while k < m and x[k] == y[k]:
+        k += 1
+    return k
+
+
+cdef Py_ssize_t _same_run(Text* a, Text* b, Py_ssize_t i, Py_ssize_t j) noexcept:
+    """How many characters ``a`` from ``i`` and ``b`` from ``j`` have in common (a loop over code units when both
+    strings are of one kind)."""
+    cdef Py_ssize_t m = a.n - i, k = 0
+    if b.n - j < m:
+        m = b.n - j
+    if m <= 0:
+        return 0
+    if a.kind == b.kind:
+        if a.kind == 1:
+            return _same_units(<const uint8_t*>a.data + i, <const uint8_t*>b.data + j, m)
+        if a.kind == 2:
+            return _same_units(<const uint16_t*>a.data + i, <const uint16_t*>b.data + j, m)
+        return _same_units(<const uint32_t*>a.data + i, <const uint32_t*>b.data + j, m)
+    while k < m and _at(a, i + k) == _at(b, j + k):
+        k += 1
+    return k
+
+
 def rescan_bits(int bits, str old not None, str new not None) -> int:
     """``_rescan`` with the changed parts of ``new`` found one by one: ``new`` is split into runs it shares with
     ``old`` (in order, character for character) and the changed parts between them (found by walking both strings
@@ -1531,16 +1599,16 @@ def rescan_bits(int bits, str old not None, str new not None) -> int:
     scanned as a text of its own) are a superset. When the windows add up to more than half of ``new``, the whole
     of it is scanned and the bits are exact again; ``bits`` unchanged when both strings are equal."""
     cdef Text a, b
-    cdef Py_ssize_t i = 0, j = 0, ni, nj, lo, hi, cur_lo = -1, cur_hi = -1, total = 0
+    cdef Py_ssize_t i = 0, j = 0, k, ni, nj, lo, hi, cur_lo = -1, cur_hi = -1, total = 0
     cdef int found = 0
     if not _trig_ready:
         raise RuntimeError("moderation._ext._normalise.trigger_setup was not called")
     a = _text(old)
     b = _text(new)
     while True:
-        while i < a.n and j < b.n and _at(&a, i) == _at(&b, j):
-            i += 1
-            j += 1
+        k = _same_run(&a, &b, i, j)
+        i += k
+        j += k
         if i >= a.n and j >= b.n:
             break
         if not _resync(&a, &b, i, j, &ni, &nj):
