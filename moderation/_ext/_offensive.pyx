@@ -236,6 +236,10 @@ cdef struct PairSlot:
 cdef struct TriSlot:
     int64_t key  # -1: empty
     float w  # t: (token model)
+    # the weights of the trigram's first pair (as its PairSlot holds them), so a known trigram is one random read
+    float p0
+    float p1
+    float p2
 
 
 cdef struct Hit:
@@ -926,12 +930,14 @@ cdef class Engine:
             __builtin_prefetch(self.cols + wid * NCOLS + NCOLS - 1)
 
     cdef inline void _prefetch(self, const int32_t *x, Py_ssize_t i, Py_ssize_t m) noexcept:
-        """Prefetch the table slots of the pair (x[i + 1], x[i + 2]) and (i < m) the trigram from x[i + 1]."""
+        """Prefetch the table slot :meth:`_linear` reads first at step ``i``: the trigram from x[i + 1] (i < m, v2),
+        else the pair (x[i + 1], x[i + 2])."""
         cdef int64_t key = ((<int64_t>x[i + 1]) << ID_BITS) | x[i + 2]
-        __builtin_prefetch(&self.pairs[self._pslot(key, self.pcap)])
         if self.v2 and i < m:
             key = (key << ID_BITS) | x[i + 3]
             __builtin_prefetch(&self.tris[self._pslot(key, self.tcap)])
+        else:
+            __builtin_prefetch(&self.pairs[self._pslot(key, self.pcap)])
 
     cdef inline PairSlot *_pair(self, int32_t a, int32_t b) except NULL:
         """The bigram (a, b)'s weights, computed when new (``_Weights._add_pairs``)."""
@@ -959,30 +965,44 @@ cdef class Engine:
             return self._pair(a, b)
         return s
 
-    cdef inline double _tri(self, int32_t a, int32_t b, int32_t c) except? -1.0:
-        """The trigram (a, b, c)'s weight, computed when new (``_Weights._add_tris``)."""
+    cdef inline int _tri_pair(self, int32_t a, int32_t b, int32_t c, Py_ssize_t i) except -1:
+        """``tw[i]``: the trigram (a, b, c)'s weight, computed when new (``_Weights._add_tris``); ``pw0..2[i]``: the
+        pair (a, b)'s weights (:meth:`_pair`), kept in the trigram's slot. A trigram is added to its table only
+        after its pair has been looked up (and added) and the tables are only ever dropped together, so the pairs
+        added are those of a lookup at every step."""
         cdef int64_t key = ((<int64_t>a) << (2 * ID_BITS)) | ((<int64_t>b) << ID_BITS) | c
         cdef Py_ssize_t slot = self._pslot(key, self.tcap)
         cdef TriSlot *s
+        cdef PairSlot *p
         cdef uint32_t crc
-        cdef double w
         while True:
             s = &self.tris[slot]
             if s.key == key:
-                return <double>s.w
+                self.pw0[i] = <double>s.p0
+                self.pw1[i] = <double>s.p1
+                self.pw2[i] = <double>s.p2
+                self.tw[i] = <double>s.w
+                return 0
             if s.key == -1:
                 break
             slot = (slot + 1) & (self.tcap - 1)
+        p = self._pair(a, b)  # may move the pair table, not this one
         crc = _crc(self.c_t[a], self.fb + self.fboff[b], self.fblen[b])
         crc = _crc(crc, <const uint8_t *>b"_", 1)
         crc = _crc(crc, self.fb + self.fboff[c], self.fblen[c])
         s.key = key
         s.w = self.tokp[crc & self.mask]
-        w = <double>s.w
+        s.p0 = p.w0
+        s.p1 = p.w1
+        s.p2 = p.w2
+        self.pw0[i] = <double>s.p0
+        self.pw1[i] = <double>s.p1
+        self.pw2[i] = <double>s.p2
+        self.tw[i] = <double>s.w
         self.ntris += 1
         if self.ntris * 2 > self.tcap:
             self._set_tcap(self.tcap * 2)
-        return w
+        return 0
 
     def word_columns(self, str word):
         """The 11 weight columns of ``word`` (as ``_Weights.cols[_Weights.word_ids([word])[0]]``), for the tests."""
@@ -1090,14 +1110,14 @@ cdef class Engine:
         for i in range(m + 1):  # pw[i]: the pair (x[i + 1], x[i + 2]); tw[i]: the trigram from x[i + 1]
             if i + PF <= m:
                 self._prefetch(x, i + PF, m)
-            p = self._pair(x[i + 1], x[i + 2])
-            self.pw0[i] = <double>p.w0
-            self.pw1[i] = <double>p.w1
-            self.pw2[i] = <double>p.w2
-            # in the same pass, while the slot prefetched PF steps ago is still in the cache (the two tables are
-            # independent: the order of their lookups changes no weight)
+            # a known trigram's slot holds its pair's weights too: one read (prefetched PF steps ago) for both
             if self.v2 and i < m:
-                self.tw[i] = self._tri(x[i + 1], x[i + 2], x[i + 3])
+                self._tri_pair(x[i + 1], x[i + 2], x[i + 3], i)
+            else:
+                p = self._pair(x[i + 1], x[i + 2])
+                self.pw0[i] = <double>p.w0
+                self.pw1[i] = <double>p.w1
+                self.pw2[i] = <double>p.w2
         for i in range(m):
             c0 = self.cols + x[i] * NCOLS
             c1 = self.cols + x[i + 1] * NCOLS
