@@ -10,12 +10,15 @@ when this extension is not built; the tests compare both):
   integers, when a match must be mapped back;
 * :func:`lexicon_signals` -- the grouping of ``lexicon_signals`` (one signal per term and field, its spans in
   order, the signals ordered by field and first span), over the hits ``Lexicon.spans`` returns;
-* :func:`chars_from` -- for the personal-data detector: the distinct characters at or beyond a code point.
+* :func:`chars_from` -- for the personal-data detector: the distinct characters at or beyond a code point;
+* :func:`fold_single` -- ``identity.fold_with_offsets`` of a text whose characters each fold to at most one (the
+  personal-data detector's address fold), the offsets as native integers.
 """
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.unicode cimport PyUnicode_4BYTE_KIND, PyUnicode_DATA, PyUnicode_FromKindAndData, PyUnicode_KIND
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
 
 ctypedef fused char_t:
@@ -223,3 +226,57 @@ def fold_offsets(str text not None, bytes lut_bmp not None, object combining):
             k += 1
     offs[k] = n
     return out
+
+
+cdef object _single_fold(const char_t *data, Py_ssize_t n, const uint32_t *points, const uint8_t *lengths,
+                         Py_ssize_t limit, object high_fold):
+    cdef Py_UCS4 *out = <Py_UCS4 *>PyMem_Malloc((n + 1) * sizeof(Py_UCS4))
+    cdef int64_t *offs = <int64_t *>PyMem_Malloc((n + 1) * sizeof(int64_t))
+    cdef Py_ssize_t i, k = 0
+    cdef Py_UCS4 cp
+    cdef str f
+    try:
+        if out == NULL or offs == NULL:
+            raise MemoryError()
+        for i in range(n):
+            cp = <Py_UCS4>data[i]
+            if <Py_ssize_t>cp < limit:
+                if lengths[cp] > 1:
+                    return None
+                if lengths[cp] == 0:
+                    continue
+                out[k] = points[cp]
+            else:
+                f = high_fold(<long>cp)
+                if len(f) > 1:
+                    return None
+                if len(f) == 0:
+                    continue
+                out[k] = f[0]
+            offs[k] = i
+            k += 1
+        offs[k] = n
+        folded = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, k)
+        return folded, PyBytes_FromStringAndSize(<char *>offs, (k + 1) * sizeof(int64_t))
+    finally:
+        PyMem_Free(out)
+        PyMem_Free(offs)
+
+
+def fold_single(str text not None, bytes points not None, bytes lengths not None, Py_ssize_t limit, object high_fold):
+    """``identity.fold_with_offsets(text)`` when every character folds to at most one (else None): the folded
+    string and its offsets as native ``int64`` values in a bytes object. ``points`` (``uint32``) and ``lengths``
+    (``uint8``, at most 2) give each code point below ``limit`` its one-character fold and its fold's length
+    (``identity._fold_arrays``); ``high_fold(cp)`` is the fold of a code point at or beyond ``limit``."""
+    if limit < 0 or limit > 0x110000 or len(points) != limit * 4 or len(lengths) != limit:
+        raise ValueError("points and lengths must cover every code point below limit")
+    cdef Py_ssize_t n = len(text)
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef const uint32_t *p = <const uint32_t *>PyBytes_AS_STRING(points)
+    cdef const uint8_t *l = <const uint8_t *>PyBytes_AS_STRING(lengths)
+    if kind == 1:
+        return _single_fold(<const uint8_t *>data, n, p, l, limit, high_fold)
+    if kind == 2:
+        return _single_fold(<const uint16_t *>data, n, p, l, limit, high_fold)
+    return _single_fold(<const uint32_t *>data, n, p, l, limit, high_fold)

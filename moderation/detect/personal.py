@@ -282,7 +282,15 @@ def _high_fold(cp: int) -> str:
     return fold_char(chr(cp))
 
 
-def _fold_for_address(text: str) -> tuple[str, Callable[[], list[int]]]:
+@functools.cache
+def _fold_tables() -> tuple[bytes, bytes]:
+    """``identity._fold_arrays`` for :func:`_scan.fold_single`: each code point's one-character fold (``uint32``) and
+    its fold's length (``uint8``, capped at 2: only "more than one" matters)."""
+    points, lengths = _low_folds()
+    return points.astype(np.uint32).tobytes(), np.minimum(lengths, 2).astype(np.uint8).tobytes()
+
+
+def _fold_for_address(text: str) -> tuple[str, Callable[[], Sequence[int]]]:
     """``fold_with_offsets(text)``, the offsets made only when asked for (an address is rarely found, and a post's
     offsets are thousands of ints).
 
@@ -293,6 +301,11 @@ def _fold_for_address(text: str) -> tuple[str, Callable[[], list[int]]]:
     """
     if text.isascii():
         return text.lower(), lambda: list(range(len(text) + 1))
+    if _s is not None:  # one compiled pass; its offsets as native integers (none per character made)
+        got = _s.fold_single(text, *_fold_tables(), FOLD_TABLE_LIMIT, _high_fold)
+        if got is not None:
+            folded, raw = got
+            return folded, lambda: memoryview(raw).cast("q")
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     high = np.flatnonzero(cps >= FOLD_TABLE_LIMIT)
     if not len(high):  # fold_with_offsets folds these with numpy already
@@ -527,7 +540,7 @@ def _find(text: str, official_domains: frozenset[str], clock: _Clock) -> list[Da
             add("passport", m.start(), m.end(), m.group(), 0.9 if cue else 0.5, keyword=cue)
 
     folded, offsets_of = _fold_for_address(text) if _may_hold_address(text) else ("", list)
-    offsets: list[int] | None = None
+    offsets: Sequence[int] | None = None
     for m in clock.scan(_ADDRESS, folded):
         if len(out) >= MAX_DATA:
             break

@@ -1,6 +1,7 @@
 """Shortcuts of the personal-data detector against what they replace: ``identity.fold_plain`` (the keyword window's
 fold without numpy) is ``fold_with_offsets(text)[0]``; the precompiled patterns are the module-level calls; the
-compiled ``_scan.chars_from`` is the ``_BEYOND_TABLE`` findall of ``_may_hold_address``."""
+compiled ``_scan.chars_from`` is the ``_BEYOND_TABLE`` findall of ``_may_hold_address``; the address fold
+(compiled ``_scan.fold_single`` or numpy) is ``fold_with_offsets``."""
 
 from __future__ import annotations
 
@@ -78,3 +79,35 @@ def test_may_hold_address_both_paths(text: str, monkeypatch: pytest.MonkeyPatch)
     got = personal._may_hold_address(text)
     monkeypatch.setattr(personal, "_s", None)
     assert got == personal._may_hold_address(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.sampled_from([*TEXTS, "Số 12 Lý Thường Kiệt, phường 7, quận 10 \U0001f600\U0001f1fb\U0001f1f3"]),
+        st.text(
+            st.one_of(
+                st.characters(max_codepoint=0x7F),
+                st.characters(min_codepoint=0x80, max_codepoint=0x3100),
+                st.sampled_from("\u0300\u0301\u0323ßﬁİ\u3000\uff21\U0001f600\U0001d400\ud800"),
+                st.characters(),
+            ),
+            max_size=50,
+        ),
+    )
+)
+def test_fold_for_address_is_the_fold_with_offsets(text: str) -> None:
+    folded, offsets_of = personal._fold_for_address(text)
+    want = fold_with_offsets(text)
+    assert (folded, list(offsets_of())) == want
+
+
+def test_fold_single_checks_its_tables() -> None:
+    _s = pytest.importorskip("moderation._ext._scan")
+    points, lengths = personal._fold_tables()
+    limit = len(lengths)
+    assert _s.fold_single("aé\U0001f600", points, lengths, limit, personal._high_fold) is not None
+    assert _s.fold_single("ß", points, lengths, limit, personal._high_fold) is None  # folds to two: the general way
+    for bad in ((points[:-4], lengths, limit), (points, lengths[:-1], limit), (points, lengths, limit + 1)):
+        with pytest.raises(ValueError):
+            _s.fold_single("a", *bad, personal._high_fold)
