@@ -6,6 +6,7 @@ compiled ``_scan.chars_from`` is the ``_BEYOND_TABLE`` findall of ``_may_hold_ad
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 import regex
@@ -14,6 +15,15 @@ from hypothesis import strategies as st
 
 from moderation.detect import personal
 from moderation.detect.identity import fold_char, fold_plain, fold_with_offsets
+
+
+def _compiled() -> Any:
+    try:
+        from moderation._ext import _scan
+    except ImportError:  # not built (or blocked): only the Python paths are tested
+        pytest.skip("moderation._ext._scan is not built")
+    return _scan
+
 
 TEXTS = [
     "",
@@ -67,7 +77,7 @@ def test_precompiled_patterns(text: str) -> None:
     st.sampled_from([0x3000, 0x80, 0xFF, 0x100, 0x10000, 0]),
 )
 def test_chars_from_is_the_class_findall(text: str, limit: int) -> None:
-    _s = pytest.importorskip("moderation._ext._scan")
+    _s = _compiled()
     assert _s.chars_from(text, limit) == set(re.findall(f"[{re.escape(chr(limit))}-\U0010ffff]", text))
 
 
@@ -103,7 +113,7 @@ def test_fold_for_address_is_the_fold_with_offsets(text: str) -> None:
 
 
 def test_fold_single_checks_its_tables() -> None:
-    _s = pytest.importorskip("moderation._ext._scan")
+    _s = _compiled()
     points, lengths = personal._fold_tables()
     limit = len(lengths)
     assert _s.fold_single("aé\U0001f600", points, lengths, limit, personal._high_fold) is not None
