@@ -1136,7 +1136,30 @@ def cond_blog(facts, args):
     return _history(h.blog_violations, h.blog_violations_by_category, args, "blog")
 
 
+CONTEXT_CUES = ("legal", "news", "quotation", "discussion")  # ``rules.CONTEXT_CUES``, the default of ``cues``
+
+
+def cond_context(facts, args):
+    """``rules._context``."""
+    cues = set(args.get("cues", CONTEXT_CUES))
+    cdef list hits = []
+    cdef object s, attrs, cue
+    for s in facts.kind("context"):
+        attrs = _oget(s, _SIGNAL, _S_ATTRS, "attrs")
+        cue = attrs["cue"] if "cue" in attrs else None
+        if str(cue or "") in cues:
+            hits.append(s)
+    need = int(args.get("min_count", 1))
+    cdef object n = 0
+    for s in hits:
+        n += max(1, len(_oget(s, _SIGNAL, _S_SPANS, "spans")))
+    if hits and n >= need:
+        return _new_result(True, 1.0, tuple(hits), f"{n} context cue(s)")
+    return _new_result(False, 0.0, (), f"{n} context cue(s) (need {need})")
+
+
 CONDITIONS = {
+    "context": cond_context,
     "lexicon": cond_lexicon,
     "regex": cond_regex,
     "offensive": cond_offensive,

@@ -135,3 +135,44 @@ def test_group_signals_detectors_equal_the_python_grouping(detectors: list[str])
         got, want = _c.group_signals(sigs), _group_signals_py(sigs)
         assert got == want
         assert list(got[3].items()) == list(want[3].items())
+
+
+_cue = st.sampled_from([None, "", "legal", "news", "quotation", "discussion", 0, 1, "other"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(_cue, st.booleans(), st.integers(0, 3)), max_size=6),
+    st.sampled_from([None, ["news", "legal"], ["quotation"], [], ("discussion", "x")]),
+    st.sampled_from([None, 0, 1, 2, 5]),
+)
+def test_context_condition_equals_the_python_one(
+    cues: list[tuple[Any, bool, int]], want_cues: list[str] | None, min_count: int | None
+) -> None:
+    sigs = [
+        Signal(
+            "context", f"p/ctx{i}", 1.0, tuple(Span("body", j, j + 1, "x") for j in range(n)), {"cue": c} if has else {}
+        )
+        for i, (c, has, n) in enumerate(cues)
+    ]
+    facts = Facts(Item(kind=ItemKind.COMMENT, fields={"body": "x"}), History(), "p", {"context": sigs})
+    args: dict[str, Any] = {}
+    if want_cues is not None:
+        args["cues"] = want_cues
+    if min_count is not None:
+        args["min_count"] = min_count
+    got, want = _c.cond_context(facts, args), rules._context(facts, args)
+    _same(got, want)
+    assert got == want
+    assert [id(s) for s in got.signals] == [id(s) for s in want.signals]
+
+
+def test_context_condition_defaults_and_refusals() -> None:
+    assert _c.CONTEXT_CUES == rules.CONTEXT_CUES
+    assert _c.CONDITIONS["context"] is _c.cond_context
+    facts = Facts(Item(kind=ItemKind.COMMENT, fields={"body": "x"}), History(), "p", {})
+    for args in ({"cues": 3}, {"min_count": "x"}, {"cues": None}):
+        with pytest.raises((TypeError, ValueError)) as got:
+            _c.cond_context(facts, args)
+        with pytest.raises(type(got.value)):
+            rules._context(facts, args)
