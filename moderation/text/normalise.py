@@ -1781,8 +1781,11 @@ def _normalise(text: str) -> Normalised:
             buf = _Buf(legacy.convert_tcvn3(text), buf.starts, buf.ends)
         elif repaired:
             buf = _apply(buf, repaired)
-    # Long non-ASCII text: its code points serve both the invisible test and lowercasing.
-    codes = _codes(buf.text) if len(buf.text) >= _SMALL and not buf.text.isascii() else None
+    # Long non-ASCII text: its code points serve both the invisible test and lowercasing (on the Python path: the
+    # compiled passes read the string itself).
+    codes = None
+    if _compiled() is None and len(buf.text) >= _SMALL and not buf.text.isascii():
+        codes = _codes(buf.text)
     if _has_invisible(buf.text, codes):
         buf = _delete_invisible(buf)
         codes = None
