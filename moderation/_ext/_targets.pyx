@@ -26,7 +26,7 @@ cimport cython
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.string cimport memset
 
 import numpy as np
@@ -933,43 +933,101 @@ def name_start(str group, Py_ssize_t start, not_names, surnames, leads):
     return _name_start(group, start, not_names, surnames, leads)
 
 
+# The kinds of target_rows in the order of their names (the reference sorts its hits by (start, end, kind)).
+cdef enum:
+    K_DEMONSTRATIVE = 0
+    K_MENTION = 1
+    K_NAME = 2
+    K_ORGANISATION = 3
+    K_SECOND_PERSON = 4
+
+cdef tuple _KIND_NAMES = ("demonstrative", "mention", "name", "organisation", "second_person")
+
+
+cdef struct Row:
+    Py_ssize_t start
+    Py_ssize_t end
+    int kind
+    int strong
+
+
+cdef int _cmp_row(const void *pa, const void *pb) noexcept nogil:
+    cdef const Row *a = <const Row *>pa
+    cdef const Row *b = <const Row *>pb
+    if a.start != b.start:
+        return -1 if a.start < b.start else 1
+    if a.end != b.end:
+        return -1 if a.end < b.end else 1
+    if a.kind != b.kind:
+        return -1 if a.kind < b.kind else 1
+    return (a.strong > b.strong) - (a.strong < b.strong)
+
+
+cdef inline void _put(Row *rows, Py_ssize_t *n, Py_ssize_t start, Py_ssize_t end, int kind, bint strong) noexcept:
+    rows[n[0]].start = start
+    rows[n[0]].end = end
+    rows[n[0]].kind = kind
+    rows[n[0]].strong = 1 if strong else 0
+    n[0] += 1
+
+
 def target_rows(list person, list person_folded, list demonstrative, list demonstrative_marked, list organisation,
                 str original, weak, folded_strong, acronym_stop, not_names, surnames, leads):
     """The hits of ``targets.find_targets`` as ``(kind, start, end, strong)`` tuples in its order, from the cue
     matches (see :meth:`CueMatcher.spans`) and the patterns on the original (names as ``targets._name_start``
-    trims them)."""
-    cdef set rows = set()
-    cdef list spans = []
+    trims them). The hits are C records, sorted by (start, end, kind, strong) and deduplicated: the order and
+    the set of ``sorted(set_of_tuples)``, without the tuples."""
     cdef tuple m
-    cdef Py_ssize_t a, b, tail
-    for m in person:
-        rows.add((m[2], m[3], "second_person", m[4] not in weak))
-        spans.append((m[2], m[3]))
-    if person_folded:
-        keep = folded_kept(spans, [(m[2], m[3]) for m in person_folded])
-        for m, kept in zip(person_folded, keep):
-            if kept:
-                rows.add((m[2], m[3], "second_person", m[4] in folded_strong))
-    for m in demonstrative:
-        rows.add((m[2], m[3], "demonstrative", True))
-    for m in demonstrative_marked:
-        rows.add((m[2], m[3], "demonstrative", True))
+    cdef Py_ssize_t a, b, tail, i, n = 0, cap
+    cdef list spans = [], out = []
+    cdef Row *rows
+    cdef Row *r
+    cdef Row *prev = NULL
     mentions, names, acronyms = original_spans(original)
-    for a, b in mentions:
-        rows.add((a, b, "mention", True))
-    for a, b in names:
-        start = _name_start(original[a:b], a, not_names, surnames, leads)
-        if start is not None:
-            rows.add((start, b, "name", True))
-    for m in organisation:
-        tail = org_tail(original, m[3])
-        if tail >= 0:
-            rows.add((m[2], tail, "organisation", True))
-    for a, b in acronyms:
-        if original[a:b] not in acronym_stop:
-            rows.add((a, b, "organisation", True))
-    # No two distinct hits share (start, end, kind), so the tuple order is the reference's (start, end, kind).
-    return [(r[2], r[0], r[1], r[3]) for r in sorted(rows)]
+    cap = (len(person) + len(person_folded) + len(demonstrative) + len(demonstrative_marked) + len(mentions)
+           + len(names) + len(organisation) + len(acronyms))
+    if cap == 0:
+        return out
+    rows = <Row *>malloc(cap * sizeof(Row))
+    if rows == NULL:
+        raise MemoryError()
+    try:
+        for m in person:
+            _put(rows, &n, m[2], m[3], K_SECOND_PERSON, m[4] not in weak)
+            spans.append((m[2], m[3]))
+        if person_folded:
+            keep = folded_kept(spans, [(m[2], m[3]) for m in person_folded])
+            for m, kept in zip(person_folded, keep):
+                if kept:
+                    _put(rows, &n, m[2], m[3], K_SECOND_PERSON, m[4] in folded_strong)
+        for m in demonstrative:
+            _put(rows, &n, m[2], m[3], K_DEMONSTRATIVE, True)
+        for m in demonstrative_marked:
+            _put(rows, &n, m[2], m[3], K_DEMONSTRATIVE, True)
+        for a, b in mentions:
+            _put(rows, &n, a, b, K_MENTION, True)
+        for a, b in names:
+            start = _name_start(original[a:b], a, not_names, surnames, leads)
+            if start is not None:
+                _put(rows, &n, start, b, K_NAME, True)
+        for m in organisation:
+            tail = org_tail(original, m[3])
+            if tail >= 0:
+                _put(rows, &n, m[2], tail, K_ORGANISATION, True)
+        for a, b in acronyms:
+            if original[a:b] not in acronym_stop:
+                _put(rows, &n, a, b, K_ORGANISATION, True)
+        if n > 1:
+            qsort(rows, n, sizeof(Row), _cmp_row)
+        for i in range(n):
+            r = &rows[i]
+            if prev != NULL and _cmp_row(prev, r) == 0:
+                continue
+            out.append((_KIND_NAMES[r.kind], r.start, r.end, r.strong != 0))
+            prev = r
+    finally:
+        free(rows)
+    return out
 
 
 @cython.boundscheck(True)  # hits and is_near are the caller's lists
