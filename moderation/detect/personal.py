@@ -48,7 +48,7 @@ try:  # the compiled digit scan (moderation/_ext/_targets.pyx); without it the p
 except ImportError:  # pragma: no cover - depends on the build
     _c = None
 _s: Any
-try:  # the characters beyond the fold table in one pass (moderation/_ext/_scan.pyx); else ``_BEYOND_TABLE``
+try:  # one-pass loops (moderation/_ext/_scan.pyx): the characters beyond the fold table, the address fold
     from moderation._ext import _scan as _s
 except ImportError:  # pragma: no cover - depends on the build
     _s = None
@@ -297,7 +297,8 @@ def _fold_for_address(text: str) -> tuple[str, Callable[[], Sequence[int]]]:
     A text with characters beyond the fold table (emoji, CJK: real posts are full of them) is folded with numpy
     lookups when every character folds to at most one: the characters ``str.translate`` with the fold table would
     give (it costs some 200 ns a character), and the offsets of the characters kept (the same as repeating each
-    offset by its fold's length).
+    offset by its fold's length). With the compiled extension, any text whose characters each fold to at most one
+    is folded in one pass (``_scan.fold_single``), its offsets native integers behind a memoryview.
     """
     if text.isascii():
         return text.lower(), lambda: list(range(len(text) + 1))

@@ -37,7 +37,7 @@ try:  # the compiled regex-stage fold and lexicon grouping (moderation/_ext/_sca
 except ImportError:  # pragma: no cover - depends on the build
     _s = None
 _t: Any
-try:  # Span and Signal objects made in C (moderation/_ext/_targets.pyx: build, pair_spans)
+try:  # Span and Signal objects made in C without their __init__ (moderation/_ext/_targets.pyx: build)
     from moderation._ext import _targets as _t
 except ImportError:  # pragma: no cover - depends on the build
     _t = None
@@ -146,7 +146,7 @@ def fold_text(text: str) -> tuple[str, list[int] | None]:
 
 def _fold_bytes(text: str) -> tuple[bytes, Sequence[int] | None, bool, bool | None]:
     """``fold_text(text)`` for the regex stage: the folded text as ASCII bytes, its offset map when already made,
-    whether there is one (the compiled path makes no map: :func:`regex_signals` folds again for a match), and
+    whether there is one (the compiled path makes no map: :func:`_fold_offsets` makes it for a match), and
     whether the bytes hold one of ``_PY_ONLY_SPACES`` (None: not looked for)."""
     if _s is not None:
         data, mapped, spaces = _s.fold_bytes(text, _fold_lut_bytes(), unicodedata.combining)
@@ -529,7 +529,7 @@ class CompiledPattern:
 # word-start/end, recursion, branch reset, named lists. Patterns using any of it are never prefiltered.
 _V1_ONLY = re.compile(r"\[\[|--|&&|\|\||~~|\{[^}]*[eids]\s*<|\\[mMGKXNL]|\(\?[&R|(]|\(\?\d|\(\?[VrfwbeE]")
 # Python's \s (and so ``regex``'s) also matches these; Hyperscan's does not, so their presence disables the filter.
-# Looked for one by one (``in`` is a memchr-like scan, five of them cost less than one regex search).
+# The compiled fold (``_scan.fold_bytes``) says whether they are there; else looked for one by one.
 _PY_ONLY_SPACES = ("\x0b", "\x1c", "\x1d", "\x1e", "\x1f")
 _PY_ONLY_SPACES_B = tuple(ch.encode() for ch in _PY_ONLY_SPACES)
 
