@@ -445,13 +445,24 @@ cdef inline bint _blank(Py_UCS4 c):
 def original_spans(str s):
     """``(mentions, names, acronyms)``: the spans of ``finditer`` of the ``mention``, ``name`` and ``acronym``
     patterns over ``s``."""
-    cdef Py_ssize_t L = len(s)
     cdef int kind = PyUnicode_KIND(s)
     cdef void *data = PyUnicode_DATA(s)
-    cdef Py_ssize_t i, j, k, e, r, words
-    cdef Py_UCS4 c, p
-    cdef unsigned char cc, pc
+    cdef Py_ssize_t L = len(s)
     cdef list mentions = [], names = [], acronyms = []
+    if kind == 1:
+        _original_chars(<const uint8_t *>data, L, mentions, names, acronyms)
+    elif kind == 2:
+        _original_chars(<const uint16_t *>data, L, mentions, names, acronyms)
+    else:
+        _original_chars(<const uint32_t *>data, L, mentions, names, acronyms)
+    return mentions, names, acronyms
+
+
+cdef int _original_chars(const char_t *data, Py_ssize_t L, list mentions, list names, list acronyms) except -1:
+    """:func:`original_spans` over the characters of one string kind."""
+    cdef Py_ssize_t i, j, k, e, r, words
+    cdef Py_UCS4 c = 0, p
+    cdef unsigned char cc = 0, pc
     cdef Py_ssize_t name_pos = 0, acro_pos = 0, mention_pos = 0
     p = 0  # the character before i and its classes (none before the first)
     pc = 0
@@ -459,25 +470,25 @@ def original_spans(str s):
         if i:
             p = c
             pc = cc
-        c = PyUnicode_READ(kind, data, i)
+        c = <Py_UCS4>data[i]
         cc = cls(c)
         if cc & UPPER:
             # name: (?<![\p{L}\p{M}])\p{Lu}[\p{Ll}\p{M}]+(?:[ \t]+\p{Lu}[\p{Ll}\p{M}]*){1,4}
             if i >= name_pos and not (pc & LETTER_M):
                 j = i + 1
-                while j < L and (cls(PyUnicode_READ(kind, data, j)) & LOWER_M):
+                while j < L and (cls(<Py_UCS4>data[j]) & LOWER_M):
                     j += 1
                 if j > i + 1:
                     e = j
                     words = 0
                     while words < 4:
                         k = e
-                        while k < L and _blank(PyUnicode_READ(kind, data, k)):
+                        while k < L and _blank(<Py_UCS4>data[k]):
                             k += 1
-                        if k == e or k >= L or not (cls(PyUnicode_READ(kind, data, k)) & UPPER):
+                        if k == e or k >= L or not (cls(<Py_UCS4>data[k]) & UPPER):
                             break
                         k += 1
-                        while k < L and (cls(PyUnicode_READ(kind, data, k)) & LOWER_M):
+                        while k < L and (cls(<Py_UCS4>data[k]) & LOWER_M):
                             k += 1
                         e = k
                         words += 1
@@ -487,24 +498,24 @@ def original_spans(str s):
             # acronym: (?<![\p{L}\d])\p{Lu}{2,6}(?![\p{L}\d])
             if i >= acro_pos and not (pc & LETTER_D):
                 j = i + 1
-                while j < L and j - i <= 6 and (cls(PyUnicode_READ(kind, data, j)) & UPPER):
+                while j < L and j - i <= 6 and (cls(<Py_UCS4>data[j]) & UPPER):
                     j += 1
                 r = j - i
-                if 2 <= r <= 6 and (j == L or not (cls(PyUnicode_READ(kind, data, j)) & LETTER_D)):
+                if 2 <= r <= 6 and (j == L or not (cls(<Py_UCS4>data[j]) & LETTER_D)):
                     acronyms.append((i, j))
                     acro_pos = j
         elif c == u"@":
             # mention: (?<![\w@])@[\p{L}\p{M}\d_.]{2,}(?<!\.)
             if i >= mention_pos and not (pc & W) and p != u"@":
                 j = i + 1
-                while j < L and ((cls(PyUnicode_READ(kind, data, j)) & WORD) or PyUnicode_READ(kind, data, j) == u"_" or PyUnicode_READ(kind, data, j) == u"."):
+                while j < L and ((cls(<Py_UCS4>data[j]) & WORD) or <Py_UCS4>data[j] == u"_" or <Py_UCS4>data[j] == u"."):
                     j += 1
-                while j >= i + 3 and PyUnicode_READ(kind, data, j - 1) == u".":
+                while j >= i + 3 and <Py_UCS4>data[j - 1] == u".":
                     j -= 1
                 if j >= i + 3:
                     mentions.append((i, j))
                     mention_pos = j
-    return mentions, names, acronyms
+    return 0
 
 
 cdef inline bint _org_char(Py_UCS4 c) except -1:
