@@ -1,5 +1,6 @@
-"""The compiled cue matcher (moderation/_ext/_targets.pyx: CueMatcher, its trie edges in a hash table) finds what
-the regex alternations it stands for find, with literals of any code point (beyond its root table too)."""
+"""The compiled cue matcher (moderation/_ext/_targets.pyx: CueMatcher, its trie edges in a dense table for small code
+points and a hash table for the rest) finds what the regex alternations it stands for find, with literals of any
+code point (beyond its root table too)."""
 
 from __future__ import annotations
 
