@@ -290,7 +290,7 @@ def _fold_tables() -> tuple[bytes, bytes]:
     return points.astype(np.uint32).tobytes(), np.minimum(lengths, 2).astype(np.uint8).tobytes()
 
 
-def _fold_for_address(text: str) -> tuple[str, Callable[[], Sequence[int]]]:
+def _fold_for_address(text: str) -> tuple[str, Callable[[], list[int]]]:
     """``fold_with_offsets(text)``, the offsets made only when asked for (an address is rarely found, and a post's
     offsets are thousands of ints).
 
@@ -298,15 +298,15 @@ def _fold_for_address(text: str) -> tuple[str, Callable[[], Sequence[int]]]:
     lookups when every character folds to at most one: the characters ``str.translate`` with the fold table would
     give (it costs some 200 ns a character), and the offsets of the characters kept (the same as repeating each
     offset by its fold's length). With the compiled extension, any text whose characters each fold to at most one
-    is folded in one pass (``_scan.fold_single``), its offsets native integers behind a memoryview.
+    is folded in one pass (``_scan.fold_single``), its offsets kept as native integers until asked for.
     """
     if text.isascii():
         return text.lower(), lambda: list(range(len(text) + 1))
-    if _s is not None:  # one compiled pass; its offsets as native integers (none per character made)
+    if _s is not None:  # one compiled pass; its offsets as native integers (a list made only when asked for)
         got = _s.fold_single(text, *_fold_tables(), FOLD_TABLE_LIMIT, _high_fold)
         if got is not None:
             folded, raw = got
-            return folded, lambda: memoryview(raw).cast("q")
+            return folded, lambda: memoryview(raw).cast("q").tolist()
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     high = np.flatnonzero(cps >= FOLD_TABLE_LIMIT)
     if not len(high):  # fold_with_offsets folds these with numpy already
@@ -541,7 +541,7 @@ def _find(text: str, official_domains: frozenset[str], clock: _Clock) -> list[Da
             add("passport", m.start(), m.end(), m.group(), 0.9 if cue else 0.5, keyword=cue)
 
     folded, offsets_of = _fold_for_address(text) if _may_hold_address(text) else ("", list)
-    offsets: Sequence[int] | None = None
+    offsets: list[int] | None = None
     for m in clock.scan(_ADDRESS, folded):
         if len(out) >= MAX_DATA:
             break
