@@ -335,6 +335,9 @@ def unique_spans(spans):
     return _general(lst)
 
 
+_UNIQUE_SPANS = unique_spans  # build_categories sorts a merge itself only when given this function
+
+
 def signal_spans(signals):
     """:func:`unique_spans` of ``[sp for s in signals for sp in s.spans]``."""
     cdef list lst = []
@@ -1674,6 +1677,8 @@ cpdef list build_categories(
     cdef list results = [], outs, evidence
     cdef tuple info, best, o, key, rows
     cdef object mode, bracket
+    cdef Py_ssize_t before
+    cdef bint joins_out_of_order
     for fkey, got in fired.items():
         key = <tuple?>fkey
         if len(key) != 2:
@@ -1695,9 +1700,18 @@ cpdef list build_categories(
             if len(best) != 5:
                 raise ValueError("a fired rule is (action, rule id, score, evidence, cues)")
             evidence = []
+            joins_out_of_order = False
             for o in rows:
+                before = len(evidence)
                 evidence.extend(o[3])
-            evidence = unique(evidence)
+                # Two rules' evidence joining out of order (most merges): not strictly sorted, so :func:`unique_spans`
+                # would read the first list only to find that out; it goes straight to the sort.
+                if not joins_out_of_order and 0 < before < len(evidence):
+                    joins_out_of_order = not _strictly_sorted(evidence[before - 1 : before + 1])
+            if joins_out_of_order and unique is _UNIQUE_SPANS:
+                evidence = _general(evidence)
+            else:
+                evidence = unique(evidence)
         bracket = info[8] if original else info[9]
         results.append(
             maker.make(

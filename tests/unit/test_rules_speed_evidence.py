@@ -74,3 +74,23 @@ def test_many_runs_and_long_runs() -> None:
     _same(_c.unique_spans(flat), _unique_spans_py(flat))
     descending = [Span("body", 100 - i, 101 - i, "t") for i in range(100)]  # one run per span
     _same(_c.unique_spans(descending), _unique_spans_py(descending))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_runs())
+def test_category_merges_of_rule_evidence_equal_the_reference(runs: list[list[Any]]) -> None:
+    from moderation.domain import Action
+    from moderation.policy import engine
+
+    lists = [_c.unique_spans(r) for r in runs if r]  # each rule's evidence: distinct and in order
+    if not lists:
+        return
+    fired = {("c", "enforce"): [(Action.REVIEW, f"r{i}", 0.5, ev, []) for i, ev in enumerate(lists)]}
+    cats = {"c": ("c", "vi", "en", "p", "1", {}, [], 1, None, None)}
+    modes = [("enforce", "")] * len(lists)
+    first = {f"r{i}": i for i in range(len(lists))}
+    want = engine._categories_py(fired, cats, modes, first, True)
+    for unique in (_c.unique_spans, _unique_spans_py):
+        got = _c.build_categories(fired, cats, modes, first, True, unique, engine._MAKE_CATEGORY, engine._fired_rank)
+        assert got == want
+        _same(got[0].evidence, want[0].evidence)
