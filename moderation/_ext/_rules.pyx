@@ -745,7 +745,12 @@ cdef class Program:
         shape = (<dict>self.memo).get(memo_key)
         if shape is None:
             if len(self.memo) >= self.memo_max:
+                # Keep the shape without input: the engine's baseline entry of the rule was built from that object
+                # (``rules.clear_keeping``, the reference).
+                kept = (<dict>self.memo).get(self.absent_key) if self.absent_key is not None else None
                 self.memo.clear()
+                if kept is not None:
+                    self.memo[self.absent_key] = kept
             shape = self._shape(results, memo_key)
             self.memo[memo_key] = shape
         if not _oget(shape, self.shape_cls, self.off_fired, "fired"):

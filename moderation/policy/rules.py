@@ -559,6 +559,20 @@ def _same_score(rounded: Any, score: Any) -> bool:
 _MEMO_MAX = 512  # outcome shapes kept per rule (details hold counts and scores, so their variety is unbounded)
 
 
+def clear_keeping(memo: dict[Any, Any], key: Any) -> None:
+    """Empty a rule's full outcome memo but for the shape under ``key`` (its outcome without input).
+
+    That shape must stay the same object for the life of the program: the engine's baseline trace entry of the rule
+    was built from it, and an evaluation stores a rule under ``quiet_rules`` only when its entry is that baseline
+    entry. Made anew after a clear, it would be stored in full from then on: the same content in another form,
+    depending on what the process had classified before.
+    """
+    kept = memo.get(key) if key is not None else None
+    memo.clear()
+    if kept is not None:
+        memo[key] = kept
+
+
 def _refuse(what: str) -> NoReturn:
     raise TypeError(f"this {what} is shared by every evaluation with the same outcome: change a copy")
 
@@ -691,7 +705,19 @@ class RuleProgram:
     reason and trace built once per distinct set of condition results (most items give the same few). Evidence
     comes from the item. :meth:`evaluate` gives the same :class:`RuleOutcome` as :func:`evaluate_rule`."""
 
-    __slots__ = ("_compiled", "_conds", "_memo", "_no_signals", "_plain", "_steps", "n_all", "n_any", "pack_id", "rule")
+    __slots__ = (
+        "_absent_key",
+        "_compiled",
+        "_conds",
+        "_memo",
+        "_no_signals",
+        "_plain",
+        "_steps",
+        "n_all",
+        "n_any",
+        "pack_id",
+        "rule",
+    )
 
     def __init__(self, rule: Rule, pack_id: str) -> None:
         self.rule, self.pack_id = rule, pack_id
@@ -727,6 +753,9 @@ class RuleProgram:
         self._no_signals: list[CondResult | None] = [None] * len(steps)
         self.n_all, self.n_any = len(rule.when_all), len(rule.when_any)
         self._memo: dict[tuple[tuple[bool, float, str], ...], OutcomeShape] = {}
+        # The memo key when every step is absent (list not found, no signal at its floor): its shape outlives the
+        # memo's clearing (see :func:`clear_keeping`).
+        self._absent_key: tuple[tuple[bool, float, str], ...] | None = None
         # Each step's trace entry by its result's (matched, score, detail): shared by the shapes that hold it.
         self._conds: list[dict[tuple[bool, float, str], FrozenDict]] = [{} for _ in steps]
         # The same loop compiled (``_rules.Program``), over these same memos: either path may run on any call.
@@ -797,23 +826,28 @@ class RuleProgram:
         keys, top, memo, no_signals = facts.keys, facts.top, facts.memo, self._no_signals
         results: list[CondResult] = []
         append = results.append
+        absent = True
         for k, key, floor_kind, floor, fn, args, call in self._plain:
             if key is not None and key not in keys:
                 append(_NO_HITS)
             elif floor_kind is not None and top.get(floor_kind, -1.0) < floor:
                 append(no_signals[k] or self._none_reach(k, facts))
             elif memo is None:
+                absent = False
                 append(fn(facts, args))
             else:  # the same call in another rule of this item gives the same result
+                absent = False
                 got = memo.get(call)
                 if got is None:
                     got = memo[call] = fn(facts, args)
                 append(got)
         memo_key = tuple(map(_RESULT_KEY, results))
+        if absent and self._absent_key is None:  # _NO_HITS and the no-signal results do not change once set
+            self._absent_key = memo_key
         shape = self._memo.get(memo_key)
         if shape is None:
             if len(self._memo) >= _MEMO_MAX:
-                self._memo.clear()
+                clear_keeping(self._memo, self._absent_key)
             shape = self._memo[memo_key] = self._shape(results, memo_key)
         if not shape.fired:
             return shape, []

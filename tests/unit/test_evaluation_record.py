@@ -96,3 +96,29 @@ def test_records_without_quiet_rules_are_returned_as_they_are(clf: Classifier) -
 def test_any_text_round_trips(clf: Classifier, text: str) -> None:
     ev = clf.classify(Item(kind=ItemKind.COMMENT, fields={"body": text}))
     assert clf.expand_record(_plain(ev.to_record())) == _plain(ev.to_json())
+
+
+@pytest.mark.parametrize("path", ["compiled", "python"])
+def test_stored_form_does_not_depend_on_what_the_process_classified_before(
+    monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """A rule's outcome memo is bounded and cleared when full; the outcome of a rule without input must stay the very
+    object the baseline was built from, or from then on that rule would be stored in full instead of under
+    ``quiet_rules`` (same content, another form, depending on the process's history)."""
+    from moderation.policy import engine, rules
+
+    monkeypatch.setattr(rules, "_MEMO_MAX", 2)  # a full memo after a few items, not 512 outcomes
+    if path == "python":
+        monkeypatch.setattr(rules, "_c", None)
+        monkeypatch.setattr(engine, "_c", None)
+    fresh = Classifier(load_packs(POLICIES))
+    cases: list[Any] = [c.values for c in CASES]
+    items = [(_item(text, kind, published), history) for text, kind, published, history in cases]
+    first = [_plain(fresh.classify(it, h).to_record()) for it, h in items]
+    for n in range(40):  # varied outcomes: counts and scores differ, so every rule's memo fills and is cleared
+        text = " ".join(["thằng chó lừa đảo"] * (n % 7 + 1) + ["Bán ma túy đá"] * (n % 3) + [f"CCCD 00109901{n:04d}"])
+        fresh.classify(_item(text, PostKind.ORIGINAL, None), History(n % 4, n % 3))
+    again = [_plain(fresh.classify(it, h).to_record()) for it, h in items]
+    for a, b in zip(first, again, strict=True):
+        a.pop("evaluated_at", None), b.pop("evaluated_at", None)
+        assert a == b
