@@ -1539,6 +1539,8 @@ def trigger_bits(str text not None) -> int:
 cdef enum:
     SYNC_SPAN = 64
     SYNC_LEN = 4
+    DENSE_PARTS = 16  # ``rescan_bits`` scans the whole text past this many changed parts, when so far closer ...
+    DENSE_EVERY = 128  # ... than one per this many characters
 
 
 cdef bint _resync(Text* a, Text* b, Py_ssize_t i, Py_ssize_t j, Py_ssize_t* ni, Py_ssize_t* nj) noexcept:
@@ -1596,10 +1598,11 @@ def rescan_bits(int bits, str old not None, str new not None) -> int:
     characters with its context) in ``new`` lies either inside a shared run, where ``old`` has it too (so among
     ``bits``, a superset of the bits of ``old``), or within ``TRIGGER_CONTEXT`` characters of a changed part: so
     ``bits`` plus the bits of each changed part widened by ``TRIGGER_CONTEXT`` either side (overlaps merged, each
-    scanned as a text of its own) are a superset. When the windows add up to more than half of ``new``, the whole
-    of it is scanned and the bits are exact again; ``bits`` unchanged when both strings are equal."""
+    scanned as a text of its own) are a superset. When the windows add up to more than half of ``new``, or the
+    changed parts are many and dense, the whole of it is scanned and the bits are exact again; ``bits`` unchanged
+    when both strings are equal."""
     cdef Text a, b
-    cdef Py_ssize_t i = 0, j = 0, k, ni, nj, lo, hi, cur_lo = -1, cur_hi = -1, total = 0
+    cdef Py_ssize_t i = 0, j = 0, k, ni, nj, lo, hi, cur_lo = -1, cur_hi = -1, total = 0, parts = 0
     cdef int found = 0
     if not _trig_ready:
         raise RuntimeError("moderation._ext._normalise.trigger_setup was not called")
@@ -1611,6 +1614,11 @@ def rescan_bits(int bits, str old not None, str new not None) -> int:
         j += k
         if i >= a.n and j >= b.n:
             break
+        parts += 1
+        if parts > DENSE_PARTS and parts * DENSE_EVERY > j:
+            # Changes so far closer than one per DENSE_EVERY characters (hostile text: a megabyte of spaced letters
+            # made 29,540 parts): resyncing and scanning each part costs more than one scan of the whole text.
+            return _window_bits(&b, 0, b.n)
         if not _resync(&a, &b, i, j, &ni, &nj):
             ni = a.n
             nj = b.n

@@ -96,3 +96,19 @@ def test_rescan_bits_refuses_bad_arguments() -> None:
 def test_scattered_changes_equal_every_stage(parts: list[tuple[str, int]]) -> None:
     # Tricky parts scattered through plain text, as in a long post: several small windows per rescan.
     assert_as_every_stage("".join(part + " " + FILLER * k for part, k in parts))
+
+
+def test_dense_changes_scan_the_whole_text() -> None:
+    """Many changed parts close together (hostile text: spaced letters joined all over a megabyte) cost more one by
+    one than one scan of the whole text: past 16 parts closer than one per 128 characters, the whole text is scanned
+    and the bits are exact (a stale bit dropped). Sparse changes keep the part-by-part scan and the stale bits."""
+    assert compiled is not None
+    spaced = "x y z w " + FILLER * 2  # 32 characters; "x y z w" joined to "xyzw" in every copy
+    old = (spaced + FILLER * 5) * 200  # one change per 92 characters: the windows cover about a quarter of the text
+    dense = old.replace("x y z w", "xyzw")
+    assert compiled.rescan_bits(N._T_LEET, old, dense) == compiled.trigger_bits(dense)
+    sparse_old = (spaced + FILLER * 20) * 10  # one change per ~270 characters
+    sparse = sparse_old.replace("x y z w", "xyzw")
+    got = compiled.rescan_bits(N._T_LEET, sparse_old, sparse)
+    assert got & N._T_LEET  # the part-by-part scan keeps the stale bit
+    assert got & compiled.trigger_bits(sparse) == compiled.trigger_bits(sparse)
