@@ -67,16 +67,14 @@ cdef int _fold(const char_t *data, Py_ssize_t n, const unsigned char *lut, unsig
     return seen
 
 
-def fold_bytes(str text not None, bytes lut_bmp not None, object combining):
-    """``(folded, mapped, spaces)``: ``folded`` is ``fold_text(text)[0].encode("ascii")``, ``mapped`` whether
-    ``fold_text(text)[1]`` is not None, ``spaces`` whether ``folded`` holds one of the bytes of
-    ``matching._PY_ONLY_SPACES`` (``\x0b``, ``\x1c``-``\x1f``). ``lut_bmp`` gives each BMP code point's folded byte
-    (0xFF: a combining mark, dropped), ``combining`` is ``unicodedata.combining`` for astral code points (what
-    ``matching._fold_lut_bytes`` and ``fold_text`` use)."""
+cdef tuple _fold_all(str text, bytes lut_bmp, object combining):
+    """``(buffer, seen)``: each character of ``text`` folded to one byte by ``_fold`` (``_DROP`` for a combining mark)
+    in a new bytes object of ``len(text)``, and what ``_fold`` saw (bit 1: a combining mark, 2: one of U+0300-036F,
+    4: a byte of ``_PY_ONLY_SPACES``)."""
     if len(lut_bmp) != 0x10000:
         raise ValueError("lut_bmp must map the whole BMP")
     cdef const unsigned char *lut = <const unsigned char *>PyBytes_AS_STRING(lut_bmp)
-    cdef Py_ssize_t n = len(text), i, k
+    cdef Py_ssize_t n = len(text)
     cdef int kind = PyUnicode_KIND(text)
     cdef void *data = PyUnicode_DATA(text)
     cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
@@ -88,6 +86,20 @@ def fold_bytes(str text not None, bytes lut_bmp not None, object combining):
         seen = _fold(<const uint16_t *>data, n, lut, buf, combining)
     else:
         seen = _fold(<const uint32_t *>data, n, lut, buf, combining)
+    return out, seen
+
+
+def fold_bytes(str text not None, bytes lut_bmp not None, object combining):
+    """``(folded, mapped, spaces)``: ``folded`` is ``fold_text(text)[0].encode("ascii")``, ``mapped`` whether
+    ``fold_text(text)[1]`` is not None, ``spaces`` whether ``folded`` holds one of the bytes of
+    ``matching._PY_ONLY_SPACES`` (``\x0b``, ``\x1c``-``\x1f``). ``lut_bmp`` gives each BMP code point's folded byte
+    (0xFF: a combining mark, dropped), ``combining`` is ``unicodedata.combining`` for astral code points (what
+    ``matching._fold_lut_bytes`` and ``fold_text`` use)."""
+    cdef Py_ssize_t n = len(text), i, k
+    cdef bytes out
+    cdef int seen
+    out, seen = _fold_all(text, lut_bmp, combining)
+    cdef unsigned char *buf = <unsigned char *>PyBytes_AS_STRING(out)
     cdef bint spaces = (seen & 4) != 0
     if not (seen & 1):
         return out, False, spaces
@@ -196,21 +208,11 @@ def fold_offsets(str text not None, bytes lut_bmp not None, object combining):
     """The offset map of ``fold_text(text)`` as native ``int64`` values in a bytes object (read it through
     ``memoryview(...).cast("q")``): the index of each character kept, then ``len(text)``; None when ``fold_text``
     gives no map. No Python int per character (a regex match in a decomposed text needs two of them)."""
-    if len(lut_bmp) != 0x10000:
-        raise ValueError("lut_bmp must map the whole BMP")
-    cdef const unsigned char *lut = <const unsigned char *>PyBytes_AS_STRING(lut_bmp)
     cdef Py_ssize_t n = len(text), i, k
-    cdef int kind = PyUnicode_KIND(text)
-    cdef void *data = PyUnicode_DATA(text)
-    cdef bytes tmp = PyBytes_FromStringAndSize(NULL, n)
-    cdef unsigned char *buf = <unsigned char *>PyBytes_AS_STRING(tmp)
+    cdef bytes tmp
     cdef int seen
-    if kind == 1:
-        seen = _fold(<const uint8_t *>data, n, lut, buf, combining)
-    elif kind == 2:
-        seen = _fold(<const uint16_t *>data, n, lut, buf, combining)
-    else:
-        seen = _fold(<const uint32_t *>data, n, lut, buf, combining)
+    tmp, seen = _fold_all(text, lut_bmp, combining)
+    cdef unsigned char *buf = <unsigned char *>PyBytes_AS_STRING(tmp)
     if not (seen & 2):
         return None
     k = 0

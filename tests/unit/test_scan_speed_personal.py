@@ -35,20 +35,13 @@ TEXTS = [
 ]
 
 
+def _texts(*alphabets: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """The examples above, or up to 50 characters drawn from ``alphabets`` and from any code point."""
+    return st.one_of(st.sampled_from(TEXTS), st.text(st.one_of(*alphabets, st.characters()), max_size=50))
+
+
 @settings(max_examples=300, deadline=None)
-@given(
-    st.one_of(
-        st.sampled_from(TEXTS),
-        st.text(
-            st.one_of(
-                st.characters(max_codepoint=0x7F),
-                st.characters(min_codepoint=0x80, max_codepoint=0x3100),
-                st.characters(),
-            ),
-            max_size=50,
-        ),
-    )
-)
+@given(_texts(st.characters(max_codepoint=0x7F), st.characters(min_codepoint=0x80, max_codepoint=0x3100)))
 def test_fold_plain_is_the_fold_with_offsets(text: str) -> None:
     assert fold_plain(text) == fold_with_offsets(text)[0] == "".join(map(fold_char, text))
 
@@ -63,17 +56,7 @@ def test_precompiled_patterns(text: str) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.one_of(
-        st.sampled_from(TEXTS),
-        st.text(
-            st.one_of(
-                st.characters(max_codepoint=0xFF),
-                st.characters(min_codepoint=0x2F00, max_codepoint=0x3100),
-                st.characters(),
-            ),
-            max_size=50,
-        ),
-    ),
+    _texts(st.characters(max_codepoint=0xFF), st.characters(min_codepoint=0x2F00, max_codepoint=0x3100)),
     st.sampled_from([0x3000, 0x80, 0xFF, 0x100, 0x10000, 0]),
 )
 def test_chars_from_is_the_class_findall(text: str, limit: int) -> None:
