@@ -258,6 +258,8 @@ cdef object _apply_edits(str text, const int64_t* starts, Py_ssize_t n_starts, c
     if n_starts != n or n_ends != n:
         return False
     for e in edits:
+        if len(e) < 4:  # e[0]..e[3] are read unchecked
+            raise ValueError("an edit is (start, end, replacement, per-character ranges)")
         a = e[0]
         b = e[1]
         if a < 0 or b < 0 or a > n or b > n:
@@ -273,6 +275,8 @@ cdef object _apply_edits(str text, const int64_t* starts, Py_ssize_t n_starts, c
         if per_char is not None and len(per_char) == k:
             pc = per_char.tolist() if isinstance(per_char, np.ndarray) else per_char
             for r in pc:
+                if len(r) < 2:  # r[0] and r[1] are read unchecked
+                    raise ValueError("a per-character range is (start, end)")
                 r_lo = r[0]
                 r_hi = r[1]
                 lo = a + r_lo
@@ -336,6 +340,8 @@ cdef object _apply_valid(Text* src, const int64_t* starts, const int64_t* ends, 
         else:  # checked again: ``pc`` could be an object that changed since (k is len(repl), a str's)
             j = o + k
             for r in pc:
+                if len(r) < 2:  # r[0] and r[1] are read unchecked
+                    raise ValueError("a per-character range is (start, end)")
                 r_lo = r[0]
                 r_hi = r[1]
                 lo = a + r_lo
@@ -993,6 +999,8 @@ def teencode_window(str out not None, list edits not None) -> str:
     cdef Py_ssize_t shift = 0, new_start, length, lo, hi, cur_lo = -1, cur_hi = -1, size = len(out)
     cdef list parts = []
     for e in edits:
+        if len(e) < 3:  # e[2] is read unchecked
+            raise ValueError("an edit is (start, end, replacement, ...)")
         length = len(e[2])
         new_start = <Py_ssize_t>e[0] + shift
         shift += length - (<Py_ssize_t>e[1] - <Py_ssize_t>e[0])

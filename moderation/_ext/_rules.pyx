@@ -1525,6 +1525,8 @@ cpdef dict pack_rules(
     cdef bint by_bits = bits is not None and n <= 64
     if by_bits:  # the same sets as below, as bit masks (bit i: rule i)
         bits = <tuple?>bits
+        if len(bits) != 3:  # read unchecked below
+            raise ValueError("plan.bits is (always, by key, by kind)")
         live_bits = <unsigned long long>bits[0]
         keys = facts.keys
         if len(keys) < len(<dict?>bits[1]):  # an item has many keys, a pack reads few of them: the smaller side

@@ -133,12 +133,13 @@ def lexicon_signals(list fields not None, list refs not None, object make_spans,
         hits = sorted((<dict?>found).items())
         for item in hits:
             pair = item[0]
+            lo, hi = pair  # a (start, end) pair (``pair[0]`` is read unchecked)
             for term_id in item[1]:
                 key = (int(term_id), field)
                 pairs = groups.get(key)
                 if pairs is None:
                     pairs = groups[key] = []
-                    order.append((field, pair[0], seq, key, original))
+                    order.append((field, lo, seq, key, original))
                     seq += 1
                 pairs.append(pair)
     if not order:
@@ -158,11 +159,14 @@ def lexicon_signals(list fields not None, list refs not None, object make_spans,
     for item in order:
         key = item[3]
         idx = key[0]
+        n_refs = len(refs)  # again: ``make_spans`` may have changed ``refs``
         if idx < 0:  # as ``refs[idx]`` reads a negative index
             idx += n_refs
         if idx < 0 or idx >= n_refs:
             raise IndexError("list index out of range")
         ref = <tuple?>refs[idx]
+        if ref is None or len(ref) < 4:
+            raise ValueError("refs[i] must be a (key, score, term, weight) tuple")
         field = key[1]
         n = len(<list>groups[key])
         rows.append((

@@ -442,7 +442,7 @@ cdef inline bint _blank(Py_UCS4 c):
     return c == u" " or c == u"\t"
 
 
-def original_spans(str s):
+def original_spans(str s not None):
     """``(mentions, names, acronyms)``: the spans of ``finditer`` of the ``mention``, ``name`` and ``acronym``
     patterns over ``s``."""
     cdef int kind = PyUnicode_KIND(s)
@@ -974,12 +974,24 @@ cdef int _cmp_row(const void *pa, const void *pb) noexcept nogil:
     return (a.strong > b.strong) - (a.strong < b.strong)
 
 
-cdef inline void _put(Row *rows, Py_ssize_t *n, Py_ssize_t start, Py_ssize_t end, int kind, bint strong) noexcept:
+cdef inline int _put(Row *rows, Py_ssize_t *n, Py_ssize_t cap, Py_ssize_t start, Py_ssize_t end, int kind,
+                     bint strong) except -1:
+    if n[0] >= cap:  # a list grew during the call (a callback of ``weak`` ...): never write past ``rows``
+        raise ValueError("target_rows: an argument list changed during the call")
     rows[n[0]].start = start
     rows[n[0]].end = end
     rows[n[0]].kind = kind
     rows[n[0]].strong = 1 if strong else 0
     n[0] += 1
+    return 0
+
+
+cdef inline tuple _match(object m, Py_ssize_t need):
+    """``m`` as a tuple of at least ``need`` items (a cue match), else TypeError/ValueError."""
+    cdef tuple t = <tuple?>m
+    if t is None or len(t) < need:
+        raise ValueError(f"target_rows: a match must be a tuple of at least {need} items")
+    return t
 
 
 def target_rows(list person, list person_folded, list demonstrative, list demonstrative_marked, list organisation,
@@ -1004,30 +1016,35 @@ def target_rows(list person, list person_folded, list demonstrative, list demons
         raise MemoryError()
     try:
         for m in person:
-            _put(rows, &n, m[2], m[3], K_SECOND_PERSON, m[4] not in weak)
+            m = _match(m, 5)
+            _put(rows, &n, cap, m[2], m[3], K_SECOND_PERSON, m[4] not in weak)
             spans.append((m[2], m[3]))
         if person_folded:
-            keep = folded_kept(spans, [(m[2], m[3]) for m in person_folded])
+            keep = folded_kept(spans, [(m[2], m[3]) for m in [_match(x, 5) for x in person_folded]])
             for m, kept in zip(person_folded, keep):
                 if kept:
-                    _put(rows, &n, m[2], m[3], K_SECOND_PERSON, m[4] in folded_strong)
+                    m = _match(m, 5)
+                    _put(rows, &n, cap, m[2], m[3], K_SECOND_PERSON, m[4] in folded_strong)
         for m in demonstrative:
-            _put(rows, &n, m[2], m[3], K_DEMONSTRATIVE, True)
+            m = _match(m, 4)
+            _put(rows, &n, cap, m[2], m[3], K_DEMONSTRATIVE, True)
         for m in demonstrative_marked:
-            _put(rows, &n, m[2], m[3], K_DEMONSTRATIVE, True)
+            m = _match(m, 4)
+            _put(rows, &n, cap, m[2], m[3], K_DEMONSTRATIVE, True)
         for a, b in mentions:
-            _put(rows, &n, a, b, K_MENTION, True)
+            _put(rows, &n, cap, a, b, K_MENTION, True)
         for a, b in names:
             start = _name_start(original[a:b], a, not_names, surnames, leads)
             if start is not None:
-                _put(rows, &n, start, b, K_NAME, True)
+                _put(rows, &n, cap, start, b, K_NAME, True)
         for m in organisation:
+            m = _match(m, 4)
             tail = org_tail(original, m[3])
             if tail >= 0:
-                _put(rows, &n, m[2], tail, K_ORGANISATION, True)
+                _put(rows, &n, cap, m[2], tail, K_ORGANISATION, True)
         for a, b in acronyms:
             if original[a:b] not in acronym_stop:
-                _put(rows, &n, a, b, K_ORGANISATION, True)
+                _put(rows, &n, cap, a, b, K_ORGANISATION, True)
         if n > 1:
             qsort(rows, n, sizeof(Row), _cmp_row)
         for i in range(n):

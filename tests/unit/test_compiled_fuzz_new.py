@@ -411,3 +411,95 @@ def test_program_refuses_malformed_steps_and_memos_emptied_by_a_condition() -> N
     prog = _program(((0, None, None, None, empties, None, None),), conds)
     with pytest.raises(IndexError):
         prog.run(types.SimpleNamespace(pack_id="p", keys=set(), top={}, memo=None, evidence=None))
+
+
+try:
+    from moderation._ext import _scan as _s_mod
+
+    _sc: Any = _s_mod
+except ImportError:  # pragma: no cover - the extension is not built
+    _sc = None
+
+needs_scan = pytest.mark.skipif(_sc is None, reason="moderation._ext._scan is not built")
+
+
+def _n_spans(rows: list[Any]) -> list[Any]:
+    return list(range(len(rows)))
+
+
+@needs_scan
+def test_lexicon_signals_refuses_short_refs_and_refs_emptied_by_make_spans() -> None:
+    fields = [("body", "abc", {(0, 1): [0]})]
+    good = _sc.lexicon_signals(fields, [("k", 1.0, "t", 0.5)], _n_spans, list, "lexicon", "v")
+    assert good == [("lexicon", "k", 1.0, (0,), {"term": "t", "field": "body", "weight": 0.5}, "v")]
+    for short in [(), ("k",), ("k", 1.0, "t")]:  # read past the tuple before the fix
+        with pytest.raises(ValueError):
+            _sc.lexicon_signals(fields, [short], _n_spans, list, "lexicon", "v")
+    with pytest.raises(TypeError):
+        _sc.lexicon_signals(fields, [None], _n_spans, list, "lexicon", "v")
+    refs: list[Any] = [("k", 1.0, "t", 0.5)] * 2000
+
+    def emptying(rows: list[Any]) -> list[Any]:
+        refs.clear()  # refs[1999] was read from the freed list before the fix
+        return _n_spans(rows)
+
+    with pytest.raises(IndexError):
+        _sc.lexicon_signals([("body", "abc", {(0, 1): [1999]})], refs, emptying, list, "lexicon", "v")
+
+
+@needs_targets
+def test_target_rows_refuses_short_matches_and_lists_grown_during_the_call() -> None:
+    empty: set[Any] = set()
+    args = ("abc", empty, empty, empty, empty, empty, empty)
+    assert _t.target_rows([("you", "you", 0, 3, "you")], [], [], [], [], *args) == [("second_person", 0, 3, True)]
+    for lists in (
+        ([("a",)], [], [], [], []),
+        ([], [], [("a", "b", 0)], [], []),
+        ([], [], [], [()], []),
+        ([], [], [], [], [("a", "b", 0)]),
+    ):  # read past the tuple before the fix
+        with pytest.raises(ValueError):
+            _t.target_rows(*lists, *args)
+    with pytest.raises(TypeError):
+        _t.target_rows([None], [], [], [], [], *args)
+    demonstrative: list[Any] = []
+
+    class Growing:
+        def __contains__(self, item: object) -> bool:
+            demonstrative.extend([("d", "d", 0, 1)] * 100_000)  # written past the rows before the fix
+            return False
+
+    with pytest.raises(ValueError):
+        _t.target_rows([("you", "you", 0, 3, "you")], [], demonstrative, [], [], "abc", Growing(), *args[2:])
+
+
+@needs_scan
+def test_lexicon_signals_refuses_hits_that_are_not_pairs() -> None:
+    for key in [(), (0,), (0, 1, 2)]:  # ``key[0]`` was read past an empty tuple before the fix
+        with pytest.raises((TypeError, ValueError)):
+            _sc.lexicon_signals([("body", "abc", {key: [0]})], [("k", 1.0, "t", 0.5)], _n_spans, list, "lexicon", "v")
+
+
+@needs_normalise
+def test_apply_edits_and_teencode_window_refuse_short_edits() -> None:
+    text = "abcdef"
+    arr = np.arange(len(text), dtype=np.int64)
+    for edits in ([(0, 1)], [(0, 1, "x")], [()], [(0, 2, "xy", [(0, 1), ()])], [(0, 2, "xy", [(0, 1), (1,)])]):
+        with pytest.raises(ValueError):  # read past the tuple before the fix
+            _n.apply_edits(text, arr, arr.copy(), edits)
+    done = _n.apply_edits(text, arr, arr.copy(), [(0, 2, "xy", [(0, 1), (1, 2)])])
+    assert done[0] == "xycdef"
+    for edits in ([(7, 7)], [()], [(0,)]):
+        with pytest.raises(ValueError):
+            _n.teencode_window(text, edits)
+    assert _n.teencode_window(text, [(0, 1, "xy")]) == text
+
+
+@needs_rules
+def test_pack_rules_refuses_short_bits() -> None:
+    for bits in [(), (0,), (0, {})]:  # bits[1] and bits[2] were read past the tuple before the fix
+        plan = types.SimpleNamespace(fast=(), bits=bits)
+        with pytest.raises(ValueError):
+            _r.pack_rules(
+                plan, [], [], [], None, 0, [], set(), None, "p", None, 2, 1, None, None, None
+            )  # fmt: skip
