@@ -989,7 +989,9 @@ def teencode_hits(str text not None, Py_ssize_t size, list flat not None, list k
             PyMem_Free(before)
 
 
-def _first(tuple hit):
+def _first(tuple hit not None):
+    if len(hit) == 0:  # hit[0] is read unchecked
+        raise ValueError("a hit is (start, ...)")
     return hit[0]
 
 

@@ -308,7 +308,7 @@ cdef class CueMatcher:
                 return -1
             slot = (slot + 1) & mask
 
-    def spans(self, str text, str folded, starts, ends):
+    def spans(self, str text not None, str folded not None, starts, ends):
         """Per pattern, the list of ``(start, end, original start, original end, literal)`` of its ``finditer``
         over its form (``text`` or ``folded``), mapped to the original as ``Normalised.to_original`` maps them
         (``starts``/``ends`` are its arrays; ``len(text)`` bounds them)."""

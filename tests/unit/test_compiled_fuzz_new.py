@@ -503,3 +503,22 @@ def test_pack_rules_refuses_short_bits() -> None:
             _r.pack_rules(
                 plan, [], [], [], None, 0, [], set(), None, "p", None, 2, 1, None, None, None
             )  # fmt: skip
+
+
+@needs_normalise
+def test_first_refuses_an_empty_hit() -> None:
+    with pytest.raises(ValueError):  # hit[0] was read past an empty tuple before the fix
+        _n._first(())
+    with pytest.raises(TypeError):
+        _n._first(None)
+    assert _n._first((3, "x")) == 3
+
+
+@needs_targets
+def test_cue_matcher_refuses_none_texts() -> None:
+    matcher = targets._cue_matcher()
+    arr = np.arange(4, dtype=np.int64)
+    for text, folded in [(None, "abc"), ("abc", None)]:  # read as string objects before the fix
+        with pytest.raises(TypeError):
+            matcher.spans(text, folded, arr, arr)
+    assert len(matcher.spans("abc", "abc", arr, arr)) == len(targets._cue_names())
