@@ -11,13 +11,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moderation.detect import offensive, targets
 from moderation.detect.offensive import default_model
 from moderation.text.normalise import normalise_term
+from tests.unit.test_language_speed_cues import _pattern
 
 _ct: Any = targets._c
 
@@ -82,19 +82,10 @@ _TEXTS = st.lists(_PIECES, max_size=30).map("".join)
 
 
 def _reference(text: str, folded: str) -> list[list[tuple[int, int, int, int, str]]]:
-    left, right = r"(?<![\p{L}\p{M}\d])", r"(?![\p{L}\p{M}\d])"
     out = []
     for on_folded, literals, no_digit_space in _SPECS:
-        pattern = regex.compile(
-            (r"(?<!\d )" if no_digit_space else "")
-            + left
-            + "(?:"
-            + "|".join(regex.escape(w) for w in literals)
-            + ")"
-            + right
-        )
         found = []
-        for m in pattern.finditer(folded if on_folded else text):
+        for m in _pattern(literals, no_digit_space).finditer(folded if on_folded else text):
             a, b = m.span()
             found.append((a, b, a, b if b > a else a, m.group()))
         out.append(found)
