@@ -100,6 +100,28 @@ class Normalised:
         return self.original[lo:hi]
 
 
+# The slots of ``Normalised`` set directly: the frozen dataclass's ``__init__`` sets each through
+# ``object.__setattr__``, twice the cost of the object's whole construction here.
+_SET_NORMALISED = tuple(
+    Normalised.__dict__[name].__set__ for name in ("original", "text", "folded", "starts", "ends", "flags")
+)
+
+
+def _new_normalised(
+    original: str, text: str, folded: str, *, starts: IntArray, ends: IntArray, flags: frozenset[str]
+) -> Normalised:
+    """``Normalised(original, text, folded, starts, ends, flags)``, built slot by slot."""
+    out: Normalised = object.__new__(Normalised)
+    set_original, set_text, set_folded, set_starts, set_ends, set_flags = _SET_NORMALISED
+    set_original(out, original)
+    set_text(out, text)
+    set_folded(out, folded)
+    set_starts(out, starts)
+    set_ends(out, ends)
+    set_flags(out, flags)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Edit machinery
 
@@ -1657,9 +1679,16 @@ def _is_nfc(text: str) -> bool:
     return unicodedata.is_normalized("NFC", text)
 
 
+# ``_c`` once ``_compiled`` has set it up (``None`` before): the stages ask for it several times a round, and the
+# check is then one comparison.
+_C_SET_UP: list[Any] = [None]
+
+
 def _compiled() -> Any:
     """The compiled stages, set up with this module's tables on first use; ``None`` when they were not built."""
     c = _c
+    if c is _C_SET_UP[0]:  # set up already (or ``None``: not built, or blocked by a test)
+        return c
     if c is not None and not c.ready():
         if _hs is not None:
             c.trigger_setup(
@@ -1681,6 +1710,8 @@ def _compiled() -> Any:
             _SUSPICIOUS.match,
             (_W, _L, _M, _D, _INV, _CTRL, _SP, _TONED, _CONF, _SEP, _LEETD, _AT, _OTONE, _UTONE, _D0134),
         )
+    if c is not None:
+        _C_SET_UP[0] = c
     return c
 
 
@@ -1879,7 +1910,7 @@ def _normalise(text: str) -> Normalised:
         starts.flags.writeable = False
     if ends.base is not shared:
         ends.flags.writeable = False
-    return Normalised(text, buf.text, folded, starts, ends, frozenset(flags))
+    return _new_normalised(text, buf.text, folded, starts=starts, ends=ends, flags=frozenset(flags))
 
 
 _normalise_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(_normalise)
