@@ -85,7 +85,7 @@ cdef extern from *:
 cdef enum:
     MAX_PATTERNS = 16
     ROOT_TABLE = 0x2000
-    DENSE_MAX = 1 << 22  # entries of CueMatcher's dense edge table (16 MB); past it, the hash table only
+    DENSE_MAX = 1 << 22  # entries of CueMatcher's dense edge table (8 MB); past it, the hash table only
 
 cdef enum:
     WORD = 1     # [\p{L}\p{M}\d]: the cue word boundary
@@ -156,12 +156,15 @@ cdef class CueMatcher:
     cdef int *_echild      # ... and the child it leads to
     cdef int _ebits        # the table has 1 << _ebits slots
     # The same edges for the literals' characters below ROOT_TABLE in a dense table: _alpha[c] numbers such a
-    # character (0: none), _dense[node * _ncol + _alpha[c]] is the child (-1: none); _alpha_all: every character
-    # of the literals below ROOT_TABLE is numbered (so an unnumbered one has no edge anywhere)
+    # character (0: none), _dense[node * _ncol + _alpha[c]] is the child plus one (0: none), 16 bits an entry;
+    # _alpha_all: every character of the literals below ROOT_TABLE is numbered (so an unnumbered one has no edge
+    # anywhere). The nodes are numbered breadth first, so the rows a scan reads most (near the roots) lie together
+    # in a few kilobytes: a walk from a word start stays in the cache.
     cdef unsigned char _alpha[ROOT_TABLE]
-    cdef int *_dense
+    cdef uint16_t *_dense
     cdef int _ncol
     cdef bint _alpha_all
+    cdef Py_UCS4 _max_char  # the largest character of the literals: no edge reads a larger one
 
     def __cinit__(self):
         self._tprio = NULL
@@ -171,6 +174,7 @@ cdef class CueMatcher:
         self._dense = NULL
         self._ncol = 0
         self._alpha_all = False
+        self._max_char = 0
 
     def __dealloc__(self):
         free(self._tprio)
@@ -206,6 +210,14 @@ cdef class CueMatcher:
                     node = nxt
                 if (node, k) not in terms:  # the first in the alternation wins
                     terms[(node, k)] = (prio, lit)
+                self._max_char = max(self._max_char, <Py_UCS4>ord(max(lit)))
+        # number the nodes breadth first from the two roots (which stay 0 and 1)
+        order = [0, 1]
+        for node in order:
+            order.extend(kids[node].values())
+        renum = {old: new for new, old in enumerate(order)}
+        kids = [{ch: renum[nxt] for ch, nxt in kids[old].items()} for old in order]
+        terms = {(renum[old], k): v for (old, k), v in terms.items()}
         self._nnodes = len(kids)
         total = sum(len(d) for d in kids)
         self._tprio = <int *>malloc(self._nnodes * npat * sizeof(int) + 1)
@@ -248,8 +260,8 @@ cdef class CueMatcher:
 
     cdef int _dense_edges(self, list kids) except -1:
         """Fill ``_alpha`` and ``_dense`` from ``kids`` (node -> {char: node}): up to 255 characters below
-        ROOT_TABLE are numbered, in order of first appearance; with none, or a table past DENSE_MAX entries, the
-        hash table alone serves."""
+        ROOT_TABLE are numbered, in order of first appearance; with none, a table past DENSE_MAX entries or 65,535
+        nodes or more, the hash table alone serves."""
         cdef Py_ssize_t size, i
         cdef int node, col
         cdef dict numbers = {}
@@ -263,23 +275,21 @@ cdef class CueMatcher:
                     else:
                         self._alpha_all = False
         size = <Py_ssize_t>self._nnodes * (len(numbers) + 1)
-        if not numbers or size > DENSE_MAX:
+        if not numbers or size > DENSE_MAX or self._nnodes >= 0xFFFF:
             memset(self._alpha, 0, ROOT_TABLE)
             self._alpha_all = False
             return 0
         self._ncol = len(numbers) + 1
-        self._dense = <int *>malloc(size * sizeof(int))
+        self._dense = <uint16_t *>calloc(size, sizeof(uint16_t))
         if self._dense == NULL:
             raise MemoryError()
-        for i in range(size):
-            self._dense[i] = -1
         for ch, col in numbers.items():
             self._alpha[ord(ch)] = <unsigned char>col
         for node in range(self._nnodes):
             for ch, nxt in kids[node].items():
                 col = numbers.get(ch, 0)
                 if col:
-                    self._dense[node * self._ncol + col] = nxt
+                    self._dense[node * self._ncol + col] = <uint16_t>(nxt + 1)
         return 0
 
     cdef inline Py_ssize_t _eslot(self, uint64_t ekey) noexcept:
@@ -291,10 +301,12 @@ cdef class CueMatcher:
         cdef Py_ssize_t mask, slot
         cdef uint64_t k
         cdef int col
+        if c > self._max_char:
+            return -1
         if <Py_ssize_t>c < ROOT_TABLE:
             col = self._alpha[c]
             if col:
-                return self._dense[node * self._ncol + col]
+                return <int>self._dense[node * self._ncol + col] - 1
             if self._alpha_all:
                 return -1
         ekey = ((<uint64_t>node) << 21 | <uint64_t>c) + 1

@@ -584,8 +584,8 @@ def field_signals(field: str, original: str, n: Normalised, spans: Sequence[tupl
     accusation_signals(field, original, find_accusations(n, hits))`` with ``hits = find_targets(n)``.
 
     ``n`` is the normalised ``original``; ``spans`` the offensive spans (see :func:`aimed`). With the compiled
-    loops the hits stay tuples: the target signals are built from them in one call, and ``TargetHit`` objects are
-    made only for an accusation's strong targets, when the field holds a wrongdoing term.
+    loops the hits stay tuples: the target signals are built from them in one call, and a ``TargetHit`` object is
+    made only for a target an accusation names (see :func:`_row_accusations`).
     """
     if not _FAST_ROWS:
         hits = find_targets(n)
@@ -607,10 +607,50 @@ def field_signals(field: str, original: str, n: Normalised, spans: Sequence[tupl
     )
     # find_accusations: nothing without a wrongdoing term, nor without a strong target (in either order).
     if _cue_spans(n)["wrongdoing"]:
-        strong = _build(TargetHit, _HIT_FIELDS, [row for row in rows if row[3]])
-        if strong:
-            found += accusation_signals(field, original, _find_accusations_c(n, strong))
+        accusations = _row_accusations(n, rows)
+        if accusations:
+            found += accusation_signals(field, original, accusations)
     return found  # type: ignore[no-any-return]
+
+
+def _row_accusations(n: Normalised, rows: list[tuple[str, int, int, bool]]) -> list[Accusation]:
+    """``_find_accusations_c(n, strong)`` with ``strong`` the ``TargetHit`` objects of the strong ``rows`` of
+    :func:`_target_rows_c`, read from the rows: a ``TargetHit`` is made only for a target an accusation names, and
+    the sentence breaks are found only when a term is not nominal.
+
+    The rows are sorted by (start, end, kind, strong), so they are already in the order :class:`_Near` sorts its
+    hits in (a stable sort by (start, end)): the bisection of their starts finds the same candidates, in the same
+    order, as :meth:`_Near.around`, and :func:`_nearest_in_sentence` picks the same one (the first on ties).
+    """
+    terms = _cue_spans(n)["wrongdoing"]
+    strong = [row for row in rows if row[3]] if terms else []
+    if not strong:
+        return []
+    starts = [row[1] for row in strong]
+    longest = max(row[2] - row[1] for row in strong)
+    folded = n.folded
+    sentences: _Sentences | None = None
+    out: list[Accusation] = []
+    for start, _, lo, hi, lit in terms:
+        if _nominal_before(folded[max(0, start - 30) : start]):
+            continue
+        if sentences is None:
+            sentences = _Sentences(n.original, _c.sentence_breaks(n.original))
+        sentence_lo, sentence_hi = sentences.around(lo, hi)
+        best: tuple[str, int, int, bool] | None = None
+        best_dist = _WINDOW + 1
+        first = bisect.bisect_left(starts, lo - _WINDOW - longest)
+        last = bisect.bisect_right(starts, hi + _WINDOW)
+        for row in strong[first:last]:
+            t_start, t_end = row[1], row[2]
+            if t_end <= sentence_lo or t_start >= sentence_hi or (t_start < hi and lo < t_end):
+                continue
+            dist = lo - t_end if t_end <= lo else t_start - hi
+            if dist < best_dist:
+                best, best_dist = row, dist
+        if best is not None:
+            out.append(Accusation(_WRONGDOING[lit], lo, hi, TargetHit(*best)))
+    return out
 
 
 def _target_signals(field: str, original: str, hits: Sequence[TargetHit], is_near: Sequence[bool]) -> list[Signal]:
