@@ -33,6 +33,42 @@ cdef extern from "Python.h":
     int PyUnicode_4BYTE_KIND
 
 
+# The arithmetic tests of ``_trigger_pass`` over 16-bit code points (``_trigger_pass16``), written in C so that every
+# operand is 16 bits wide and the compiler vectorises the loop (the UCS4 loop it replaces is not). ``m`` holds the
+# class bits the tests read (TC_REP, TC_NLMN, TC_L0134, TC_M, TC_SEP, TC_L, TC_OTONE, TC_UTONE, TC_NLM); ``acc``
+# receives classes, ws, mark, rep, leet and spaced (each nonzero where the test held somewhere).
+cdef extern from *:
+    """
+    static void __pyx_norm_trigger16(const uint16_t* __restrict cp, const uint16_t* __restrict tb, Py_ssize_t n,
+                                     const uint16_t* m, uint16_t* acc) {
+        const uint16_t m_rep = m[0], m_nlmn = m[1], m_l0134 = m[2], m_m = m[3], m_sep = m[4], m_l = m[5],
+                       m_otone = m[6], m_utone = m[7], m_nlm = m[8];
+        uint16_t classes = 0, ws = 0, mark = 0, rep = 0, leet = 0, spaced = 0;
+        Py_ssize_t i;
+        for (i = 0; i < n; i++) {
+            const uint16_t c = cp[i], c1 = cp[i + 1], c2 = cp[i + 2], c3 = cp[i + 3];
+            const uint16_t bm = tb[i - 1], b = tb[i], b1 = tb[i + 1], b2 = tb[i + 2], b3 = tb[i + 3];
+            const uint16_t d = (uint16_t)(c - 48), d1 = (uint16_t)(c1 - 48);
+            /* [013457]: below 8 after the shift (wrapping below 48), and neither 2 nor 6 */
+            const uint16_t ld = (uint16_t)((d < 8) & (d != 2) & (d != 6));
+            const uint16_t ld1 = (uint16_t)((d1 < 8) & (d1 != 2) & (d1 != 6));
+            classes |= b;
+            ws |= (uint16_t)((c == 32) & (c1 == 32));
+            mark |= (uint16_t)((((c == 111) & ((b1 & m_otone) != 0)) | ((c == 117) & ((b1 & m_utone) != 0)))
+                               & ((b2 & m_nlm) != 0));
+            rep |= (uint16_t)(((b & m_rep) != 0) & (c1 == c) & (c2 == c));
+            leet |= (uint16_t)((((b & m_l) != 0) & ((c1 == 64) | ld1)) | (ld & ((b1 & m_l) != 0)));
+            spaced |= (uint16_t)(((bm & m_nlmn) != 0) & ((b & m_l0134) != 0)
+                                 & (((b1 & (m_m | m_sep)) != 0)
+                                    | ((c1 == 32) & ((b2 & m_l) != 0) & ((c3 == 32) | ((b3 & m_m) != 0)))));
+        }
+        acc[0] = classes; acc[1] = ws; acc[2] = mark; acc[3] = rep; acc[4] = leet; acc[5] = spaced;
+    }
+    """
+    void _trigger16_c "__pyx_norm_trigger16"(const uint16_t* cp, const uint16_t* tb, Py_ssize_t n,
+                                              const uint16_t* m, uint16_t* acc) noexcept nogil
+
+
 # Class bits (the values of ``_W`` ... ``_D0134`` in normalise.py, which checks them at setup).
 cdef enum:
     B_W = 1
@@ -1290,6 +1326,8 @@ cdef uint64_t* _tk_hash = NULL
 cdef Py_ssize_t* _tk_slot = NULL
 cdef Py_ssize_t _tk_mask = 0
 cdef Py_ssize_t _tk_max = 0
+# Every key's code points are below U+FFFF: the keys are then probed in the 16-bit codes of ``_window_bits16``.
+cdef bint _tk_bmp = False
 
 
 def trigger_ready() -> bool:
@@ -1304,7 +1342,7 @@ def trigger_setup(table, fill, list keys not None, class_bits, trigger_bits):
     """Share the trigger class table (``uint16`` per code point, ``0xFFFF`` where ``fill(cp)`` has not filled it)
     and the teencode keys (non-empty, no lone surrogate). ``class_bits`` and ``trigger_bits`` are the values of
     ``_TC_*`` and ``_T_*`` in normalise.py, checked against this module's."""
-    global _tcls, _tcls_fill, _trig_ready, _tk_chars, _tk_off, _tk_hash, _tk_slot, _tk_mask, _tk_max
+    global _tcls, _tcls_fill, _trig_ready, _tk_chars, _tk_off, _tk_hash, _tk_slot, _tk_mask, _tk_max, _tk_bmp
     cdef uint16_t[::1] tab
     cdef Py_ssize_t nkeys, total = 0, k, i, size = 16, slot, longest = 0
     cdef Text t
@@ -1314,6 +1352,7 @@ def trigger_setup(table, fill, list keys not None, class_bits, trigger_bits):
     cdef Py_ssize_t* off = NULL
     cdef uint64_t* hashes = NULL
     cdef Py_ssize_t* slots = NULL
+    cdef bint bmp = True
     if tuple(class_bits) != (TC_CONF, TC_REP, TC_NLMN, TC_L0134, TC_M, TC_SEP, TC_L, TC_TONED, TC_OTONE, TC_UTONE,
                              TC_NLM, TC_NW, TC_WSX, TC_EXOTIC):
         raise ValueError("trigger class bits differ from the compiled module's")
@@ -1335,6 +1374,8 @@ def trigger_setup(table, fill, list keys not None, class_bits, trigger_bits):
             c = _at(&t, i)
             if 0xD800 <= c <= 0xDFFF:
                 raise ValueError("a teencode key holds a lone surrogate")
+            if c >= 0xFFFF:
+                bmp = False
         total += t.n
         if t.n > longest:
             longest = t.n
@@ -1385,6 +1426,7 @@ def trigger_setup(table, fill, list keys not None, class_bits, trigger_bits):
     _tk_slot = slots
     _tk_mask = size - 1
     _tk_max = longest
+    _tk_bmp = bmp
     _tcls = tab
     _tcls_fill = fill
     _trig_ready = True
@@ -1404,7 +1446,13 @@ cdef inline uint16_t _tbits(Py_UCS4 c) except? 0xFFFF:
     return v
 
 
-cdef bint _teen_at(const Py_UCS4* cp, const uint16_t* tb, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
+# The code points a trigger pass reads: UCS4, or 16 bits (``_window_bits16``).
+ctypedef fused _code:
+    uint16_t
+    Py_UCS4
+
+
+cdef bint _teen_at(const _code* cp, const uint16_t* tb, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
     """A teencode key starts at ``i`` (after the start or a ``[^\\w]``) and ends at the end or before a ``[^\\w]``."""
     cdef uint64_t h = 0xCBF29CE484222325
     cdef Py_ssize_t length, slot, k, j, a
@@ -1462,6 +1510,13 @@ cdef int _trigger_pass(const Py_UCS4* cp, const uint16_t* tb, Py_ssize_t n) noex
         )
         if not (found & T_TEEN) and tb[i - 1] & TC_NW and _teen_at(cp, tb, n, i):
             found |= T_TEEN
+    return found | _found_bits(classes, ws, mark, rep, leet, spaced)
+
+
+cdef inline int _found_bits(unsigned int classes, unsigned int ws, unsigned int mark, unsigned int rep,
+                            unsigned int leet, unsigned int spaced) noexcept nogil:
+    """The trigger bits from a pass's accumulated classes and tests (each nonzero where it held somewhere)."""
+    cdef int found = 0
     if classes & TC_CONF:
         found |= T_CONF
     if classes & TC_EXOTIC:
@@ -1498,9 +1553,103 @@ cdef int _fill_trigger(const _unit* d, Py_ssize_t n, Py_UCS4* cp, uint16_t* tb) 
     return 0
 
 
+cdef int _fill_trigger16(const _unit* d, Py_ssize_t n, uint16_t* cp, uint16_t* tb) except -4:
+    """:func:`_fill_trigger` into 16-bit codes (U+FFFF and beyond as 0xFFFF, which no test compares with but the
+    repeat test: those of class ``TC_REP`` stop the fill with -2); -1 (nothing filled past it) at a lone
+    surrogate."""
+    cdef Py_ssize_t i
+    cdef Py_UCS4 c
+    cdef uint16_t v
+    for i in range(n):
+        c = d[i]
+        if _unit is not uint8_t:
+            if 0xD800 <= c <= 0xDFFF:
+                return -1
+        v = _tcls[c]
+        if v == UNKNOWN:
+            v = _tbits_fill(c)
+        if _unit is not uint8_t:
+            if c >= 0xFFFF:
+                if v & TC_REP:
+                    return -2
+                c = 0xFFFF
+        cp[i] = <uint16_t>c
+        tb[i] = v
+    return 0
+
+
+cdef int _window_bits16(Text* t, Py_ssize_t lo, Py_ssize_t hi) except -1:
+    """:func:`_window_bits` over 16-bit codes, the arithmetic tests in the vectorised ``_trigger16_c``: every test
+    compares a code with an ASCII one, or (the repeat test) codes of ``TC_REP`` letters with each other, and the
+    teencode keys are below U+FFFF (``_tk_bmp``), so the 16-bit codes give the same answers. -2 when the window
+    holds a code point of class ``TC_REP`` beyond U+FFFE (the caller then runs the UCS4 pass)."""
+    cdef uint16_t* tb
+    cdef uint16_t* cp
+    cdef uint16_t acc[6]
+    cdef uint16_t masks[9]
+    cdef Py_ssize_t i, n = hi - lo
+    cdef int filled, found
+    # one allocation: n + 3 codes, then the start, n classes, the end and two more
+    cp = <uint16_t*>PyMem_Malloc((n + 3) * sizeof(uint16_t) + (n + 4) * sizeof(uint16_t))
+    if cp == NULL:
+        raise MemoryError()
+    tb = cp + n + 3 + 1
+    try:
+        if t.kind == 1:
+            filled = _fill_trigger16(<const uint8_t*>t.data + lo, n, cp, tb)
+        elif t.kind == 2:
+            filled = _fill_trigger16(<const uint16_t*>t.data + lo, n, cp, tb)
+        else:
+            filled = _fill_trigger16(<const uint32_t*>t.data + lo, n, cp, tb)
+        if filled == -1:
+            return T_ALL
+        if filled < 0:
+            return -2
+        (tb - 1)[0] = TC_NLMN | TC_NW  # the start
+        tb[n] = TC_NLM | TC_NW  # the end
+        for i in range(n, n + 3):
+            cp[i] = 0xFFFF  # no code the tests compare with (nor a TC_REP letter)
+        tb[n + 1] = 0  # no class
+        tb[n + 2] = 0
+        masks[0] = TC_REP
+        masks[1] = TC_NLMN
+        masks[2] = TC_L0134
+        masks[3] = TC_M
+        masks[4] = TC_SEP
+        masks[5] = TC_L
+        masks[6] = TC_OTONE
+        masks[7] = TC_UTONE
+        masks[8] = TC_NLM
+        _trigger16_c(cp, tb, n, masks, acc)
+        found = _found_bits(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5])
+        for i in range(n):
+            if tb[i - 1] & TC_NW and _teen_at(cp, tb, n, i):
+                found |= T_TEEN
+                break
+        return found
+    finally:
+        PyMem_Free(cp)
+
+
 cdef int _window_bits(Text* t, Py_ssize_t lo, Py_ssize_t hi) except -1:
     """The trigger bits of the characters ``lo:hi`` of ``t`` as a text of their own (``T_ALL`` when they hold a
-    lone surrogate); ``0 <= lo <= hi <= t.n``."""
+    lone surrogate); ``0 <= lo <= hi <= t.n``. The 16-bit pass (``_window_bits16``) when it can take the window,
+    else the UCS4 one."""
+    cdef uint16_t* tb
+    cdef Py_UCS4* cp
+    cdef Py_ssize_t i, n = hi - lo
+    cdef int filled
+    if lo < 0 or hi > t.n or n < 0:
+        raise ValueError("a window outside the text")
+    if _tk_bmp:
+        filled = _window_bits16(t, lo, hi)
+        if filled != -2:
+            return filled
+    return _window_bits_ucs4(t, lo, hi)
+
+
+cdef int _window_bits_ucs4(Text* t, Py_ssize_t lo, Py_ssize_t hi) except -1:
+    """:func:`_window_bits` over UCS4 code points (``_trigger_pass``), for any window."""
     cdef uint16_t* tb
     cdef Py_UCS4* cp
     cdef Py_ssize_t i, n = hi - lo
@@ -1542,6 +1691,16 @@ def trigger_bits(str text not None) -> int:
         raise RuntimeError("moderation._ext._normalise.trigger_setup was not called")
     t = _text(text)
     return _window_bits(&t, 0, t.n)
+
+
+def trigger_bits_ucs4(str text not None) -> int:
+    """:func:`trigger_bits` always by the UCS4 pass (what it falls back on where the 16-bit one cannot go), for the
+    tests that hold the two passes to the same answers."""
+    cdef Text t
+    if not _trig_ready:
+        raise RuntimeError("moderation._ext._normalise.trigger_setup was not called")
+    t = _text(text)
+    return _window_bits_ucs4(&t, 0, t.n)
 
 
 # A resync after a difference is looked for up to this many characters ahead in either string, and needs this many

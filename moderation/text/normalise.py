@@ -1827,10 +1827,11 @@ def _normalise(text: str) -> Normalised:
         bits = _trigger_bits(buf.text)
     # One repair can expose another ("a.\u0301a": dropping the stray mark reveals dotted letters), so the
     # token-level stages run until nothing changes; three rounds are enough for anything but crafted input.
-    # Each stage runs only when the trigger scan of the current text says it could apply.
+    # Each stage runs only when the trigger scan of the current text says it could apply (so with no bit set, no
+    # round changes anything and none is run: most comments).
     checked = buf.text
     c = _compiled()
-    for _ in range(_MAX_ROUNDS):
+    for _ in range(_MAX_ROUNDS if bits else 0):
         before = buf.text
         if buf.text is not checked:
             bits, checked = _rescan(bits, checked, buf.text), buf.text
