@@ -11,6 +11,8 @@ when this extension is not built; the tests compare both):
 * :func:`lexicon_signals` -- the grouping of ``lexicon_signals`` (one signal per term and field, its spans in
   order, the signals ordered by field and first span), over the hits ``Lexicon.spans`` returns;
 * :func:`chars_from` -- for the personal-data detector: the distinct characters at or beyond a code point;
+* :func:`address_prefilter` -- for the personal-data detector: ``personal._address_hint().search`` and, when it
+  finds nothing, :func:`chars_from`, in one pass;
 * :func:`fold_single` -- ``identity.fold_with_offsets`` of a text whose characters each fold to at most one (the
   personal-data detector's address fold), the offsets as native integers.
 """
@@ -206,6 +208,95 @@ def chars_from(str text not None, Py_UCS4 limit):
     else:
         _beyond(<const uint32_t *>data, n, limit, out)
     return out
+
+
+cdef enum:
+    HINT_FIRST = 1  # folds to "," or to several characters: where a hint match starts
+    HINT_SKIP = 2  # folds to white space or nothing, or is white space
+    HINT_EMPTY = 4  # folds to nothing
+    HINT_MAX_MARKER = 64  # letters of one marker
+
+
+cdef inline uint32_t _hint_bits(Py_UCS4 cp, const uint32_t *table, Py_ssize_t limit) noexcept:
+    return table[cp] if <Py_ssize_t>cp < limit else 0
+
+
+cdef bint _marker_at(const char_t *data, Py_ssize_t n, Py_ssize_t pos, const uint32_t *table, Py_ssize_t limit,
+                     const unsigned char *letters, Py_ssize_t count) noexcept:
+    """Whether the marker of ``count`` letter bits matches at ``pos``: a character of each letter's class, any
+    characters that fold to nothing between two (none of them is in a letter's class, so no backtracking)."""
+    cdef Py_ssize_t j
+    for j in range(count):
+        if j:
+            while pos < n and (_hint_bits(<Py_UCS4>data[pos], table, limit) & HINT_EMPTY):
+                pos += 1
+        if pos >= n or not (_hint_bits(<Py_UCS4>data[pos], table, limit) & ((<uint32_t>1) << letters[j])):
+            return False
+        pos += 1
+    return True
+
+
+cdef bint _prefilter(const char_t *data, Py_ssize_t n, const uint32_t *table, Py_ssize_t limit,
+                     const unsigned char *markers, Py_ssize_t size, set beyond) except -1:
+    """:func:`address_prefilter` over the characters of one string kind: True at the first hint match; until then
+    each character at or beyond ``limit`` goes into ``beyond``."""
+    cdef Py_ssize_t i, r, q, k
+    cdef Py_UCS4 cp
+    for i in range(n):
+        cp = <Py_UCS4>data[i]
+        if <Py_ssize_t>cp >= limit:
+            beyond.add(chr(cp))
+            continue
+        if not (table[cp] & HINT_FIRST):
+            continue
+        r = i + 1
+        while r < n and (_hint_bits(<Py_UCS4>data[r], table, limit) & HINT_SKIP):
+            r += 1
+        for q in range(i + 1, r + 1):  # the skipped run may give back characters (a marker may start in it)
+            k = 0
+            while k < size:
+                if _marker_at(data, n, q, table, limit, markers + k + 1, markers[k]):
+                    return True
+                k += 1 + markers[k]
+    return False
+
+
+def address_prefilter(str text not None, bytes table not None, bytes markers not None, Py_ssize_t limit):
+    """``(True, None)`` when ``personal._address_hint().search(text)`` finds a match, else ``(False,
+    chars_from(text, limit))``, in one pass over ``text``.
+
+    ``table`` gives, as native ``uint32`` values, the class bits of each code point below ``limit`` (those of the
+    hint's classes; a code point at or beyond ``limit`` is in none): ``HINT_FIRST`` (1, the class a match starts
+    with), ``HINT_SKIP`` (2, the class repeated after it), ``HINT_EMPTY`` (4, what may stand between two letters of
+    a marker) and one bit per marker letter. ``markers`` holds each marker as its length and then its letters' bit
+    numbers (3 to 31). The hint is ``FIRST SKIP* (?:marker|...)`` with ``EMPTY*`` between the letters of a marker;
+    no ``EMPTY`` character may be in a letter's class (``personal`` checks it)."""
+    if limit < 0 or limit > 0x110000 or len(table) != limit * 4:
+        raise ValueError("table must give a uint32 for every code point below limit")
+    cdef const unsigned char *m = <const unsigned char *>PyBytes_AS_STRING(markers)
+    cdef Py_ssize_t size = len(markers), k = 0, j
+    while k < size:
+        if m[k] == 0 or m[k] > HINT_MAX_MARKER or k + 1 + m[k] > size:
+            raise ValueError("markers must be (length, letter bits) runs")
+        for j in range(k + 1, k + 1 + m[k]):
+            if m[j] < 3 or m[j] > 31:
+                raise ValueError("marker letters are bits 3 to 31")
+        k += 1 + m[k]
+    cdef const uint32_t *tab = <const uint32_t *>PyBytes_AS_STRING(table)
+    cdef set beyond = set()
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef Py_ssize_t n = len(text)
+    cdef bint found
+    if kind == 1:
+        found = _prefilter(<const uint8_t *>data, n, tab, limit, m, size, beyond)
+    elif kind == 2:
+        found = _prefilter(<const uint16_t *>data, n, tab, limit, m, size, beyond)
+    else:
+        found = _prefilter(<const uint32_t *>data, n, tab, limit, m, size, beyond)
+    if found:
+        return True, None
+    return False, beyond
 
 
 def fold_offsets(str text not None, bytes lut_bmp not None, object combining):

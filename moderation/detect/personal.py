@@ -226,29 +226,52 @@ _MARKERS = ("phuong", "xa", "thi tran", "p.", "quan", "huyen", "q.", "tp", "than
 
 
 @functools.cache
-def _address_hint() -> re.Pattern[str]:
-    """Return a pattern on the ORIGINAL text that every text whose fold :data:`_ADDRESS` matches also matches (when
-    all its characters are below the fold table's limit): a comma, then whatever folds to white space or nothing,
-    then one of the markers, letter by letter, each letter anything that folds to it (or to several characters).
-    Written for the standard ``re`` (classes as bitmaps: a few µs on a post)."""
+def _hint_classes() -> tuple[dict[str, frozenset[str]], frozenset[str], frozenset[str]]:
+    """The character classes of :func:`_address_hint`: for "," and each marker letter, what folds to it or to several
+    characters; what folds to white space or nothing (or is white space); what folds to nothing."""
     table = fold_table()
     folds = {chr(cp): table.get(cp, chr(cp)) for cp in range(FOLD_TABLE_LIMIT)}
     several = [c for c, f in folds.items() if len(f) > 1]
     by_fold: dict[str, list[str]] = {}
     for c, f in folds.items():
         by_fold.setdefault(f, []).append(c)
+    letters = {ch: frozenset([*by_fold.get(ch, []), *several]) for ch in sorted({",", *"".join(_MARKERS)})}
+    skip = frozenset(c for c, f in folds.items() if regex.fullmatch(r"\s*", f) or re.fullmatch(r"\s*", c))
+    return letters, skip, frozenset(by_fold.get("", []))
+
+
+@functools.cache
+def _address_hint() -> re.Pattern[str]:
+    """Return a pattern on the ORIGINAL text that every text whose fold :data:`_ADDRESS` matches also matches (when
+    all its characters are below the fold table's limit): a comma, then whatever folds to white space or nothing,
+    then one of the markers, letter by letter, each letter anything that folds to it (or to several characters).
+    Written for the standard ``re`` (classes as bitmaps: a few µs on a post)."""
+    letters, skip, empty = _hint_classes()
 
     def cls(chars: Iterable[str]) -> str:
         return "[" + "".join(re.escape(c) for c in sorted(set(chars))) + "]"
 
-    @functools.cache
-    def folds_to(want: str) -> str:
-        return cls([*by_fold.get(want, []), *several])
+    markers = "|".join(f"{cls(empty)}*".join(cls(letters[ch]) for ch in m) for m in _MARKERS)
+    return re.compile(f"{cls(letters[','])}{cls(skip)}*(?:{markers})")
 
-    empty = cls(by_fold.get("", []))
-    skip = cls(c for c, f in folds.items() if regex.fullmatch(r"\s*", f) or re.fullmatch(r"\s*", c))
-    markers = "|".join(f"{empty}*".join(folds_to(ch) for ch in m) for m in _MARKERS)
-    return re.compile(f"{folds_to(',')}{skip}*(?:{markers})")
+
+@functools.cache
+def _hint_table() -> tuple[bytes, bytes] | None:
+    """:func:`_address_hint` for :func:`_scan.address_prefilter`: the class bits of each code point below the fold
+    table's limit (1: the comma class, 2: the skipped class, 4: what folds to nothing, 8 and up: the marker
+    letters' classes) and the markers as (length, letter bits) runs. None when the compiled matcher would not be
+    exact: it reads the characters that fold to nothing between two letters greedily, so none may be in a letter's
+    class."""
+    letters, skip, empty = _hint_classes()
+    marker_letters = sorted(set("".join(_MARKERS)))
+    if len(marker_letters) > 29 or any(empty & letters[ch] for ch in marker_letters):  # pragma: no cover
+        return None
+    bit = {ch: 3 + k for k, ch in enumerate(marker_letters)}
+    bits = np.zeros(FOLD_TABLE_LIMIT, dtype=np.uint32)
+    for value, chars in [(1, letters[","]), (2, skip), (4, empty)] + [(1 << bit[ch], letters[ch]) for ch in bit]:
+        bits[[ord(c) for c in chars]] |= np.uint32(value)
+    markers = b"".join(bytes([len(m), *(bit[ch] for ch in m)]) for m in _MARKERS)
+    return bits.astype("=u4").tobytes(), markers
 
 
 _BEYOND_TABLE = re.compile(f"[{chr(FOLD_TABLE_LIMIT)}-\U0010ffff]")
@@ -268,6 +291,10 @@ def _inert(ch: str) -> bool:
 
 def _may_hold_address(text: str) -> bool:
     """Tell whether ``_ADDRESS`` may match the fold of ``text`` (False only when it cannot)."""
+    hint = _hint_table() if _s is not None else None
+    if hint is not None:  # the hint's search and the characters beyond the table in one compiled pass
+        found, beyond = _s.address_prefilter(text, *hint, FOLD_TABLE_LIMIT)
+        return found or not all(map(_inert, beyond))
     if _address_hint().search(text) is not None:
         return True
     # Characters beyond the table are not in the hint's classes: they pass when each is inert (emoji, CJK), which
@@ -429,6 +456,7 @@ class _Clock:
 
     def __init__(self, budget_s: float | None) -> None:
         _address_hint()  # built once per process, before the clock starts
+        _hint_table()
         self.budget_s = budget_s
         self.started = time.thread_time()
 
