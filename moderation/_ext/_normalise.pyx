@@ -15,7 +15,7 @@ from cpython.buffer cimport (
     PyBuffer_Release,
     PyObject_GetBuffer,
 )
-from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.unicode cimport Py_UNICODE_TOLOWER
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
@@ -919,54 +919,103 @@ def suspicious_tokens(str text not None) -> list:
         PyMem_Free(cls)
 
 
+cdef Py_ssize_t _space_runs(const _unit* d, Py_ssize_t n, Py_ssize_t** runs, Py_ssize_t* cap) except -1:
+    """The whitespace runs of ``d[:n]`` that ``collapse_spaces`` changes (two or more long, or one character other
+    than a space), as start/end pairs in ``runs[0]`` (grown with ``PyMem_Realloc``; ``cap`` pairs fit); their
+    number."""
+    cdef Py_ssize_t i = 0, j, k = 0
+    cdef Py_ssize_t* grown
+    while i < n:
+        if not (_bits(d[i]) & B_SP):
+            i += 1
+            continue
+        j = i + 1
+        while j < n and _bits(d[j]) & B_SP:
+            j += 1
+        if j - i > 1 or d[i] != 32:
+            if k == cap[0]:
+                grown = <Py_ssize_t*>PyMem_Realloc(runs[0], 4 * cap[0] * sizeof(Py_ssize_t))
+                if grown == NULL:
+                    raise MemoryError()
+                runs[0] = grown
+                cap[0] *= 2
+            runs[0][2 * k] = i
+            runs[0][2 * k + 1] = j
+            k += 1
+        i = j
+    return k
+
+
 def collapse_spaces(str text not None, const int64_t[::1] starts not None, const int64_t[::1] ends not None):
     """``_collapse_spaces``: a whitespace character that is not a space becomes one (its span unchanged); a run of
-    two or more becomes one space spanning the run. ``None`` when nothing changes."""
+    two or more becomes one space spanning the run. ``None`` when nothing changes. When no run is two or more long
+    the map does not change, and the arrays given are returned as they are (as the Python path does)."""
     cdef Text t = _ready_text(text)
-    cdef Py_ssize_t i, j, o = 0
-    cdef Py_UCS4 c
-    cdef bint changed = False
-    cdef Py_UCS4* buf
-    cdef int64_t[::1] out_s, out_e
+    cdef Py_ssize_t cap = 16, k, m, r, a, b, o = 0, pos = 0, total, seg
+    cdef Py_ssize_t* runs
+    cdef int64_t* out_s
+    cdef int64_t* out_e
+    cdef int64_t[::1] out_sv, out_ev
+    cdef list pieces
     if len(starts) != t.n or len(ends) != t.n:
         raise ValueError("offset map and text differ in length")
-    buf = _ucs4_buffer(t.n)
+    runs = <Py_ssize_t*>PyMem_Malloc(2 * cap * sizeof(Py_ssize_t))
+    if runs == NULL:
+        raise MemoryError()
     try:
-        out_s_arr = np.empty(t.n, dtype=np.int64)
-        out_e_arr = np.empty(t.n, dtype=np.int64)
-        out_s = out_s_arr
-        out_e = out_e_arr
-        i = 0
-        while i < t.n:
-            c = _at(&t, i)
-            if not (_bits(c) & B_SP):
-                buf[o] = c
-                out_s[o] = starts[i]
-                out_e[o] = ends[i]
-                o += 1
-                i += 1
-                continue
-            j = i + 1
-            while j < t.n and _bits(_at(&t, j)) & B_SP:
-                j += 1
-            if j - i == 1:
-                if c != 32:
-                    changed = True
-                buf[o] = 32
-                out_s[o] = starts[i]
-                out_e[o] = ends[i]
-            else:
-                changed = True
-                buf[o] = 32
-                out_s[o] = starts[i]
-                out_e[o] = ends[j - 1]
-            o += 1
-            i = j
-        if not changed:
+        if t.kind == 1:
+            m = _space_runs(<const uint8_t*>t.data, t.n, &runs, &cap)
+        elif t.kind == 2:
+            m = _space_runs(<const uint16_t*>t.data, t.n, &runs, &cap)
+        else:
+            m = _space_runs(<const uint32_t*>t.data, t.n, &runs, &cap)
+        if m == 0:
             return None
-        return _from_ucs4(buf, o), out_s_arr[:o].copy(), out_e_arr[:o].copy()
+        # the text: the stretches between the runs, each run one space
+        pieces = []
+        total = t.n
+        for r in range(m):
+            a = runs[2 * r]
+            b = runs[2 * r + 1]
+            if not (pos <= a < b <= t.n):
+                raise ValueError("the text changed while it was read")
+            pieces.append(text[pos:a])
+            pieces.append(" ")
+            total -= b - a - 1
+            pos = b
+        pieces.append(text[pos:])
+        out = "".join(pieces)
+        if total == t.n:  # one character for one: the map as it was
+            return out, starts.base, ends.base
+        # the map: every stretch copied, every run one entry spanning it (total >= 1: a run's own space)
+        out_s_arr = np.empty(total, dtype=np.int64)
+        out_e_arr = np.empty(total, dtype=np.int64)
+        out_sv = out_s_arr
+        out_ev = out_e_arr
+        out_s = &out_sv[0]
+        out_e = &out_ev[0]
+        pos = 0
+        for r in range(m):
+            a = runs[2 * r]
+            b = runs[2 * r + 1]
+            seg = a - pos
+            if o + seg + 1 > total:
+                raise ValueError("the text changed while it was read")
+            memcpy(&out_s[o], &starts[pos], seg * sizeof(int64_t))
+            memcpy(&out_e[o], &ends[pos], seg * sizeof(int64_t))
+            o += seg
+            out_s[o] = starts[a]
+            out_e[o] = ends[b - 1]
+            o += 1
+            pos = b
+        seg = t.n - pos
+        if o + seg != total:
+            raise ValueError("the text changed while it was read")
+        memcpy(&out_s[o], &starts[pos], seg * sizeof(int64_t))
+        memcpy(&out_e[o], &ends[pos], seg * sizeof(int64_t))
+        return out, out_s_arr, out_e_arr
     finally:
-        PyMem_Free(buf)
+        PyMem_Free(runs)
 
 
 def teencode_hits(str text not None, Py_ssize_t size, list flat not None, list keys not None):
@@ -1328,6 +1377,9 @@ cdef Py_ssize_t _tk_mask = 0
 cdef Py_ssize_t _tk_max = 0
 # Every key's code points are below U+FFFF: the keys are then probed in the 16-bit codes of ``_window_bits16``.
 cdef bint _tk_bmp = False
+# Every key's code points are ``\w`` (none of class ``TC_NW``): a key then starts at a word character and ends at
+# the first ``[^\w]`` after it (or the end), so ``_teen_at`` probes that one length only.
+cdef bint _tk_words = False
 
 
 def trigger_ready() -> bool:
@@ -1343,6 +1395,7 @@ def trigger_setup(table, fill, list keys not None, class_bits, trigger_bits):
     and the teencode keys (non-empty, no lone surrogate). ``class_bits`` and ``trigger_bits`` are the values of
     ``_TC_*`` and ``_T_*`` in normalise.py, checked against this module's."""
     global _tcls, _tcls_fill, _trig_ready, _tk_chars, _tk_off, _tk_hash, _tk_slot, _tk_mask, _tk_max, _tk_bmp
+    global _tk_words
     cdef uint16_t[::1] tab
     cdef Py_ssize_t nkeys, total = 0, k, i, size = 16, slot, longest = 0
     cdef Text t
@@ -1353,6 +1406,8 @@ def trigger_setup(table, fill, list keys not None, class_bits, trigger_bits):
     cdef uint64_t* hashes = NULL
     cdef Py_ssize_t* slots = NULL
     cdef bint bmp = True
+    cdef bint words = True
+    cdef long v
     if tuple(class_bits) != (TC_CONF, TC_REP, TC_NLMN, TC_L0134, TC_M, TC_SEP, TC_L, TC_TONED, TC_OTONE, TC_UTONE,
                              TC_NLM, TC_NW, TC_WSX, TC_EXOTIC):
         raise ValueError("trigger class bits differ from the compiled module's")
@@ -1381,6 +1436,17 @@ def trigger_setup(table, fill, list keys not None, class_bits, trigger_bits):
             longest = t.n
     if _trig_ready:  # set once (a second thread may be using the tables); the arguments were checked all the same
         return
+    for key in keys:  # whether every key is ``\w`` only, by the classes the scan reads (filled where need be)
+        t = _text(key)
+        for i in range(t.n):
+            c = _at(&t, i)
+            v = tab[c]
+            if v == UNKNOWN:
+                v = fill(<long>c)
+                if not 0 <= v < UNKNOWN:
+                    raise ValueError("a trigger class fill out of range")
+            if v & TC_NW:
+                words = False
     while size < 4 * nkeys:
         size *= 2
     try:
@@ -1427,6 +1493,7 @@ def trigger_setup(table, fill, list keys not None, class_bits, trigger_bits):
     _tk_mask = size - 1
     _tk_max = longest
     _tk_bmp = bmp
+    _tk_words = words
     _tcls = tab
     _tcls_fill = fill
     _trig_ready = True
@@ -1474,6 +1541,8 @@ cdef bint _teen_at(const _code* cp, const uint16_t* tb, Py_ssize_t n, Py_ssize_t
                     if j == length:
                         return True
             slot = (slot + 1) & _tk_mask
+        if _tk_words:  # a longer key would hold this ``[^\w]`` (or run past the end)
+            return False
     return False
 
 
@@ -1623,7 +1692,8 @@ cdef int _window_bits16(Text* t, Py_ssize_t lo, Py_ssize_t hi) except -1:
         _trigger16_c(cp, tb, n, masks, acc)
         found = _found_bits(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5])
         for i in range(n):
-            if tb[i - 1] & TC_NW and _teen_at(cp, tb, n, i):
+            # a word start (with ``_tk_words``, a key starts at a word character)
+            if tb[i - 1] & TC_NW and not (_tk_words and tb[i] & TC_NW) and _teen_at(cp, tb, n, i):
                 found |= T_TEEN
                 break
         return found
