@@ -13,7 +13,7 @@ cimport cython
 from cpython.unicode cimport PyUnicode_AsUCS4
 from libc.math cimport exp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, qsort, realloc
+from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.string cimport memcmp, memcpy, memset
 
 import numpy as np
@@ -23,10 +23,11 @@ cdef extern from *:
 
 cdef extern from "sys/mman.h":
     int madvise(void *addr, size_t length, int advice) nogil
+    void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset) nogil
+    int munmap(void *addr, size_t length) nogil
     int MADV_HUGEPAGE
-
-cdef extern from "stdlib.h":
-    int posix_memalign(void **memptr, size_t alignment, size_t size) nogil
+    int PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS
+    void *MAP_FAILED
 
 cdef extern from "Python.h":
     bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
@@ -37,6 +38,11 @@ cdef extern from "Python.h":
 # The bounds and layout of offensive._Weights.
 cdef enum:
     HUGE = 1 << 21
+    # Slots of a new bigram and trigram table (address space; the kernel zeroes its pages when first touched): what a
+    # worker holds after a few hundred posts (real posts bring ~100 new bigrams and trigrams each at first), so
+    # the tables are not rehashed, and fresh pages zeroed, over and over while it warms up.
+    PAIRS_START = 1 << 18  # 6 MB
+    TRIS_START = 1 << 19  # 12 MB
     PF = 16
     ROOT_TAB = 0x300
     DENSE_MAX = 1 << 22  # entries of the lexicon trie's dense edge table (16 MB); past it, the hash table only
@@ -210,36 +216,64 @@ cdef void *_resize(void *p, size_t size) except NULL:
 
 
 cdef void *_table_alloc(size_t size) except NULL:
-    """Memory for a hash table: from 2 MB up on 2 MB boundaries and marked for huge pages (the tables are read at
-    random; with 4 KB pages most reads would miss the TLB too)."""
-    cdef void *p = NULL
-    if size >= HUGE:
-        size = (size + HUGE - 1) // HUGE * HUGE
-        if posix_memalign(&p, HUGE, size) != 0:
-            p = NULL
-        elif p != NULL:
-            madvise(p, size, MADV_HUGEPAGE)
-    else:
-        p = malloc(size)
-    if p == NULL:
+    """Zeroed memory for a hash table (a zero key is an empty slot, so a new table needs no filling pass): from 2 MB
+    up its own mapping on 2 MB boundaries, marked for huge pages (the tables are read at random; with 4 KB pages
+    most reads would miss the TLB too), whose pages the kernel zeroes only when first touched. Release it with
+    :func:`_table_free` of the same size."""
+    cdef char *p
+    cdef size_t head, span
+    if size < HUGE:
+        p = <char *>calloc(1, size)
+        if p == NULL:
+            raise MemoryError()
+        return p
+    size = (size + HUGE - 1) // HUGE * HUGE
+    span = size + HUGE
+    p = <char *>mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    if <void *>p == MAP_FAILED:
         raise MemoryError()
+    # keep the 2 MB-aligned ``size`` bytes of the mapping, give back the rest
+    head = (HUGE - (<size_t>p) % HUGE) % HUGE
+    if head:
+        munmap(p, head)
+    if span - head - size:
+        munmap(p + head + size, span - head - size)
+    p += head
+    madvise(p, size, MADV_HUGEPAGE)
     return p
 
 
+cdef void _table_free(void *p, size_t size) noexcept:
+    """Release a table of ``size`` bytes from :func:`_table_alloc` (NULL: nothing)."""
+    if p == NULL:
+        return
+    if size < HUGE:
+        free(p)
+    else:
+        munmap(p, (size + HUGE - 1) // HUGE * HUGE)
+
+
 cdef struct PairSlot:
-    int64_t key  # -1: empty
+    uint64_t key  # the bigram's key + 1 (see Engine._pair); 0: empty
     float w0  # b- (token model)
     float w1  # b+ (token model)
     float w2  # B (document model)
 
 
 cdef struct TriSlot:
-    int64_t key  # -1: empty
+    uint64_t key  # the trigram's key + 1 (see Engine._tri_pair); 0: empty
     float w  # t: (token model)
     # the weights of the trigram's first pair (as its PairSlot holds them), so a known trigram is one random read
     float p0
     float p1
     float p2
+
+
+cdef struct WordSlot:
+    # a slot of the word table, all a lookup compares (one 16-byte read) but the code points themselves
+    uint64_t h  # the word's _hash_cps
+    uint32_t idn  # its id | its length << 24 (length 1..MAX_WORD_CHARS, so 0: an empty slot)
+    uint32_t koff  # where its code points start in Engine.keys (< VOCAB_MAX * MAX_WORD_CHARS < 2**32)
 
 
 cdef struct Hit:
@@ -267,6 +301,18 @@ cdef inline bint _same_cps(const uint32_t *a, const uint32_t *b, Py_ssize_t n) n
         if a[i] != b[i]:
             return False
     return True
+
+
+cdef inline void _put_word(
+    WordSlot *table, Py_ssize_t cap, uint64_t h, int32_t wid, Py_ssize_t n, int64_t koff
+) noexcept nogil:
+    """Put word ``wid`` (hash ``h``, ``n`` code points at ``keys + koff``) into the first free slot from its own."""
+    cdef Py_ssize_t slot = <Py_ssize_t>(h & <uint64_t>(cap - 1))
+    while table[slot].idn != 0:
+        slot = (slot + 1) & (cap - 1)
+    table[slot].h = h
+    table[slot].idn = <uint32_t>wid | (<uint32_t>n << 24)
+    table[slot].koff = <uint32_t>koff
 
 
 cdef inline uint64_t _hash_cps(const uint32_t *p, Py_ssize_t n) noexcept nogil:
@@ -319,7 +365,7 @@ cdef class Engine:
     cdef uint32_t p_len[9]
     # words
     cdef Py_ssize_t nwords, id_cap, wcap, keys_len, keys_cap, fb_len, fb_cap
-    cdef int32_t *wslot
+    cdef WordSlot *wslot
     cdef uint64_t *whash
     cdef int64_t *koff
     cdef int32_t *klen
@@ -517,8 +563,8 @@ cdef class Engine:
         free(self.c_bp)
         free(self.c_B)
         free(self.c_t)
-        free(self.pairs)
-        free(self.tris)
+        _table_free(self.pairs, self.pcap * sizeof(PairSlot))
+        _table_free(self.tris, self.tcap * sizeof(TriSlot))
         free(self.cps)
         free(self.ts)
         free(self.te)
@@ -569,8 +615,8 @@ cdef class Engine:
         self.npairs = 0
         self.ntris = 0
         self._set_wcap(1024)
-        self._set_pcap(4096)
-        self._set_tcap(4096)
+        self._set_pcap(PAIRS_START)
+        self._set_tcap(TRIS_START)
         s_key[0], s_key[1], s_key[2] = 60, 115, 62  # <s>
         e_key[0], e_key[1], e_key[2], e_key[3] = 60, 47, 115, 62  # </s>
         self.S = self._add_word(s_key, 3, _hash_cps(s_key, 3), "<s>")
@@ -581,58 +627,50 @@ cdef class Engine:
         return self.nwords, self.npairs, self.ntris
 
     cdef int _set_wcap(self, Py_ssize_t cap) except -1:
-        cdef Py_ssize_t i, slot
-        cdef int32_t *ws = <int32_t *>malloc(cap * sizeof(int32_t))
+        """A word table of ``cap`` slots (a power of two) with the ``nwords`` words held."""
+        cdef Py_ssize_t i
+        cdef WordSlot *ws = <WordSlot *>calloc(cap, sizeof(WordSlot))
         if ws == NULL:
             raise MemoryError()
-        for i in range(cap):
-            ws[i] = -1
         for i in range(self.nwords):
-            slot = <Py_ssize_t>(self.whash[i] & <uint64_t>(cap - 1))
-            while ws[slot] != -1:
-                slot = (slot + 1) & (cap - 1)
-            ws[slot] = <int32_t>i
+            _put_word(ws, cap, self.whash[i], <int32_t>i, self.klen[i], self.koff[i])
         free(self.wslot)
         self.wslot = ws
         self.wcap = cap
         return 0
 
     cdef int _set_pcap(self, Py_ssize_t cap) except -1:
+        """A bigram table of ``cap`` slots (a power of two) with the bigrams held (none after :meth:`reset`)."""
         cdef Py_ssize_t i, slot
-        cdef int shift = 64
-        cdef Py_ssize_t c = cap
         cdef PairSlot *old = self.pairs
         cdef Py_ssize_t old_cap = self.pcap
         cdef PairSlot *ps = <PairSlot *>_table_alloc(cap * sizeof(PairSlot))
-        for i in range(cap):
-            ps[i].key = -1
         if self.npairs:
             for i in range(old_cap):
-                if old[i].key >= 0:
+                if old[i].key != 0:
                     slot = self._pslot(old[i].key, cap)
-                    while ps[slot].key != -1:
+                    while ps[slot].key != 0:
                         slot = (slot + 1) & (cap - 1)
                     ps[slot] = old[i]
-        free(old)
+        _table_free(old, old_cap * sizeof(PairSlot))
         self.pairs = ps
         self.pcap = cap
         return 0
 
     cdef int _set_tcap(self, Py_ssize_t cap) except -1:
+        """A trigram table of ``cap`` slots (a power of two) with the trigrams held (none after :meth:`reset`)."""
         cdef Py_ssize_t i, slot
         cdef TriSlot *old = self.tris
         cdef Py_ssize_t old_cap = self.tcap
         cdef TriSlot *ts = <TriSlot *>_table_alloc(cap * sizeof(TriSlot))
-        for i in range(cap):
-            ts[i].key = -1
         if self.ntris:
             for i in range(old_cap):
-                if old[i].key >= 0:
+                if old[i].key != 0:
                     slot = self._pslot(old[i].key, cap)
-                    while ts[slot].key != -1:
+                    while ts[slot].key != 0:
                         slot = (slot + 1) & (cap - 1)
                     ts[slot] = old[i]
-        free(old)
+        _table_free(old, old_cap * sizeof(TriSlot))
         self.tris = ts
         self.tcap = cap
         return 0
@@ -775,8 +813,9 @@ cdef class Engine:
             c = self.next_sibling[c]
         return c
 
-    cdef inline Py_ssize_t _pslot(self, int64_t key, Py_ssize_t cap) noexcept nogil:
-        return <Py_ssize_t>(_mix(<uint64_t>key * GOLDEN) & <uint64_t>(cap - 1))
+    cdef inline Py_ssize_t _pslot(self, uint64_t key, Py_ssize_t cap) noexcept nogil:
+        """The first slot of a bigram (trigram) table of ``cap`` slots for the stored key ``key``."""
+        return <Py_ssize_t>(_mix(key * GOLDEN) & <uint64_t>(cap - 1))
 
     cdef int _room(self, Py_ssize_t words) except -1:
         """``_Weights.room``: clear the tables when ``words`` new words (and bigrams, trigrams) might not fit."""
@@ -893,10 +932,7 @@ cdef class Engine:
         if self.nwords * 2 > self.wcap:
             self._set_wcap(self.wcap * 2)
         else:
-            slot = <Py_ssize_t>(h & <uint64_t>(self.wcap - 1))
-            while self.wslot[slot] != -1:
-                slot = (slot + 1) & (self.wcap - 1)
-            self.wslot[slot] = wid
+            _put_word(self.wslot, self.wcap, h, wid, n, self.koff[wid])
         return wid
 
     cdef inline int32_t _word_id(self, const uint32_t *p, Py_ssize_t n) except -1:
@@ -908,40 +944,48 @@ cdef class Engine:
     cdef inline int32_t _word_id_h(self, const uint32_t *p, Py_ssize_t n, uint64_t h) except -1:
         """:meth:`_word_id` of a word already cut at MAX_WORD_CHARS, ``h`` its ``_hash_cps``."""
         cdef Py_ssize_t slot
-        cdef int32_t wid
+        cdef const WordSlot *s
+        cdef uint32_t idn = <uint32_t>n << 24
         slot = <Py_ssize_t>(h & <uint64_t>(self.wcap - 1))
         while True:
-            wid = self.wslot[slot]
-            if wid == -1:
+            s = &self.wslot[slot]
+            if s.idn == 0:
                 return self._add_word(p, n, h, None)
-            if self.whash[wid] == h and self.klen[wid] == n and _same_cps(self.keys + self.koff[wid], p, n):
-                return wid
+            if s.h == h and (s.idn & 0xFF000000u) == idn and _same_cps(self.keys + s.koff, p, n):
+                return <int32_t>(s.idn & 0xFFFFFFu)
             slot = (slot + 1) & (self.wcap - 1)
 
     cdef inline void _prefetch_word(self, uint64_t h) noexcept:
-        """Prefetch the entry (hash, key offset and length, weight columns) of the word in the first slot of hash
-        ``h`` (the usual place of the word of that hash)."""
-        cdef int32_t wid = self.wslot[h & <uint64_t>(self.wcap - 1)]
-        if wid >= 0:
-            __builtin_prefetch(&self.whash[wid])
-            __builtin_prefetch(&self.koff[wid])
-            __builtin_prefetch(&self.klen[wid])
+        """Prefetch the code points and the weight columns of the word in the first slot of hash ``h`` (the usual
+        place of the word of that hash; the slot itself was asked for earlier)."""
+        cdef const WordSlot *s = &self.wslot[h & <uint64_t>(self.wcap - 1)]
+        cdef uint32_t wid
+        if s.idn != 0:
+            wid = s.idn & 0xFFFFFFu
+            __builtin_prefetch(self.keys + s.koff)
             __builtin_prefetch(self.cols + wid * NCOLS)
             __builtin_prefetch(self.cols + wid * NCOLS + NCOLS - 1)
 
     cdef inline void _prefetch(self, const int32_t *x, Py_ssize_t i, Py_ssize_t m) noexcept:
         """Prefetch the table slot :meth:`_linear` reads first at step ``i``: the trigram from x[i + 1] (i < m, v2),
         else the pair (x[i + 1], x[i + 2])."""
-        cdef int64_t key = ((<int64_t>x[i + 1]) << ID_BITS) | x[i + 2]
+        cdef uint64_t key = ((<uint64_t>x[i + 1]) << ID_BITS) | <uint64_t>x[i + 2]
+        cdef const char *at
+        # a 24-byte slot can straddle two cache lines: ask for both ends
         if self.v2 and i < m:
-            key = (key << ID_BITS) | x[i + 3]
-            __builtin_prefetch(&self.tris[self._pslot(key, self.tcap)])
+            key = (key << ID_BITS) | <uint64_t>x[i + 3]
+            at = <const char *>&self.tris[self._pslot(key + 1, self.tcap)]
+            __builtin_prefetch(at)
+            __builtin_prefetch(at + sizeof(TriSlot) - 1)
         else:
-            __builtin_prefetch(&self.pairs[self._pslot(key, self.pcap)])
+            at = <const char *>&self.pairs[self._pslot(key + 1, self.pcap)]
+            __builtin_prefetch(at)
+            __builtin_prefetch(at + sizeof(PairSlot) - 1)
 
     cdef inline PairSlot *_pair(self, int32_t a, int32_t b) except NULL:
-        """The bigram (a, b)'s weights, computed when new (``_Weights._add_pairs``)."""
-        cdef int64_t key = ((<int64_t>a) << ID_BITS) | b
+        """The bigram (a, b)'s weights, computed when new (``_Weights._add_pairs``). Its slot holds the key
+        ``(a << ID_BITS | b) + 1`` (never 0, the empty slot's)."""
+        cdef uint64_t key = (((<uint64_t>a) << ID_BITS) | <uint64_t>b) + 1
         cdef Py_ssize_t slot = self._pslot(key, self.pcap)
         cdef PairSlot *s
         cdef const uint8_t *fb
@@ -950,7 +994,7 @@ cdef class Engine:
             s = &self.pairs[slot]
             if s.key == key:
                 return s
-            if s.key == -1:
+            if s.key == 0:
                 break
             slot = (slot + 1) & (self.pcap - 1)
         fb = self.fb + self.fboff[b]
@@ -969,8 +1013,9 @@ cdef class Engine:
         """``tw[i]``: the trigram (a, b, c)'s weight, computed when new (``_Weights._add_tris``); ``pw0..2[i]``: the
         pair (a, b)'s weights (:meth:`_pair`), kept in the trigram's slot. A trigram is added to its table only
         after its pair has been looked up (and added) and the tables are only ever dropped together, so the pairs
-        added are those of a lookup at every step."""
-        cdef int64_t key = ((<int64_t>a) << (2 * ID_BITS)) | ((<int64_t>b) << ID_BITS) | c
+        added are those of a lookup at every step. Its slot holds the key ``(a << 2 * ID_BITS | b << ID_BITS | c) +
+        1`` (never 0, the empty slot's)."""
+        cdef uint64_t key = (((<uint64_t>a) << (2 * ID_BITS)) | ((<uint64_t>b) << ID_BITS) | <uint64_t>c) + 1
         cdef Py_ssize_t slot = self._pslot(key, self.tcap)
         cdef TriSlot *s
         cdef PairSlot *p
@@ -983,7 +1028,7 @@ cdef class Engine:
                 self.pw2[i] = <double>s.p2
                 self.tw[i] = <double>s.w
                 return 0
-            if s.key == -1:
+            if s.key == 0:
                 break
             slot = (slot + 1) & (self.tcap - 1)
         p = self._pair(a, b)  # may move the pair table, not this one
