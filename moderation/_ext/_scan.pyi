@@ -10,6 +10,23 @@ def lexicon_signals(
     kind: str,
     detector: str,
 ) -> list[Any]: ...
+def lexicon_few(
+    pids: list[int],
+    ends: list[int],
+    shift: int,
+    lengths: list[int],
+    ids: list[tuple[str, ...]],
+    n_acc: int,
+    same: bool,
+    split: int,
+    text: str,
+    folded: str,
+    tb: bytes,
+    fb: bytes,
+    limit: int,
+    starts: Any,
+    ends_map: Any,
+) -> dict[tuple[int, int], tuple[str, ...]]: ...
 def chars_from(text: str, limit: int) -> set[str]: ...
 def address_prefilter(text: str, table: bytes, markers: bytes, limit: int) -> tuple[bool, set[str] | None]: ...
 def fold_offsets(text: str, lut_bmp: bytes, combining: Callable[[str], int]) -> bytes | None: ...

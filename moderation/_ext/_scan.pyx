@@ -10,6 +10,9 @@ when this extension is not built; the tests compare both):
   integers, when a match must be mapped back;
 * :func:`lexicon_signals` -- the grouping of ``lexicon_signals`` (one signal per term and field, its spans in
   order, the signals ordered by field and first span), over the hits ``Lexicon.spans`` returns;
+* :func:`lexicon_few` -- the per-hit loop of ``Lexicon.spans`` for a text with few raw hits: what
+  ``_rules.lexicon_hits`` gives, with each byte offset counted to its character (no byte-to-character map of
+  the whole text) and ``Normalised.to_original`` read from its arrays;
 * :func:`chars_from` -- for the personal-data detector: the distinct characters at or beyond a code point;
 * :func:`address_prefilter` -- for the personal-data detector: ``personal._address_hint().search`` and, when it
   finds nothing, :func:`chars_from`, in one pass;
@@ -20,8 +23,16 @@ when this extension is not built; the tests compare both):
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from cpython.unicode cimport PyUnicode_4BYTE_KIND, PyUnicode_DATA, PyUnicode_FromKindAndData, PyUnicode_KIND
+from cpython.unicode cimport (
+    Py_UNICODE_ISALNUM,
+    PyUnicode_4BYTE_KIND,
+    PyUnicode_DATA,
+    PyUnicode_FromKindAndData,
+    PyUnicode_KIND,
+)
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
+
+import numpy as np
 
 ctypedef fused char_t:
     uint8_t
@@ -377,3 +388,143 @@ def fold_single(str text not None, bytes points not None, bytes lengths not None
     if kind == 2:
         return _single_fold(<const uint16_t *>data, n, p, l, limit, high_fold)
     return _single_fold(<const uint32_t *>data, n, p, l, limit, high_fold)
+
+
+cdef struct _Cursor:
+    Py_ssize_t pos  # a byte offset ...
+    Py_ssize_t leads  # ... and the count of UTF-8 lead bytes before it
+
+
+cdef inline Py_ssize_t _leads_before(const unsigned char *p, _Cursor *c, Py_ssize_t to) noexcept:
+    """The count of UTF-8 lead bytes (not ``10xxxxxx``) in ``p[:to]``, counted from the cursor's offset (forwards or
+    backwards), which then moves to ``to``."""
+    cdef Py_ssize_t i, k = c.leads
+    if to >= c.pos:
+        for i in range(c.pos, to):
+            k += (p[i] & 0xC0) != 0x80
+    else:
+        for i in range(to, c.pos):
+            k -= (p[i] & 0xC0) != 0x80
+    c.pos = to
+    c.leads = k
+    return k
+
+
+cdef inline bint _word_char(str s, Py_ssize_t i):
+    cdef Py_UCS4 ch = s[i]
+    return ch == 0x5F or Py_UNICODE_ISALNUM(ch)
+
+
+def lexicon_few(list pids not None, list ends not None, Py_ssize_t shift, list lengths not None, list ids not None,
+                Py_ssize_t n_acc, bint same, Py_ssize_t split, str text not None, str folded not None,
+                bytes tb not None, bytes fb not None, Py_ssize_t limit, starts, ends_map):
+    """``_rules.lexicon_hits(pids, ends, shift, lengths, ids, n_acc, same, split, text, folded, tb, fb, limit,
+    n.to_original)`` with ``starts``/``ends_map`` the arrays of the ``Normalised`` ``n`` (``n.starts``, ``n.ends``):
+    the per-hit loop of ``Lexicon.spans`` for few raw hits (region, map to characters, whole-syllable check, the
+    per-form limit, then ``{n.to_original(start, end): ids}``). A byte offset's character is the count of lead
+    bytes before it, counted from the previous hit's (the reference maps every byte of the text first); the
+    original span is read from the arrays as ``Normalised.to_original`` reads it. ``tb``/``fb`` are the UTF-8 of
+    ``text``/``folded`` (``len(folded)`` must equal ``len(text)``); an offset outside them raises ValueError."""
+    cdef Py_ssize_t size = len(text), n = len(pids), i, pid, end_b, start_b, start, end, a, b, lo, hi
+    cdef Py_ssize_t n_forms = len(lengths), n_tb = len(tb), n_fb = len(fb)
+    cdef bint ascii_text = split == size
+    cdef bint folded_ident = n_fb == size
+    cdef const unsigned char *tp = <const unsigned char *>PyBytes_AS_STRING(tb)
+    cdef const unsigned char *fp = <const unsigned char *>PyBytes_AS_STRING(fb)
+    cdef _Cursor tc, fc
+    cdef Py_ssize_t *kept = NULL
+    cdef dict out = {}
+    cdef str haystack
+    cdef const int64_t[:] st
+    cdef const int64_t[:] en
+    if len(folded) != size:
+        raise ValueError("folded text of another length")
+    if len(ends) != n or len(ids) != n_forms:
+        raise ValueError("one end per hit and one id tuple per form")
+    try:
+        st = starts
+        en = ends_map
+    except (TypeError, ValueError):  # not int64 arrays: through Python
+        st = np.asarray(starts, dtype=np.int64)
+        en = np.asarray(ends_map, dtype=np.int64)
+    if st.shape[0] < size or en.shape[0] < size:
+        raise ValueError("starts and ends must be as long as text")
+    tc.pos = tc.leads = fc.pos = fc.leads = 0
+    try:
+        if limit < n:
+            kept = <Py_ssize_t *>PyMem_Malloc(n_forms * sizeof(Py_ssize_t) + 1)
+            if kept == NULL:
+                raise MemoryError()
+            for i in range(n_forms):
+                kept[i] = 0
+        for i in range(n):
+            pid = pids[i]
+            if pid < 0 or pid >= n_forms:
+                raise ValueError("a pattern index beyond the forms")
+            if kept != NULL and kept[pid] >= limit:
+                continue
+            end_b = <Py_ssize_t>ends[i] + shift
+            start_b = end_b - <Py_ssize_t>lengths[pid]
+            if not same:
+                if pid < n_acc:
+                    if end_b > split:
+                        continue  # an accented form found in the folded part
+                else:
+                    if start_b <= split:
+                        continue  # a folded form found in the accented part
+                    start_b -= split + 1
+                    end_b -= split + 1
+            if pid < n_acc or same:
+                haystack = text
+                if start_b < 0 or end_b <= start_b or end_b > n_tb:
+                    raise ValueError("a hit beyond the text's bytes")
+                if ascii_text:
+                    start, end = start_b, end_b
+                else:  # the reference's map: start = map[start_b], end = map[end_b - 1] + 1
+                    start = _leads_before(tp, &tc, start_b + 1) - 1
+                    end = _leads_before(tp, &tc, end_b)
+            else:
+                haystack = folded
+                if start_b < 0 or end_b <= start_b or end_b > n_fb:
+                    raise ValueError("a hit beyond the folded text's bytes")
+                if folded_ident:
+                    start, end = start_b, end_b
+                else:
+                    start = _leads_before(fp, &fc, start_b + 1) - 1
+                    end = _leads_before(fp, &fc, end_b)
+            if start < 0 or end > size:
+                raise ValueError("a hit beyond the text")
+            if start > 0 and _word_char(haystack, start - 1):
+                continue
+            if end < size and _word_char(haystack, end):
+                continue
+            if kept != NULL:
+                kept[pid] += 1
+            # Normalised.to_original(start, end)
+            a = start if start < size else size
+            b = end if end > a else a
+            if b > size:
+                b = size
+            if a == b:
+                if a < size:
+                    lo = st[a]
+                elif size:
+                    lo = en[size - 1]
+                else:
+                    lo = 0
+                hi = lo
+            else:
+                lo = st[a]
+                hi = en[b - 1]
+                if hi < lo:
+                    hi = lo
+            key = (lo, hi)
+            mine = ids[pid]
+            got = out.get(key)
+            if got is None:
+                out[key] = mine  # already sorted
+            elif got != mine:
+                out[key] = tuple(sorted({*got, *mine}))
+    finally:
+        PyMem_Free(kept)
+    return out

@@ -32,6 +32,12 @@ try:  # the compiled loops (moderation/_ext/_rules.pyx); without them the Python
 except ImportError:  # pragma: no cover - depends on the build
     _c = None
 
+_s: Any
+try:  # the per-hit loop without a byte-to-character map of the whole text (moderation/_ext/_scan.pyx)
+    from moderation._ext import _scan as _s
+except ImportError:  # pragma: no cover - depends on the build
+    _s = None
+
 _hs: Any
 try:  # pragma: no cover - depends on the platform
     import hyperscan as _hs
@@ -275,6 +281,26 @@ class Lexicon:
             return self._spans_vectorised(n, pids, ends + shift, tb, fb, same=same, per_form_limit=per_form_limit)
         # Few hits (most texts): Python lists, no numpy.
         pid_list, end_list = flat[0::2], flat[1::2]
+        if _s is not None and _c is not None and len(folded) == len(text):  # no byte map of the whole text
+            # (``_c`` gates both compiled loops: without it the Python loop below runs, as the tests compare)
+            few: dict[tuple[int, int], tuple[str, ...]] = _s.lexicon_few(
+                pid_list,
+                end_list,
+                shift,
+                self._lengths,
+                self._ids,
+                self._n_accented,
+                same,
+                split,
+                text,
+                folded,
+                tb,
+                fb,
+                per_form_limit if per_form_limit is not None else len(pid_list),
+                n.starts,
+                n.ends,
+            )
+            return few
         if _c is not None and len(folded) == len(text):
             hits: dict[tuple[int, int], tuple[str, ...]] = _c.lexicon_hits(
                 pid_list,
