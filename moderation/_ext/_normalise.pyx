@@ -214,6 +214,40 @@ cdef uint16_t* _classes(Text* t) except NULL:
     return out
 
 
+# The classes of the last string a stage read (``_take_classes``/``_keep_classes``): the stages of a round read one
+# string after another (all of them, in a round that changes nothing), so its classes are filled once. The string is
+# held (its identity cannot be reused while its classes are kept; only an exact ``str``, whose contents cannot
+# change); a stage takes the buffer out of the cache while it reads it, so a call back into Python meanwhile finds
+# the cache empty, never a buffer in use.
+cdef object _kept_text = None
+cdef uint16_t* _kept_cls = NULL
+
+
+cdef uint16_t* _take_classes(Text* t, str text) except NULL:
+    """:func:`_classes` of ``text`` (``t``), from the cache when it holds them; the caller owns the buffer and gives
+    it back with :func:`_keep_classes`."""
+    global _kept_text, _kept_cls
+    cdef uint16_t* out = _kept_cls
+    if out != NULL and _kept_text is text:
+        _kept_cls = NULL
+        _kept_text = None
+        return out
+    return _classes(t)
+
+
+cdef void _keep_classes(str text, uint16_t* cls) noexcept:
+    """Keep ``cls``, the classes of ``text``, for the next stage (the buffer kept before is freed)."""
+    global _kept_text, _kept_cls
+    cdef uint16_t* old
+    if type(text) is not str:
+        PyMem_Free(cls)
+        return
+    old = _kept_cls
+    _kept_cls = cls
+    _kept_text = text
+    PyMem_Free(old)
+
+
 cdef inline str _from_ucs4(Py_UCS4* buf, Py_ssize_t n):
     return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, n)
 
@@ -656,7 +690,7 @@ def collapse_repeats(str text not None, const int64_t[::1] starts not None, cons
 def spaced_candidates(str text not None) -> list:
     """``_Scan.spaced``: a superset of where ``_SPACED`` can match."""
     cdef Text t = _ready_text(text)
-    cdef uint16_t* cls = _classes(&t)
+    cdef uint16_t* cls = _take_classes(&t, text)
     cdef Py_ssize_t i, n = t.n
     cdef uint16_t nxt, c2, c3
     cdef Py_UCS4 ch1, ch3
@@ -681,7 +715,7 @@ def spaced_candidates(str text not None) -> list:
                 out.append(i)
         return out
     finally:
-        PyMem_Free(cls)
+        _keep_classes(text, cls)
 
 
 def spaced_starts(str text not None) -> list:
@@ -690,7 +724,7 @@ def spaced_starts(str text not None) -> list:
     space three times over, then a letter. A start left out cannot match, and the ``_SEP_CHAIN`` it would have
     consumed (its separators, no final letter) holds no other start, so ``_spaced_matches`` finds the same."""
     cdef Text t = _ready_text(text)
-    cdef uint16_t* cls = _classes(&t)
+    cdef uint16_t* cls = _take_classes(&t, text)
     cdef Py_ssize_t i, q, k, n = t.n
     cdef uint16_t c0, before, prev = 0
     cdef bint ok
@@ -738,14 +772,14 @@ def spaced_starts(str text not None) -> list:
                 out.append(i)
         return out
     finally:
-        PyMem_Free(cls)
+        _keep_classes(text, cls)
 
 
 def leet_long(str text not None):
     """``_leet`` for text of ``_SMALL`` characters or more: the new text (one character for one, so the offset map
     does not change), or ``None`` when no token is rewritten."""
     cdef Text t = _ready_text(text)
-    cdef uint16_t* cls = _classes(&t)
+    cdef uint16_t* cls = _take_classes(&t, text)
     cdef Py_ssize_t i, n = t.n, s, e, letters, digits, leet, size
     cdef bint hint = False, changed = False, glued
     cdef Py_UCS4 c
@@ -817,7 +851,7 @@ def leet_long(str text not None):
             return None
         return _from_ucs4(buf, n)
     finally:
-        PyMem_Free(cls)
+        _keep_classes(text, cls)
         if buf != NULL:
             PyMem_Free(buf)
 
@@ -873,7 +907,7 @@ def suspicious_tokens(str text not None) -> list:
     branching on the common characters; a candidate's token is found by walking back to where it starts, and the
     scan goes on after it (one hit is enough)."""
     cdef Text t = _ready_text(text)
-    cdef uint16_t* cls = _classes(&t)
+    cdef uint16_t* cls = _take_classes(&t, text)
     cdef Py_ssize_t i, n = t.n, start, last = -1, i_end
     cdef Py_UCS4 c
     cdef uint16_t b, nxt, after
@@ -916,7 +950,7 @@ def suspicious_tokens(str text not None) -> list:
             i += 1
         return out
     finally:
-        PyMem_Free(cls)
+        _keep_classes(text, cls)
 
 
 cdef Py_ssize_t _space_runs(const _unit* d, Py_ssize_t n, Py_ssize_t** runs, Py_ssize_t* cap) except -1:

@@ -852,6 +852,8 @@ def _runs_to(buf: _Buf, runs: Sequence[tuple[int, int]], repl: Callable[[str], s
 
 _T_INV, _T_CONF, _T_REP, _T_EXOTIC, _T_SPACED, _T_LEET, _T_MARK, _T_TEEN, _T_WS = (1 << k for k in range(9))
 _T_ALL = (1 << 9) - 1
+# The bits that decide whether a stage of the round loop runs (the others are handled before it).
+_T_STAGES = _T_REP | _T_EXOTIC | _T_SPACED | _T_LEET | _T_MARK | _T_TEEN | _T_WS
 # What sets ``_T_LEET``: a letter next to a leet digit (what ``_LEET_HINT`` finds).
 _LEET_EXACT = r"\p{L}[013457@]|[013457]\p{L}"
 _hs: Any
@@ -1831,7 +1833,7 @@ def _normalise(text: str) -> Normalised:
     # round changes anything and none is run: most comments).
     checked = buf.text
     c = _compiled()
-    for _ in range(_MAX_ROUNDS if bits else 0):
+    for _ in range(_MAX_ROUNDS if bits & _T_STAGES else 0):
         before = buf.text
         if buf.text is not checked:
             bits, checked = _rescan(bits, checked, buf.text), buf.text
@@ -1902,15 +1904,17 @@ def _normalise(text: str) -> Normalised:
             bits &= ~_T_WS
         if buf.text == before:
             break
+        if buf.text is checked and not bits & _T_STAGES:  # the next round would run no stage and change nothing
+            break
     folded = _fold_fast(buf.text)
     starts, ends = buf.starts, buf.ends
     # Views of the shared read-only ``arange`` (text whose map never moved) are read-only already; setting the flag
-    # costs about a microsecond an array.
+    # costs about half a microsecond an array (``setflags``; twice that through ``flags.writeable``).
     shared = _shared_arange()
     if starts.base is not shared:
-        starts.flags.writeable = False
+        starts.setflags(write=False)
     if ends.base is not shared:
-        ends.flags.writeable = False
+        ends.setflags(write=False)
     return _new_normalised(text, buf.text, folded, starts=starts, ends=ends, flags=frozenset(flags))
 
 
