@@ -44,6 +44,7 @@ cdef enum:
     PAIRS_START = 1 << 18  # 6 MB
     TRIS_START = 1 << 19  # 12 MB
     PF = 16
+    PF_GRAMS = 48  # the n-gram loop's steps are short (a known trigram is one read): ask further ahead
     ROOT_TAB = 0x300
     DENSE_MAX = 1 << 22  # entries of the lexicon trie's dense edge table (16 MB); past it, the hash table only
     ID_BITS = 20
@@ -973,6 +974,10 @@ cdef class Engine:
         cdef const char *at
         # a 24-byte slot can straddle two cache lines: ask for both ends
         if self.v2 and i < m:
+            # and the pair's slot: read when the trigram is new (a quarter of a new post's)
+            at = <const char *>&self.pairs[self._pslot(key + 1, self.pcap)]
+            __builtin_prefetch(at)
+            __builtin_prefetch(at + sizeof(PairSlot) - 1)
             key = (key << ID_BITS) | <uint64_t>x[i + 3]
             at = <const char *>&self.tris[self._pslot(key + 1, self.tcap)]
             __builtin_prefetch(at)
@@ -1149,12 +1154,12 @@ cdef class Engine:
                 self.lx[i] = 0.0
             for i in range(lo, hi):
                 self.lx[2 - left + i - lo] = 1.0 if self.lexf[i] else 0.0
-        # The bigram and trigram tables are large (random reads miss the cache): ask for the slots PF ahead.
-        for i in range(PF if PF < m + 1 else m + 1):
+        # The bigram and trigram tables are large (random reads miss the cache): ask for the slots PF_GRAMS ahead.
+        for i in range(PF_GRAMS if PF_GRAMS < m + 1 else m + 1):
             self._prefetch(x, i, m)
         for i in range(m + 1):  # pw[i]: the pair (x[i + 1], x[i + 2]); tw[i]: the trigram from x[i + 1]
-            if i + PF <= m:
-                self._prefetch(x, i + PF, m)
+            if i + PF_GRAMS <= m:
+                self._prefetch(x, i + PF_GRAMS, m)
             # a known trigram's slot holds its pair's weights too: one read (prefetched PF steps ago) for both
             if self.v2 and i < m:
                 self._tri_pair(x[i + 1], x[i + 2], x[i + 3], i)
@@ -1164,6 +1169,9 @@ cdef class Engine:
                 self.pw1[i] = <double>p.w1
                 self.pw2[i] = <double>p.w2
         for i in range(m):
+            if i + PF < m:  # the weight columns of the word entering the window PF steps on (read long ago)
+                __builtin_prefetch(self.cols + x[i + 4 + PF] * NCOLS)
+                __builtin_prefetch(self.cols + x[i + 4 + PF] * NCOLS + NCOLS - 1)
             c0 = self.cols + x[i] * NCOLS
             c1 = self.cols + x[i + 1] * NCOLS
             c2 = self.cols + x[i + 2] * NCOLS
