@@ -95,6 +95,7 @@ cdef enum:
     MAX_LEET_TOKEN = 64
     SMALL = 256
     TRIGGER_CONTEXT = 8
+    WORD_WIDEN = 32  # teencode windows are widened to the ends of the words they cut, by at most this much
 
 cdef uint16_t[::1] _cls
 cdef uint8_t[::1] _py
@@ -1116,9 +1117,13 @@ def _first(tuple hit not None):
 
 def teencode_window(str out not None, list edits not None) -> str:
     """The changed parts of ``out`` (each expansion of ``edits``, applied in order, at its new offset, with
-    ``_TRIGGER_CONTEXT`` characters either side; overlapping windows merged), joined by NUL."""
-    cdef Py_ssize_t shift = 0, new_start, length, lo, hi, cur_lo = -1, cur_hi = -1, size = len(out)
+    ``_TRIGGER_CONTEXT`` characters either side, then widened to the ends of the words they cut, by at most
+    ``WORD_WIDEN`` characters; overlapping windows merged), joined by NUL. Widening only adds text, so the trigger
+    bits of the windows stay a superset of those of the changes; a cut word would look like a word of its own (its
+    tail "ng" or "z" a teencode key) and set bits the text does not have."""
+    cdef Py_ssize_t shift = 0, new_start, length, lo, hi, cur_lo = -1, cur_hi = -1, size = len(out), stop
     cdef list parts = []
+    cdef Text t = _text(out)
     for e in edits:
         if len(e) < 3:  # e[2] is read unchecked
             raise ValueError("an edit is (start, end, replacement, ...)")
@@ -1131,6 +1136,13 @@ def teencode_window(str out not None, list edits not None) -> str:
         hi = new_start + length + TRIGGER_CONTEXT
         if hi > size:
             hi = size
+        if _trig_ready and lo <= hi:  # widened over the word characters (not ``TC_NW``) either side
+            stop = lo - WORD_WIDEN
+            while lo > 0 and lo > stop and not (_tbits(_at(&t, lo - 1)) & TC_NW):
+                lo -= 1
+            stop = hi + WORD_WIDEN
+            while hi < size and hi < stop and not (_tbits(_at(&t, hi)) & TC_NW):
+                hi += 1
         if cur_lo >= 0 and lo <= cur_hi:
             cur_hi = hi
             continue

@@ -723,12 +723,14 @@ class _TeencodeScanner:
         replacements = [values[p] for p in pid[keep][order].tolist()]
         out = _apply_runs(buf, start, end, replacements)
         # Where the new text changed: each expansion at its new offset, with context for any trigger match that
-        # touches it (trigger patterns span at most 7 characters); overlapping windows merged.
+        # touches it (trigger patterns span at most 7 characters), widened to the ends of the words it cuts;
+        # overlapping windows merged (``_normalise.teencode_window``).
         length = np.fromiter(map(len, replacements), dtype=np.int64, count=len(replacements))
         delta = length - (end - start)
         new_start = start + np.cumsum(delta) - delta
         lo = np.maximum(new_start - _TRIGGER_CONTEXT, 0)
         hi = np.minimum(new_start + length + _TRIGGER_CONTEXT, len(out.text))
+        lo, hi = _widen_windows(out.text, lo, hi)
         first = np.flatnonzero(np.concatenate(([True], lo[1:] > hi[:-1])))
         last = np.concatenate((first[1:], [len(lo)])) - 1
         new_text = out.text
@@ -756,6 +758,38 @@ class _TeencodeScanner:
             return buf
         edits.sort(key=lambda e: e[0])
         return _apply(buf, edits)
+
+
+# Teencode windows are widened to the ends of the words they cut, by at most this many characters either side: a cut
+# word looks like a word of its own to the trigger scan (its tail "ng" or "z" a teencode key), and sets bits the
+# text does not have. Widening only adds text, so the window's bits stay a superset of those of the change.
+_WORD_WIDEN = 32
+
+
+def _widen_windows(text: str, lo: IntArray, hi: IntArray) -> tuple[IntArray, IntArray]:
+    """Each window ``text[lo[k]:hi[k]]`` widened over the word characters (not ``_TC_NW``) either side, by at most
+    ``_WORD_WIDEN`` (what ``_normalise.teencode_window`` does)."""
+    table = _trigger_table().table
+    n = len(text)
+
+    def word(i: int) -> bool:
+        cp = ord(text[i])
+        bits = int(table[cp])
+        if bits == _UNKNOWN:
+            bits = _trigger_fill(cp)
+        return not bits & _TC_NW
+
+    out_lo, out_hi = lo.tolist(), hi.tolist()
+    for k, (a0, b0) in enumerate(zip(out_lo, out_hi, strict=True)):
+        if a0 > b0:
+            continue
+        a, b = a0, b0
+        while a > 0 and a > a0 - _WORD_WIDEN and word(a - 1):
+            a -= 1
+        while b < n and b < b0 + _WORD_WIDEN and word(b):
+            b += 1
+        out_lo[k], out_hi[k] = a, b
+    return np.asarray(out_lo, dtype=np.int64), np.asarray(out_hi, dtype=np.int64)
 
 
 def _bits_at(codes: npt.NDArray[np.uint32], at: IntArray) -> npt.NDArray[np.uint16]:

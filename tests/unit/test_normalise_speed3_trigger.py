@@ -81,3 +81,35 @@ def test_long_texts_equal_the_ucs4_pass() -> None:
     line = "Xin chào các bạn, hôm nay trời đẹp quá \U0001f600 ko biết nói gì luôn, thằng này ngu vl!!! \n"
     for text in (line * 60, line.upper() * 7, (line * 9).replace(" ", "\u00a0"), "\uffff".join([line] * 5)):
         assert compiled.trigger_bits(text) == compiled.trigger_bits_ucs4(text) == _hyperscan_bits(text)
+
+
+def test_teencode_window_widened_to_word_ends() -> None:
+    # A window cut inside a word made its tail look like a key ("...z" of "chez", "ng" of "không"): widened to the
+    # word's ends, the windows' bits lose the false teencode bit, and both paths build the same windows.
+    filler = "xin chào các bạn hôm nay trời đẹp quá " * 8
+    text = filler + "chez clear ko petland " + filler + "nhưng ko thì sao " + filler
+    expanded = N._teencode_fast(N._identity(text), set(), None)
+    assert expanded.window is not None
+    assert "\x00" in expanded.window or len(expanded.window) < len(expanded.text)
+    for part in expanded.window.split("\x00"):
+        assert part in expanded.text
+        at = expanded.text.index(part)
+        assert at == 0 or not expanded.text[at - 1].isalnum()
+        end = at + len(part)
+        assert end == len(expanded.text) or not expanded.text[end].isalnum()
+    assert not compiled.trigger_bits(expanded.window) & N._T_TEEN
+    saved = N._c
+    N._c = None
+    try:
+        slow = N._teencode_fast(N._identity(text), set(), None)
+    finally:
+        N._c = saved
+    assert slow.window == expanded.window
+    # Words longer than the widening stay cut (the bits are a superset all the same).
+    long_word = "a" * 100
+    text = long_word + " ko " + long_word + " " + filler
+    expanded = N._teencode_fast(N._identity(text), set(), None)
+    assert expanded.window is not None
+    assert expanded.window == "a" * (N._TRIGGER_CONTEXT - 1 + N._WORD_WIDEN) + " không " + "a" * (
+        N._TRIGGER_CONTEXT - 1 + N._WORD_WIDEN
+    )
