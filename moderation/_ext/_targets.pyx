@@ -363,86 +363,99 @@ ctypedef fused char_t:
 
 cdef int _scan_chars(CueMatcher self, const char_t *data, Py_ssize_t L, int form, list out, Py_ssize_t n_text,
                      const int64_t[:] st, const int64_t[:] en) except -1:
-    """:meth:`CueMatcher._scan` over the characters of one string kind."""
-    cdef Py_ssize_t i, j, e, lo, hi, a, b
-    cdef int node, k, prio, npat = self._npat, root = form, found, inited
+    """:meth:`CueMatcher._scan` over the characters of one string kind: a walk of the trie at each position after a
+    character that is not a word character (and at the start), each pattern keeping its own search position."""
+    cdef Py_ssize_t i = 0
+    cdef int node, k, npat = self._npat
     cdef Py_UCS4 c
-    cdef bint prev_word = False, active = False
+    cdef bint active = False
     cdef Py_ssize_t pos[MAX_PATTERNS]
-    cdef int best[MAX_PATTERNS]
-    cdef Py_ssize_t best_end[MAX_PATTERNS]
-    cdef int best_node[MAX_PATTERNS]
+    # the arrays as pointers (read at offsets below n_text only, which the caller checked)
+    cdef const int64_t *sp = &st[0] if st.shape[0] > 0 else NULL
+    cdef const int64_t *ep = &en[0] if en.shape[0] > 0 else NULL
     for k in range(npat):
         pos[k] = 0
         if self._forms[k] == form:
             active = True
     if not active or L == 0:
         return 0
-    for i in range(L):
+    while i < L:
+        # i follows a character that is not a word character (or is 0): a match may start here
         c = <Py_UCS4>data[i]
-        if prev_word:
-            prev_word = (cls(c) & WORD) != 0
-            continue
-        prev_word = (cls(c) & WORD) != 0
         if <Py_ssize_t>c < ROOT_TABLE:
             node = self._root_tab[form * ROOT_TABLE + <int>c]
         else:
-            node = self._child(root, c)
-        if node < 0:
-            continue
-        found = 0
-        inited = 0
-        j = i + 1
-        while True:
-            if self._term[node] and (j == L or not (cls(<Py_UCS4>data[j]) & WORD)):
-                if not inited:
-                    for k in range(npat):
-                        best[k] = -1
-                    inited = 1
+            node = self._child(form, c)
+        if node >= 0:
+            _walk(self, data, L, i, node, out, n_text, sp, ep, pos)
+        # the next such position is one past the first character at or after i that is not a word character (a
+        # tight loop over the rest of the word: nothing else carried from one character to the next)
+        while i < L and (cls(<Py_UCS4>data[i]) & WORD):
+            i += 1
+        i += 1
+    return 0
+
+
+cdef int _walk(CueMatcher self, const char_t *data, Py_ssize_t L, Py_ssize_t i, int node, list out, Py_ssize_t n_text,
+               const int64_t *st, const int64_t *en, Py_ssize_t *pos) except -1:
+    """The walk of the trie from ``node`` (the root's child by ``data[i]``): for each pattern whose search position
+    is at most ``i``, the first literal in its priority order that ends at a word boundary; each found is appended
+    to ``out[k]`` (mapped to the original) and moves the pattern's search position past it."""
+    cdef Py_ssize_t j = i + 1, e, lo, hi, a, b
+    cdef int k, prio, npat = self._npat, found = 0, inited = 0
+    cdef int best[MAX_PATTERNS]
+    cdef Py_ssize_t best_end[MAX_PATTERNS]
+    cdef int best_node[MAX_PATTERNS]
+    while True:
+        if self._term[node] and (j == L or not (cls(<Py_UCS4>data[j]) & WORD)):
+            if not inited:
                 for k in range(npat):
-                    prio = self._tprio[node * npat + k]
-                    if prio < 0 or i < pos[k]:
-                        continue
-                    if (self._no_digit_space[k] and i >= 2 and <Py_UCS4>data[i - 1] == 32
-                            and (cls(<Py_UCS4>data[i - 2]) & DIGIT)):
-                        continue
-                    if best[k] < 0 or prio < best[k]:
-                        best[k] = prio
-                        best_end[k] = j
-                        best_node[k] = node
-                        found = 1
-            if j >= L:
-                break
-            node = self._child(node, <Py_UCS4>data[j])
-            if node < 0:
-                break
-            j += 1
-        if not found:
+                    best[k] = -1
+                inited = 1
+            for k in range(npat):
+                prio = self._tprio[node * npat + k]
+                if prio < 0 or i < pos[k]:
+                    continue
+                if (self._no_digit_space[k] and i >= 2 and <Py_UCS4>data[i - 1] == 32
+                        and (cls(<Py_UCS4>data[i - 2]) & DIGIT)):
+                    continue
+                if best[k] < 0 or prio < best[k]:
+                    best[k] = prio
+                    best_end[k] = j
+                    best_node[k] = node
+                    found = 1
+        if j >= L:
+            break
+        node = self._child(node, <Py_UCS4>data[j])
+        if node < 0:
+            break
+        j += 1
+    if not found:
+        return 0
+    for k in range(npat):
+        if best[k] < 0:
             continue
-        for k in range(npat):
-            if best[k] < 0:
-                continue
-            e = best_end[k]
-            pos[k] = e
-            # Normalised.to_original(i, e)
-            a = i if i < n_text else n_text
-            b = e if e > a else a
-            if b > n_text:
-                b = n_text
-            if a == b:
-                if a < n_text:
-                    lo = st[a]
-                elif n_text:
-                    lo = en[n_text - 1]
-                else:
-                    lo = 0
-                hi = lo
-            else:
+        e = best_end[k]
+        pos[k] = e
+        # Normalised.to_original(i, e)
+        a = i if i < n_text else n_text
+        b = e if e > a else a
+        if b > n_text:
+            b = n_text
+        if a == b:
+            if a < n_text:
                 lo = st[a]
-                hi = en[b - 1]
-                if hi < lo:
-                    hi = lo
-            (<list>out[k]).append((i, e, lo, hi, self._tlit[best_node[k] * npat + k]))
+            elif n_text:
+                lo = en[n_text - 1]
+            else:
+                lo = 0
+            hi = lo
+        else:
+            lo = st[a]
+            hi = en[b - 1]
+            if hi < lo:
+                hi = lo
+        (<list>out[k]).append((i, e, lo, hi, self._tlit[best_node[k] * npat + k]))
     return 0
 
 
@@ -472,18 +485,21 @@ def original_spans(str s not None):
 
 cdef int _original_chars(const char_t *data, Py_ssize_t L, list mentions, list names, list acronyms) except -1:
     """:func:`original_spans` over the characters of one string kind."""
-    cdef Py_ssize_t i, j, k, e, r, words
-    cdef Py_UCS4 c = 0, p
-    cdef unsigned char cc = 0, pc
+    cdef Py_ssize_t i = 0, j, k, e, r, words
+    cdef Py_UCS4 c, p
+    cdef unsigned char cc, pc
     cdef Py_ssize_t name_pos = 0, acro_pos = 0, mention_pos = 0
-    p = 0  # the character before i and its classes (none before the first)
-    pc = 0
-    for i in range(L):
-        if i:
-            p = c
-            pc = cc
+    while i < L:
+        # Every pattern starts at a capital or an "@": skip the other characters in a tight loop (nothing carried
+        # from one to the next), then read the character before (none before the first) for the look-behinds.
+        while i < L and not (cls(<Py_UCS4>data[i]) & UPPER) and <Py_UCS4>data[i] != u"@":
+            i += 1
+        if i >= L:
+            break
         c = <Py_UCS4>data[i]
         cc = cls(c)
+        p = <Py_UCS4>data[i - 1] if i else 0
+        pc = cls(p) if i else 0
         if cc & UPPER:
             # name: (?<![\p{L}\p{M}])\p{Lu}[\p{Ll}\p{M}]+(?:[ \t]+\p{Lu}[\p{Ll}\p{M}]*){1,4}
             if i >= name_pos and not (pc & LETTER_M):
@@ -527,6 +543,7 @@ cdef int _original_chars(const char_t *data, Py_ssize_t L, list mentions, list n
                 if j >= i + 3:
                     mentions.append((i, j))
                     mention_pos = j
+        i += 1
     return 0
 
 
@@ -613,22 +630,34 @@ cdef Py_ssize_t *_breaks(str s, Py_ssize_t *count) except NULL:
 
 cdef int _scan_digits(const char_t *data, Py_ssize_t L, Py_ssize_t *first) except -1:
     """:func:`digit_scan` over the characters of one string kind: ``first[0]`` set, whether a run of six."""
-    cdef Py_ssize_t i, run = 0
+    cdef Py_ssize_t i = 0, run = 0
     cdef int gap = 0
     cdef Py_UCS4 c
     first[0] = -1
-    for i in range(L):
+    while i < L:
+        if run == 0:
+            # No run in progress: up to the next digit or "@" every character leaves the state as it is (a separator
+            # or any other character keeps run at 0, and gap is reset by the next digit), so skip them in a tight
+            # loop (no branch on the frequent spaces).
+            while i < L:
+                c = <Py_UCS4>data[i]
+                if (cls(c) & DIGIT) or c == 64:
+                    break
+                i += 1
+            if i >= L:
+                break
         c = <Py_UCS4>data[i]
+        i += 1
         if cls(c) & DIGIT:
             if first[0] < 0:
-                first[0] = i
+                first[0] = i - 1
             run = run + 1 if run > 0 and gap <= 1 else 1
             gap = 0
             if run >= 6:
                 return 1
         elif c == 64:  # "@"
             if first[0] < 0:
-                first[0] = i
+                first[0] = i - 1
             run = 0
         elif c == 32 or c == 46 or c == 45:  # " ", ".", "-": one may stand between two digits of a run
             if run > 0 and gap == 0:

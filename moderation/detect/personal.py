@@ -468,6 +468,12 @@ class _Clock:
             raise PersonalDataTimeout(self.budget_s)
         return pattern.finditer(text, timeout=left)
 
+    def check(self) -> tuple[()]:
+        """What :meth:`scan` does for an empty text, without the search: raise when the budget is spent."""
+        if self.budget_s is not None and self.budget_s - (time.thread_time() - self.started) <= 0:
+            raise PersonalDataTimeout(self.budget_s)
+        return ()
+
 
 def find_personal_data(
     text: str, *, official_domains: frozenset[str] = frozenset(), budget_s: float | None = None
@@ -570,7 +576,7 @@ def _find(text: str, official_domains: frozenset[str], clock: _Clock) -> list[Da
 
     folded, offsets_of = _fold_for_address(text) if _may_hold_address(text) else ("", list)
     offsets: list[int] | None = None
-    for m in clock.scan(_ADDRESS, folded):
+    for m in clock.scan(_ADDRESS, folded) if folded else clock.check():  # _ADDRESS matches no empty text
         if len(out) >= MAX_DATA:
             break
         if len(_ADDRESS_MARKERS.findall(m.group())) < 1:

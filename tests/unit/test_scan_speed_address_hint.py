@@ -104,3 +104,14 @@ def test_prefilter_refuses_bad_tables() -> None:
         with pytest.raises(ValueError):
             _s.address_prefilter("a, p", table, bad, FOLD_TABLE_LIMIT)
     assert _s.address_prefilter("a, p", table, b"", FOLD_TABLE_LIMIT) == (False, set())
+
+
+def test_clock_check_is_the_scan_of_an_empty_text() -> None:
+    # _find skips the address search of an empty fold: the check still raises once the budget is spent
+    assert personal._Clock(None).check() == () == tuple(personal._Clock(None).scan(personal._ADDRESS, ""))
+    assert personal._Clock(10.0).check() == ()
+    for clock in (personal._Clock(0.0), personal._Clock(-1.0)):
+        with pytest.raises(personal.PersonalDataTimeout):
+            clock.check()
+        with pytest.raises(personal.PersonalDataTimeout):
+            clock.scan(personal._ADDRESS, "")
