@@ -1212,16 +1212,46 @@ cpdef object in_quotation(str text, start, end, window):
     return _count(text, '"', max(lo, para_start), start) % 2 == 1 and '"' in after
 
 
+ctypedef fused _uchar:  # a str's code units (PyUnicode_KIND 1, 2 or 4)
+    unsigned char
+    unsigned short
+    Py_UCS4
+
+
+cdef inline bint _no_mark(Py_UCS4 ch) noexcept nogil:
+    """Whether ``ch`` is none of the characters :func:`_in_quotation` looks for (line break, " « » “ ” „): most
+    characters, told in two comparisons."""
+    if ch > 0x22:
+        return ch < 0xAB or 0xBB < ch < 0x201C or ch > 0x201E
+    return ch != 0x22 and ch != 0x0A
+
+
 cdef bint _in_quotation(str text, Py_ssize_t start, Py_ssize_t end, Py_ssize_t window, Py_ssize_t n):
-    cdef Py_ssize_t lo, hi, i
+    cdef Py_ssize_t lo, hi
     lo = start - window if start > window else 0
     hi = end + window if end + window < n else n
     cdef int kind = PyUnicode_KIND(text)
     cdef void* data = PyUnicode_DATA(text)
+    # one loop per width of the text's code units (no test of the width per character)
+    if kind == 1:
+        return _in_quotation_units(<const unsigned char*>data, start, end, lo, hi)
+    if kind == 2:
+        return _in_quotation_units(<const unsigned short*>data, start, end, lo, hi)
+    return _in_quotation_units(<const Py_UCS4*>data, start, end, lo, hi)
+
+
+cdef bint _in_quotation_units(
+    const _uchar* data, Py_ssize_t start, Py_ssize_t end, Py_ssize_t lo, Py_ssize_t hi
+) noexcept nogil:
+    """:func:`_in_quotation` over the code units ``data`` of the text: the window is ``[lo, start)`` before the span
+    and ``[end, hi)`` after it."""
+    cdef Py_ssize_t i
     cdef Py_ssize_t l_ldq = -1, l_rdq = -1, l_lg = -1, l_rg = -1, l_low = -1, straight = 0
     cdef Py_UCS4 ch
     for i in range(lo, start):
-        ch = PyUnicode_READ(kind, data, i)
+        ch = data[i]
+        if _no_mark(ch):
+            continue
         if ch == 0x22:
             straight += 1
         elif ch == 0x0A:
@@ -1238,7 +1268,9 @@ cdef bint _in_quotation(str text, Py_ssize_t start, Py_ssize_t end, Py_ssize_t w
             l_low = i
     cdef bint a_rdq = False, a_rg = False, a_ldq = False, a_straight = False
     for i in range(end, hi):
-        ch = PyUnicode_READ(kind, data, i)
+        ch = data[i]
+        if _no_mark(ch):
+            continue
         if ch == 0x201D:
             a_rdq = True
         elif ch == 0xBB:

@@ -584,6 +584,7 @@ class Classifier:
             tuple[str, dt.date, int], tuple[list[tuple[str, str]], _PackPlan, list[Any], list[int], frozenset[int]]
         ] = {}
         self._rows: dict[dt.date, list[tuple[Any, ...]] | None] = {}
+        self._iso: dict[dt.date, str] = {}
 
     def signals(self, item: Item, fields: Sequence[FieldText]) -> tuple[list[Signal], list[dict[str, str]]]:
         """Run every detector over ``item``; return the signals and any detector errors (recorded, not raised)."""
@@ -656,11 +657,14 @@ class Classifier:
                 values = (item, history, pack.id, by_kind, keys, top, memo, evidence)
                 facts = _MAKE_FACTS.make(values) if fast else Facts(*values)
                 results.extend(self._evaluate_pack(pack, facts, day, texts, trace=trace, quiet=quiet, cues=cues))
-        acting = [r for r in results if r.mode == "enforce"]
-        verdict = max((_VERDICT_OF[r.action] for r in acting), key=_RANK_OF) if acting else Verdict.ALLOW
-        if verdict is Verdict.ALLOW and any(e.get("kind") == TIME_BUDGET for e in errors):
+        if results:
+            acting = [r for r in results if r.mode == "enforce"]
+            verdict = max((_VERDICT_OF[r.action] for r in acting), key=_RANK_OF) if acting else Verdict.ALLOW
+            labels = sorted({r.id for r in acting})
+        else:  # most items: nothing holds
+            verdict, labels = Verdict.ALLOW, []
+        if verdict is Verdict.ALLOW and errors and any(e.get("kind") == TIME_BUDGET for e in errors):
             verdict = Verdict.REVIEW  # part of the item was not scanned: a person decides, it is not allowed unseen
-        labels = sorted({r.id for r in acting})
         out = (
             verdict,
             labels,
@@ -670,7 +674,7 @@ class Classifier:
             trace,
             detectors,
             errors,
-            day.isoformat(),
+            self._iso_on(day),
             {k: dict(v) for k, v in self._pack_info_on(day).items()},
             frozenset(quiet),
         )
@@ -714,6 +718,15 @@ class Classifier:
             self._rows.clear()
         self._rows[day] = rows
         return rows
+
+    def _iso_on(self, day: dt.date) -> str:
+        """Return ``day.isoformat()`` (the evaluation's ``content_date``), computed once per day."""
+        got = self._iso.get(day)
+        if got is None:
+            if len(self._iso) > 4096:  # content dates are unbounded; keep the memo small
+                self._iso.clear()
+            got = self._iso[day] = day.isoformat()
+        return got
 
     def _pack_info_on(self, day: dt.date) -> dict[str, dict[str, Any]]:
         """Return each pack's ``pack_info`` entry for content of ``day``, computed once per day (copy before use)."""

@@ -303,14 +303,22 @@ def _extractor() -> Callable[[str], Any] | None:
     return None
 
 
+# FieldText(field, original, text, None) with its slots filled directly when the extension is built (a frozen
+# dataclass's ``__init__`` stores each field through ``object.__setattr__``).
+_MAKE_FIELD: Any = _c.SlotMaker(FieldText, ["field", "original", "text", "to_orig"]) if _c is not None else None
+
+
 def field_texts(item: Item) -> list[FieldText]:
     """Return the text to scan for every non-empty field of ``item``."""
     out = []
+    html = item.body_format == "html"
     for name, value in item.fields.items():
         if not isinstance(value, str) or not value:
             continue
-        if name == "body" and item.body_format == "html":
+        if html and name == "body":
             out.append(FieldText(name, value, html_to_text_same_length(value)))
+        elif _MAKE_FIELD is not None:
+            out.append(_MAKE_FIELD.make((name, value, value, None)))
         else:
             out.append(FieldText(name, value, value))
     return out
