@@ -415,6 +415,7 @@ cdef inline bint _word_char(str s, Py_ssize_t i):
     return ch == 0x5F or Py_UNICODE_ISALNUM(ch)
 
 
+@cython.boundscheck(True)  # the lists are the caller's (read with their bounds checked, as the reference reads them)
 def lexicon_few(list pids not None, list ends not None, Py_ssize_t shift, list lengths not None, list ids not None,
                 Py_ssize_t n_acc, bint same, Py_ssize_t split, str text not None, str folded not None,
                 bytes tb not None, bytes fb not None, Py_ssize_t limit, starts, ends_map):
