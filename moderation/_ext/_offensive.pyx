@@ -12,7 +12,7 @@ multiplications are by exact 0.0 or 1.0, so contracting them into FMAs could not
 cimport cython
 from cpython.unicode cimport PyUnicode_AsUCS4
 from libc.math cimport exp
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.string cimport memcmp, memcpy, memset
 
@@ -46,7 +46,8 @@ cdef enum:
     PF = 16
     PF_GRAMS = 48  # the n-gram loop's steps are short (a known trigram is one read): ask further ahead
     ROOT_TAB = 0x300
-    DENSE_MAX = 1 << 22  # entries of the lexicon trie's dense edge table (16 MB); past it, the hash table only
+    DENSE_MAX = 1 << 22  # entries of the lexicon trie's dense edge table (8 MB); past it, the hash table only
+    DENSE_NODES = 32767  # nodes the dense table's 16-bit entries can name; a larger trie uses the hash table only
     ID_BITS = 20
     VOCAB_MAX = (1 << ID_BITS) - 1
     PAIRS_MAX = 1 << 20
@@ -357,7 +358,7 @@ cdef class Engine:
     # point (0: none), dense[node * ncol + alpha[cp]] is the child (-1: none); alpha_all: every code point of the
     # forms below ROOT_TAB is numbered (so an unnumbered one has no edge anywhere)
     cdef uint8_t alpha[ROOT_TAB]
-    cdef int32_t *dense
+    cdef int16_t *dense  # 16 bits: half the cache lines of a walk (the table is read after other stages ran)
     cdef Py_ssize_t ncol
     cdef bint alpha_all
     # feature-name prefixes: CRC-32 of each
@@ -607,7 +608,10 @@ cdef class Engine:
     # Tables
 
     def reset(self):
-        """Drop the word, bigram and trigram tables (as ``_Weights.reset``)."""
+        """Drop the word, bigram and trigram tables (as ``_Weights.reset``).
+
+        The first call makes the tables; a later one empties them in place, keeping their sizes (they fill up again
+        as before), so no allocation can fail halfway and leave slots of the dropped words behind."""
         cdef uint32_t s_key[3]
         cdef uint32_t e_key[4]
         self.nwords = 0
@@ -615,9 +619,18 @@ cdef class Engine:
         self.fb_len = 0
         self.npairs = 0
         self.ntris = 0
-        self._set_wcap(1024)
-        self._set_pcap(PAIRS_START)
-        self._set_tcap(TRIS_START)
+        if self.wslot == NULL:
+            self._set_wcap(1024)
+        else:
+            memset(self.wslot, 0, self.wcap * sizeof(WordSlot))
+        if self.pairs == NULL:
+            self._set_pcap(PAIRS_START)
+        else:
+            memset(self.pairs, 0, self.pcap * sizeof(PairSlot))
+        if self.tris == NULL:
+            self._set_tcap(TRIS_START)
+        else:
+            memset(self.tris, 0, self.tcap * sizeof(TriSlot))
         s_key[0], s_key[1], s_key[2] = 60, 115, 62  # <s>
         e_key[0], e_key[1], e_key[2], e_key[3] = 60, 47, 115, 62  # </s>
         self.S = self._add_word(s_key, 3, _hash_cps(s_key, 3), "<s>")
@@ -726,8 +739,8 @@ cdef class Engine:
 
     cdef int _dense_edges(self) except -1:
         """Fill ``alpha`` and ``dense`` from the edges below the root: up to 255 code points below ROOT_TAB are
-        numbered, in order of first appearance; with none, or a table past DENSE_MAX entries, the hash table alone
-        serves."""
+        numbered, in order of first appearance; with none, a table past DENSE_MAX entries or a trie of more than
+        DENSE_NODES nodes, the hash table alone serves."""
         cdef Py_ssize_t k, size, i, count = 0
         cdef int32_t child
         cdef uint32_t cp
@@ -748,11 +761,11 @@ cdef class Engine:
                         self.alpha_all = False
                 child = self.next_sibling[child]
         size = self.nnodes * (count + 1)
-        if not count or size > DENSE_MAX:
+        if not count or size > DENSE_MAX or self.nnodes > DENSE_NODES:
             memset(self.alpha, 0, ROOT_TAB)
             self.alpha_all = False
             return 0
-        self.dense = <int32_t *>malloc(size * sizeof(int32_t))
+        self.dense = <int16_t *>malloc(size * sizeof(int16_t))
         if self.dense == NULL:
             memset(self.alpha, 0, ROOT_TAB)
             self.alpha_all = False
@@ -765,7 +778,7 @@ cdef class Engine:
             while child != -1:
                 cp = self.node_cp[child]
                 if cp < ROOT_TAB and self.alpha[cp]:
-                    self.dense[k * self.ncol + self.alpha[cp]] = child
+                    self.dense[k * self.ncol + self.alpha[cp]] = <int16_t>child
                 child = self.next_sibling[child]
         return 0
 

@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from moderation.detect import offensive
 from moderation.detect.offensive import OffensiveResult, default_model
 from moderation.text.normalise import normalise
 
@@ -69,3 +70,27 @@ def test_bigram_and_trigram_tables_doubled() -> None:
     assert engine.stats() == (2, 0, 0)
     for k in (3999, 0):
         assert _same(_predict(engine, texts[k]), got[k])
+
+
+def test_large_trie_walks_the_hash_table_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A trie past the reach of the dense table's 16-bit entries (32,767 nodes) finds its edges in the hash table
+    # alone: an engine whose lexicon is the model's plus 2,500 random 16-letter forms (35,000 nodes more, in no
+    # text here) finds the same hits as the Python path with the model's lexicon.
+    m = default_model()
+    rng = random.Random(11)
+    extra = sorted({"".join(rng.choice("abcdeghiklmnopqrstuvxy") for _ in range(16)) for _ in range(2500)})
+    assert len({f[:k] for f in extra for k in range(1, 17)}) > 32767
+    forms = offensive._lexicon_forms(m.meta.get("lexicon", []))
+    monkeypatch.setattr(offensive, "_lexicon_forms", lambda _terms: [*forms, *extra])
+    engine = m._engine()
+    assert engine is not None
+    texts = [
+        "Thằng này ngu như chó",
+        "thang nay ngu nhu cho",
+        "Đ.M thằng mặt lồn",
+        "đm mày ngu vl, óc chó, dit me",
+        "ngu. chó! lồn? đm; vl: cc\nđéo",
+        "Hôm nay tôi đi chợ mua rau. " * 30 + "Thằng bán hàng ngu như chó, mày là đồ lừa đảo! " + "Trời đẹp. " * 40,
+    ]
+    for text in texts:
+        assert _same(_predict(engine, text), m._predict_python(text)), text
