@@ -358,6 +358,24 @@ def signal_spans(signals):
     return _general(lst)
 
 
+cdef extern from "Python.h":
+    Py_ssize_t _PyLong_AsSsize_noexc "PyLong_AsSsize_t"(PyObject* o) noexcept
+    PyObject* PyErr_Occurred() noexcept
+    void PyErr_Clear() noexcept
+
+
+cdef inline bint _c_int(PyObject* o, Py_ssize_t* out) noexcept:
+    """Read an exact int that fits a Py_ssize_t into ``out``; False (no error left set) for anything else."""
+    if type(<object>o) is not int:
+        return False
+    cdef Py_ssize_t v = _PyLong_AsSsize_noexc(o)
+    if v == -1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return False
+    out[0] = v
+    return True
+
+
 cpdef object near_any(evidence, object field, object lo, object hi):
     """``any(ev.field == field and lo <= ev.end and ev.start <= hi for ev in evidence)``."""
     cdef object ev
@@ -365,8 +383,21 @@ cpdef object near_any(evidence, object field, object lo, object hi):
     cdef PyObject *rs
     cdef PyObject *re
     cdef PyObject *rt
+    cdef Py_ssize_t c_lo = 0, c_hi = 0, c_s, c_e
+    # With a str field and int bounds (the engine's case), spans whose slots hold a str and ints are compared in C:
+    # the same comparisons (str equality has no side effects; an identical str is equal).
+    cdef bint plain = type(field) is str and _c_int(<PyObject*>lo, &c_lo) and _c_int(<PyObject*>hi, &c_hi)
     for ev in evidence:
-        if _read(ev, &rf, &rs, &re, &rt):  # the same comparisons, on the slots' values
+        if plain and _read(ev, &rf, &rs, &re, &rt) and type(<object>rf) is str:
+            if rf != <PyObject*>field and not (<str><object>rf == <str>field):
+                continue
+            if _c_int(re, &c_e) and _c_int(rs, &c_s):
+                if c_lo <= c_e and c_s <= c_hi:
+                    return True
+                continue
+            if lo <= <object>re and <object>rs <= hi:
+                return True
+        elif _read(ev, &rf, &rs, &re, &rt):  # the same comparisons, on the slots' values
             if <object>rf == field and lo <= <object>re and <object>rs <= hi:
                 return True
         elif ev.field == field and lo <= ev.end and ev.start <= hi:
@@ -687,9 +718,7 @@ cdef class Program:
             raise ValueError(f"rule {self.rule_id} was compiled for pack {self.pack_id}, not {pack_id}")
         cdef list no_signals = self.no_signals
         cdef Py_ssize_t n = self.n, j
-        # The results and the memo key are built straight into tuples (no list per run, no list -> tuple copy).
-        cdef tuple results = PyTuple_New(n)
-        cdef tuple memo_key = PyTuple_New(n)
+        cdef tuple results, memo_key
         cdef tuple step
         cdef object key, floor_kind, res, call, part
         cdef bint dict_top = type(top) is dict, dict_memo = type(memo) is dict, absent = True
@@ -713,6 +742,9 @@ cdef class Program:
                 if shape is not None and not _oget(shape, self.shape_cls, self.off_fired, "fired"):
                     return shape, []
             absent = True
+        # The results and the memo key are built straight into tuples (no list per run, no list -> tuple copy).
+        results = PyTuple_New(n)
+        memo_key = PyTuple_New(n)
         for j in range(n):
             step = <tuple>self.steps[j]
             key = step[1]

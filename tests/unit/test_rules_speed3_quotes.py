@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moderation.domain import Item, ItemKind
+from moderation.domain import Item, ItemKind, Span
 from moderation.policy import matching
 
 _c = pytest.importorskip("moderation._ext._rules")
@@ -70,3 +70,35 @@ def test_field_texts_equal_the_dataclass_ones() -> None:
     assert body.original == "<b>x</b>"
     assert len(body.text) == len(body.original)
     assert title == matching.FieldText("title", "t", "t")
+
+
+# ``near_any`` compares in C when the field is a str and the bounds, starts and ends are ints that fit a machine word;
+# anything else (big ints, bools, floats, spans of another class) takes the object comparisons.
+_BOUNDS = st.one_of(st.integers(-5, 40), st.sampled_from([2**70, -(2**70), True, False, 3.5, -0.5]))
+
+
+class _LooseSpan:  # not a Span: read by attribute
+    def __init__(self, field: object, start: object, end: object) -> None:
+        self.field, self.start, self.end, self.text = field, start, end, ""
+
+
+@st.composite
+def _evidence(draw: st.DrawFn) -> list[object]:
+    out: list[object] = []
+    for _ in range(draw(st.integers(0, 6))):
+        field = draw(st.sampled_from(["body", "title"]))
+        if draw(st.booleans()):
+            field = "".join(list(field))  # an equal str, not the same object
+        start, end = draw(_BOUNDS), draw(_BOUNDS)
+        if draw(st.booleans()) and type(start) is int and type(end) is int:
+            out.append(Span(field, start, end, "x"))
+        else:
+            out.append(_LooseSpan(field, start, end))
+    return out
+
+
+@settings(max_examples=800, deadline=None)
+@given(_evidence(), st.sampled_from(["body", "title", "other"]), _BOUNDS, _BOUNDS)
+def test_near_any_equals_the_python_expression(evidence: list[object], field: str, lo: object, hi: object) -> None:
+    want = any(ev.field == field and lo <= ev.end and ev.start <= hi for ev in evidence)  # type: ignore[attr-defined,operator]
+    assert _c.near_any(evidence, field, lo, hi) is want
