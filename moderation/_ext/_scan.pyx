@@ -10,9 +10,9 @@ when this extension is not built; the tests compare both):
   integers, when a match must be mapped back;
 * :func:`lexicon_signals` -- the grouping of ``lexicon_signals`` (one signal per term and field, its spans in
   order, the signals ordered by field and first span), over the hits ``Lexicon.spans`` returns;
-* :func:`lexicon_few` -- the per-hit loop of ``Lexicon.spans`` for a text with few raw hits: what
-  ``_rules.lexicon_hits`` gives, with each byte offset counted to its character (no byte-to-character map of
-  the whole text) and ``Normalised.to_original`` read from its arrays;
+* :func:`lexicon_few` -- the per-hit loop of ``Lexicon.spans`` for a text with few raw hits (region, whole-syllable
+  check, per-form limit, ``Normalised.to_original``), each byte offset counted to its character (no
+  byte-to-character map of the whole text) and ``to_original`` read from the normalised text's arrays;
 * :func:`chars_from` -- for the personal-data detector: the distinct characters at or beyond a code point;
 * :func:`address_prefilter` -- for the personal-data detector: ``personal._address_hint().search`` and, when it
   finds nothing, :func:`chars_from`, in one pass;
@@ -419,8 +419,8 @@ cdef inline bint _word_char(str s, Py_ssize_t i):
 def lexicon_few(list pids not None, list ends not None, Py_ssize_t shift, list lengths not None, list ids not None,
                 Py_ssize_t n_acc, bint same, Py_ssize_t split, str text not None, str folded not None,
                 bytes tb not None, bytes fb not None, Py_ssize_t limit, starts, ends_map):
-    """``_rules.lexicon_hits(pids, ends, shift, lengths, ids, n_acc, same, split, text, folded, tb, fb, limit,
-    n.to_original)`` with ``starts``/``ends_map`` the arrays of the ``Normalised`` ``n`` (``n.starts``, ``n.ends``):
+    """The per-hit loop of ``Lexicon.spans`` (its Python loop is the reference), with ``starts``/``ends_map`` the
+    arrays of the ``Normalised`` ``n`` (``n.starts``, ``n.ends``):
     the per-hit loop of ``Lexicon.spans`` for few raw hits (region, map to characters, whole-syllable check, the
     per-form limit, then ``{n.to_original(start, end): ids}``). A byte offset's character is the count of lead
     bytes before it, counted from the previous hit's (the reference maps every byte of the text first); the

@@ -26,14 +26,8 @@ __all__ = ["DETECTOR", "Lexicon", "LexiconHit", "Term", "hits_to_signals"]
 
 DETECTOR = "lexicon/1"
 
-_c: Any
-try:  # the compiled loops (moderation/_ext/_rules.pyx); without them the Python code below does the same work
-    from moderation._ext import _rules as _c
-except ImportError:  # pragma: no cover - depends on the build
-    _c = None
-
 _s: Any
-try:  # the per-hit loop without a byte-to-character map of the whole text (moderation/_ext/_scan.pyx)
+try:  # the compiled per-hit loop (moderation/_ext/_scan.pyx); without it the Python loop below does the same work
     from moderation._ext import _scan as _s
 except ImportError:  # pragma: no cover - depends on the build
     _s = None
@@ -281,8 +275,7 @@ class Lexicon:
             return self._spans_vectorised(n, pids, ends + shift, tb, fb, same=same, per_form_limit=per_form_limit)
         # Few hits (most texts): Python lists, no numpy.
         pid_list, end_list = flat[0::2], flat[1::2]
-        if _s is not None and _c is not None and len(folded) == len(text):  # no byte map of the whole text
-            # (``_c`` gates both compiled loops: without it the Python loop below runs, as the tests compare)
+        if _s is not None and len(folded) == len(text):  # compiled: no byte map of the whole text
             few: dict[tuple[int, int], tuple[str, ...]] = _s.lexicon_few(
                 pid_list,
                 end_list,
@@ -301,24 +294,6 @@ class Lexicon:
                 n.ends,
             )
             return few
-        if _c is not None and len(folded) == len(text):
-            hits: dict[tuple[int, int], tuple[str, ...]] = _c.lexicon_hits(
-                pid_list,
-                end_list,
-                shift,
-                self._lengths,
-                self._ids,
-                self._n_accented,
-                same,
-                split,
-                text,
-                folded,
-                tb,
-                fb,
-                per_form_limit if per_form_limit is not None else len(pid_list),
-                n.to_original,
-            )
-            return hits
         found = zip(pid_list, end_list, strict=True)
         text_map: np.ndarray[Any, np.dtype[np.int64]] | None = None
         folded_map: np.ndarray[Any, np.dtype[np.int64]] | None = None

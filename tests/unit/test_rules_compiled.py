@@ -249,12 +249,12 @@ def test_lexicon_hits_equal_the_python_loop(pack_lexicon: Any, text: str, limit:
     from moderation.detect import lexicon
 
     got = pack_lexicon.spans(text, per_form_limit=limit)
-    saved = lexicon._c
-    lexicon._c = None
+    saved = lexicon._s
+    lexicon._s = None
     try:
         want = pack_lexicon.spans(text, per_form_limit=limit)
     finally:
-        lexicon._c = saved
+        lexicon._s = saved
     assert got == want
     assert list(got) == list(want)  # the same order
     assert all(type(a) is int and type(b) is int for a, b in got)
