@@ -20,6 +20,8 @@ from cpython.unicode cimport Py_UNICODE_TOLOWER
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
+from moderation._ext._offsets cimport original_span
+
 import numpy as np
 
 
@@ -468,7 +470,7 @@ cdef int _get_int64(object arr, Py_buffer* view, Py_ssize_t n) except -1:
 
 def to_original(starts, ends, Py_ssize_t n, Py_ssize_t start, Py_ssize_t end):
     """``Normalised.to_original`` over the offset arrays (``n``: the length of the text)."""
-    cdef int64_t pos, lo, hi
+    cdef Py_ssize_t lo, hi
     cdef Py_buffer bs, be
     cdef const int64_t* s
     cdef const int64_t* e
@@ -482,16 +484,7 @@ def to_original(starts, ends, Py_ssize_t n, Py_ssize_t start, Py_ssize_t end):
         raise
     s = <const int64_t*>bs.buf
     e = <const int64_t*>be.buf
-    start = min(max(start, 0), n)
-    end = min(max(end, start), n)
-    if start == end:
-        pos = s[start] if start < n else (e[n - 1] if n else 0)
-        lo = hi = pos
-    else:
-        lo = s[start]
-        hi = e[end - 1]
-        if hi < lo:
-            hi = lo
+    original_span(s, e, n, start, end, &lo, &hi)
     PyBuffer_Release(&bs)
     PyBuffer_Release(&be)
     return lo, hi

@@ -32,6 +32,8 @@ from cpython.unicode cimport (
 )
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
 
+from moderation._ext._offsets cimport original_span
+
 import numpy as np
 
 ctypedef fused char_t:
@@ -426,7 +428,7 @@ def lexicon_few(list pids not None, list ends not None, Py_ssize_t shift, list l
     bytes before it, counted from the previous hit's (the reference maps every byte of the text first); the
     original span is read from the arrays as ``Normalised.to_original`` reads it. ``tb``/``fb`` are the UTF-8 of
     ``text``/``folded`` (``len(folded)`` must equal ``len(text)``); an offset outside them raises ValueError."""
-    cdef Py_ssize_t size = len(text), n = len(pids), i, pid, end_b, start_b, start, end, a, b, lo, hi
+    cdef Py_ssize_t size = len(text), n = len(pids), i, pid, end_b, start_b, start, end, lo, hi
     cdef Py_ssize_t n_forms = len(lengths), n_tb = len(tb), n_fb = len(fb)
     cdef bint ascii_text = split == size
     cdef bint folded_ident = n_fb == size
@@ -436,8 +438,10 @@ def lexicon_few(list pids not None, list ends not None, Py_ssize_t shift, list l
     cdef Py_ssize_t *kept = NULL
     cdef dict out = {}
     cdef str haystack
-    cdef const int64_t[:] st
-    cdef const int64_t[:] en
+    cdef const int64_t[::1] st
+    cdef const int64_t[::1] en
+    cdef const int64_t* sp = NULL
+    cdef const int64_t* ep = NULL
     if len(folded) != size:
         raise ValueError("folded text of another length")
     if len(ends) != n or len(ids) != n_forms:
@@ -445,11 +449,14 @@ def lexicon_few(list pids not None, list ends not None, Py_ssize_t shift, list l
     try:
         st = starts
         en = ends_map
-    except (TypeError, ValueError):  # not int64 arrays: through Python
-        st = np.asarray(starts, dtype=np.int64)
-        en = np.asarray(ends_map, dtype=np.int64)
+    except (TypeError, ValueError):  # not contiguous int64 arrays: through Python
+        st = np.ascontiguousarray(starts, dtype=np.int64)
+        en = np.ascontiguousarray(ends_map, dtype=np.int64)
     if st.shape[0] < size or en.shape[0] < size:
         raise ValueError("starts and ends must be as long as text")
+    if size:  # read below at offsets under size only
+        sp = &st[0]
+        ep = &en[0]
     tc.pos = tc.leads = fc.pos = fc.leads = 0
     try:
         if limit < n:
@@ -501,24 +508,7 @@ def lexicon_few(list pids not None, list ends not None, Py_ssize_t shift, list l
                 continue
             if kept != NULL:
                 kept[pid] += 1
-            # Normalised.to_original(start, end)
-            a = start if start < size else size
-            b = end if end > a else a
-            if b > size:
-                b = size
-            if a == b:
-                if a < size:
-                    lo = st[a]
-                elif size:
-                    lo = en[size - 1]
-                else:
-                    lo = 0
-                hi = lo
-            else:
-                lo = st[a]
-                hi = en[b - 1]
-                if hi < lo:
-                    hi = lo
+            original_span(sp, ep, size, start, end, &lo, &hi)
             key = (lo, hi)
             mine = ids[pid]
             got = out.get(key)

@@ -29,6 +29,8 @@ from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.string cimport memset
 
+from moderation._ext._offsets cimport original_span
+
 import numpy as np
 import regex
 
@@ -326,16 +328,16 @@ cdef class CueMatcher:
         (``starts``/``ends`` are its arrays; ``len(text)`` bounds them)."""
         cdef list out = [[] for _ in range(self._npat)]
         cdef Py_ssize_t n_text = len(text)
-        cdef const int64_t[:] st
-        cdef const int64_t[:] en
+        cdef const int64_t[::1] st
+        cdef const int64_t[::1] en
         if n_text == 0 and not folded:
             return out
         try:
             st = starts
             en = ends
-        except (TypeError, ValueError):  # not int64 arrays: through Python
-            st = np.asarray(starts, dtype=np.int64)
-            en = np.asarray(ends, dtype=np.int64)
+        except (TypeError, ValueError):  # not contiguous int64 arrays (read through pointers below): through Python
+            st = np.ascontiguousarray(starts, dtype=np.int64)
+            en = np.ascontiguousarray(ends, dtype=np.int64)
         # _scan_chars reads st/en at offsets up to len(text) - 1 without bounds checks
         if st.shape[0] < n_text or en.shape[0] < n_text:
             raise ValueError("starts and ends must be as long as text")
@@ -401,7 +403,7 @@ cdef int _walk(CueMatcher self, const char_t *data, Py_ssize_t L, Py_ssize_t i, 
     """The walk of the trie from ``node`` (the root's child by ``data[i]``): for each pattern whose search position
     is at most ``i``, the first literal in its priority order that ends at a word boundary; each found is appended
     to ``out[k]`` (mapped to the original) and moves the pattern's search position past it."""
-    cdef Py_ssize_t j = i + 1, e, lo, hi, a, b
+    cdef Py_ssize_t j = i + 1, e, lo, hi
     cdef int k, prio, npat = self._npat, found = 0, inited = 0
     cdef int best[MAX_PATTERNS]
     cdef Py_ssize_t best_end[MAX_PATTERNS]
@@ -437,24 +439,7 @@ cdef int _walk(CueMatcher self, const char_t *data, Py_ssize_t L, Py_ssize_t i, 
             continue
         e = best_end[k]
         pos[k] = e
-        # Normalised.to_original(i, e)
-        a = i if i < n_text else n_text
-        b = e if e > a else a
-        if b > n_text:
-            b = n_text
-        if a == b:
-            if a < n_text:
-                lo = st[a]
-            elif n_text:
-                lo = en[n_text - 1]
-            else:
-                lo = 0
-            hi = lo
-        else:
-            lo = st[a]
-            hi = en[b - 1]
-            if hi < lo:
-                hi = lo
+        original_span(st, en, n_text, i, e, &lo, &hi)
         (<list>out[k]).append((i, e, lo, hi, self._tlit[best_node[k] * npat + k]))
     return 0
 

@@ -99,3 +99,25 @@ def test_few_hits_refuse_offsets_beyond_the_text() -> None:
     with pytest.raises(ValueError):
         call([0], [3], starts=np.zeros(2, dtype=np.int64))
     assert call([0], [3], starts=list(range(len(n.text)))) == {(0, 3): ("a",)}
+
+
+@needs_c
+def test_few_hits_read_strided_offset_arrays_as_their_values() -> None:
+    n = normalise("mày ngủ đi ngu 😀 lồn")
+    tb, fb = n.text.encode(), n.folded.encode()
+    lex = _LEXICONS[0]
+    flat = lex._scanner.scan_flat(tb + b"\x00" + fb)
+    pids, ends = list(flat[0::2]), list(flat[1::2])
+
+    def call(starts: Any, ends_map: Any) -> Any:
+        return _s.lexicon_few(
+            pids, ends, 0, lex._lengths, lex._ids, lex._n_accented, False, len(tb), n.text, n.folded, tb, fb,
+            len(pids), starts, ends_map,
+        )  # fmt: skip
+
+    strided_starts = np.repeat(n.starts, 2)[::2]
+    strided_ends = np.repeat(n.ends, 2)[::2]
+    assert not strided_starts.flags.c_contiguous
+    want = call(n.starts, n.ends)
+    assert want == lex.spans(n.original)
+    assert call(strided_starts, strided_ends) == want

@@ -109,3 +109,16 @@ def test_cue_matcher_of_small_literals_equals_the_alternations(text: str, other:
     folded = (other + text)[: len(text)].ljust(len(text))
     starts = np.arange(len(text), dtype=np.int64)
     assert matcher.spans(text, folded, starts, starts + 1) == _small_reference(text, folded)
+
+
+@needs_c
+@pytest.mark.parametrize("text", ["mày bọn mày", "😀 may m c", "abc ab c 中 mày"])
+def test_cue_matcher_reads_strided_offset_arrays_as_their_values(text: str) -> None:
+    matcher = _c.CueMatcher(_SMALL)
+    starts = np.arange(len(text), dtype=np.int64)
+    strided_starts = np.repeat(starts, 2)[::2]  # the same values, not contiguous
+    strided_ends = np.repeat(starts + 1, 2)[::2]
+    assert not strided_starts.flags.c_contiguous
+    want = matcher.spans(text, text, starts, starts + 1)
+    assert want == _small_reference(text, text)
+    assert matcher.spans(text, text, strided_starts, strided_ends) == want
