@@ -43,9 +43,12 @@ def _pattern(literals: list[str], no_digit_space: bool) -> regex.Pattern[str]:
     )
 
 
-def _reference(text: str, folded: str) -> list[list[tuple[int, int, int, int, str]]]:
+def _reference(
+    text: str, folded: str, specs: list[tuple[bool, list[str], bool]] | None = None
+) -> list[list[tuple[int, int, int, int, str]]]:
+    """What ``CueMatcher(specs).spans`` must give (``_SPECS`` by default), from ``regex`` alternations."""
     out = []
-    for on_folded, literals, no_digit_space in _SPECS:
+    for on_folded, literals, no_digit_space in _SPECS if specs is None else specs:
         form = folded if on_folded else text
         found = []
         for m in _pattern(literals, no_digit_space).finditer(form):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from moderation.detect import targets
 from moderation.text.normalise import normalise
-from tests.unit.test_language_speed_cues import _pattern
+from tests.unit.test_language_speed_cues import _reference as _cue_reference
 from tests.unit.test_targets_compiled import _TEXTS as _ANY_TEXTS
 from tests.unit.test_targets_compiled import CASES
 
@@ -90,17 +90,6 @@ _SMALL_PIECES = st.sampled_from(
 )
 
 
-def _small_reference(text: str, folded: str) -> list[list[tuple[int, int, int, int, str]]]:
-    out = []
-    for on_folded, literals, no_digit_space in _SMALL:
-        found = []
-        for m in _pattern(literals, no_digit_space).finditer(folded if on_folded else text):
-            a, b = m.span()
-            found.append((a, b, a, b if b > a else a, m.group()))
-        out.append(found)
-    return out
-
-
 @needs_c
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_SMALL_PIECES, max_size=25).map("".join), st.lists(_SMALL_PIECES, max_size=25).map("".join))
@@ -108,7 +97,7 @@ def test_cue_matcher_of_small_literals_equals_the_alternations(text: str, other:
     matcher = _c.CueMatcher(_SMALL)
     folded = (other + text)[: len(text)].ljust(len(text))
     starts = np.arange(len(text), dtype=np.int64)
-    assert matcher.spans(text, folded, starts, starts + 1) == _small_reference(text, folded)
+    assert matcher.spans(text, folded, starts, starts + 1) == _cue_reference(text, folded, _SMALL)
 
 
 @needs_c
@@ -120,5 +109,5 @@ def test_cue_matcher_reads_strided_offset_arrays_as_their_values(text: str) -> N
     strided_ends = np.repeat(starts + 1, 2)[::2]
     assert not strided_starts.flags.c_contiguous
     want = matcher.spans(text, text, starts, starts + 1)
-    assert want == _small_reference(text, text)
+    assert want == _cue_reference(text, text, _SMALL)
     assert matcher.spans(text, text, strided_starts, strided_ends) == want
