@@ -2,7 +2,7 @@
 violations everywhere, nested combining marks, tone-mark stacks, invisible and bidi controls, spaced letters,
 near-miss repetitions, phone-like digits, URL soup, homoglyphs, deep HTML (``tests/security/adversarial.py``).
 
-Two figures per item, both against the 100 ms target, in CPU ms of the child (one core):
+Two figures per item, in CPU ms of the child (one core); the 100 ms target applies to the first only:
 
 * **rule evaluation**: the pack regular expressions (``regex_signals``), the personal-data patterns
   (``detect_personal_data``) and the rules over the signals (``Classifier.classify`` with every signal already
@@ -147,7 +147,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             f"hostile_worst_item_ms_{big // 1024}kib",
             [max(worst_ms)],
             "ms",
-            target=TARGET_MS,
+            target=None,  # no target: the 100 ms is for rule evaluation, the budgeted part
             better="lower",
             stat="max",
         ),
@@ -188,7 +188,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         print(f"  {name:26s}" + "".join(f"{c:>26s}" for c in cells) + "  " + (", ".join(out_of_budget) or "-"))
     print(
         f"  worst at {big // 1024} KiB: rule evaluation {max(worst_rules_ms):.0f} ms, whole classify "
-        f"{max(worst_ms):.0f} ms (target <= {TARGET_MS:.0f} ms per item)"
+        f"{max(worst_ms):.0f} ms (target <= {TARGET_MS:.0f} ms per item for rule evaluation)"
     )
     return {"figures": figures, "items_cpu_ms": items_out, "cap_s": cap, "machine": m}
 
