@@ -240,9 +240,18 @@ cdef uint16_t* _classes(Text* t) except NULL:
 # string after another (all of them, in a round that changes nothing), so its classes are filled once. The string is
 # held (its identity cannot be reused while its classes are kept; only an exact ``str``, whose contents cannot
 # change); a stage takes the buffer out of the cache while it reads it, so a call back into Python meanwhile finds
-# the cache empty, never a buffer in use.
+# the cache empty, never a buffer in use. A string longer than ``KEEP_MAX`` characters is not kept, so the cache never
+# holds more than that string and 2 bytes a character of it after its text is done (refilling a long string's classes
+# costs about 1 ns a character, nothing beside the stages' own passes over it).
+cdef enum:
+    KEEP_MAX = 1 << 16
 cdef object _kept_text = None
 cdef uint16_t* _kept_cls = NULL
+
+
+def kept_text():
+    """The string whose classes are kept (None: none), for the tests."""
+    return _kept_text
 
 
 cdef uint16_t* _take_classes(Text* t, str text) except NULL:
@@ -261,7 +270,7 @@ cdef void _keep_classes(str text, uint16_t* cls) noexcept:
     """Keep ``cls``, the classes of ``text``, for the next stage (the buffer kept before is freed)."""
     global _kept_text, _kept_cls
     cdef uint16_t* old
-    if type(text) is not str:
+    if type(text) is not str or len(text) > KEEP_MAX:
         PyMem_Free(cls)
         return
     old = _kept_cls

@@ -62,3 +62,11 @@ def test_interleaved_texts_of_every_kind() -> None:
             assert _stages(t) == w
         for t, w in zip(reversed(texts), reversed(want), strict=True):
             assert _stages(t) == w
+
+
+@pytest.mark.parametrize(("size", "kept"), [(10, True), (1 << 16, True), ((1 << 16) + 1, False), (1 << 20, False)])
+def test_only_strings_up_to_the_bound_stay_in_the_cache(size: int, kept: bool) -> None:
+    text = ("c.h.o " * (size // 6 + 1))[:size]
+    want = compiled.spaced_candidates(text)
+    assert (compiled.kept_text() is text) is kept  # a long string is not held after its stage
+    assert compiled.spaced_candidates(text) == want  # refilled or reused: the same answer
