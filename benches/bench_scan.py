@@ -15,11 +15,15 @@ wall-clock rates are printed as well.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import platform
 import random
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -191,6 +195,49 @@ def _stages(clf: Classifier, items: list[Item]) -> dict[str, float]:
     return {k: round(v, 1) for k, v in out.items()}
 
 
+def _cli_cpu(path: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Run ``moderation scan PATH --jobs 1`` in a child process; return its CPU seconds and wall seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    w0 = time.perf_counter()
+    cmd = [sys.executable, "-m", "moderation.cli", "scan", str(path), "--out", os.devnull, "--jobs", "1"]
+    subprocess.run([*cmd, "--policies", str(POLICIES)], check=True, env=env, capture_output=True)
+    wall = time.perf_counter() - w0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
+
+
+def cli_scan(items: list[Item]) -> dict[str, object]:
+    """Measure the ``moderation scan`` command itself on ``items`` (JSONL in, JSONL out, one process).
+
+    The command is run twice: on one line (start-up: imports, packs, warm-up) and on all the lines; the difference
+    of CPU time over the extra lines is the steady rate, comparable with the classify figure (it adds reading and
+    writing JSON lines). Comments go in as posts with a body only, as the command reads every line as a post.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp}/none.db")  # no database: no registries, as in classify
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(POLICIES.parent), env.get("PYTHONPATH", "")]))
+        lines = []
+        for i, it in enumerate(items):
+            record = {"id": i, "body": it.fields["body"]}
+            if it.fields.get("title"):
+                record["title"] = it.fields["title"]
+            lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+        one, full = Path(tmp, "one.jsonl"), Path(tmp, "all.jsonl")
+        one.write_text(lines[0], encoding="utf-8")
+        full.write_text("".join(lines), encoding="utf-8")
+        start_cpu, _ = _cli_cpu(one, env)
+        cpu, wall = _cli_cpu(full, env)
+    extra = max(cpu - start_cpu, 1e-9)
+    return {
+        "lines": len(items),
+        "startup_cpu_s": round(start_cpu, 2),
+        "whole_run_cpu_s": round(cpu, 2),
+        "whole_run_wall_s": round(wall, 2),
+        "items_per_s_whole_run": round(len(items) / cpu, 1),
+        "items_per_s_steady": round((len(items) - 1) / extra, 1),
+    }
+
+
 def run(quick: bool = False) -> dict[str, object]:
     """Measure items/s of ``Classifier.classify`` and of a bare Hyperscan scan on the same bytes; return the figures."""
     n, rounds = (400, 3) if quick else (800, 5)
@@ -229,6 +276,7 @@ def run(quick: bool = False) -> dict[str, object]:
                 db.scan(b, match_event_handler=on_match, scratch=scratch)
         bare_cpu.append(5 * n / (time.process_time() - c0))
     stages = _stages(clf, items[: min(n, 400)])
+    cli = cli_scan([it for r in rounds_items for it in r])
     full, bare = _spread(full_cpu), _spread(bare_cpu)
     result: dict[str, object] = {
         "items": n,
@@ -243,6 +291,7 @@ def run(quick: bool = False) -> dict[str, object]:
         "overhead_ratio": round(bare["median"] / full["median"], 1),
         "target_items_per_s": TARGET_ITEMS_PER_S,
         "stage_us_per_item": stages,
+        "moderation_scan_command": cli,
         "verdicts": verdicts,
         "matcher": type(clf._compiled.matcher).__name__,
         "machine": f"{platform.machine()} {os.cpu_count()} cpu, load {os.getloadavg()[0]:.1f}, "
@@ -260,6 +309,11 @@ def run(quick: bool = False) -> dict[str, object]:
     print(
         f"bare hyperscan, same bytes:  median {bare['median']} items/s  min {bare['min']}  max {bare['max']}  "
         f"stdev {bare['stdev']}  ({result['bare_hyperscan_mb_per_s']} MB/s); overhead x{result['overhead_ratio']}"
+    )
+    print(
+        f"`moderation scan` command, {cli['lines']} lines, one process (CPU time): steady "
+        f"{cli['items_per_s_steady']} items/s; whole run {cli['items_per_s_whole_run']} items/s "
+        f"({cli['whole_run_cpu_s']} s CPU of which start-up {cli['startup_cpu_s']} s)"
     )
     print("stages, CPU µs per item: " + ", ".join(f"{k} {v}" for k, v in stages.items()))
     print(f"verdicts {verdicts}; matcher {result['matcher']}")

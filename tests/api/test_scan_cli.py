@@ -85,6 +85,36 @@ def test_bad_lines_are_reported_in_place(tmp_path: Path, line: str, error: str) 
     assert results[0]["verdict"] == results[2]["verdict"] == "allow"
 
 
+@pytest.mark.parametrize(
+    ("line", "echoed"),
+    [
+        ('{"id": 18446744073709551616, "body": "Chào"}', 18446744073709551616),  # beyond 64 bits: orjson refuses it
+        ('{"id": -9223372036854775809, "body": "Chào"}', -9223372036854775809),
+        ('{"id": 1.5, "body": "Chào"}', 1.5),
+        (r'{"id": "mã-\u0111\u1ecf\ud83d\ude00", "body": "Chào"}', "mã-đỏ\U0001f600"),
+        ('{"id": null, "body": "Chào"}', None),
+    ],
+)
+def test_ids_come_back_as_given(tmp_path: Path, line: str, echoed: Any) -> None:
+    """The output encoder (orjson, with the standard one for what it refuses) echoes every JSON id unchanged."""
+    results = _run(tmp_path, [line], env={"DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}"})
+    assert results[0]["id"] == echoed
+    assert type(results[0]["id"]) is type(echoed)
+    assert results[0]["verdict"] == "allow"
+
+
+def test_output_lines_are_what_the_standard_encoder_gives(tmp_path: Path) -> None:
+    """Same JSON values as ``json.dumps`` of the scan record, non-ASCII text written as UTF-8, one line each."""
+    from moderation.cli.scan import _dumps
+
+    record = {"id": "x", "verdict": "remove", "labels": ["a"], "categories": [{"score": 0.123456, "text": "Đồ chó 😀"}]}
+    line = _dumps(record)
+    assert "\n" not in line
+    assert "Đồ chó 😀" in line  # not \u-escaped
+    assert json.loads(line) == json.loads(json.dumps(record, ensure_ascii=False))
+    assert json.loads(_dumps({"id": float("nan")})) == {"id": None}  # NaN is not JSON: written as null, valid JSON
+
+
 @pytest.mark.slow
 def test_parallel_scan_gives_the_same_output(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}"}
