@@ -33,6 +33,7 @@ cdef extern from "Python.h":
     object PyUnicode_FromKindAndData(int kind, const void* buffer, Py_ssize_t size)
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
     int PyUnicode_4BYTE_KIND
+    int PyObject_GenericSetAttr(object o, object name, object value) except -1
 
 
 # The first test of ``spaced_starts`` at every position: ``out[i]`` is 1 where ``cls[i]`` has a bit of ``first``,
@@ -1958,3 +1959,182 @@ def rescan_bits(int bits, str old not None, str new not None) -> int:
         return bits
     found |= _window_bits(&b, cur_lo, cur_hi)
     return bits | found
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The opening stages in one call (``normalise._normalise``'s prelude) and the result object
+
+
+cdef enum:
+    PRE_BAD = 1  # an invisible or control character, or a character lowering does not map one for one
+    PRE_NONASCII = 2
+    PRE_VIET = 4  # a character of ``legacy._VIETNAMESE_BEYOND_LATIN1``: the legacy repair does nothing
+    PRE_SIGMA = 8
+    PRE_ASTRAL = 16
+    PRE_CHANGED = 32  # lowering changes a character
+
+
+cdef int _pre_scan(const _unit* d, Py_ssize_t n) except -1:
+    """The ``PRE_*`` facts of the code units ``d[:n]`` (``PRE_BAD`` alone as soon as it holds)."""
+    cdef Py_ssize_t i
+    cdef Py_UCS4 c, low
+    cdef uint16_t v
+    cdef int f = 0
+    for i in range(n):
+        c = d[i]
+        v = _bits(c)
+        if v & (B_INV | B_CTRL):
+            return PRE_BAD
+        if c < 0x80:
+            low = _lower_tab[c]
+        else:
+            f |= PRE_NONASCII
+            if (0x100 <= c <= 0x1B0) or (0x1EA0 <= c <= 0x1EF9):
+                f |= PRE_VIET
+            if c < BMP:
+                low = _lower_tab[c]
+                if c == 0x3A3:
+                    f |= PRE_SIGMA
+            else:
+                f |= PRE_ASTRAL
+                low = Py_UNICODE_TOLOWER(c)
+        if low == 0:  # NUL is a control character, so this is a character that lowers to more than one
+            return PRE_BAD
+        if low != c:
+            f |= PRE_CHANGED
+    return f
+
+
+cdef int _lower_units(const _unit* d, Py_ssize_t n, _unit* out) noexcept:
+    """``out[i]``: the lowercase of ``d[i]`` (the BMP table, ``Py_UNICODE_TOLOWER`` beyond it); -1 when one does not
+    fit the unit (the caller then writes code points)."""
+    cdef Py_ssize_t i
+    cdef Py_UCS4 c, low
+    for i in range(n):
+        c = d[i]
+        low = _lower_tab[c] if c < BMP else Py_UNICODE_TOLOWER(c)
+        if _unit is uint8_t:
+            if low > 0xFF:
+                return -1
+        elif _unit is uint16_t:
+            if low > 0xFFFF:
+                return -1
+        out[i] = <_unit>low
+    return 0
+
+
+cdef str _lowered(Text* t):
+    """The text of ``t`` lowered character by character (see :func:`_lower_units`), as a canonical string."""
+    cdef void* buf = PyMem_Malloc((t.n + 1) * t.kind)
+    cdef Py_UCS4* wide
+    cdef Py_UCS4 c
+    cdef Py_ssize_t i
+    cdef int done
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        if t.kind == 1:
+            done = _lower_units(<const uint8_t*>t.data, t.n, <uint8_t*>buf)
+        elif t.kind == 2:
+            done = _lower_units(<const uint16_t*>t.data, t.n, <uint16_t*>buf)
+        else:
+            done = _lower_units(<const uint32_t*>t.data, t.n, <uint32_t*>buf)
+        if done == 0:
+            return PyUnicode_FromKindAndData(t.kind, buf, t.n)
+    finally:
+        PyMem_Free(buf)
+    wide = _ucs4_buffer(t.n)  # a lowercase wider than the text's kind (none is known; as code points)
+    try:
+        for i in range(t.n):
+            c = _at(t, i)
+            wide[i] = _lower_tab[c] if c < BMP else Py_UNICODE_TOLOWER(c)
+        return _from_ucs4(wide, t.n)
+    finally:
+        PyMem_Free(wide)
+
+
+cdef str _fold_str(str text):
+    """:func:`fold` (``text`` itself when no character folds)."""
+    cdef Text t = _text(text)
+    cdef Py_ssize_t i, j, size = _fold_tab.shape[0]
+    cdef Py_UCS4 c
+    cdef Py_UCS4* buf
+    for i in range(t.n):
+        c = _at(&t, i)
+        if c < size and _fold_tab[c] != c:
+            break
+    else:
+        return text
+    buf = _ucs4_buffer(t.n)
+    try:
+        for j in range(t.n):
+            c = _at(&t, j)
+            if c < size:
+                c = _fold_tab[c]
+            buf[j] = c
+        return _from_ucs4(buf, t.n)
+    finally:
+        PyMem_Free(buf)
+
+
+def prelude(str text not None, int quiet_mask):
+    """The opening stages of ``normalise._normalise`` in one call, for text they leave to lowering alone: no
+    invisible or control character (``_has_invisible``), nothing for the legacy repair (ASCII, or a character of
+    ``legacy._VIETNAMESE_BEYOND_LATIN1``), and a lowercase ``_lower`` makes one character for one without
+    ``str.lower`` (the BMP table from ``SMALL`` characters on, else the simple lowercase, which refuses a capital
+    sigma). Returns ``(lowered, trigger bits of lowered, folded)``, ``folded`` the fold of ``lowered`` when the
+    bits hold none of ``quiet_mask`` (the stages that could change it), else ``None``; ``None`` for any other text
+    (the caller runs the stages one by one)."""
+    cdef Text t
+    cdef Text lt
+    cdef int f
+    cdef str low
+    cdef int bits
+    if not _ready or not _trig_ready:
+        raise RuntimeError("moderation._ext._normalise.setup was not called")
+    t = _text(text)
+    if t.kind == 1:
+        f = _pre_scan(<const uint8_t*>t.data, t.n)
+    elif t.kind == 2:
+        f = _pre_scan(<const uint16_t*>t.data, t.n)
+    else:
+        f = _pre_scan(<const uint32_t*>t.data, t.n)
+    if f & PRE_BAD:
+        return None
+    if (f & PRE_NONASCII) and not (f & PRE_VIET):
+        return None
+    if (f & PRE_SIGMA) and (t.n < SMALL or (f & PRE_ASTRAL)):
+        return None
+    low = _lowered(&t) if f & PRE_CHANGED else text
+    lt = _text(low)
+    bits = _window_bits(&lt, 0, lt.n)
+    if bits & quiet_mask:
+        return low, bits, None
+    return low, bits, (_fold_str(low) if f & PRE_NONASCII else low)
+
+
+cdef object _object_new = object.__new__
+cdef object _normalised_cls = None
+
+
+def normalised_setup(cls) -> None:
+    """The class :func:`new_normalised` makes (``normalise.Normalised``)."""
+    global _normalised_cls
+    if not isinstance(cls, type):
+        raise TypeError("a class")
+    _normalised_cls = cls
+
+
+def new_normalised(original, text, folded, starts, ends, flags):
+    """``normalise._new_normalised``: a ``Normalised`` made by ``object.__new__``, its six slots set by
+    ``object.__setattr__``."""
+    if _normalised_cls is None:
+        raise RuntimeError("normalised_setup was not called")
+    out = _object_new(_normalised_cls)
+    PyObject_GenericSetAttr(out, "original", original)
+    PyObject_GenericSetAttr(out, "text", text)
+    PyObject_GenericSetAttr(out, "folded", folded)
+    PyObject_GenericSetAttr(out, "starts", starts)
+    PyObject_GenericSetAttr(out, "ends", ends)
+    PyObject_GenericSetAttr(out, "flags", flags)
+    return out

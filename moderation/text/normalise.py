@@ -1747,6 +1747,7 @@ def _compiled() -> Any:
             (_W, _L, _M, _D, _INV, _CTRL, _SP, _TONED, _CONF, _SEP, _LEETD, _AT, _OTONE, _UTONE, _D0134),
         )
     if c is not None:
+        c.normalised_setup(Normalised)
         _C_SET_UP[0] = c
     return c
 
@@ -1837,6 +1838,21 @@ def _rescan(bits: int, old: str, new: str) -> int:
 
 
 def _normalise(text: str) -> Normalised:
+    c = _compiled()
+    if c is not None and _hs is not None:
+        # Text the opening stages leave to lowering alone (no legacy encoding, no invisible character, a
+        # one-for-one lowercase): those stages and the trigger scan in one compiled call, and for text no stage
+        # would change (most comments) the fold too.
+        n = len(text)
+        pre = c.prelude(text, _T_QUIET) if n <= _IDENTITY_MAX else None
+        if pre is not None:
+            low, bits, folded = pre
+            idx = _shared_arange()
+            starts, ends = idx[:n], idx[1 : n + 1]
+            if folded is not None:  # no round would run: what the end of ``_stages`` gives for this text
+                out: Normalised = c.new_normalised(text, low, folded, starts, ends, _NO_FLAGS)
+                return out
+            return _stages(text, set(), _Buf(low, starts, ends, identity=True), bits)
     flags: set[str] = set()
     buf = _identity(text)
     # Before deleting invisibles: TCVN3 writes "ư" as the byte Windows-1252 shows as a soft hyphen.
@@ -1857,7 +1873,17 @@ def _normalise(text: str) -> Normalised:
         buf = _delete_invisible(buf)
         codes = None
     buf = _lower(buf, codes)
-    bits = _trigger_bits(buf.text)
+    return _stages(text, flags, buf, _trigger_bits(buf.text))
+
+
+# The trigger bits of the stages after lowering: text whose bits hold none of them is lowered and folded only.
+_T_QUIET = _T_STAGES | _T_CONF
+_NO_FLAGS: frozenset[str] = frozenset()
+
+
+def _stages(text: str, flags: set[str], buf: _Buf, bits: int) -> Normalised:
+    """The stages after lowering: ``buf`` is ``text`` lowered (with the repairs before it), ``bits`` its trigger
+    bits, ``flags`` what was repaired so far."""
     if bits & _T_CONF:
         buf = _translate_1to1(buf, _confusables())
         bits = _trigger_bits(buf.text)
@@ -1949,6 +1975,9 @@ def _normalise(text: str) -> Normalised:
         starts.setflags(write=False)
     if ends.base is not shared:
         ends.setflags(write=False)
+    if c is not None:
+        made: Normalised = c.new_normalised(text, buf.text, folded, starts, ends, frozenset(flags))
+        return made
     return _new_normalised(text, buf.text, folded, starts=starts, ends=ends, flags=frozenset(flags))
 
 

@@ -1,0 +1,155 @@
+"""The compiled prelude of the normaliser (``_normalise.prelude``) gives what the opening stages give one by one, and
+declines exactly the text they would change otherwise; ``_normalise.new_normalised`` equals the dataclass."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import moderation.text.normalise as N
+from moderation.text import legacy
+
+compiled = N._compiled()
+pytestmark = pytest.mark.skipif(
+    compiled is None or N._hs is None, reason="moderation._ext._normalise or Hyperscan is missing"
+)
+
+
+@contextlib.contextmanager
+def python_path() -> Iterator[None]:
+    saved = N._c
+    N._c = None
+    try:
+        yield
+    finally:
+        N._c = saved
+
+
+def _steps(text: str) -> tuple[str, int, str] | None:
+    """What the prelude stands for, stage by stage (``None`` where a stage before lowering changes ``text``, or
+    lowering needs ``str.lower``)."""
+    if legacy.repair(text) != (None, None) or N._has_invisible(text):
+        return None
+    buf = N._lower(N._identity(text))
+    if len(buf.text) != len(text):
+        return None
+    bits = N._trigger_bits(buf.text)
+    return buf.text, bits, N._fold_fast(buf.text)
+
+
+def _declines(text: str) -> bool:
+    """Whether the prelude is allowed to decline ``text``: a stage before lowering would change it or look at it
+    closely, or its lowercase is not the one-for-one table (İ), or holds a capital sigma (``str.lower``'s final
+    sigma)."""
+    if N._has_invisible(text):
+        return True
+    if not text.isascii() and not legacy._VIETNAMESE_BEYOND_LATIN1.search(text):
+        return True
+    return any(ch == "\u03a3" or len(ch.lower()) != 1 for ch in text)
+
+
+def check(text: str) -> None:
+    assert compiled is not None
+    got = compiled.prelude(text, N._T_QUIET)
+    want = _steps(text)
+    if got is None:
+        assert _declines(text)
+        return
+    assert want is not None
+    low, bits, folded = got
+    assert (low, bits) == want[:2]
+    assert type(low) is str
+    assert folded == (None if bits & N._T_QUIET else want[2])
+    # the whole result, against the Python path
+    fast = N._normalise(text)
+    with python_path():
+        slow = N._normalise(text)
+    assert (fast.original, fast.text, fast.folded, fast.flags) == (slow.original, slow.text, slow.folded, slow.flags)
+    assert fast.starts.tolist() == slow.starts.tolist()
+    assert fast.ends.tolist() == slow.ends.tolist()
+    assert not fast.starts.flags.writeable
+    assert not fast.ends.flags.writeable
+
+
+CASES = [
+    "",
+    "a",
+    "Bình thường thôi",
+    "ABC xyz",
+    "ĐM THẰNG NGU",
+    "ko biết đc",
+    "Ai giết dk con linh cá lóc tui ủng hộ 10000usd",
+    "thằng ngu\u200b",  # invisible: declined
+    "a\x00b",  # control: declined
+    "café crème",  # Latin-1 only: the legacy evidence is counted, declined
+    "Céng hoµ x· héi",  # TCVN3
+    "İstanbul đi",  # lowers to two characters: declined
+    "ΣΑΣ đi",  # capital sigma in short text: declined
+    ("ΣΑΣ đi " * 40),  # in long text the table lowers it
+    ("ΣΑΣ đi 😀 " * 40),  # ... unless a character beyond the BMP sends it to the simple lowercase
+    "Kelvin \u212a đi",  # a BMP character lowering to ASCII
+    "𝐍𝐆𝐔 đi 😀",
+    "\U00010400 Deseret đi",  # lowercase beyond the BMP
+    "ÀÉ đi ÿ Ÿ",
+    "quá trời " * 40,
+    "x" * 300,
+    "X" * 300,
+]
+
+
+@pytest.mark.parametrize("text", CASES, ids=range(len(CASES)))
+def test_prelude_cases(text: str) -> None:
+    check(text)
+
+
+alphabet = st.sampled_from(
+    [
+        *"abcdđeghiklmnopqrstuvxyăâêôơưAĐÀÉ .-_*~+|/\\'`^0134579@\n\t",
+        *"\u0300\u0301\u0303\u0309\u0323\u200b\u00ad😀\U0001d400\U00010400",
+        *"İǅßＯсòóỳýṭµ·ñöø\x85\u3000ΣσΑ\u212aẞÿŸ",
+        "ko",
+        "đc",
+        "vcl",
+        "nguuu",
+        "ch0",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(alphabet, max_size=60).map("".join), st.integers(1, 8))
+def test_prelude_equals_the_stages(text: str, repeat: int) -> None:
+    check(text)
+    check((text + " ") * (N._SMALL // (len(text) + 1) + repeat))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=60))
+def test_prelude_arbitrary_unicode(text: str) -> None:
+    check(text)
+
+
+def test_prelude_rejects_a_missing_text() -> None:
+    assert compiled is not None
+    with pytest.raises(TypeError):
+        compiled.prelude(None, 0)
+
+
+def test_new_normalised_equals_the_python_builder() -> None:
+    assert compiled is not None
+    starts = np.arange(3, dtype=np.int64)
+    ends = starts + 1
+    flags = frozenset({"teencode"})
+    fast = compiled.new_normalised("Abc", "abc", "abc", starts, ends, flags)
+    slow = N._new_normalised("Abc", "abc", "abc", starts=starts, ends=ends, flags=flags)
+    assert type(fast) is N.Normalised
+    for name in ("original", "text", "folded", "starts", "ends", "flags"):
+        assert getattr(fast, name) is getattr(slow, name)
+    assert fast.to_original(0, 2) == (0, 2)
+    with pytest.raises(AttributeError):
+        fast.text = "x"  # type: ignore[misc]
