@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import logging
 import operator
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,8 +63,8 @@ RECORD_SCHEMA = "evaluation/2"
 _ACTION_RANK = {Action.LABEL: 0, Action.REVIEW: 1, Action.REMOVE: 2}
 _KEY_OF = operator.attrgetter("key")
 _DETECTOR_OF = operator.attrgetter("detector")
-_RANK_OF = operator.attrgetter("rank")
 _VERDICT_OF = {a: a.verdict() for a in Action}  # ``Action.verdict`` of each action, looked up
+_VERDICT_RANKED = {a: (v, v.rank) for a, v in _VERDICT_OF.items()}  # and that verdict's rank
 
 
 @dataclass(frozen=True, slots=True)
@@ -550,7 +551,25 @@ def content_date(item: Item, today: dt.date | None = None) -> dt.date:
             return dt.datetime.fromisoformat(item.published_at.replace("Z", "+00:00")).date()
         except ValueError:
             log.warning("unparseable published_at %r; using today", item.published_at)
-    return today or dt.datetime.now(dt.UTC).date()
+    return today or _utc_today()
+
+
+_EPOCH = dt.date(1970, 1, 1)
+_TODAY: list[Any] = [0.0, 0.0, _EPOCH]  # [from, until) in POSIX seconds, and the UTC date of that span
+
+
+def _utc_today() -> dt.date:
+    """``dt.datetime.now(dt.UTC).date()``, kept while the clock (``time.time``, the clock ``now`` reads) is within
+    that day; within a millisecond of either end of the day, where ``now``'s rounding to microseconds could give the
+    other day, it is asked again."""
+    t = time.time()
+    lo, hi, day = _TODAY
+    if lo <= t < hi:
+        return day  # type: ignore[no-any-return]
+    day = dt.datetime.now(dt.UTC).date()
+    start = (day - _EPOCH).days * 86400.0
+    _TODAY[:] = [start + 0.001, start + 86400.0 - 0.001, day]
+    return day
 
 
 _MAKE_EVALUATION: Any = (
@@ -657,12 +676,17 @@ class Classifier:
                 values = (item, history, pack.id, by_kind, keys, top, memo, evidence)
                 facts = _MAKE_FACTS.make(values) if fast else Facts(*values)
                 results.extend(self._evaluate_pack(pack, facts, day, texts, trace=trace, quiet=quiet, cues=cues))
-        if results:
-            acting = [r for r in results if r.mode == "enforce"]
-            verdict = max((_VERDICT_OF[r.action] for r in acting), key=_RANK_OF) if acting else Verdict.ALLOW
-            labels = sorted({r.id for r in acting})
-        else:  # most items: nothing holds
-            verdict, labels = Verdict.ALLOW, []
+        verdict, labels = Verdict.ALLOW, []  # most items: nothing holds
+        if results:  # the strictest verdict of the acting (enforced) results, the first of them on a tie
+            best = -1
+            ids = set()
+            for r in results:
+                if r.mode == "enforce":
+                    v, rank = _VERDICT_RANKED[r.action]
+                    if rank > best:
+                        verdict, best = v, rank
+                    ids.add(r.id)
+            labels = sorted(ids)
         if verdict is Verdict.ALLOW and errors and any(e.get("kind") == TIME_BUDGET for e in errors):
             verdict = Verdict.REVIEW  # part of the item was not scanned: a person decides, it is not allowed unseen
         out = (
