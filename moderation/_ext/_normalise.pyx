@@ -316,6 +316,72 @@ cdef int _int64_vector(object arr, Py_buffer* view, bint writable) except -1:
     return 0
 
 
+cdef object _np_empty = np.empty
+cdef object _INT64 = np.dtype(np.int64)
+
+
+# The offset maps a stage reads (``s``, ``e``) and the ones it writes (``os``, ``oe``), acquired as buffers only when
+# the stage changes something (a typed memoryview parameter costs its acquisition on every call, most of which
+# change nothing); released by ``_maps_release``.
+cdef struct Maps:
+    Py_buffer s
+    Py_buffer e
+    Py_buffer os
+    Py_buffer oe
+    bint got_s
+    bint got_e
+    bint got_os
+    bint got_oe
+
+
+cdef inline void _maps_init(Maps* m) noexcept:
+    m.got_s = m.got_e = m.got_os = m.got_oe = False
+
+
+cdef int _maps_check(object starts, object ends, Py_ssize_t n) except -1:
+    """The checks made on every call: ``TypeError`` for None, ``ValueError`` when a map is not ``n`` long (the dtype
+    and the layout are checked when the buffers are acquired)."""
+    if starts is None or ends is None:
+        raise TypeError("an int64 array, not None")
+    if len(starts) != n or len(ends) != n:
+        raise ValueError("offset map and text differ in length")
+    return 0
+
+
+cdef int _maps_in(Maps* m, object starts, object ends, Py_ssize_t n) except -1:
+    """Acquire ``starts`` and ``ends`` (one-dimensional C-contiguous int64, ``n`` long) into ``m``."""
+    _int64_vector(starts, &m.s, False)
+    m.got_s = True
+    _int64_vector(ends, &m.e, False)
+    m.got_e = True
+    if m.s.len // 8 != n or m.e.len // 8 != n:
+        raise ValueError("offset map and text differ in length")
+    return 0
+
+
+cdef tuple _maps_out(Maps* m, Py_ssize_t total):
+    """Two new int64 arrays of ``total`` entries, acquired writable into ``m``."""
+    out_s = _np_empty(total, _INT64)
+    out_e = _np_empty(total, _INT64)
+    _int64_vector(out_s, &m.os, True)
+    m.got_os = True
+    _int64_vector(out_e, &m.oe, True)
+    m.got_oe = True
+    return out_s, out_e
+
+
+cdef void _maps_release(Maps* m) noexcept:
+    if m.got_s:
+        PyBuffer_Release(&m.s)
+    if m.got_e:
+        PyBuffer_Release(&m.e)
+    if m.got_os:
+        PyBuffer_Release(&m.os)
+    if m.got_oe:
+        PyBuffer_Release(&m.oe)
+    _maps_init(m)
+
+
 def apply_edits(str text not None, starts, ends, list edits not None):
     """``_apply``: sorted edits ``(a, b, replacement, per_char)``; overlapping or empty source ranges are skipped.
 
@@ -392,8 +458,8 @@ cdef object _apply_edits(str text, const int64_t* starts, Py_ssize_t n_starts, c
     if not changed:
         return None
     total += n - pos
-    out_s_arr = np.empty(total, dtype=np.int64)
-    out_e_arr = np.empty(total, dtype=np.int64)
+    out_s_arr = _np_empty(total, _INT64)
+    out_e_arr = _np_empty(total, _INT64)
     _int64_vector(out_s_arr, bos, True)
     got_os[0] = True
     _int64_vector(out_e_arr, boe, True)
@@ -514,41 +580,58 @@ def has_invisible(str text not None) -> bool:
     return False
 
 
-def delete_invisible(str text not None, const int64_t[::1] starts not None, const int64_t[::1] ends not None):
+def delete_invisible(str text not None, starts, ends):
     """``_delete_invisible``: format characters deleted (the others keep their spans), lone surrogates to U+FFFD,
-    other controls to a space. ``None`` when nothing changes."""
+    other controls to a space. ``None`` when nothing changes. ``starts`` and ``ends`` are one-dimensional C-contiguous
+    int64 arrays as long as the text (``TypeError`` for None, ``ValueError`` otherwise; the dtype and the layout are
+    checked when something changes)."""
     cdef Text t = _ready_text(text)
-    cdef Py_ssize_t i, o = 0
+    cdef Py_ssize_t i, o = 0, kept = 0
     cdef uint16_t v
     cdef Py_UCS4 c
     cdef bint changed = False
-    cdef Py_UCS4* buf
-    cdef int64_t[::1] out_s, out_e
-    if len(starts) != t.n or len(ends) != t.n:
-        raise ValueError("offset map and text differ in length")
+    cdef Py_UCS4* buf = NULL
+    cdef Maps m
+    cdef const int64_t* s
+    cdef const int64_t* e
+    cdef int64_t* out_s
+    cdef int64_t* out_e
+    _maps_init(&m)
+    _maps_check(starts, ends, t.n)
+    for i in range(t.n):  # first what is kept (the maps are made at their size)
+        v = _bits(_at(&t, i))
+        if v & (B_INV | B_CTRL):
+            changed = True
+        if not (v & B_INV):
+            kept += 1
+    if not changed:
+        return None
     buf = _ucs4_buffer(t.n)
     try:
-        out_s_arr = np.empty(t.n, dtype=np.int64)
-        out_e_arr = np.empty(t.n, dtype=np.int64)
-        out_s = out_s_arr
-        out_e = out_e_arr
+        _maps_in(&m, starts, ends, t.n)
+        out = _maps_out(&m, kept)
+        s = <const int64_t*>m.s.buf
+        e = <const int64_t*>m.e.buf
+        out_s = <int64_t*>m.os.buf
+        out_e = <int64_t*>m.oe.buf
         for i in range(t.n):
             c = _at(&t, i)
             v = _bits(c)
             if v & B_INV:
-                changed = True
                 continue
             if v & B_CTRL:
-                changed = True
                 c = 0xFFFD if 0xD800 <= c <= 0xDFFF else 32
+            if o >= kept:
+                raise ValueError("the text changed while it was read")
             buf[o] = c
-            out_s[o] = starts[i]
-            out_e[o] = ends[i]
+            out_s[o] = s[i]
+            out_e[o] = e[i]
             o += 1
-        if not changed:
-            return None
-        return _from_ucs4(buf, o), out_s_arr[:o].copy(), out_e_arr[:o].copy()
+        if o != kept:
+            raise ValueError("the text changed while it was read")
+        return _from_ucs4(buf, o), out[0], out[1]
     finally:
+        _maps_release(&m)
         PyMem_Free(buf)
 
 
@@ -664,15 +747,19 @@ cdef Py_ssize_t _next_run(Text* t, Py_ssize_t i, Py_ssize_t* end) except -1:
         i += 1
 
 
-def collapse_repeats(str text not None, const int64_t[::1] starts not None, const int64_t[::1] ends not None):
+def collapse_repeats(str text not None, starts, ends):
     """``_runs_to(buf, scan.repeats(), lambda s: s[0])``: runs of three or more identical letters to one letter that
-    maps to the whole run. ``None`` when there is none."""
+    maps to the whole run. ``None`` when there is none. The maps as :func:`delete_invisible` takes them."""
     cdef Text t = _ready_text(text)
     cdef Py_ssize_t i, j, o = 0, pos = 0, total, seg
-    cdef int64_t[::1] out_s, out_e
+    cdef Maps m
+    cdef const int64_t* s
+    cdef const int64_t* e
+    cdef int64_t* out_s
+    cdef int64_t* out_e
     cdef list pieces
-    if len(starts) != t.n or len(ends) != t.n:
-        raise ValueError("offset map and text differ in length")
+    _maps_init(&m)
+    _maps_check(starts, ends, t.n)
     # first: the runs and the length of the result (no allocation when there is none)
     total = t.n
     i = _next_run(&t, 0, &j)
@@ -681,33 +768,38 @@ def collapse_repeats(str text not None, const int64_t[::1] starts not None, cons
         i = _next_run(&t, j, &j)
     if total == t.n:
         return None
-    out_s_arr = np.empty(total, dtype=np.int64)
-    out_e_arr = np.empty(total, dtype=np.int64)
-    out_s = out_s_arr
-    out_e = out_e_arr
-    pieces = []
-    # then every unchanged stretch copied as is, every run one letter spanning it
-    i = _next_run(&t, 0, &j)
-    while i < t.n:
-        seg = i - pos  # the stretch before the run, then its first letter
-        if o + seg + 1 > total:
+    try:
+        _maps_in(&m, starts, ends, t.n)
+        out = _maps_out(&m, total)
+        s = <const int64_t*>m.s.buf
+        e = <const int64_t*>m.e.buf
+        out_s = <int64_t*>m.os.buf
+        out_e = <int64_t*>m.oe.buf
+        pieces = []
+        # then every unchanged stretch copied as is, every run one letter spanning it
+        i = _next_run(&t, 0, &j)
+        while i < t.n:
+            seg = i - pos  # the stretch before the run, then its first letter
+            if o + seg + 1 > total:
+                raise ValueError("the text changed while it was read")
+            memcpy(&out_s[o], &s[pos], seg * sizeof(int64_t))
+            memcpy(&out_e[o], &e[pos], seg * sizeof(int64_t))
+            o += seg
+            out_s[o] = s[i]
+            out_e[o] = e[j - 1]
+            o += 1
+            pieces.append(text[pos:i + 1])
+            pos = j
+            i = _next_run(&t, j, &j)
+        seg = t.n - pos
+        if o + seg != total:
             raise ValueError("the text changed while it was read")
-        memcpy(&out_s[o], &starts[pos], seg * sizeof(int64_t))
-        memcpy(&out_e[o], &ends[pos], seg * sizeof(int64_t))
-        o += seg
-        out_s[o] = starts[i]
-        out_e[o] = ends[j - 1]
-        o += 1
-        pieces.append(text[pos:i + 1])
-        pos = j
-        i = _next_run(&t, j, &j)
-    seg = t.n - pos
-    if o + seg != total:
-        raise ValueError("the text changed while it was read")
-    memcpy(&out_s[o], &starts[pos], seg * sizeof(int64_t))
-    memcpy(&out_e[o], &ends[pos], seg * sizeof(int64_t))
-    pieces.append(text[pos:])
-    return "".join(pieces), out_s_arr, out_e_arr
+        memcpy(&out_s[o], &s[pos], seg * sizeof(int64_t))
+        memcpy(&out_e[o], &e[pos], seg * sizeof(int64_t))
+        pieces.append(text[pos:])
+        return "".join(pieces), out[0], out[1]
+    finally:
+        _maps_release(&m)
 
 
 def spaced_candidates(str text not None) -> list:
@@ -886,32 +978,40 @@ def leet_long(str text not None):
             PyMem_Free(buf)
 
 
-def drop_mark_floods(str text not None, const int64_t[::1] starts not None, const int64_t[::1] ends not None):
-    """``_drop_mark_floods``: every combining mark after the third in a row deleted; ``None`` when none is."""
+def drop_mark_floods(str text not None, starts, ends):
+    """``_drop_mark_floods``: every combining mark after the third in a row deleted; ``None`` when none is. The maps
+    as :func:`delete_invisible` takes them."""
     cdef Text t = _ready_text(text)
-    cdef Py_ssize_t i, o = 0, run = 0
+    cdef Py_ssize_t i, o = 0, run = 0, kept = 0
     cdef Py_UCS4 c
     cdef bint changed = False
-    cdef Py_UCS4* buf
-    cdef int64_t[::1] out_s, out_e
-    if len(starts) != t.n or len(ends) != t.n:
-        raise ValueError("offset map and text differ in length")
+    cdef Py_UCS4* buf = NULL
+    cdef Maps m
+    cdef const int64_t* s
+    cdef const int64_t* e
+    cdef int64_t* out_s
+    cdef int64_t* out_e
+    _maps_init(&m)
+    _maps_check(starts, ends, t.n)
     for i in range(t.n):
         if _bits(_at(&t, i)) & B_M:
             run += 1
             if run > MAX_MARKS:
                 changed = True
-                break
+                continue
         else:
             run = 0
+        kept += 1
     if not changed:
         return None
     buf = _ucs4_buffer(t.n)
     try:
-        out_s_arr = np.empty(t.n, dtype=np.int64)
-        out_e_arr = np.empty(t.n, dtype=np.int64)
-        out_s = out_s_arr
-        out_e = out_e_arr
+        _maps_in(&m, starts, ends, t.n)
+        out = _maps_out(&m, kept)
+        s = <const int64_t*>m.s.buf
+        e = <const int64_t*>m.e.buf
+        out_s = <int64_t*>m.os.buf
+        out_e = <int64_t*>m.oe.buf
         run = 0
         for i in range(t.n):
             c = _at(&t, i)
@@ -921,12 +1021,17 @@ def drop_mark_floods(str text not None, const int64_t[::1] starts not None, cons
                     continue
             else:
                 run = 0
+            if o >= kept:
+                raise ValueError("the text changed while it was read")
             buf[o] = c
-            out_s[o] = starts[i]
-            out_e[o] = ends[i]
+            out_s[o] = s[i]
+            out_e[o] = e[i]
             o += 1
-        return _from_ucs4(buf, o), out_s_arr[:o].copy(), out_e_arr[:o].copy()
+        if o != kept:
+            raise ValueError("the text changed while it was read")
+        return _from_ucs4(buf, o), out[0], out[1]
     finally:
+        _maps_release(&m)
         PyMem_Free(buf)
 
 
@@ -1010,19 +1115,22 @@ cdef Py_ssize_t _space_runs(const _unit* d, Py_ssize_t n, Py_ssize_t** runs, Py_
     return k
 
 
-def collapse_spaces(str text not None, const int64_t[::1] starts not None, const int64_t[::1] ends not None):
+def collapse_spaces(str text not None, starts, ends):
     """``_collapse_spaces``: a whitespace character that is not a space becomes one (its span unchanged); a run of
     two or more becomes one space spanning the run. ``None`` when nothing changes. When no run is two or more long
-    the map does not change, and the arrays given are returned as they are (as the Python path does)."""
+    the map does not change, and the arrays given are returned as they are (as the Python path does). The maps as
+    :func:`delete_invisible` takes them."""
     cdef Text t = _ready_text(text)
     cdef Py_ssize_t cap = 16, k, m, r, a, b, o = 0, pos = 0, total, seg
     cdef Py_ssize_t* runs
+    cdef Maps mp
+    cdef const int64_t* s
+    cdef const int64_t* e
     cdef int64_t* out_s
     cdef int64_t* out_e
-    cdef int64_t[::1] out_sv, out_ev
     cdef list pieces
-    if len(starts) != t.n or len(ends) != t.n:
-        raise ValueError("offset map and text differ in length")
+    _maps_init(&mp)
+    _maps_check(starts, ends, t.n)
     runs = <Py_ssize_t*>PyMem_Malloc(2 * cap * sizeof(Py_ssize_t))
     if runs == NULL:
         raise MemoryError()
@@ -1050,14 +1158,15 @@ def collapse_spaces(str text not None, const int64_t[::1] starts not None, const
         pieces.append(text[pos:])
         out = "".join(pieces)
         if total == t.n:  # one character for one: the map as it was
-            return out, starts.base, ends.base
+            _maps_in(&mp, starts, ends, t.n)  # (checked all the same)
+            return out, starts, ends
         # the map: every stretch copied, every run one entry spanning it (total >= 1: a run's own space)
-        out_s_arr = np.empty(total, dtype=np.int64)
-        out_e_arr = np.empty(total, dtype=np.int64)
-        out_sv = out_s_arr
-        out_ev = out_e_arr
-        out_s = &out_sv[0]
-        out_e = &out_ev[0]
+        _maps_in(&mp, starts, ends, t.n)
+        maps = _maps_out(&mp, total)
+        s = <const int64_t*>mp.s.buf
+        e = <const int64_t*>mp.e.buf
+        out_s = <int64_t*>mp.os.buf
+        out_e = <int64_t*>mp.oe.buf
         pos = 0
         for r in range(m):
             a = runs[2 * r]
@@ -1065,20 +1174,21 @@ def collapse_spaces(str text not None, const int64_t[::1] starts not None, const
             seg = a - pos
             if o + seg + 1 > total:
                 raise ValueError("the text changed while it was read")
-            memcpy(&out_s[o], &starts[pos], seg * sizeof(int64_t))
-            memcpy(&out_e[o], &ends[pos], seg * sizeof(int64_t))
+            memcpy(&out_s[o], &s[pos], seg * sizeof(int64_t))
+            memcpy(&out_e[o], &e[pos], seg * sizeof(int64_t))
             o += seg
-            out_s[o] = starts[a]
-            out_e[o] = ends[b - 1]
+            out_s[o] = s[a]
+            out_e[o] = e[b - 1]
             o += 1
             pos = b
         seg = t.n - pos
         if o + seg != total:
             raise ValueError("the text changed while it was read")
-        memcpy(&out_s[o], &starts[pos], seg * sizeof(int64_t))
-        memcpy(&out_e[o], &ends[pos], seg * sizeof(int64_t))
-        return out, out_s_arr, out_e_arr
+        memcpy(&out_s[o], &s[pos], seg * sizeof(int64_t))
+        memcpy(&out_e[o], &e[pos], seg * sizeof(int64_t))
+        return out, maps[0], maps[1]
     finally:
+        _maps_release(&mp)
         PyMem_Free(runs)
 
 
