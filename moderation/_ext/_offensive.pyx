@@ -35,6 +35,71 @@ cdef extern from "Python.h":
     object PyUnicode_FromKindAndData(int kind, const void *buffer, Py_ssize_t size)
 
 
+# The head of a numpy array object (numpy's ``PyArrayObject_fields``: the same first fields in numpy 1.7 to 2.x),
+# read to take the data pointer of an exact ``np.ndarray`` without acquiring a buffer (a typed memoryview costs more
+# than the scoring of a short comment's tokens). Checked against numpy's own report at import (``_raw_arrays``): on
+# a mismatch every array goes through a buffer.
+cdef extern from *:
+    """
+    typedef struct {
+        PyObject_HEAD
+        char *data;
+        int nd;
+        Py_ssize_t *dimensions;
+        Py_ssize_t *strides;
+        PyObject *base;
+        PyObject *descr;
+        int flags;
+    } __mod_offensive_ndarray;
+    """
+    ctypedef struct _NdHead "__mod_offensive_ndarray":
+        char *data
+        int nd
+        Py_ssize_t *dimensions
+        Py_ssize_t *strides
+        void *base
+        void *descr
+        int flags
+
+cdef object _NDARRAY = np.ndarray
+cdef object _INT64 = np.dtype(np.int64)
+cdef bint _RAW = False
+
+
+cdef const int64_t *_int64_data(object a, Py_ssize_t *n) noexcept:
+    """The data of ``a`` when it is an exact ``np.ndarray`` of one dimension, C-contiguous, with numpy's own int64
+    dtype (its length to ``n[0]``); else NULL (read it through a buffer)."""
+    cdef _NdHead *h
+    if not _RAW or type(a) is not _NDARRAY:
+        return NULL
+    h = <_NdHead *><void *>a
+    if h.nd != 1 or h.descr != <void *>_INT64 or not (h.flags & 1):  # 1: NPY_ARRAY_C_CONTIGUOUS
+        return NULL
+    n[0] = h.dimensions[0]
+    return <const int64_t *>h.data
+
+
+def _raw_arrays():
+    """Whether :func:`_int64_data` reads numpy's arrays as numpy describes them (checked once, at import)."""
+    base = np.arange(12, dtype=np.int64)
+    cdef Py_ssize_t n = -1
+    cdef const int64_t *p
+    for a in (base, base[3:9], base[5:6], base[:0]):
+        p = _int64_data(a, &n)
+        if p == NULL or n != len(a) or <size_t>p != <size_t>a.__array_interface__["data"][0]:
+            return False
+        if n and p[0] != a[0]:
+            return False
+    for a in (base[::2], base.astype(np.int32), base.reshape(3, 4), base.astype(np.float64)):
+        if _int64_data(a, &n) != NULL:
+            return False
+    return True
+
+
+_RAW = True
+_RAW = _raw_arrays()
+
+
 # The bounds and layout of offensive._Weights.
 cdef enum:
     HUGE = 1 << 21
@@ -1347,7 +1412,7 @@ cdef class Engine:
             k += 1
         return k
 
-    cdef Py_ssize_t _hits(self, str folded, const int64_t[:] starts, const int64_t[:] ends) except -1:
+    cdef Py_ssize_t _hits(self, str folded, const int64_t *starts, const int64_t *ends) except -1:
         """``_LexiconScanner.hits_short``: the whole-syllable occurrences of a lexicon form in ``folded`` (no word
         character right before or after) as original (lo, hi), sorted by lo into ``self.hits``; their count.
 
@@ -1385,7 +1450,7 @@ cdef class Engine:
             qsort(self.hits, nh, sizeof(Hit), _cmp_hit)
         return nh
 
-    cdef int _flag_tokens(self, Py_ssize_t ntok, Py_ssize_t nh, const int64_t[:] starts, const int64_t[:] ends) except -1:
+    cdef int _flag_tokens(self, Py_ssize_t ntok, Py_ssize_t nh, const int64_t *starts, const int64_t *ends) except -1:
         """``_overlapping``: flag the tokens whose original span overlaps a hit."""
         cdef Py_ssize_t k, a, b, before, mid
         cdef int64_t lo, hi, r
@@ -1451,7 +1516,7 @@ cdef class Engine:
             lo = cut
         return 0
 
-    cdef tuple _merge(self, const int64_t[:] starts, const int64_t[:] ends):
+    cdef tuple _merge(self, const int64_t *starts, const int64_t *ends):
         """``_merge``: join runs of positive tokens separated only by whitespace; original spans, merged."""
         cdef Py_ssize_t k, ns = 0, idx, prev = -2, g, cap
         cdef int64_t a, b, lo, hi, olo = 0, ohi = 0
@@ -1504,23 +1569,33 @@ cdef class Engine:
         cdef Py_ssize_t total, nh, k
         cdef bint has_lex
         cdef double best
-        cdef const int64_t[:] st
-        cdef const int64_t[:] en
+        cdef const int64_t *st
+        cdef const int64_t *en
+        cdef Py_ssize_t nst = 0, nen = 0
+        cdef const int64_t[::1] st_view
+        cdef const int64_t[::1] en_view
         cdef int64_t nsegs
         if not self.ready:
             raise RuntimeError("Engine.__init__ was not called")
         total = self._tokens(text)
         if not total:
             return self.empty, (), self.empty >= self.threshold, (1, 1)
-        try:
-            st = starts
-            en = ends
-        except (TypeError, ValueError):
-            st = np.asarray(starts, dtype=np.int64)
-            en = np.asarray(ends, dtype=np.int64)
+        st = _int64_data(starts, &nst)
+        en = _int64_data(ends, &nen)
+        if st == NULL or en == NULL:  # not 1-d contiguous numpy int64 arrays: through a buffer (or a copy)
+            try:
+                st_view = starts
+                en_view = ends
+            except (TypeError, ValueError):
+                st_view = np.ascontiguousarray(starts, dtype=np.int64)
+                en_view = np.ascontiguousarray(ends, dtype=np.int64)
+            nst = st_view.shape[0]
+            nen = en_view.shape[0]
+            st = &st_view[0] if nst > 0 else NULL
+            en = &en_view[0] if nen > 0 else NULL
         # The loops below read starts/ends at every position of text and folded without bounds checks: a map shorter
         # than the text, or a folded form of another length, would be read past its end.
-        if len(folded) != len(text) or st.shape[0] < len(text) or en.shape[0] < len(text):
+        if len(folded) != len(text) or nst < len(text) or nen < len(text):
             raise ValueError("folded, starts and ends must be as long as text")
         nh = self._hits(folded, st, en)
         has_lex = nh > 0

@@ -83,6 +83,71 @@ cdef extern from *:
     Py_ssize_t _member_offset "__mod_targets_member_offset"(PyTypeObject *tp, PyObject *descr)
     bint _plain_type "__mod_targets_plain_type"(PyTypeObject *tp)
 
+# The head of a numpy array object (numpy's ``PyArrayObject_fields``: the same first fields in numpy 1.7 to 2.x),
+# read to take the data pointer of an exact ``np.ndarray`` without acquiring a buffer (a typed memoryview costs more
+# than the scan of a comment). Checked against numpy's own report at import (``_raw_arrays``): on a mismatch every
+# array goes through a buffer.
+cdef extern from *:
+    """
+    typedef struct {
+        PyObject_HEAD
+        char *data;
+        int nd;
+        Py_ssize_t *dimensions;
+        Py_ssize_t *strides;
+        PyObject *base;
+        PyObject *descr;
+        int flags;
+    } __mod_targets_ndarray;
+    """
+    ctypedef struct _NdHead "__mod_targets_ndarray":
+        char *data
+        int nd
+        Py_ssize_t *dimensions
+        Py_ssize_t *strides
+        PyObject *base
+        PyObject *descr
+        int flags
+
+cdef object _NDARRAY = np.ndarray
+cdef object _INT64 = np.dtype(np.int64)
+cdef bint _RAW = False
+
+
+cdef const int64_t *_int64_data(object a, Py_ssize_t *n) noexcept:
+    """The data of ``a`` when it is an exact ``np.ndarray`` of one dimension, C-contiguous, with numpy's own int64
+    dtype (its length to ``n[0]``); else NULL (read it through a buffer)."""
+    cdef _NdHead *h
+    if not _RAW or type(a) is not _NDARRAY:
+        return NULL
+    h = <_NdHead *><PyObject *>a
+    if h.nd != 1 or h.descr != <PyObject *>_INT64 or not (h.flags & 1):  # 1: NPY_ARRAY_C_CONTIGUOUS
+        return NULL
+    n[0] = h.dimensions[0]
+    return <const int64_t *>h.data
+
+
+def _raw_arrays():
+    """Whether :func:`_int64_data` reads numpy's arrays as numpy describes them (checked once, at import)."""
+    base = np.arange(12, dtype=np.int64)
+    cdef Py_ssize_t n = -1
+    cdef const int64_t *p
+    for a in (base, base[3:9], base[5:6], base[:0]):
+        p = _int64_data(a, &n)
+        if p == NULL or n != len(a) or <size_t>p != <size_t>a.__array_interface__["data"][0]:
+            return False
+        if n and p[0] != a[0]:
+            return False
+    for a in (base[::2], base.astype(np.int32), base.reshape(3, 4), base.astype(np.float64)):
+        if _int64_data(a, &n) != NULL:
+            return False
+    return True
+
+
+_RAW = True
+_RAW = _raw_arrays()
+
+
 # Class bits of a code point; each is the class written in the patterns of ``targets``.
 cdef enum:
     MAX_PATTERNS = 16
@@ -327,26 +392,35 @@ cdef class CueMatcher:
         over its form (``text`` or ``folded``), mapped to the original as ``Normalised.to_original`` maps them
         (``starts``/``ends`` are its arrays; ``len(text)`` bounds them)."""
         cdef list out = [[] for _ in range(self._npat)]
-        cdef Py_ssize_t n_text = len(text)
+        cdef Py_ssize_t n_text = len(text), ns = 0, ne = 0
+        cdef const int64_t *sp
+        cdef const int64_t *ep
         cdef const int64_t[::1] st
         cdef const int64_t[::1] en
         if n_text == 0 and not folded:
             return out
-        try:
-            st = starts
-            en = ends
-        except (TypeError, ValueError):  # not contiguous int64 arrays (read through pointers below): through Python
-            st = np.ascontiguousarray(starts, dtype=np.int64)
-            en = np.ascontiguousarray(ends, dtype=np.int64)
-        # _scan_chars reads st/en at offsets up to len(text) - 1 without bounds checks
-        if st.shape[0] < n_text or en.shape[0] < n_text:
+        sp = _int64_data(starts, &ns)
+        ep = _int64_data(ends, &ne)
+        if sp == NULL or ep == NULL:  # not 1-d contiguous numpy int64 arrays: through a buffer (or a copy)
+            try:
+                st = starts
+                en = ends
+            except (TypeError, ValueError):
+                st = np.ascontiguousarray(starts, dtype=np.int64)
+                en = np.ascontiguousarray(ends, dtype=np.int64)
+            ns = st.shape[0]
+            ne = en.shape[0]
+            sp = &st[0] if ns > 0 else NULL
+            ep = &en[0] if ne > 0 else NULL
+        # _scan_chars reads sp/ep at offsets up to len(text) - 1 without bounds checks
+        if ns < n_text or ne < n_text:
             raise ValueError("starts and ends must be as long as text")
-        self._scan(text, 0, out, n_text, st, en)
-        self._scan(folded, 1, out, n_text, st, en)
+        self._scan(text, 0, out, n_text, sp, ep)
+        self._scan(folded, 1, out, n_text, sp, ep)
         return out
 
-    cdef int _scan(self, str s, int form, list out, Py_ssize_t n_text, const int64_t[:] st,
-                   const int64_t[:] en) except -1:
+    cdef int _scan(self, str s, int form, list out, Py_ssize_t n_text, const int64_t *st,
+                   const int64_t *en) except -1:
         cdef int kind = PyUnicode_KIND(s)
         cdef void *data = PyUnicode_DATA(s)
         cdef Py_ssize_t L = len(s)
@@ -364,17 +438,15 @@ ctypedef fused char_t:
 
 
 cdef int _scan_chars(CueMatcher self, const char_t *data, Py_ssize_t L, int form, list out, Py_ssize_t n_text,
-                     const int64_t[:] st, const int64_t[:] en) except -1:
+                     const int64_t *sp, const int64_t *ep) except -1:
     """:meth:`CueMatcher._scan` over the characters of one string kind: a walk of the trie at each position after a
-    character that is not a word character (and at the start), each pattern keeping its own search position."""
+    character that is not a word character (and at the start), each pattern keeping its own search position.
+    ``sp``/``ep``: the offset arrays (read at offsets below ``n_text`` only, which the caller checked)."""
     cdef Py_ssize_t i = 0
     cdef int node, k, npat = self._npat
     cdef Py_UCS4 c
     cdef bint active = False
     cdef Py_ssize_t pos[MAX_PATTERNS]
-    # the arrays as pointers (read at offsets below n_text only, which the caller checked)
-    cdef const int64_t *sp = &st[0] if st.shape[0] > 0 else NULL
-    cdef const int64_t *ep = &en[0] if en.shape[0] > 0 else NULL
     for k in range(npat):
         pos[k] = 0
         if self._forms[k] == form:
@@ -875,6 +947,14 @@ def build(cls, tuple names, list rows):
             raise TypeError(f"{cls.__name__} takes {m} fields, got {len(row)}")
         out.append(_make(mk, fast, PySequence_Fast_ITEMS(row)))
     return out
+
+
+def make(cls, tuple names, tuple row):
+    """``build(cls, names, [row])[0]``: one instance, without the lists."""
+    cdef _Maker mk = _maker(cls, names)
+    if len(row) != len(names):
+        raise TypeError(f"{cls.__name__} takes {len(names)} fields, got {len(row)}")
+    return _make(mk, mk.fast, PySequence_Fast_ITEMS(row))
 
 
 cdef tuple _SPAN_FIELDS = ("field", "start", "end", "text")

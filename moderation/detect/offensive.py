@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moderation.detect.lexicon import Lexicon, LiteralScanner, Term
-from moderation.detect.targets import _FAST_SPAN
+from moderation.detect.targets import _FAST_SIGNAL, _FAST_SPAN, _SIGNAL_FIELDS, _plain_init
 from moderation.detect.targets import _c as _ct
 from moderation.domain import Signal, Span
 from moderation.text.normalise import Normalised, _codes, _fold_fast, normalise, normalise_term
@@ -73,6 +73,21 @@ class OffensiveResult:
     spans: tuple[tuple[int, int], ...]
     flagged: bool  # score at or above the model's decision threshold (chosen on the dev split)
     segments: tuple[int, int] = (1, 1)  # segments scored, of the text's segments (see choose_segments)
+
+
+_RESULT_FIELDS = ("score", "spans", "flagged", "segments")
+# The compiled target loops make the result (and the signal) objects by filling their slots (``_targets.make``): a
+# frozen dataclass's ``__init__`` stores each field through ``object.__setattr__``, which costs more here than
+# scoring a comment's tokens.
+_FAST_RESULT = _ct is not None and hasattr(_ct, "make") and _plain_init(OffensiveResult, _RESULT_FIELDS)
+_FAST_MAKE_SIGNAL = _FAST_SIGNAL and hasattr(_ct, "make")
+
+
+def _result(score: float, spans: tuple[tuple[int, int], ...], flagged: bool, segs: tuple[int, int]) -> OffensiveResult:
+    """``OffensiveResult(score, spans, flagged, segs)``."""
+    if _FAST_RESULT:
+        return _ct.make(OffensiveResult, _RESULT_FIELDS, (score, spans, flagged, segs))  # type: ignore[no-any-return]
+    return OffensiveResult(score, spans, flagged, segs)
 
 
 def tokenise(n: Normalised) -> list[tuple[int, int]]:
@@ -858,7 +873,12 @@ class OffensiveModel:
         same results.
         """
         n = normalise(text) if isinstance(text, str) else text
-        return self._predict_python(n) if self._fast is None else self._predict_compiled(n)
+        fast = self._fast
+        if fast is None:
+            return self._predict_python(n)
+        with self._lock:  # as _predict_compiled, inline (a comment's whole scoring costs a few calls like this one)
+            score, spans, flagged, segs = fast.predict(n.text, n.folded, n.starts, n.ends)
+        return _result(score, spans, flagged, segs)
 
     def _predict_compiled(self, text: str | Normalised) -> OffensiveResult:
         """:meth:`predict` by ``moderation._ext._offensive`` (which must be available here)."""
@@ -867,7 +887,7 @@ class OffensiveModel:
             raise RuntimeError("the compiled offensive model is not available")
         with self._lock:  # the engine's tables and scratch buffers are shared (it can call back into Python)
             score, spans, flagged, segs = self._fast.predict(n.text, n.folded, n.starts, n.ends)
-        return OffensiveResult(score, spans, flagged, segs)
+        return _result(score, spans, flagged, segs)
 
     def _predict_python(self, text: str | Normalised) -> OffensiveResult:
         """:meth:`predict` in Python and numpy: the reference."""
@@ -1052,26 +1072,21 @@ def offensive_signals(
     ``original`` is the text the result's offsets index (score it here when ``result`` is None). The signal
     carries the model's own decision (``flagged``) for reference; the policy pack sets the thresholds that act.
     """
-    if not original.strip():
+    if not original or original.isspace():  # not original.strip(), without the copy
         return []
     model = default_model()
     res = result if result is not None else model.predict(original)
     spans = _result_spans(field, original, res.spans)
-    return [
-        Signal(
-            kind="offensive",
-            key=key,
-            score=res.score,
-            spans=spans,
-            attrs={
-                "field": field,
-                "flagged": res.flagged,
-                "model": str(model.meta.get("name", "")),
-                "model_threshold": model.threshold,
-            },
-            detector=DETECTOR,
-        )
-    ]
+    attrs = {
+        "field": field,
+        "flagged": res.flagged,
+        "model": str(model.meta.get("name", "")),
+        "model_threshold": model.threshold,
+    }
+    row = ("offensive", key, res.score, spans, attrs, DETECTOR)
+    if _FAST_MAKE_SIGNAL:
+        return [_ct.make(Signal, _SIGNAL_FIELDS, row)]
+    return [Signal(*row)]
 
 
 def _result_spans(field: str, original: str, pairs: Sequence[tuple[int, int]]) -> tuple[Span, ...]:

@@ -315,6 +315,20 @@ def _cue_names() -> list[str]:
     return [name for name, _, _ in _cue_specs()]
 
 
+# The place of each pattern's list in the compiled matcher's answer (the order of _cue_specs).
+_SP, _SP_FOLDED, _DEM, _DEM_MARKED, _ORG, _WRONG = (
+    _cue_names().index(name)
+    for name in (
+        "second_person",
+        "second_person_folded",
+        "demonstrative",
+        "demonstrative_marked",
+        "organisation",
+        "wrongdoing",
+    )
+)
+
+
 # Capitalised words that start sentences or are common enough not to be names.
 _NOT_NAMES_TEXT = """
 Tôi Mày Tao Bọn Chúng Họ Nó Anh Chị Em Ông Bà Cô Chú Bác Thằng Con Mẹ Bố Cha Vì Nhưng Và Còn Nếu Khi Thì
@@ -363,14 +377,18 @@ def _find_targets_c(n: Normalised) -> list[TargetHit]:
 
 def _target_rows_c(n: Normalised) -> list[tuple[str, int, int, bool]]:
     """The hits of :func:`find_targets` as ``(kind, start, end, strong)`` tuples, by the compiled loops."""
-    cues = _cue_spans(n)
+    return _rows_of(list(_cue_spans(n).values()), n.original)
+
+
+def _rows_of(cues: Sequence[list[_Cue]], original: str) -> list[tuple[str, int, int, bool]]:
+    """:func:`_target_rows_c` of the text whose cue lists (in the order of :func:`_cue_names`) are ``cues``."""
     return _c.target_rows(  # type: ignore[no-any-return]
-        cues["second_person"],
-        cues["second_person_folded"],
-        cues["demonstrative"],
-        cues["demonstrative_marked"],
-        cues["organisation"],
-        n.original,
+        cues[_SP],
+        cues[_SP_FOLDED],
+        cues[_DEM],
+        cues[_DEM_MARKED],
+        cues[_ORG],
+        original,
         _WEAK_SECOND_PERSON,
         _FOLDED_STRONG,
         _ACRONYM_STOP,
@@ -589,40 +607,51 @@ def field_signals(field: str, original: str, n: Normalised, spans: Sequence[tupl
     """
     if not _FAST_ROWS:
         hits = find_targets(n)
-        found = aimed_target_signals(field, original, hits, spans)
-        return found + accusation_signals(field, original, find_accusations(n, hits))
-    rows = _target_rows_c(n)
-    found = _c.row_signals(
-        Signal,
-        Span,
-        _SIGNAL_FIELDS,
-        field,
-        original,
-        rows,
-        spans,
-        _WINDOW,
-        DETECTOR,
-        (AIMED_STRONG, AIMED_WEAK),
-        (PRESENT_STRONG, PRESENT_WEAK),
-    )
+        return aimed_target_signals(field, original, hits, spans) + accusation_signals(
+            field, original, find_accusations(n, hits)
+        )
+    # The cues of this text once, as the matcher's lists (what _cue_spans keeps is for find_targets and
+    # find_accusations; nothing else reads this text's).
+    cues = _cue_matcher().spans(n.text, n.folded, n.starts, n.ends)
+    rows = _rows_of(cues, n.original)
+    found: list[Signal] = []
+    if rows:  # row_signals of no rows: no signals
+        found = _c.row_signals(
+            Signal,
+            Span,
+            _SIGNAL_FIELDS,
+            field,
+            original,
+            rows,
+            spans,
+            _WINDOW,
+            DETECTOR,
+            (AIMED_STRONG, AIMED_WEAK),
+            (PRESENT_STRONG, PRESENT_WEAK),
+        )
     # find_accusations: nothing without a wrongdoing term, nor without a strong target (in either order).
-    if _cue_spans(n)["wrongdoing"]:
-        accusations = _row_accusations(n, rows)
+    terms = cues[_WRONG]
+    if terms and rows:
+        accusations = _row_accusations(n, rows, terms)
         if accusations:
             found += accusation_signals(field, original, accusations)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
-def _row_accusations(n: Normalised, rows: list[tuple[str, int, int, bool]]) -> list[Accusation]:
+def _row_accusations(
+    n: Normalised, rows: list[tuple[str, int, int, bool]], terms: list[_Cue] | None = None
+) -> list[Accusation]:
     """``_find_accusations_c(n, strong)`` with ``strong`` the ``TargetHit`` objects of the strong ``rows`` of
     :func:`_target_rows_c`, read from the rows: a ``TargetHit`` is made only for a target an accusation names, and
-    the sentence breaks are found only when a term is not nominal.
+    the sentence breaks are found only when a term is not nominal. ``terms``: the text's ``wrongdoing`` cues, when
+    the caller has them (else :func:`_cue_spans`).
 
     The rows are sorted by (start, end, kind, strong), so they are already in the order :class:`_Near` sorts its
     hits in (a stable sort by (start, end)): the bisection of their starts finds the same candidates, in the same
     order, as :meth:`_Near.around`, and :func:`_nearest_in_sentence` picks the same one (the first on ties).
     """
-    terms = _cue_spans(n)["wrongdoing"]
+    if terms is None:
+        terms = _cue_spans(n)["wrongdoing"]
     strong = [row for row in rows if row[3]] if terms else []
     if not strong:
         return []

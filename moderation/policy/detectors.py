@@ -50,7 +50,7 @@ def _language(item: Item, registries: Any) -> Sequence[Signal]:
     model = offensive.default_model()
     out: list[Signal] = []
     for ft in field_texts(item):
-        if ft.field in _NOT_WRITING or not ft.text.strip():
+        if ft.field in _NOT_WRITING or not ft.text or ft.text.isspace():  # not ft.text.strip(), without the copy
             continue
         n = normalise(ft.text)
         res = model.predict(n)

@@ -1,0 +1,227 @@
+"""Speed round 4 of the language detector: result and signal objects made by filling their slots
+(``_targets.make``), the offset arrays read through raw pointers (``_int64_data``) with a buffer for anything else,
+and the cue lists of a field read once. Every path gives what the reference gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from moderation.detect import offensive, targets
+from moderation.detect.offensive import OffensiveResult, default_model
+from moderation.domain import Item, ItemKind, Signal, Span
+from moderation.policy import detectors
+from moderation.text.normalise import normalise
+from tests.unit.test_targets_compiled import _TEXTS as _ANY_TEXTS
+from tests.unit.test_targets_compiled import CASES
+from tests.unit.test_targets_speed3_rows import ACCUSATIONS
+
+_ct: Any = targets._c
+_co: Any = offensive._c
+needs_c = pytest.mark.skipif(_ct is None or _co is None, reason="moderation._ext is not built")
+needs_engine = pytest.mark.skipif(default_model()._fast is None, reason="compiled model not in use here")
+
+TEXTS = [
+    "",
+    " ",
+    "\n\t ",
+    "ok",
+    "Thằng này ngu như chó",
+    "mày là đồ lừa đảo, Nguyễn Văn Tèo ăn cắp",
+    "Công ty ABC lừa đảo, @tuan ăn cắp, UBND tham ô!",
+    "😀 đm mày 😀 ngu " * 20,
+    ("Hôm nay tôi đi chợ mua rau. " * 30) + "Thằng bán hàng ngu như chó, mày là đồ lừa đảo! " + ("Trời đẹp. " * 40),
+    *ACCUSATIONS,
+]
+
+
+# Objects
+
+
+@needs_c
+def test_make_equals_the_constructor() -> None:
+    row = ("target", "name", 0.6, (Span("body", 0, 2, "ab"),), {"count": 1}, "targets/2")
+    made = _ct.make(Signal, targets._SIGNAL_FIELDS, row)
+    assert type(made) is Signal
+    assert made == Signal(*row)
+    assert repr(made) == repr(Signal(*row))
+    assert made == _ct.build(Signal, targets._SIGNAL_FIELDS, [row])[0]
+    res = _ct.make(OffensiveResult, offensive._RESULT_FIELDS, (0.5, ((0, 1),), False, (1, 1)))
+    assert res == OffensiveResult(0.5, ((0, 1),), False, (1, 1))
+    assert repr(res) == repr(OffensiveResult(0.5, ((0, 1),), False, (1, 1)))
+    with pytest.raises(TypeError):
+        _ct.make(Signal, targets._SIGNAL_FIELDS, row[:5])
+    with pytest.raises(TypeError):
+        _ct.make(Signal, targets._SIGNAL_FIELDS, [*row])  # not a tuple
+
+
+class _Plain:
+    """Not a slotted dataclass: ``make`` sets its attributes through ``object.__setattr__``."""
+
+    a: int
+    b: str
+
+
+@needs_c
+def test_make_of_a_class_without_slots() -> None:
+    obj = _ct.make(_Plain, ("a", "b"), (1, "x"))
+    assert (type(obj), obj.a, obj.b) == (_Plain, 1, "x")
+
+
+def test_the_fast_objects_are_in_use_when_built() -> None:
+    if _ct is not None:
+        assert offensive._FAST_RESULT
+        assert offensive._FAST_MAKE_SIGNAL
+
+
+@needs_engine
+@pytest.mark.parametrize("text", TEXTS)
+def test_predict_and_signals_equal_the_constructed_objects(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    m = default_model()
+    fast = m.predict(text)
+    fast_signals = offensive.offensive_signals("body", text, fast)
+    assert type(fast) is OffensiveResult
+    monkeypatch.setattr(offensive, "_FAST_RESULT", False)
+    monkeypatch.setattr(offensive, "_FAST_MAKE_SIGNAL", False)
+    slow = m.predict(text)
+    assert (repr(fast.score), fast.spans, fast.flagged, fast.segments) == (
+        repr(slow.score),
+        slow.spans,
+        slow.flagged,
+        slow.segments,
+    )
+    assert fast == m._predict_compiled(text)
+    py = m._predict_python(text)
+    assert (repr(fast.score), fast.spans, fast.flagged, fast.segments) == (
+        repr(py.score),
+        py.spans,
+        py.flagged,
+        py.segments,
+    )
+    slow_signals = offensive.offensive_signals("body", text, slow)
+    assert fast_signals == slow_signals
+    assert repr(fast_signals) == repr(slow_signals)
+    assert (not fast_signals) == (not text.strip())
+
+
+# Offset arrays: raw pointers, else a buffer or a copy
+
+
+@needs_c
+def test_raw_pointers_check_out_on_this_numpy() -> None:
+    assert _ct._raw_arrays()
+    assert _co._raw_arrays()
+
+
+def _variants(a: np.ndarray) -> list[Any]:
+    """The same offsets as other objects: strided, another dtype, byte-swapped, a list, a non-contiguous copy."""
+    wide = np.zeros(2 * len(a), dtype=np.int64)
+    wide[::2] = a
+    return [
+        a,
+        np.ascontiguousarray(a),
+        wide[::2],
+        a.astype(np.int32),
+        a.astype(">i8"),
+        a.tolist(),
+        np.array(a, dtype=np.int64, order="C").view(np.int64),
+    ]
+
+
+@needs_c
+@pytest.mark.parametrize("text", TEXTS)
+def test_cue_spans_of_any_offset_arrays(text: str) -> None:
+    n = normalise(text)
+    matcher = targets._cue_matcher()
+    want = matcher.spans(n.text, n.folded, n.starts, n.ends)
+    for starts, ends in zip(_variants(n.starts), _variants(n.ends), strict=True):
+        assert matcher.spans(n.text, n.folded, starts, ends) == want
+    assert dict(zip(targets._cue_names(), want, strict=True)) == targets._cue_spans_py(n)
+
+
+@needs_engine
+@pytest.mark.parametrize("text", TEXTS)
+def test_engine_of_any_offset_arrays(text: str) -> None:
+    n = normalise(text)
+    engine = default_model()._fast
+    want = engine.predict(n.text, n.folded, n.starts, n.ends)
+    for starts, ends in zip(_variants(n.starts), _variants(n.ends), strict=True):
+        got = engine.predict(n.text, n.folded, starts, ends)
+        assert repr(got) == repr(want)
+
+
+@needs_engine
+def test_short_offset_arrays_are_refused() -> None:
+    n = normalise("mày ngu như chó")
+    engine = default_model()._fast
+    matcher = targets._cue_matcher()
+    for starts, ends in ((n.starts[:-1], n.ends), (n.starts, n.ends[:-1]), (n.starts[:3].copy(), n.ends[:3].copy())):
+        with pytest.raises(ValueError):
+            engine.predict(n.text, n.folded, starts, ends)
+        with pytest.raises(ValueError):
+            matcher.spans(n.text, n.folded, starts, ends)
+    with pytest.raises((TypeError, ValueError)):
+        engine.predict(n.text, n.folded, None, None)
+    with pytest.raises((TypeError, ValueError)):
+        matcher.spans(n.text, n.folded, None, None)
+
+
+# Field signals: the cue lists read once
+
+
+@needs_c
+@pytest.mark.parametrize("text", TEXTS + CASES)
+def test_field_signals_equal_the_python_path(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    n = normalise(text)
+    spans = default_model().predict(n).spans
+    fast = targets.field_signals("body", text, n, spans)
+    assert targets._row_accusations(n, targets._target_rows_c(n)) == targets._row_accusations(
+        n, targets._target_rows_c(n), targets._cue_spans(n)["wrongdoing"]
+    )
+    monkeypatch.setattr(targets, "_FAST_ROWS", False)
+    slow = targets.field_signals("body", text, n, spans)
+    assert fast == slow
+    assert repr(fast) == repr(slow)
+
+
+@needs_c
+@settings(max_examples=200, deadline=None)
+@given(_ANY_TEXTS)
+def test_field_signals_equal_the_python_path_on_any_text(text: str) -> None:
+    n = normalise(text)
+    spans = [(0, min(4, len(text)))] if text else []
+    fast = targets.field_signals("body", text, n, spans)
+    targets._FAST_ROWS = False
+    try:
+        slow = targets.field_signals("body", text, n, spans)
+    finally:
+        targets._FAST_ROWS = True
+    assert fast == slow
+
+
+@needs_c
+@pytest.mark.parametrize("text", TEXTS)
+def test_language_adapter_equals_the_python_path(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    item = Item(ItemKind.POST, {"title": text[:80], "body": text + " ngu vl, đồ chó", "url": "https://x.vn/mày"})
+    fast = detectors._language(item, None)
+    for name in ("_c", "_FAST_HIT", "_FAST_SPAN", "_FAST_SIGNAL", "_FAST_ROWS"):
+        monkeypatch.setattr(targets, name, None if name == "_c" else False)
+    monkeypatch.setattr(offensive, "_FAST_RESULT", False)
+    monkeypatch.setattr(offensive, "_FAST_MAKE_SIGNAL", False)
+    monkeypatch.setattr(offensive, "_FAST_SPAN", False)
+    targets._cue_spans.cache_clear()
+    slow = detectors._language(item, None)
+    targets._cue_spans.cache_clear()
+    assert slow == fast
+    assert repr(slow) == repr(fast)
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\u3000\n", "\x1c\x1d\x1e\x1f\x85"])
+def test_blank_fields_have_no_signals(blank: str) -> None:
+    assert not blank.strip()
+    assert offensive.offensive_signals("body", blank) == []
+    item = Item(ItemKind.COMMENT, {"body": blank or "x", "title": blank})
+    assert [s for s in detectors._language(item, None) if s.attrs.get("field") == "title"] == []
