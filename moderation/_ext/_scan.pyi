@@ -33,3 +33,23 @@ def fold_offsets(text: str, lut_bmp: bytes, combining: Callable[[str], int]) -> 
 def fold_single(
     text: str, points: bytes, lengths: bytes, limit: int, high_fold: Callable[[int], str]
 ) -> tuple[str, bytes] | None: ...
+def lexicon_scan_few(
+    flat: list[int],
+    lengths: list[int],
+    ids: list[tuple[str, ...]],
+    n_acc: int,
+    same: bool,
+    split: int,
+    text: str,
+    folded: str,
+    data: bytes,
+    limit: int,
+    starts: Any,
+    ends_map: Any,
+) -> dict[tuple[int, int], tuple[str, ...]]: ...
+def scan_input(text: str | None, folded: str | None) -> tuple[bytes, int]: ...
+
+class FlatHits:
+    @property
+    def hits(self) -> list[int]: ...
+    def __call__(self, pid: int, start: int, end: int, flags: int, context: Any) -> None: ...

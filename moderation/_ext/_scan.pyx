@@ -13,6 +13,9 @@ when this extension is not built; the tests compare both):
 * :func:`lexicon_few` -- the per-hit loop of ``Lexicon.spans`` for a text with few raw hits (region, whole-syllable
   check, per-form limit, ``Normalised.to_original``), each byte offset counted to its character (no
   byte-to-character map of the whole text) and ``to_original`` read from the normalised text's arrays;
+  :func:`lexicon_scan_few` -- the same over the scanner's flat hit list and the one buffer :func:`scan_input` made
+  (the UTF-8 of the text and of its folded form, written in one pass each); :class:`FlatHits` -- the Hyperscan
+  match handler of ``LiteralScanner.scan_flat`` and of the regex prefilter (no Python frame per match);
 * :func:`chars_from` -- for the personal-data detector: the distinct characters at or beyond a code point;
 * :func:`address_prefilter` -- for the personal-data detector: ``personal._address_hint().search`` and, when it
   finds nothing, :func:`chars_from`, in one pass;
@@ -28,9 +31,22 @@ from cpython.unicode cimport (
     PyUnicode_4BYTE_KIND,
     PyUnicode_DATA,
     PyUnicode_FromKindAndData,
+    PyUnicode_GET_LENGTH,
     PyUnicode_KIND,
 )
+from cpython.buffer cimport (
+    PyBUF_C_CONTIGUOUS,
+    PyBUF_FORMAT,
+    PyBuffer_Release,
+    PyObject_CheckBuffer,
+    PyObject_GetBuffer,
+)
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
+from libc.string cimport memcpy
+
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object o)
 
 from moderation._ext._offsets cimport original_span
 
@@ -417,46 +433,81 @@ cdef inline bint _word_char(str s, Py_ssize_t i):
     return ch == 0x5F or Py_UNICODE_ISALNUM(ch)
 
 
+cdef class _Int64Array:
+    """A 1-D ``int64`` array read through its buffer (no typed memoryview object): ``ptr[0:size]``, held until
+    :meth:`release`. Anything else (another dtype, strides, a list) is first copied with ``np.ascontiguousarray``."""
+    cdef Py_buffer view
+    cdef bint held
+    cdef const int64_t *ptr
+    cdef Py_ssize_t size
+
+    cdef int acquire(self, object arr) except -1:
+        cdef const char *fmt
+        cdef bint got = False
+        if PyObject_CheckBuffer(arr):
+            try:
+                PyObject_GetBuffer(arr, &self.view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
+                got = True
+            except (BufferError, ValueError, TypeError):  # e.g. strided: copied below
+                pass
+        if got:
+            self.held = True
+            fmt = self.view.format
+            if fmt != NULL and (fmt[0] == b'=' or fmt[0] == b'@' or fmt[0] == b'<'):
+                fmt += 1  # native or little-endian: this module is built for x86-64 / little-endian only
+            if (self.view.ndim == 1 and self.view.itemsize == 8 and fmt != NULL and fmt[1] == 0
+                    and (fmt[0] == b'q' or fmt[0] == b'l')):
+                self.ptr = <const int64_t *>self.view.buf
+                self.size = self.view.shape[0] if self.view.shape != NULL else self.view.len // 8
+                return 0
+            self.release()
+        arr = np.ascontiguousarray(arr, dtype=np.int64)
+        PyObject_GetBuffer(arr, &self.view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
+        self.held = True
+        self.ptr = <const int64_t *>self.view.buf
+        self.size = self.view.len // 8
+        return 0
+
+    cdef void release(self) noexcept:
+        if self.held:
+            self.held = False
+            PyBuffer_Release(&self.view)
+
+    def __dealloc__(self):
+        self.release()
+
+
 @cython.boundscheck(True)  # the lists are the caller's (read with their bounds checked, as the reference reads them)
-def lexicon_few(list pids not None, list ends not None, Py_ssize_t shift, list lengths not None, list ids not None,
-                Py_ssize_t n_acc, bint same, Py_ssize_t split, str text not None, str folded not None,
-                bytes tb not None, bytes fb not None, Py_ssize_t limit, starts, ends_map):
-    """The per-hit loop of ``Lexicon.spans`` (its Python loop is the reference), with ``starts``/``ends_map`` the
-    arrays of the ``Normalised`` ``n`` (``n.starts``, ``n.ends``):
-    the per-hit loop of ``Lexicon.spans`` for few raw hits (region, map to characters, whole-syllable check, the
-    per-form limit, then ``{n.to_original(start, end): ids}``). A byte offset's character is the count of lead
-    bytes before it, counted from the previous hit's (the reference maps every byte of the text first); the
-    original span is read from the arrays as ``Normalised.to_original`` reads it. ``tb``/``fb`` are the UTF-8 of
-    ``text``/``folded`` (``len(folded)`` must equal ``len(text)``); an offset outside them raises ValueError."""
-    cdef Py_ssize_t size = len(text), n = len(pids), i, pid, end_b, start_b, start, end, lo, hi
-    cdef Py_ssize_t n_forms = len(lengths), n_tb = len(tb), n_fb = len(fb)
+cdef dict _few(list pids, list ends, Py_ssize_t n, Py_ssize_t step, Py_ssize_t shift, list lengths, list ids,
+               Py_ssize_t n_acc, bint same, Py_ssize_t split, str text, str folded,
+               const unsigned char *tp, Py_ssize_t n_tb, const unsigned char *fp, Py_ssize_t n_fb,
+               Py_ssize_t limit, starts, ends_map):
+    """The loop of :func:`lexicon_few` over ``n`` hits: hit ``i``'s pattern index is ``pids[i * step]``, its end
+    ``ends[i * step + step - 1]`` (``step`` 1: two lists; 2: one flat list, both the same); ``tp``/``fp`` point at
+    the UTF-8 of ``text``/``folded`` (``n_tb``/``n_fb`` bytes)."""
+    cdef Py_ssize_t size = len(text), i, pid, end_b, start_b, start, end, lo, hi
+    cdef Py_ssize_t n_forms = len(lengths)
     cdef bint ascii_text = split == size
     cdef bint folded_ident = n_fb == size
-    cdef const unsigned char *tp = <const unsigned char *>PyBytes_AS_STRING(tb)
-    cdef const unsigned char *fp = <const unsigned char *>PyBytes_AS_STRING(fb)
     cdef _Cursor tc, fc
     cdef Py_ssize_t *kept = NULL
     cdef dict out = {}
     cdef str haystack
-    cdef const int64_t[::1] st
-    cdef const int64_t[::1] en
     cdef const int64_t* sp = NULL
     cdef const int64_t* ep = NULL
+    cdef _Int64Array st = _Int64Array.__new__(_Int64Array)
+    cdef _Int64Array en = _Int64Array.__new__(_Int64Array)
     if len(folded) != size:
         raise ValueError("folded text of another length")
-    if len(ends) != n or len(ids) != n_forms:
+    if len(ids) != n_forms:
         raise ValueError("one end per hit and one id tuple per form")
-    try:
-        st = starts
-        en = ends_map
-    except (TypeError, ValueError):  # not contiguous int64 arrays: through Python
-        st = np.ascontiguousarray(starts, dtype=np.int64)
-        en = np.ascontiguousarray(ends_map, dtype=np.int64)
-    if st.shape[0] < size or en.shape[0] < size:
+    st.acquire(starts)
+    en.acquire(ends_map)
+    if st.size < size or en.size < size:
         raise ValueError("starts and ends must be as long as text")
     if size:  # read below at offsets under size only
-        sp = &st[0]
-        ep = &en[0]
+        sp = st.ptr
+        ep = en.ptr
     tc.pos = tc.leads = fc.pos = fc.leads = 0
     try:
         if limit < n:
@@ -466,12 +517,12 @@ def lexicon_few(list pids not None, list ends not None, Py_ssize_t shift, list l
             for i in range(n_forms):
                 kept[i] = 0
         for i in range(n):
-            pid = pids[i]
+            pid = pids[i * step]
             if pid < 0 or pid >= n_forms:
                 raise ValueError("a pattern index beyond the forms")
             if kept != NULL and kept[pid] >= limit:
                 continue
-            end_b = <Py_ssize_t>ends[i] + shift
+            end_b = <Py_ssize_t>ends[i * step + step - 1] + shift
             start_b = end_b - <Py_ssize_t>lengths[pid]
             if not same:
                 if pid < n_acc:
@@ -518,4 +569,130 @@ def lexicon_few(list pids not None, list ends not None, Py_ssize_t shift, list l
                 out[key] = tuple(sorted({*got, *mine}))
     finally:
         PyMem_Free(kept)
+        st.release()
+        en.release()
     return out
+
+
+def lexicon_few(list pids not None, list ends not None, Py_ssize_t shift, list lengths not None, list ids not None,
+                Py_ssize_t n_acc, bint same, Py_ssize_t split, str text not None, str folded not None,
+                bytes tb not None, bytes fb not None, Py_ssize_t limit, starts, ends_map):
+    """The per-hit loop of ``Lexicon.spans`` (its Python loop is the reference), with ``starts``/``ends_map`` the
+    arrays of the ``Normalised`` ``n`` (``n.starts``, ``n.ends``):
+    the per-hit loop of ``Lexicon.spans`` for few raw hits (region, map to characters, whole-syllable check, the
+    per-form limit, then ``{n.to_original(start, end): ids}``). A byte offset's character is the count of lead
+    bytes before it, counted from the previous hit's (the reference maps every byte of the text first); the
+    original span is read from the arrays as ``Normalised.to_original`` reads it. ``tb``/``fb`` are the UTF-8 of
+    ``text``/``folded`` (``len(folded)`` must equal ``len(text)``); an offset outside them raises ValueError."""
+    if len(ends) != len(pids):
+        raise ValueError("one end per hit and one id tuple per form")
+    return _few(pids, ends, len(pids), 1, shift, lengths, ids, n_acc, same, split, text, folded,
+                <const unsigned char *>PyBytes_AS_STRING(tb), len(tb),
+                <const unsigned char *>PyBytes_AS_STRING(fb), len(fb), limit, starts, ends_map)
+
+
+def lexicon_scan_few(list flat not None, list lengths not None, list ids not None, Py_ssize_t n_acc, bint same,
+                     Py_ssize_t split, str text not None, str folded not None, bytes data not None,
+                     Py_ssize_t limit, starts, ends_map):
+    """:func:`lexicon_few` over the hits of a scan of ``data`` as made by :func:`scan_input` (``split`` its second
+    value): ``flat`` is ``LiteralScanner.scan_flat(data)`` (pattern index, end byte offset, ...), the UTF-8 of
+    ``text`` is ``data[:split]`` and that of ``folded`` ``data[split + 1:]`` (``split`` -1: ``data`` holds only
+    ``folded``, and every form is folded). Gives what ``lexicon_few`` gives on the two halves with no shift."""
+    cdef Py_ssize_t n_data = len(data), n = len(flat) // 2
+    cdef const unsigned char *p = <const unsigned char *>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t n_tb, fb_at
+    if len(flat) % 2:
+        raise ValueError("flat must hold (pattern index, end) pairs")
+    if split < -1 or split > n_data:
+        raise ValueError("split beyond the data")
+    n_tb = split if split > 0 else 0
+    fb_at = split + 1 if split + 1 < n_data else n_data
+    return _few(flat, flat, n, 2, 0, lengths, ids, n_acc, same, split, text, folded, p, n_tb, p + fb_at,
+                n_data - fb_at, limit, starts, ends_map)
+
+
+cdef inline unsigned char *_utf8_write(const char_t *data, Py_ssize_t n, unsigned char *out) noexcept:
+    """Write the UTF-8 of ``n`` code points (a surrogate as its 3 bytes, as ``surrogatepass``); return the end."""
+    cdef Py_ssize_t i
+    cdef uint32_t cp
+    for i in range(n):
+        cp = <uint32_t>data[i]
+        if cp < 0x80:
+            out[0] = <unsigned char>cp
+            out += 1
+        elif cp < 0x800:
+            out[0] = <unsigned char>(0xC0 | (cp >> 6))
+            out[1] = <unsigned char>(0x80 | (cp & 0x3F))
+            out += 2
+        elif cp < 0x10000:
+            out[0] = <unsigned char>(0xE0 | (cp >> 12))
+            out[1] = <unsigned char>(0x80 | ((cp >> 6) & 0x3F))
+            out[2] = <unsigned char>(0x80 | (cp & 0x3F))
+            out += 3
+        else:
+            out[0] = <unsigned char>(0xF0 | (cp >> 18))
+            out[1] = <unsigned char>(0x80 | ((cp >> 12) & 0x3F))
+            out[2] = <unsigned char>(0x80 | ((cp >> 6) & 0x3F))
+            out[3] = <unsigned char>(0x80 | (cp & 0x3F))
+            out += 4
+    return out
+
+
+cdef unsigned char *_utf8_into(str s, unsigned char *out) noexcept:
+    cdef int kind = PyUnicode_KIND(s)
+    cdef void *d = PyUnicode_DATA(s)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(s)
+    if PyUnicode_IS_ASCII(s):
+        memcpy(out, d, n)
+        return out + n
+    if kind == 1:
+        return _utf8_write(<const uint8_t *>d, n, out)
+    if kind == 2:
+        return _utf8_write(<const uint16_t *>d, n, out)
+    return _utf8_write(<const uint32_t *>d, n, out)
+
+
+def scan_input(str text, str folded):
+    """``(data, split)``: the bytes ``Lexicon.spans`` scans and where the text's part ends. With both strings,
+    ``text.encode("utf-8", "surrogatepass") + b"\\x00" + folded.encode(...)`` and ``len`` of the first part; with
+    ``folded`` None, the text's UTF-8 and its length; with ``text`` None, the folded text's UTF-8 and -1. One pass
+    per string into a buffer of the largest size, copied once into the bytes object."""
+    cdef Py_ssize_t worst = 1, nt = 0
+    cdef unsigned char *buf
+    cdef unsigned char *p
+    if text is None and folded is None:
+        raise TypeError("text or folded must be a str")
+    if text is not None:
+        worst += PyUnicode_GET_LENGTH(text) * (1 if PyUnicode_IS_ASCII(text) else PyUnicode_KIND(text) + 1)
+    if folded is not None:
+        worst += PyUnicode_GET_LENGTH(folded) * (1 if PyUnicode_IS_ASCII(folded) else PyUnicode_KIND(folded) + 1)
+    buf = <unsigned char *>PyMem_Malloc(worst)
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        p = buf
+        if text is not None:
+            p = _utf8_into(text, p)
+            nt = p - buf
+            if folded is not None:
+                p[0] = 0
+                p += 1
+        if folded is not None:
+            p = _utf8_into(folded, p)
+        return PyBytes_FromStringAndSize(<char *>buf, p - buf), (nt if text is not None else -1)
+    finally:
+        PyMem_Free(buf)
+
+
+cdef class FlatHits:
+    """A Hyperscan match handler (``match_event_handler``) that appends each match's pattern index and end offset
+    to the list ``hits`` (``LiteralScanner.scan_flat``'s flat list), without a Python frame per match."""
+
+    cdef readonly list hits
+
+    def __cinit__(self):
+        self.hits = []
+
+    def __call__(self, pid, start, end, flags, context):
+        self.hits.append(pid)
+        self.hits.append(end)

@@ -128,7 +128,17 @@ class LiteralScanner:
 
     def scan_flat(self, data: bytes) -> list[int]:
         """:meth:`scan` as one flat list (pattern index, end byte offset, ...): no tuple per match, and no numpy
-        for the few hits of most texts."""
+        for the few hits of most texts. With the compiled extension the match handler is ``_scan.FlatHits`` (no
+        Python frame per match); the arguments go by position (Hyperscan's keyword parsing costs about 1 µs)."""
+        if _s is not None:
+            scratch = self._local.__dict__.get("scratch")
+            if scratch is None:
+                assert _hs is not None
+                scratch = self._local.scratch = _hs.Scratch(self._db)
+            handler = _s.FlatHits()
+            self._db.scan(data, handler, 0, None, scratch)
+            hits: list[int] = handler.hits
+            return hits
         found: list[int] = []
         append = found.append
 
@@ -249,6 +259,8 @@ class Lexicon:
         if self._scanner is None or not text:
             return {}
         same = text == folded
+        if _s is not None and len(folded) == len(text):
+            return self._spans_compiled(n, same, per_form_limit)
         if not same and self._n_accented == 0:  # only folded forms: scan the folded text alone
             fb = folded.encode("utf-8", errors="surrogatepass")
             flat = self._scanner.scan_flat(fb)
@@ -343,6 +355,46 @@ class Lexicon:
             elif got != ids[pid]:
                 out[key] = tuple(sorted({*got, *ids[pid]}))
         return out
+
+    def _spans_compiled(
+        self, n: Normalised, same: bool, per_form_limit: int | None
+    ) -> dict[tuple[int, int], tuple[str, ...]]:
+        """:meth:`spans` with the compiled extension (``len(n.folded) == len(n.text)``): the scanned bytes made in
+        one pass (``_scan.scan_input``) and the hits of most texts read by ``_scan.lexicon_scan_few`` straight from
+        the scanner's flat list; many hits go to :meth:`_spans_vectorised` as in the Python path."""
+        assert self._scanner is not None
+        text, folded = n.text, n.folded
+        if not same and self._n_accented == 0:  # only folded forms: the folded text alone
+            data, split = _s.scan_input(None, folded)
+        elif same or self._n_accented == len(self._lengths):  # only the accented text holds hits
+            data, split = _s.scan_input(text, None)
+        else:
+            data, split = _s.scan_input(text, folded)
+        flat = self._scanner.scan_flat(data)
+        if not flat:
+            return {}
+        if len(flat) >= 2 * _VECTOR_MIN:
+            pids, ends = _split_flat(flat)
+            if split < 0:  # offsets into ``folded``
+                return self._spans_vectorised(n, pids, ends, None, data, same=False, per_form_limit=per_form_limit)
+            return self._spans_vectorised(
+                n, pids, ends, data[:split], data[split + 1 :], same=same, per_form_limit=per_form_limit
+            )
+        few: dict[tuple[int, int], tuple[str, ...]] = _s.lexicon_scan_few(
+            flat,
+            self._lengths,
+            self._ids,
+            self._n_accented,
+            same,
+            split,
+            text,
+            folded,
+            data,
+            len(flat) // 2 if per_form_limit is None else per_form_limit,
+            n.starts,
+            n.ends,
+        )
+        return few
 
     def _spans_vectorised(
         self,

@@ -586,11 +586,19 @@ class Prefilter:
             spaces = any(ch in folded for ch in _PY_ONLY_SPACES_B)
         if spaces:
             return set()
-        hit: set[int] = set()
-        scratch = getattr(self._local, "scratch", None)
+        scratch = self._local.__dict__.get("scratch")
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(self.db)
-        self.db.scan(folded, match_event_handler=lambda idx, _start, _end, _flags, _ctx: hit.add(idx), scratch=scratch)
+        hit: set[int]
+        if _s is not None:  # the compiled handler (no Python frame per match); arguments by position (cheaper)
+            handler = _s.FlatHits()
+            self.db.scan(folded, handler, 0, None, scratch)
+            if not handler.hits:  # no covered pattern can match (most texts): every one is skipped
+                return set(self.candidates)
+            hit = set(handler.hits[0::2])
+        else:
+            hit = found = set()
+            self.db.scan(folded, lambda idx, _start, _end, _flags, _ctx: found.add(idx), 0, None, scratch)
         if len(hit) == len(self.candidates):  # every covered pattern may match: none is skipped
             return set()
         return {i for k, i in enumerate(self.candidates) if k not in hit}
@@ -619,7 +627,11 @@ def regex_signals(
     """
     out = []
     started = time.thread_time()
-    any_fold = any(p.fold for p in patterns)
+    any_fold = False
+    for p in patterns:  # any(p.fold for p in patterns), without a generator per call
+        if p.fold:
+            any_fold = True
+            break
     for ft in fields:
         folded: str | None
         if any_fold:  # folded as bytes for the prefilter; as a string and with its offset map only for a search
