@@ -26,10 +26,11 @@ from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.string cimport memcpy
 
+import enum
 import operator
 import types
 
-from moderation.domain import Signal, Span
+from moderation.domain import History, Item, Signal, Span
 
 _SPAN_PLACE = operator.attrgetter("field", "start", "end")
 _getitem = operator.getitem  # called as Python does (offsets past a C size are clamped, not an OverflowError)
@@ -1005,9 +1006,15 @@ cdef inline void _keep(object key, object res):
 
 
 cdef object _history(object n_total, object by_cat, object args, str who):
-    cat = args.get("category")
-    n = by_cat.get(cat, 0) if cat else n_total
-    need = int(args.get("min", 1))
+    cdef bint plain = type(args) is dict  # its own get (the reference calls ``args.get`` whatever the mapping)
+    cat = (<dict>args).get("category") if plain else args.get("category")
+    if cat:
+        n = (<dict>by_cat).get(cat, 0) if type(by_cat) is dict else by_cat.get(cat, 0)
+    else:
+        n = n_total
+    need = (<dict>args).get("min", 1) if plain else args.get("min", 1)
+    if type(need) is not int:
+        need = int(need)
     cdef object key = None
     if type(n) is int and (not cat or type(cat) is str):  # the detail is then a function of these values
         key = (who, n, cat if cat else None, need)
@@ -1022,8 +1029,19 @@ cdef object _history(object n_total, object by_cat, object args, str who):
     return res
 
 
+cdef dict _ENUM_VALUES = {}  # id(member) -> (member, its ``_value_``): enum members live as long as their class
+
+
 cdef inline object _enum_value(object member):
-    """``member.value`` (an enum member keeps it as ``_value_``, which the ``value`` property returns)."""
+    """``member.value`` (an enum member keeps it as ``_value_``, which the ``value`` property returns); kept for
+    members of enum classes (whose members do not change their value), bounded."""
+    got = _ENUM_VALUES.get(id(member))
+    if got is not None and (<tuple>got)[0] is member:
+        return (<tuple>got)[1]
+    if isinstance(member, enum.Enum) and len(_ENUM_VALUES) < 256:
+        v = member._value_
+        _ENUM_VALUES[id(member)] = (member, v)
+        return v
     try:
         return member._value_
     except AttributeError:
@@ -1042,28 +1060,71 @@ cdef object _kind_result(str what, object v, object ok):
     return got
 
 
+# Where a Facts (``rules.Facts``, given by :func:`set_facts_type`), an Item and a History keep the fields the item and
+# history conditions read (-1: read by attribute).
+cdef type _FACTS = None
+cdef Py_ssize_t _F_ITEM = -1, _F_HISTORY = -1
+cdef type _ITEM = Item, _HISTORY = History
+cdef Py_ssize_t _I_KIND = _slot_offset(Item, "kind"), _I_POST_KIND = _slot_offset(Item, "post_kind")
+cdef Py_ssize_t _H_AUTHOR = _slot_offset(History, "author_violations")
+cdef Py_ssize_t _H_AUTHOR_BY = _slot_offset(History, "author_violations_by_category")
+cdef Py_ssize_t _H_BLOG = _slot_offset(History, "blog_violations")
+cdef Py_ssize_t _H_BLOG_BY = _slot_offset(History, "blog_violations_by_category")
+
+
+def set_facts_type(cls):
+    """Give the item and history conditions the class of their facts (``rules.Facts``, a slotted dataclass), whose
+    ``item`` and ``history`` they then read from the slots of objects of exactly that class."""
+    global _FACTS, _F_ITEM, _F_HISTORY
+    offs = [_slot_offset(cls, name) for name in ("item", "history")]
+    _FACTS = cls if min(offs) > 0 else None
+    _F_ITEM, _F_HISTORY = offs if min(offs) > 0 else (-1, -1)
+
+
+cdef inline object _item_of(object facts):
+    return _oget(facts, _FACTS, _F_ITEM, "item")
+
+
+cdef inline object _history_of(object facts):
+    return _oget(facts, _FACTS, _F_HISTORY, "history")
+
+
+cdef inline object _getitem_of(object args, str name):
+    """``args[name]`` (a dict's own lookup when ``args`` is exactly a dict)."""
+    if type(args) is dict:
+        return (<dict>args)[name]
+    return args[name]
+
+
 def cond_item_kind(facts, args):
     """``rules._item_kind``."""
-    v = _enum_value(facts.item.kind)
-    return _kind_result("item kind", v, v in args["in"])
+    v = _enum_value(_oget(_item_of(facts), _ITEM, _I_KIND, "kind"))
+    return _kind_result("item kind", v, v in _getitem_of(args, "in"))
 
 
 def cond_post_kind(facts, args):
     """``rules._post_kind``."""
-    v = _enum_value(facts.item.post_kind)
-    return _kind_result("post kind", v, v == args["is"])
+    v = _enum_value(_oget(_item_of(facts), _ITEM, _I_POST_KIND, "post_kind"))
+    return _kind_result("post kind", v, v == _getitem_of(args, "is"))
 
 
 def cond_author(facts, args):
     """``rules._author``."""
-    h = facts.history
-    return _history(h.author_violations, h.author_violations_by_category, args, "author")
+    h = _history_of(facts)
+    return _history(
+        _oget(h, _HISTORY, _H_AUTHOR, "author_violations"),
+        _oget(h, _HISTORY, _H_AUTHOR_BY, "author_violations_by_category"),
+        args,
+        "author",
+    )
 
 
 def cond_blog(facts, args):
     """``rules._blog``."""
-    h = facts.history
-    return _history(h.blog_violations, h.blog_violations_by_category, args, "blog")
+    h = _history_of(facts)
+    return _history(
+        _oget(h, _HISTORY, _H_BLOG, "blog_violations"), _oget(h, _HISTORY, _H_BLOG_BY, "blog_violations_by_category"), args, "blog"
+    )
 
 
 CONTEXT_CUES = ("legal", "news", "quotation", "discussion")  # ``rules.CONTEXT_CUES``, the default of ``cues``

@@ -133,6 +133,7 @@ class DetectorFunction:
 
 if _c is not None:  # the compiled conditions (``_c.CONDITIONS``, used by ``RuleProgram``) build these results
     _c.set_result_type(CondResult)
+    _c.set_facts_type(Facts)  # and read ``item`` and ``history`` from these facts' slots
 
 FUNCTIONS: dict[str, DetectorFunction] = {}
 _NO_HITS = CondResult(False, 0.0, (), "no hits")
