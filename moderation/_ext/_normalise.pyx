@@ -2187,10 +2187,51 @@ cdef str _fold_str(str text):
         PyMem_Free(buf)
 
 
+cdef const uint8_t[::1] _legacy_tab
+cdef bint _legacy_ready = False
+
+
+def legacy_setup(table) -> None:
+    """Share ``legacy.quiet_table()``: per code point below its length, 0 where a character can be no evidence for
+    ``legacy.repair`` (see :func:`prelude`)."""
+    global _legacy_tab, _legacy_ready
+    cdef const uint8_t[::1] tab
+    if table is None:
+        raise TypeError("a uint8 array, not None")
+    tab = table
+    if _legacy_ready:  # set once (a second thread may be using the table)
+        return
+    _legacy_tab = tab
+    _legacy_ready = True
+
+
+cdef bint _legacy_quiet(Text* t) noexcept:
+    """Whether ``legacy.repair`` gives ``(None, None)`` for the text of ``t`` by the tables alone: every character
+    is one :func:`nfc_quick` takes (so NFC, with or without the format characters ``repair`` deletes, leaves the
+    probe as it is) and one the legacy table says can be no evidence. ``False`` means "not known"."""
+    cdef Py_ssize_t i, nfc_size, legacy_size
+    cdef Py_UCS4 c
+    if not _nfc_ready or not _legacy_ready:
+        return False
+    nfc_size = _nfc_tab.shape[0]
+    legacy_size = _legacy_tab.shape[0]
+    for i in range(t.n):
+        c = _at(t, i)
+        if c >= <Py_UCS4>nfc_size or not _nfc_tab[c] or c >= <Py_UCS4>legacy_size or _legacy_tab[c]:
+            return False
+    return True
+
+
+def legacy_quiet(str text not None) -> bool:
+    """:func:`_legacy_quiet`, for the tests."""
+    cdef Text t = _text(text)
+    return _legacy_quiet(&t)
+
+
 def prelude(str text not None, int quiet_mask):
     """The opening stages of ``normalise._normalise`` in one call, for text they leave to lowering alone: no
-    invisible or control character (``_has_invisible``), nothing for the legacy repair (ASCII, or a character of
-    ``legacy._VIETNAMESE_BEYOND_LATIN1``), and a lowercase ``_lower`` makes one character for one without
+    invisible or control character (``_has_invisible``), nothing for the legacy repair (ASCII, a character of
+    ``legacy._VIETNAMESE_BEYOND_LATIN1``, or no character that can be its evidence: :func:`_legacy_quiet`), and a lowercase ``_lower`` makes one character for one without
     ``str.lower`` (the BMP table from ``SMALL`` characters on, else the simple lowercase, which refuses a capital
     sigma). Returns ``(lowered, trigger bits of lowered, folded)``, ``folded`` the fold of ``lowered`` when the
     bits hold none of ``quiet_mask`` (the stages that could change it), else ``None``; ``None`` for any other text
@@ -2211,7 +2252,7 @@ def prelude(str text not None, int quiet_mask):
         f = _pre_scan(<const uint32_t*>t.data, t.n)
     if f & PRE_BAD:
         return None
-    if (f & PRE_NONASCII) and not (f & PRE_VIET):
+    if (f & PRE_NONASCII) and not (f & PRE_VIET) and not _legacy_quiet(&t):
         return None
     if (f & PRE_SIGMA) and (t.n < SMALL or (f & PRE_ASTRAL)):
         return None

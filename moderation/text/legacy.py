@@ -84,6 +84,29 @@ def _tcvn3_evidence_table() -> npt.NDArray[np.bool_]:
     return np.fromiter((chr(cp) in strong or chr(cp).lower() in strong for cp in range(_BMP)), dtype=bool, count=_BMP)
 
 
+# The letters ``_VNI_EVIDENCE`` needs one of (each alternative holds one), in the lowercased probe.
+_VNI_EVIDENCE_LETTERS = frozenset("øùûõïäåëüñ")
+
+
+def quiet_table(size: int) -> npt.NDArray[np.uint8]:
+    """Per code point below ``size``: 0 where the character can be no evidence for :func:`repair`, 1 where it can
+    (its TCVN3 evidence, or a lowercase holding a letter ``_VNI_EVIDENCE`` needs) or was not looked at (the BMP and
+    ``0x1F000``-``0x1FAFF``, emoji, are). Text whose characters are all 0 here and that NFC leaves as it is (each
+    character on its own, none composing with the one before) makes a probe with no evidence: :func:`repair` gives
+    ``(None, None)`` (``_normalise.prelude`` reads the table so)."""
+    out = np.ones(size, dtype=np.uint8)
+    letters = _VNI_EVIDENCE_LETTERS
+    for lo, top in ((0, _BMP), (0x1F000, 0x1FB00)):
+        hi = min(top, size)
+        if lo < hi:
+            out[lo:hi] = np.fromiter(
+                (not letters.isdisjoint(chr(cp).lower()) for cp in range(lo, hi)), dtype=np.uint8, count=hi - lo
+            )
+    bmp = min(size, _BMP)
+    out[:bmp] |= _tcvn3_evidence_table()[:bmp]
+    return out
+
+
 def _count_in(table: npt.NDArray[np.bool_], text: str) -> int:
     codes = _codes(text)
     return int(table[codes[codes < _BMP]].sum())

@@ -1736,6 +1736,7 @@ def _compiled() -> Any:
             )
         c.teencode_setup(list(_teencode()))
         c.nfc_setup(_nfc_safe())
+        c.legacy_setup(legacy.quiet_table(len(_nfc_safe())))
         c.setup(
             _all_classes(),
             _fill_class,

@@ -153,3 +153,50 @@ def test_new_normalised_equals_the_python_builder() -> None:
     assert fast.to_original(0, 2) == (0, 2)
     with pytest.raises(AttributeError):
         fast.text = "x"  # type: ignore[misc]
+
+
+latin = st.sampled_from(
+    [
+        *"aeiouyAEIOUY ôöÔÖñÑøùûõïäåëüÅ\u212bÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝàáâãèéêìíòóôõùúýµ·«»©®¡\u00ad",
+        *"\u0300\u0301\u0302\u0308\u030a\u200b\u200d\u2060\ufe0f😀❤“”…–\U0001f9ff\U0001fb00\U00010400ΣİẞßĐđ",
+        "oø",
+        "Coäng",
+        "Céng",
+        "Yêu cô",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(latin, max_size=30).map("".join))
+def test_legacy_quiet_means_no_repair(text: str) -> None:
+    assert compiled is not None
+    if compiled.legacy_quiet(text):
+        assert legacy.repair(text) == (None, None)
+    check(text)
+
+
+def test_legacy_quiet_cases() -> None:
+    assert compiled is not None
+    for text in ("Yêu cô", "cái tay cái tay", "🤣🤣🤣🤣", "Cô duyên ghê. Yêu cô ❤️"[:-1], "“quá” … – vui", ""):
+        assert compiled.legacy_quiet(text), text
+        assert legacy.repair(text) == (None, None)
+    # evidence, characters NFC may change, format characters outside the NFC table, and beyond the tables
+    for text in ("Coäng hoøa", "Céng hoµ", "oø", "ñ", "a\u0308", "\u212b", "a\u200bb", "Yêu cô ❤️", "\U00010400"):
+        assert not compiled.legacy_quiet(text), text
+    # the prelude now takes Latin-1 Vietnamese without a letter beyond it
+    got = compiled.prelude("Yêu Cô", N._T_QUIET)
+    assert got is not None
+    assert (got[0], got[2]) == ("yêu cô", "yeu co")
+
+
+def test_quiet_table_covers_the_evidence() -> None:
+    table = legacy.quiet_table(0x1FB00)
+    strong = legacy._tcvn3_evidence_table()
+    assert table.dtype == np.uint8
+    assert (table[:0x10000] >= strong).all()
+    for ch in "øùûõïäåëüñØÙÛÕÏÄÅËÜÑ\u212b":
+        assert table[ord(ch)], ch
+    for ch in "aêôáàóúíýÀÊ😀❤“”…":
+        assert not table[ord(ch)], ch
+    assert table[0x10000:0x1F000].all()  # not looked at
