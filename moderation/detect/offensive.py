@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from moderation.detect import targets as _targets
 from moderation.detect.lexicon import Lexicon, LiteralScanner, Term
 from moderation.detect.targets import _FAST_SIGNAL, _FAST_SPAN, _SIGNAL_FIELDS, _plain_init
 from moderation.detect.targets import _c as _ct
@@ -1087,6 +1088,34 @@ def offensive_signals(
     if _FAST_MAKE_SIGNAL:
         return [_ct.make(Signal, _SIGNAL_FIELDS, row)]
     return [Signal(*row)]
+
+
+def language_signals(field: str, original: str, n: Normalised) -> list[Signal]:
+    """The language signals of one field: ``offensive_signals(field, original, res) +
+    targets.field_signals(field, original, n, res.spans)`` with ``res = default_model().predict(n)`` (``n``: the
+    normalised ``original``).
+
+    With the compiled model and objects the engine's answer is read as it comes (no :class:`OffensiveResult`).
+    """
+    model = default_model()
+    fast = model._fast
+    if fast is None or not (_FAST_MAKE_SIGNAL and _FAST_SPAN):
+        res = model.predict(n)
+        return offensive_signals(field, original, res) + _targets.field_signals(field, original, n, res.spans)
+    with model._lock:  # as predict
+        score, pairs, flagged, _ = fast.predict(n.text, n.folded, n.starts, n.ends)
+    found: list[Signal] = []
+    if original and not original.isspace():
+        attrs = {
+            "field": field,
+            "flagged": flagged,
+            "model": str(model.meta.get("name", "")),
+            "model_threshold": model.threshold,
+        }
+        spans = _ct.pair_spans(Span, field, original, pairs) if pairs else ()
+        found.append(_ct.make(Signal, _SIGNAL_FIELDS, ("offensive", "vihos", score, spans, attrs, DETECTOR)))
+    found += _targets.field_signals(field, original, n, pairs)
+    return found
 
 
 def _result_spans(field: str, original: str, pairs: Sequence[tuple[int, int]]) -> tuple[Span, ...]:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from moderation.detect import identity, links, offensive, personal, targets, works
+from moderation.detect import identity, links, offensive, personal, works
 from moderation.domain import Item, Signal, Span
 from moderation.policy.matching import FieldText, field_texts
 from moderation.text.normalise import normalise
@@ -47,18 +47,18 @@ def _language(item: Item, registries: Any) -> Sequence[Signal]:
     length) and mapped back to the field as the platform sent it.
     """
     del registries
-    model = offensive.default_model()
     out: list[Signal] = []
     for ft in field_texts(item):
-        if ft.field in _NOT_WRITING or not ft.text or ft.text.isspace():  # not ft.text.strip(), without the copy
+        text = ft.text
+        if ft.field in _NOT_WRITING or not text or text.isspace():  # not text.strip(), without the copy
             continue
-        n = normalise(ft.text)
-        res = model.predict(n)
-        found = offensive.offensive_signals(ft.field, ft.text, res)
-        found += targets.field_signals(ft.field, ft.text, n, res.spans)
+        # offensive_signals(field, text, res) + targets.field_signals(field, text, n, res.spans), res the model's
+        found = offensive.language_signals(ft.field, text, normalise(text))
         # A plain field is scanned as sent: its spans are already the field's.
-        plain = ft.to_orig is None and (ft.text is ft.original or ft.text == ft.original)
-        out.extend(found if plain else [_remap(ft, s) for s in found])
+        if ft.to_orig is None and (text is ft.original or text == ft.original):
+            out += found
+        else:
+            out.extend([_remap(ft, s) for s in found])
     return out
 
 

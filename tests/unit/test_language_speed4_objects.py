@@ -225,3 +225,15 @@ def test_blank_fields_have_no_signals(blank: str) -> None:
     assert offensive.offensive_signals("body", blank) == []
     item = Item(ItemKind.COMMENT, {"body": blank or "x", "title": blank})
     assert [s for s in detectors._language(item, None) if s.attrs.get("field") == "title"] == []
+
+
+@pytest.mark.parametrize("text", TEXTS + CASES)
+def test_language_signals_are_the_two_detectors(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    n = normalise(text)
+    got = offensive.language_signals("title", text, n)
+    res = default_model().predict(n)
+    want = offensive.offensive_signals("title", text, res) + targets.field_signals("title", text, n, res.spans)
+    assert got == want
+    assert repr(got) == repr(want)
+    monkeypatch.setattr(offensive, "_FAST_MAKE_SIGNAL", False)
+    assert repr(offensive.language_signals("title", text, n)) == repr(want)
