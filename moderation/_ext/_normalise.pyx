@@ -709,27 +709,52 @@ def lower_simple(str text not None):
         PyMem_Free(buf)
 
 
-cdef Py_ssize_t _triple_from(const _unit* d, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
-    while i + 2 < n:
-        if d[i] == d[i + 1] and d[i] == d[i + 2]:
-            return i
-        i += 1
-    return n
+# The first position from ``i`` where three identical code units start (``n`` when there is none): blocks of 32
+# positions tested at once without a branch (a loop the compiler vectorises), then the one block holding a triple, or
+# the tail, position by position.
+cdef extern from *:
+    """
+    #define __PYX_NORM_TRIPLE(T, NAME) \
+        static Py_ssize_t NAME(const T* __restrict d, Py_ssize_t i, Py_ssize_t n) { \
+            while (i + 34 <= n) { \
+                unsigned int acc = 0; \
+                int k; \
+                for (k = 0; k < 32; k++) \
+                    acc |= (unsigned int)((d[i + k] == d[i + k + 1]) & (d[i + k] == d[i + k + 2])); \
+                if (acc) \
+                    break; \
+                i += 32; \
+            } \
+            while (i + 2 < n) { \
+                if (d[i] == d[i + 1] && d[i] == d[i + 2]) \
+                    return i; \
+                i++; \
+            } \
+            return n; \
+        }
+    __PYX_NORM_TRIPLE(uint8_t, __pyx_norm_triple8)
+    __PYX_NORM_TRIPLE(uint16_t, __pyx_norm_triple16)
+    __PYX_NORM_TRIPLE(uint32_t, __pyx_norm_triple32)
+    """
+    Py_ssize_t _triple8 "__pyx_norm_triple8"(const uint8_t* d, Py_ssize_t i, Py_ssize_t n) noexcept nogil
+    Py_ssize_t _triple16 "__pyx_norm_triple16"(const uint16_t* d, Py_ssize_t i, Py_ssize_t n) noexcept nogil
+    Py_ssize_t _triple32 "__pyx_norm_triple32"(const uint32_t* d, Py_ssize_t i, Py_ssize_t n) noexcept nogil
 
 
 cdef inline Py_ssize_t _next_triple(Text* t, Py_ssize_t i) noexcept:
     """The first position from ``i`` where three identical code points start (``t.n`` when there is none)."""
     if t.kind == 1:
-        return _triple_from(<const uint8_t*>t.data, i, t.n)
+        return _triple8(<const uint8_t*>t.data, i, t.n)
     if t.kind == 2:
-        return _triple_from(<const uint16_t*>t.data, i, t.n)
-    return _triple_from(<const uint32_t*>t.data, i, t.n)
+        return _triple16(<const uint16_t*>t.data, i, t.n)
+    return _triple32(<const uint32_t*>t.data, i, t.n)
 
 
 cdef Py_ssize_t _next_run(Text* t, Py_ssize_t i, Py_ssize_t* end) except -1:
     """The start of the first run of three or more identical letters from ``i`` (``t.n`` when there is none), its
     end in ``end``. A run found this way starts where the run of identical characters does (one character
-    earlier, the same three were found)."""
+    earlier, the same three were found). A run of anything else ("...", "!!!") is passed whole: every triple
+    starting inside it is of the same character, and none starts in its last two."""
     cdef Py_UCS4 c
     cdef Py_ssize_t j
     while True:
@@ -738,13 +763,13 @@ cdef Py_ssize_t _next_run(Text* t, Py_ssize_t i, Py_ssize_t* end) except -1:
             end[0] = t.n
             return t.n
         c = _at(t, i)
+        j = i + 3
+        while j < t.n and _at(t, j) == c:
+            j += 1
         if _bits(c) & B_L:
-            j = i + 3
-            while j < t.n and _at(t, j) == c:
-                j += 1
             end[0] = j
             return i
-        i += 1
+        i = j
 
 
 def collapse_repeats(str text not None, starts, ends):
@@ -915,9 +940,8 @@ def leet_long(str text not None):
                 break
         if not hint:
             return None
-        buf = _ucs4_buffer(n)
-        for i in range(n):
-            buf[i] = _at(&t, i)
+        # The text is copied to ``buf`` when the first token is rewritten (most texts with a hint have none); until
+        # then, and for the tokens not rewritten, the characters are read from the text (tokens do not overlap).
         i = 0
         while i < n:
             # Only a token holding a leet digit or "@" can change (each is a token character): find one, then its
@@ -937,7 +961,7 @@ def leet_long(str text not None):
                 continue
             letters = digits = leet = 0
             for i in range(s, e):
-                c = buf[i]
+                c = _at(&t, i)
                 pb = _pybits(c)
                 if pb & PY_ALPHA:
                     letters += 1
@@ -949,8 +973,12 @@ def leet_long(str text not None):
             glued = ((cls[s] & B_D) and (cls[s + 1] & B_D)) or ((cls[e - 1] & B_D) and (cls[e - 2] & B_D))
             if letters < 2 or digits == 0 or digits > letters or glued or leet == 0:
                 continue
-            if buf[s] == 64 or buf[e - 1] == 64:
+            if _at(&t, s) == 64 or _at(&t, e - 1) == 64:
                 continue
+            if buf == NULL:
+                buf = _ucs4_buffer(n)
+                for i in range(n):
+                    buf[i] = _at(&t, i)
             for i in range(s, e):
                 c = buf[i]
                 if c == 48:
@@ -991,17 +1019,23 @@ def drop_mark_floods(str text not None, starts, ends):
     cdef const int64_t* e
     cdef int64_t* out_s
     cdef int64_t* out_e
+    cdef uint16_t* cls
     _maps_init(&m)
     _maps_check(starts, ends, t.n)
-    for i in range(t.n):
-        if _bits(_at(&t, i)) & B_M:
-            run += 1
-            if run > MAX_MARKS:
-                changed = True
-                continue
-        else:
-            run = 0
-        kept += 1
+    # the classes through the cache: ``suspicious_tokens`` reads the same text next when nothing is dropped
+    cls = _take_classes(&t, text)
+    try:
+        for i in range(t.n):
+            if cls[i] & B_M:
+                run += 1
+                if run > MAX_MARKS:
+                    changed = True
+                    continue
+            else:
+                run = 0
+            kept += 1
+    finally:
+        _keep_classes(text, cls)
     if not changed:
         return None
     buf = _ucs4_buffer(t.n)
@@ -1035,6 +1069,52 @@ def drop_mark_floods(str text not None, starts, ends):
         PyMem_Free(buf)
 
 
+# The first position from ``i`` that is a candidate of ``suspicious_tokens`` (a class of ``mt``, or an "o" before a
+# class of ``ot``, or a "u" before one of ``ut``; ``cls[n]`` is 0), ``n`` when there is none: blocks of 16 positions
+# tested without a branch (vectorised), then position by position.
+cdef extern from *:
+    """
+    #define __PYX_NORM_SUSP(T, NAME) \
+        static Py_ssize_t NAME(const T* __restrict d, const uint16_t* __restrict cls, Py_ssize_t i, Py_ssize_t n, \
+                               uint16_t mt, uint16_t ot, uint16_t ut) { \
+            while (i + 16 <= n) { \
+                unsigned int acc = 0; \
+                int k; \
+                for (k = 0; k < 16; k++) \
+                    acc |= (unsigned int)(((cls[i + k] & mt) != 0) \
+                                          | ((d[i + k] == 111) & ((cls[i + k + 1] & ot) != 0)) \
+                                          | ((d[i + k] == 117) & ((cls[i + k + 1] & ut) != 0))); \
+                if (acc) \
+                    break; \
+                i += 16; \
+            } \
+            for (; i < n; i++) { \
+                if (((cls[i] & mt) != 0) | ((d[i] == 111) & ((cls[i + 1] & ot) != 0)) \
+                        | ((d[i] == 117) & ((cls[i + 1] & ut) != 0))) \
+                    return i; \
+            } \
+            return n; \
+        }
+    __PYX_NORM_SUSP(uint8_t, __pyx_norm_susp8)
+    __PYX_NORM_SUSP(uint16_t, __pyx_norm_susp16)
+    __PYX_NORM_SUSP(uint32_t, __pyx_norm_susp32)
+    """
+    Py_ssize_t _susp8 "__pyx_norm_susp8"(const uint8_t* d, const uint16_t* cls, Py_ssize_t i, Py_ssize_t n,
+                                         uint16_t mt, uint16_t ot, uint16_t ut) noexcept nogil
+    Py_ssize_t _susp16 "__pyx_norm_susp16"(const uint16_t* d, const uint16_t* cls, Py_ssize_t i, Py_ssize_t n,
+                                           uint16_t mt, uint16_t ot, uint16_t ut) noexcept nogil
+    Py_ssize_t _susp32 "__pyx_norm_susp32"(const uint32_t* d, const uint16_t* cls, Py_ssize_t i, Py_ssize_t n,
+                                           uint16_t mt, uint16_t ot, uint16_t ut) noexcept nogil
+
+
+cdef inline Py_ssize_t _next_suspicious(Text* t, const uint16_t* cls, Py_ssize_t i) noexcept:
+    if t.kind == 1:
+        return _susp8(<const uint8_t*>t.data, cls, i, t.n, B_M | B_TONED, B_OTONE, B_UTONE)
+    if t.kind == 2:
+        return _susp16(<const uint16_t*>t.data, cls, i, t.n, B_M | B_TONED, B_OTONE, B_UTONE)
+    return _susp32(<const uint32_t*>t.data, cls, i, t.n, B_M | B_TONED, B_OTONE, B_UTONE)
+
+
 def suspicious_tokens(str text not None) -> list:
     """``_suspicious_tokens``: the tokens (runs of letters and marks) holding a match of ``_SUSPICIOUS``.
 
@@ -1050,6 +1130,9 @@ def suspicious_tokens(str text not None) -> list:
     try:
         i = 0
         while i < n:
+            i = _next_suspicious(&t, cls, i)  # the next candidate (the test below, at every position)
+            if i >= n:
+                break
             b = cls[i]
             c = _at(&t, i)
             nxt = cls[i + 1]  # 0 past the end
@@ -1319,23 +1402,8 @@ def changed_window(str old not None, str new not None):
 
 
 def fold(str text not None) -> str:
-    """``text.translate(_fold_table())`` (one character for one)."""
-    cdef Text t = _text(text)
-    cdef Py_ssize_t i, size = len(_fold_tab)
-    cdef Py_UCS4 c
-    cdef Py_UCS4* buf
-    cdef bint changed = False
-    buf = _ucs4_buffer(t.n)
-    try:
-        for i in range(t.n):
-            c = _at(&t, i)
-            if c < size and _fold_tab[c] != c:
-                c = _fold_tab[c]
-                changed = True
-            buf[i] = c
-        return _from_ucs4(buf, t.n) if changed else text
-    finally:
-        PyMem_Free(buf)
+    """``text.translate(_fold_table())`` (one character for one; ``text`` itself when none folds)."""
+    return _fold_str(text)
 
 
 cdef const uint8_t[::1] _nfc_tab
@@ -2163,26 +2231,53 @@ cdef str _lowered(Text* t):
         PyMem_Free(wide)
 
 
-cdef str _fold_str(str text):
-    """:func:`fold` (``text`` itself when no character folds)."""
-    cdef Text t = _text(text)
-    cdef Py_ssize_t i, j, size = _fold_tab.shape[0]
+cdef Py_ssize_t _fold_first(const _unit* d, Py_ssize_t n) noexcept:
+    """The first position whose code unit ``_fold_tab`` changes (``n``: none)."""
+    cdef Py_ssize_t i, size = _fold_tab.shape[0]
     cdef Py_UCS4 c
-    cdef Py_UCS4* buf
-    for i in range(t.n):
-        c = _at(&t, i)
-        if c < size and _fold_tab[c] != c:
-            break
+    for i in range(n):
+        c = d[i]
+        if c < <Py_UCS4>size and _fold_tab[c] != c:
+            return i
+    return n
+
+
+cdef void _fold_units(const _unit* d, Py_ssize_t n, _unit* out) noexcept:
+    """``out[i]``: ``d[i]`` folded (a folded letter is ASCII, so it fits the unit)."""
+    cdef Py_ssize_t i, size = _fold_tab.shape[0]
+    cdef Py_UCS4 c
+    for i in range(n):
+        c = d[i]
+        if c < <Py_UCS4>size:
+            c = _fold_tab[c]
+        out[i] = <_unit>c
+
+
+cdef str _fold_str(str text):
+    """:func:`fold` (``text`` itself when no character folds): the string scanned first, then folded into a buffer
+    of its own kind."""
+    cdef Text t = _text(text)
+    cdef Py_ssize_t first
+    cdef void* buf
+    if t.kind == 1:
+        first = _fold_first(<const uint8_t*>t.data, t.n)
+    elif t.kind == 2:
+        first = _fold_first(<const uint16_t*>t.data, t.n)
     else:
+        first = _fold_first(<const uint32_t*>t.data, t.n)
+    if first >= t.n:
         return text
-    buf = _ucs4_buffer(t.n)
+    buf = PyMem_Malloc((t.n + 1) * t.kind)
+    if buf == NULL:
+        raise MemoryError()
     try:
-        for j in range(t.n):
-            c = _at(&t, j)
-            if c < size:
-                c = _fold_tab[c]
-            buf[j] = c
-        return _from_ucs4(buf, t.n)
+        if t.kind == 1:
+            _fold_units(<const uint8_t*>t.data, t.n, <uint8_t*>buf)
+        elif t.kind == 2:
+            _fold_units(<const uint16_t*>t.data, t.n, <uint16_t*>buf)
+        else:
+            _fold_units(<const uint32_t*>t.data, t.n, <uint32_t*>buf)
+        return PyUnicode_FromKindAndData(t.kind, buf, t.n)
     finally:
         PyMem_Free(buf)
 
