@@ -20,7 +20,7 @@ cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.dict cimport PyDict_Copy, PyDict_SetItem
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from cpython.object cimport PyObject
+from cpython.object cimport Py_EQ, PyObject, PyObject_RichCompareBool
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeASCII
@@ -1177,14 +1177,10 @@ cpdef object in_quotation(str text, start, end, window):
     ``window`` characters."""
     cdef Py_ssize_t n = len(text)
     cdef object size = n  # compared as Python ints: offsets beyond a C size take the reference's path
-    if (
-        type(start) is int
-        and type(end) is int
-        and type(window) is int
-        and 0 <= start <= end <= size
-        and 0 <= window <= size
-    ):
-        return _in_quotation(text, start, end, window, n)
+    if type(start) is int and type(end) is int and type(window) is int and 0 <= start <= end <= size and 0 <= window:
+        # A window wider than the text reaches both of its ends, as one of the text's length does (the window of a
+        # short comment): the same bounds, 0 and the text's end.
+        return _in_quotation(text, start, end, window if window <= size else n, n)
     # the reference's slices, as written
     lo, hi = max(0, start - window), min(n, end + window)
     before, after = _getitem(text, slice(lo, start)), _getitem(text, slice(end, hi))  # Python's clamping slices
@@ -1690,6 +1686,46 @@ cdef class CueFinder:
         return self.find(policy, evidence)
 
 
+cdef CueFinder _new_finder(str pack_id, ctx_sigs, window, bint quotation, texts, memo, in_quote):
+    """``CueFinder(pack_id, ctx_sigs, window, quotation, texts, memo, in_quote)`` with ``memo`` already checked (a dict
+    or None), its fields set without the call."""
+    cdef CueFinder f = CueFinder.__new__(CueFinder)
+    f.pack_id, f.prefix = pack_id, pack_id + "/"
+    f.ctx_sigs, f.window, f.quotation, f.texts = ctx_sigs, window, quotation, texts
+    f.memo, f.in_quote = memo, in_quote
+    return f
+
+
+cdef object _FIRED_RANK = None  # ``engine._fired_rank``: (_ACTION_RANK[action], score) of a fired rule
+cdef object _ACTION_RANK = None
+
+
+def set_fired_rank(fn, action_rank):
+    """Give :func:`build_categories` the engine's order of fired rules: ``fn`` (``engine._fired_rank``) gives
+    ``(action_rank[f[0]], f[2])`` of a fired rule ``f``; given that function it compares those pairs itself."""
+    global _FIRED_RANK, _ACTION_RANK
+    _FIRED_RANK, _ACTION_RANK = fn, action_rank
+
+
+cdef object _max_fired(tuple rows):
+    """``max(rows, key=_FIRED_RANK)``: the first row whose (rank of its action, score) is the greatest, the pairs
+    compared as tuples are (an element equal to the other's, or the same object, moves on to the next)."""
+    cdef object best = None, best_rank = None, best_score = None, r, sc
+    cdef tuple o
+    for row in rows:
+        o = <tuple?>row
+        r = _ACTION_RANK[o[0]]
+        sc = o[2]
+        if best is None:
+            best, best_rank, best_score = o, r, sc
+        elif not PyObject_RichCompareBool(r, best_rank, Py_EQ):
+            if r > best_rank:
+                best, best_rank, best_score = o, r, sc
+        elif not PyObject_RichCompareBool(sc, best_score, Py_EQ) and sc > best_score:
+            best, best_rank, best_score = o, r, sc
+    return best
+
+
 @cython.boundscheck(True)
 cpdef list build_categories(
     dict fired, object cats, object modes, object first, bint original, object unique, SlotMaker maker, object rank
@@ -1718,7 +1754,7 @@ cpdef list build_categories(
             best = rows[0]
             evidence = list(best[3])
         else:
-            best = <tuple?>max(rows, key=rank)
+            best = <tuple?>(_max_fired(rows) if rank is _FIRED_RANK and rank is not None else max(rows, key=rank))
             if len(best) != 5:
                 raise ValueError("a fired rule is (action, rule id, score, evidence, cues)")
             evidence = []
@@ -1794,6 +1830,7 @@ def evaluate_packs(
     cdef tuple row, fast
     cdef object facts, finder, plan
     cdef dict fired
+    cdef object ctx_sigs = by_kind.get("context", ())
     for r in rows:
         row = <tuple?>r
         if len(row) != 11:
@@ -1804,7 +1841,9 @@ def evaluate_packs(
         if not fast or len(<tuple?>fast[0]) != 9:
             raise ValueError(f"pack {pack_id} has no compiled rules")
         facts = facts_maker.make((item, history, pack_id, by_kind, keys, top, memo, evidence))
-        finder = CueFinder(pack_id, by_kind.get("context", ()), row[7], row[8], texts, cues, in_quote)
+        if cues is not None and type(cues) is not dict:  # as CueFinder() checks it
+            raise TypeError("memo must be a dict or None")
+        finder = _new_finder(pack_id, ctx_sigs, row[7], row[8], texts, cues, in_quote)
         fired = pack_rules(
             plan,
             <list?>row[1],

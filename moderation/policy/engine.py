@@ -404,6 +404,10 @@ def _fired_rank(fired: _Fired) -> tuple[int, float]:
     return _ACTION_RANK[fired[0]], fired[2]
 
 
+if _c is not None:  # the compiled build_categories compares these pairs itself when given this function
+    _c.set_fired_rank(_fired_rank, _ACTION_RANK)
+
+
 # CategoryResult(*values), its slots filled directly when the extension is built (a frozen dataclass's ``__init__``
 # stores each field through ``object.__setattr__``).
 _MAKE_CATEGORY: Any = (
