@@ -454,9 +454,14 @@ class _Clock:
     spent descheduled between searches does not use it up; each search runs under a wall-clock timeout of what is
     left (``regex`` timeouts cover a whole ``finditer``), so the item's CPU time stays within the budget."""
 
+    __slots__ = ("budget_s", "started")
+    _built = False  # whether the address hint's tables are built (once per process, before a clock starts)
+
     def __init__(self, budget_s: float | None) -> None:
-        _address_hint()  # built once per process, before the clock starts
-        _hint_table()
+        if not _Clock._built:
+            _address_hint()
+            _hint_table()
+            _Clock._built = True
         self.budget_s = budget_s
         self.started = time.thread_time()
 
@@ -612,13 +617,14 @@ def detect_personal_data(
         for _entity, domain in entities.domains():
             official.add(domain.removeprefix("*.").lower())
     signals: list[Signal] = []
+    official_domains = frozenset(official)
     clock = _Clock(budget_s)  # one budget for the whole item
     for name in fields:
         text = item.fields.get(name)
         if not text:
             continue
         try:
-            data = _find(text, frozenset(official), clock)
+            data = _find(text, official_domains, clock)
             # names only matter near a datum: only the pieces of text around the data are scanned for them
             names = _names(text, clock, _name_pieces(text, data)) if data else []
         except PersonalDataTimeout:

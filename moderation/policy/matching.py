@@ -483,14 +483,20 @@ def lexicon_signals(matcher: Matcher | NormalisedMatcher, fields: Sequence[Field
         and _t is not None
         and isinstance(matcher, NormalisedMatcher)
         and getattr(matcher.lexicon, "spans", None) is not None
-        and all(ft.to_orig is None for ft in fields)
-        and len({ft.field for ft in fields}) == len(fields)
-    ):  # the grouping below in C, the spans and signals made without their __init__
-        found = [(ft.field, ft.original, matcher.found(ft)) for ft in fields]
-        made: list[Signal] = _s.lexicon_signals(
-            found, matcher.rows, _MAKE_SPANS, _MAKE_SIGNALS, "lexicon", matcher.version
-        )
-        return made
+    ):  # the grouping below in C, the spans and signals made without their __init__, when every field is mapped
+        # 1:1 and named once (checked in the loop: no generator and set comprehension per item)
+        found = []
+        names = set()
+        for ft in fields:
+            if ft.to_orig is not None or ft.field in names:
+                break
+            names.add(ft.field)
+            found.append((ft.field, ft.original, matcher.found(ft)))
+        else:
+            made: list[Signal] = _s.lexicon_signals(
+                found, matcher.rows, _MAKE_SPANS, _MAKE_SIGNALS, "lexicon", matcher.version
+            )
+            return made
     grouped: dict[tuple[int, str], list[Span]] = {}
     detector = MATCHER_VERSION
     for ft in fields:
@@ -716,6 +722,17 @@ def context_cues(
     signals: Sequence[Signal],
 ) -> list[Signal]:
     """Re-label the hits of a pack's context lists (legal, news, ...) as ``context`` signals with their cue."""
+    if _MAKE_SIGNALS is not None:  # the same signals made without their __init__
+        rows = []
+        for sig in signals:
+            cue = lists.get(sig.key)
+            if cue is not None:
+                attrs = {"cue": cue, "term": sig.attrs.get("term", "")}
+                rows.append(("context", sig.key, 1.0, sig.spans, attrs, CONTEXT_VERSION))
+        if not rows:
+            return []
+        made: list[Signal] = _MAKE_SIGNALS(rows)
+        return made
     out = []
     for sig in signals:
         cue = lists.get(sig.key)
