@@ -62,3 +62,32 @@ def row_signals(
     aimed_scores: tuple[float, float],
     present_scores: tuple[float, float],
 ) -> list[_T]: ...
+def row_signals_of(
+    cue_lists: tuple[
+        list[tuple[int, int, int, int, str]],
+        list[tuple[int, int, int, int, str]],
+        list[tuple[int, int, int, int, str]],
+        list[tuple[int, int, int, int, str]],
+        list[tuple[int, int, int, int, str]],
+    ],
+    original: str,
+    words: tuple[
+        AbstractSet[str],
+        AbstractSet[str] | Sequence[str],
+        AbstractSet[str],
+        AbstractSet[str],
+        AbstractSet[str],
+        AbstractSet[str],
+    ],
+    signal_cls: type[_T],
+    span_cls: type[Any],
+    signal_fields: tuple[str, ...],
+    field: str,
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    window: int,
+    detector: str,
+    aimed_scores: tuple[float, float],
+    present_scores: tuple[float, float],
+    want_rows: bool,
+) -> tuple[list[_T], list[tuple[str, int, int, bool]] | None]: ...

@@ -1106,17 +1106,39 @@ def target_rows(list person, list person_folded, list demonstrative, list demons
     matches (see :meth:`CueMatcher.spans`) and the patterns on the original (names as ``targets._name_start``
     trims them). The hits are C records, sorted by (start, end, kind, strong) and deduplicated: the order and
     the set of ``sorted(set_of_tuples)``, without the tuples."""
+    cdef Row *rows = NULL
+    cdef Py_ssize_t n, i
+    n = _target_records(person, person_folded, demonstrative, demonstrative_marked, organisation, original, weak,
+                        folded_strong, acronym_stop, not_names, surnames, leads, &rows)
+    try:
+        return _row_tuples(rows, n)
+    finally:
+        free(rows)
+
+
+cdef list _row_tuples(const Row *rows, Py_ssize_t n):
+    cdef list out = []
+    cdef Py_ssize_t i
+    for i in range(n):
+        out.append((_KIND_NAMES[rows[i].kind], rows[i].start, rows[i].end, rows[i].strong != 0))
+    return out
+
+
+cdef Py_ssize_t _target_records(list person, list person_folded, list demonstrative, list demonstrative_marked,
+                                list organisation, str original, weak, folded_strong, acronym_stop, not_names,
+                                surnames, leads, Row **out) except -1:
+    """The records of :func:`target_rows`, sorted and deduplicated, into ``out[0]`` (malloc'ed, the caller frees
+    it; NULL when there are none): their count."""
     cdef tuple m
-    cdef Py_ssize_t a, b, tail, i, n = 0, cap
-    cdef list spans = [], out = []
+    cdef Py_ssize_t a, b, tail, i, n = 0, cap, kept_n
+    cdef list spans = []
     cdef Row *rows
-    cdef Row *r
-    cdef Row *prev = NULL
+    out[0] = NULL
     mentions, names, acronyms = original_spans(original)
     cap = (len(person) + len(person_folded) + len(demonstrative) + len(demonstrative_marked) + len(mentions)
            + len(names) + len(organisation) + len(acronyms))
     if cap == 0:
-        return out
+        return 0
     rows = <Row *>malloc(cap * sizeof(Row))
     if rows == NULL:
         raise MemoryError()
@@ -1153,15 +1175,97 @@ def target_rows(list person, list person_folded, list demonstrative, list demons
                 _put(rows, &n, cap, a, b, K_ORGANISATION, True)
         if n > 1:
             qsort(rows, n, sizeof(Row), _cmp_row)
+        # deduplicate in place: the first of each run of equal records stays
+        kept_n = 0
         for i in range(n):
-            r = &rows[i]
-            if prev != NULL and _cmp_row(prev, r) == 0:
+            if kept_n and _cmp_row(&rows[kept_n - 1], &rows[i]) == 0:
                 continue
-            out.append((_KIND_NAMES[r.kind], r.start, r.end, r.strong != 0))
-            prev = r
+            if kept_n != i:
+                rows[kept_n] = rows[i]
+            kept_n += 1
+    except BaseException:
+        free(rows)
+        raise
+    out[0] = rows
+    return kept_n
+
+
+def row_signals_of(tuple cue_lists, str original, tuple words, signal_cls, span_cls, tuple signal_fields,
+                   str field, str text, spans, Py_ssize_t window, str detector, tuple aimed_scores,
+                   tuple present_scores, bint want_rows):
+    """``(row_signals(signal_cls, ..., field, text, rows, spans, ...), rows if want_rows else None)`` with ``rows =
+    target_rows(*cue_lists, original, *words)``, without the row tuples (unless wanted): the target signals are
+    made from the C records. ``cue_lists``: the person, folded person, demonstrative, marked demonstrative and
+    organisation cue lists; ``words``: the six sets of :func:`target_rows` (weak ... leads)."""
+    cdef Row *rows = NULL
+    cdef Py_ssize_t n, i, k, g, count
+    cdef Py_ssize_t *hs = NULL
+    cdef Py_ssize_t *he = NULL
+    cdef unsigned char *flags = NULL
+    cdef bint ordered = True, strong, aimed
+    cdef list out = [], members
+    cdef object start, end, span_text  # objects: the slots of a Span hold them
+    cdef _Maker mk
+    cdef bint fast
+    cdef PyObject *vals[4]
+    if len(cue_lists) != 5 or len(words) != 6:
+        raise ValueError("five cue lists and six word sets")
+    if len(aimed_scores) != 2 or len(present_scores) != 2:
+        raise ValueError("scores are (strong, weak) pairs")
+    n = _target_records(cue_lists[0], cue_lists[1], cue_lists[2], cue_lists[3], cue_lists[4], original, words[0],
+                        words[1], words[2], words[3], words[4], words[5], &rows)
+    try:
+        found_rows = _row_tuples(rows, n) if want_rows else None
+        if n == 0:
+            return out, found_rows
+        mk = _maker(span_cls, _SPAN_FIELDS)
+        fast = mk.fast
+        hs = <Py_ssize_t *>malloc(n * sizeof(Py_ssize_t))
+        he = <Py_ssize_t *>malloc(n * sizeof(Py_ssize_t))
+        flags = <unsigned char *>calloc(n, 1)
+        if not hs or not he or not flags:
+            raise MemoryError()
+        for i in range(n):
+            hs[i] = rows[i].start
+            he[i] = rows[i].end
+            if i and hs[i] < hs[i - 1]:
+                ordered = False
+        if spans:
+            _flag_aimed(hs, he, n, ordered, spans, text, window, flags)
+        # row_signals groups the rows by (kind name, aimed) and takes the groups in key order: the kinds are
+        # numbered in the order of their names, and False (not aimed) sorts first
+        for k in range(5):
+            for g in range(2):
+                count = 0
+                strong = False
+                members = []
+                for i in range(n):
+                    if rows[i].kind != k or (flags[i] != 0) != g:
+                        continue
+                    count += 1
+                    if rows[i].strong:
+                        strong = True
+                    start = rows[i].start
+                    end = rows[i].end
+                    span_text = text[rows[i].start:rows[i].end]
+                    vals[0] = <PyObject *>field
+                    vals[1] = <PyObject *>start
+                    vals[2] = <PyObject *>end
+                    vals[3] = <PyObject *>span_text
+                    members.append(_make(mk, fast, vals))
+                if not count:
+                    continue
+                aimed = g != 0
+                kind = _KIND_NAMES[k]
+                scores = aimed_scores if aimed else present_scores
+                attrs = {"target_kind": kind, "strong": strong, "aimed": aimed, "count": count, "field": field}
+                out.append(("target", kind, scores[0] if strong else scores[1], tuple(members), attrs, detector))
+        return build(signal_cls, signal_fields, out), found_rows
     finally:
         free(rows)
-    return out
+        free(hs)
+        free(he)
+        free(flags)
 
 
 @cython.boundscheck(True)  # hits and is_near are the caller's lists

@@ -383,19 +383,12 @@ def _target_rows_c(n: Normalised) -> list[tuple[str, int, int, bool]]:
 def _rows_of(cues: Sequence[list[_Cue]], original: str) -> list[tuple[str, int, int, bool]]:
     """:func:`_target_rows_c` of the text whose cue lists (in the order of :func:`_cue_names`) are ``cues``."""
     return _c.target_rows(  # type: ignore[no-any-return]
-        cues[_SP],
-        cues[_SP_FOLDED],
-        cues[_DEM],
-        cues[_DEM_MARKED],
-        cues[_ORG],
-        original,
-        _WEAK_SECOND_PERSON,
-        _FOLDED_STRONG,
-        _ACRONYM_STOP,
-        _NOT_NAMES,
-        _SURNAMES,
-        _NAME_LEADS,
+        cues[_SP], cues[_SP_FOLDED], cues[_DEM], cues[_DEM_MARKED], cues[_ORG], original, *_ROW_WORDS
     )
+
+
+# The word sets target_rows reads, in its order.
+_ROW_WORDS = (_WEAK_SECOND_PERSON, _FOLDED_STRONG, _ACRONYM_STOP, _NOT_NAMES, _SURNAMES, _NAME_LEADS)
 
 
 def _find_targets_py(n: Normalised) -> list[TargetHit]:
@@ -602,8 +595,9 @@ def field_signals(field: str, original: str, n: Normalised, spans: Sequence[tupl
     accusation_signals(field, original, find_accusations(n, hits))`` with ``hits = find_targets(n)``.
 
     ``n`` is the normalised ``original``; ``spans`` the offensive spans (see :func:`aimed`). With the compiled
-    loops the hits stay tuples: the target signals are built from them in one call, and a ``TargetHit`` object is
-    made only for a target an accusation names (see :func:`_row_accusations`).
+    loops the hits stay C records: the target signals are built from them in one call, the hits become tuples only
+    when the text holds a wrongdoing term, and a ``TargetHit`` object is made only for a target an accusation names
+    (see :func:`_row_accusations`).
     """
     if not _FAST_ROWS:
         hits = find_targets(n)
@@ -611,31 +605,32 @@ def field_signals(field: str, original: str, n: Normalised, spans: Sequence[tupl
             field, original, find_accusations(n, hits)
         )
     # The cues of this text once, as the matcher's lists (what _cue_spans keeps is for find_targets and
-    # find_accusations; nothing else reads this text's).
+    # find_accusations; nothing else reads this text's). The target signals are made from the compiled records of
+    # the hits (_target_rows_c's rows), and the rows themselves only when there is a wrongdoing term to aim.
     cues = _cue_matcher().spans(n.text, n.folded, n.starts, n.ends)
-    rows = _rows_of(cues, n.original)
-    found: list[Signal] = []
-    if rows:  # row_signals of no rows: no signals
-        found = _c.row_signals(
-            Signal,
-            Span,
-            _SIGNAL_FIELDS,
-            field,
-            original,
-            rows,
-            spans,
-            _WINDOW,
-            DETECTOR,
-            (AIMED_STRONG, AIMED_WEAK),
-            (PRESENT_STRONG, PRESENT_WEAK),
-        )
-    # find_accusations: nothing without a wrongdoing term, nor without a strong target (in either order).
     terms = cues[_WRONG]
-    if terms and rows:
+    found, rows = _c.row_signals_of(
+        (cues[_SP], cues[_SP_FOLDED], cues[_DEM], cues[_DEM_MARKED], cues[_ORG]),
+        n.original,
+        _ROW_WORDS,
+        Signal,
+        Span,
+        _SIGNAL_FIELDS,
+        field,
+        original,
+        spans,
+        _WINDOW,
+        DETECTOR,
+        (AIMED_STRONG, AIMED_WEAK),
+        (PRESENT_STRONG, PRESENT_WEAK),
+        bool(terms),
+    )
+    # find_accusations: nothing without a wrongdoing term, nor without a strong target (in either order).
+    if rows:
         accusations = _row_accusations(n, rows, terms)
         if accusations:
             found += accusation_signals(field, original, accusations)
-    return found
+    return found  # type: ignore[no-any-return]
 
 
 def _row_accusations(

@@ -237,3 +237,85 @@ def test_language_signals_are_the_two_detectors(text: str, monkeypatch: pytest.M
     assert repr(got) == repr(want)
     monkeypatch.setattr(offensive, "_FAST_MAKE_SIGNAL", False)
     assert repr(offensive.language_signals("title", text, n)) == repr(want)
+
+
+# Target signals from the compiled records
+
+
+def _records_and_rows(text: str, spans: Any, want_rows: bool) -> tuple[Any, Any, Any]:
+    n = normalise(text)
+    cues = targets._cue_matcher().spans(n.text, n.folded, n.starts, n.ends)
+    lists = tuple(cues[k] for k in (targets._SP, targets._SP_FOLDED, targets._DEM, targets._DEM_MARKED, targets._ORG))
+    rows = _ct.target_rows(*lists, n.original, *targets._ROW_WORDS)
+    scores = ((targets.AIMED_STRONG, targets.AIMED_WEAK), (targets.PRESENT_STRONG, targets.PRESENT_WEAK))
+    want = _ct.row_signals(
+        Signal, Span, targets._SIGNAL_FIELDS, "body", text, rows, spans, targets._WINDOW, targets.DETECTOR, *scores
+    )
+    got = _ct.row_signals_of(
+        lists,
+        n.original,
+        targets._ROW_WORDS,
+        Signal,
+        Span,
+        targets._SIGNAL_FIELDS,
+        "body",
+        text,
+        spans,
+        targets._WINDOW,
+        targets.DETECTOR,
+        *scores,
+        want_rows,
+    )
+    return got, want, rows
+
+
+@needs_c
+@pytest.mark.parametrize("text", TEXTS + CASES)
+@pytest.mark.parametrize("want_rows", [False, True])
+def test_row_signals_of_equal_row_signals_of_the_rows(text: str, want_rows: bool) -> None:
+    spans = default_model().predict(text).spans
+    for sp in (spans, (), [(0, len(text))], spans[:1]):
+        (found, rows), want, ref_rows = _records_and_rows(text, sp, want_rows)
+        assert found == want
+        assert repr(found) == repr(want)
+        assert rows == (ref_rows if want_rows else None)
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(_ANY_TEXTS)
+def test_row_signals_of_on_any_text(text: str) -> None:
+    for sp in ((), [(0, min(5, len(text)))], [(len(text) // 2, len(text))]):
+        (found, rows), want, ref_rows = _records_and_rows(text, sp, True)
+        assert repr(found) == repr(want)
+        assert rows == ref_rows
+
+
+@needs_c
+def test_row_signals_of_refuses_malformed_arguments() -> None:
+    args: list[Any] = [
+        ([], [], [], [], []),
+        "x",
+        targets._ROW_WORDS,
+        Signal,
+        Span,
+        targets._SIGNAL_FIELDS,
+        "body",
+        "x",
+        (),
+        80,
+        "d",
+        (1.0, 0.75),
+        (0.6, 0.3),
+        False,
+    ]
+    assert _ct.row_signals_of(*args) == ([], None)
+    for at, bad in ((0, ([], [], [])), (2, targets._ROW_WORDS[:5]), (11, (1.0,)), (12, (0.6, 0.3, 0.1))):
+        wrong = list(args)
+        wrong[at] = bad
+        with pytest.raises(ValueError):
+            _ct.row_signals_of(*wrong)
+    wrong = list(args)
+    wrong[0] = ([(0, 1)], [], [], [], [])  # a cue match of two items
+    with pytest.raises(ValueError):
+        _ct.row_signals_of(*wrong)
