@@ -1628,6 +1628,7 @@ cdef uint64_t* _tk_hash = NULL
 cdef Py_ssize_t* _tk_slot = NULL
 cdef Py_ssize_t _tk_mask = 0
 cdef Py_ssize_t _tk_max = 0
+cdef Py_ssize_t _tk_n = 0  # the number of keys
 # Every key's code points are below U+FFFF: the keys are then probed in the 16-bit codes of ``_window_bits16``.
 cdef bint _tk_bmp = False
 # Every key's code points are ``\w`` (none of class ``TC_NW``): a key then starts at a word character and ends at
@@ -1648,7 +1649,7 @@ def trigger_setup(table, fill, list keys not None, class_bits, trigger_bits):
     and the teencode keys (non-empty, no lone surrogate). ``class_bits`` and ``trigger_bits`` are the values of
     ``_TC_*`` and ``_T_*`` in normalise.py, checked against this module's."""
     global _tcls, _tcls_fill, _trig_ready, _tk_chars, _tk_off, _tk_hash, _tk_slot, _tk_mask, _tk_max, _tk_bmp
-    global _tk_words
+    global _tk_words, _tk_n
     cdef uint16_t[::1] tab
     cdef Py_ssize_t nkeys, total = 0, k, i, size = 16, slot, longest = 0
     cdef Text t
@@ -1745,6 +1746,7 @@ def trigger_setup(table, fill, list keys not None, class_bits, trigger_bits):
     _tk_slot = slots
     _tk_mask = size - 1
     _tk_max = longest
+    _tk_n = nkeys
     _tk_bmp = bmp
     _tk_words = words
     _tcls = tab
@@ -2384,3 +2386,214 @@ def new_normalised(original, text, folded, starts, ends, flags):
     PyObject_GenericSetAttr(out, "ends", ends)
     PyObject_GenericSetAttr(out, "flags", flags)
     return out
+
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The teencode stage in one call: words found, looked up and expanded, the maps and the window made, in C
+
+cdef object _tv_table = None  # the table ``_tv_values`` was read from, and its size then
+cdef Py_ssize_t _tv_size = -1
+cdef list _tv_values = None  # per key index (the keys of ``trigger_setup``): its expansion, or None (none, or itself)
+
+
+cdef int _tv_read(dict table) except -1:
+    """Read the expansion of every key from ``table`` (again when it is another dict or its size changed; the
+    normaliser's table never changes)."""
+    global _tv_table, _tv_size, _tv_values
+    cdef Py_ssize_t k
+    cdef list values
+    if _tv_table is table and _tv_size == len(table):
+        return 0
+    values = []
+    for k in range(_tk_n):
+        key = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, &_tk_chars[_tk_off[k]], _tk_off[k + 1] - _tk_off[k])
+        new = table.get(key)
+        if new is not None and type(new) is not str:
+            raise TypeError("a teencode expansion is a str")
+        values.append(new if new is not None and new != key else None)
+    _tv_values = values
+    _tv_table = table
+    _tv_size = len(table)
+    return 0
+
+
+cdef Py_ssize_t _teen_key(const _unit* d, Py_ssize_t s, Py_ssize_t e) noexcept:
+    """The index of the key that is exactly ``d[s:e]`` (-1: none)."""
+    cdef uint64_t h = 0xCBF29CE484222325
+    cdef Py_ssize_t i, slot, k, a, length = e - s
+    for i in range(s, e):
+        h = _hash_step(h, d[i])
+    slot = <Py_ssize_t>(h & <uint64_t>_tk_mask)
+    while _tk_slot[slot] != 0:
+        if _tk_hash[slot] == h:
+            k = _tk_slot[slot] - 1
+            a = _tk_off[k]
+            if _tk_off[k + 1] - a == length:
+                i = 0
+                while i < length and _tk_chars[a + i] == <Py_UCS4>d[s + i]:
+                    i += 1
+                if i == length:
+                    return k
+        slot = (slot + 1) & _tk_mask
+    return -1
+
+
+cdef Py_ssize_t _teen_find(const _unit* d, Py_ssize_t n, list values, Py_ssize_t** ed, Py_ssize_t* cap,
+                           bint* surrogate) except -1:
+    """The words of ``d[:n]`` (maximal runs of ``\\w``, what ``teencode_runs`` reads) that are keys with an
+    expansion, as (start, end, key index) triples in ``ed[0]`` (grown with ``PyMem_Realloc``); their number. Sets
+    ``surrogate`` when the text holds a lone surrogate."""
+    cdef Py_ssize_t i = 0, s, k, m = 0
+    cdef Py_ssize_t* grown
+    cdef Py_UCS4 c
+    while i < n:
+        c = d[i]
+        if _unit is not uint8_t:
+            if 0xD800 <= c <= 0xDFFF:
+                surrogate[0] = True
+        if not (_bits(c) & B_W):
+            i += 1
+            continue
+        s = i
+        i += 1
+        while i < n:
+            c = d[i]
+            if _unit is not uint8_t:
+                if 0xD800 <= c <= 0xDFFF:
+                    surrogate[0] = True
+            if not (_bits(c) & B_W):
+                break
+            i += 1
+        if i - s > _tk_max:
+            continue
+        k = _teen_key(d, s, i)
+        if k < 0 or values[k] is None:
+            continue
+        if m == cap[0]:
+            grown = <Py_ssize_t*>PyMem_Realloc(ed[0], 6 * cap[0] * sizeof(Py_ssize_t))
+            if grown == NULL:
+                raise MemoryError()
+            ed[0] = grown
+            cap[0] *= 2
+        ed[0][3 * m] = s
+        ed[0][3 * m + 1] = i
+        ed[0][3 * m + 2] = k
+        m += 1
+    return m
+
+
+def teencode_apply(str text not None, starts, ends, dict table not None, bint want_window):
+    """The teencode stage of ``normalise._teencode_c`` in one call: the words of ``text`` (maximal ``\\w`` runs)
+    that are keys of ``table`` with an expansion other than themselves, each replaced by its expansion as a
+    whole-range edit (every new character maps to the word's whole span), as ``teencode_edits`` then
+    ``apply_edits`` do. Returns ``None`` when no word is expanded, else ``(text, starts, ends, window)``: the window
+    is ``teencode_window`` of the edits when ``want_window`` and the text holds no lone surrogate, else ``None``.
+    The maps as :func:`delete_invisible` takes them; the keys are those of ``trigger_setup``."""
+    cdef Text t = _ready_text(text)
+    cdef Py_ssize_t cap = 16, m, r, a, b, k, o = 0, pos = 0, total, seg, q, length, shift = 0, new_start
+    cdef Py_ssize_t lo, hi, cur_lo = -1, cur_hi = -1, stop
+    cdef Py_ssize_t* ed = NULL
+    cdef bint surrogate = False
+    cdef list values
+    cdef Maps mp
+    cdef const int64_t* s
+    cdef const int64_t* e
+    cdef int64_t* out_s
+    cdef int64_t* out_e
+    cdef Py_UCS4* buf = NULL
+    cdef Text piece, ot
+    cdef str out
+    cdef list parts
+    if not _trig_ready:
+        raise RuntimeError("moderation._ext._normalise.trigger_setup was not called")
+    _maps_init(&mp)
+    _maps_check(starts, ends, t.n)
+    _tv_read(table)
+    values = _tv_values
+    ed = <Py_ssize_t*>PyMem_Malloc(3 * cap * sizeof(Py_ssize_t))
+    if ed == NULL:
+        raise MemoryError()
+    try:
+        if t.kind == 1:
+            m = _teen_find(<const uint8_t*>t.data, t.n, values, &ed, &cap, &surrogate)
+        elif t.kind == 2:
+            m = _teen_find(<const uint16_t*>t.data, t.n, values, &ed, &cap, &surrogate)
+        else:
+            m = _teen_find(<const uint32_t*>t.data, t.n, values, &ed, &cap, &surrogate)
+        if m == 0:
+            return None
+        total = t.n
+        for r in range(m):
+            total += len(<str>values[ed[3 * r + 2]]) - (ed[3 * r + 1] - ed[3 * r])
+        _maps_in(&mp, starts, ends, t.n)
+        maps = _maps_out(&mp, total)
+        s = <const int64_t*>mp.s.buf
+        e = <const int64_t*>mp.e.buf
+        out_s = <int64_t*>mp.os.buf
+        out_e = <int64_t*>mp.oe.buf
+        buf = _ucs4_buffer(total)
+        for r in range(m):
+            a = ed[3 * r]
+            b = ed[3 * r + 1]
+            piece = _text(<str>values[ed[3 * r + 2]])
+            seg = a - pos
+            if not (pos <= a < b <= t.n) or o + seg + piece.n > total:
+                raise ValueError("the text changed while it was read")
+            for q in range(seg):
+                buf[o + q] = _at(&t, pos + q)
+            memcpy(&out_s[o], &s[pos], seg * sizeof(int64_t))
+            memcpy(&out_e[o], &e[pos], seg * sizeof(int64_t))
+            o += seg
+            for q in range(piece.n):
+                buf[o] = _at(&piece, q)
+                out_s[o] = s[a]
+                out_e[o] = e[b - 1]
+                o += 1
+            pos = b
+        seg = t.n - pos
+        if o + seg != total:
+            raise ValueError("the text changed while it was read")
+        for q in range(seg):
+            buf[o + q] = _at(&t, pos + q)
+        memcpy(&out_s[o], &s[pos], seg * sizeof(int64_t))
+        memcpy(&out_e[o], &e[pos], seg * sizeof(int64_t))
+        out = _from_ucs4(buf, total)
+        if not want_window or surrogate:
+            return out, maps[0], maps[1], None
+        # the window, as ``teencode_window(out, edits)``
+        ot = _text(out)
+        parts = []
+        for r in range(m):
+            a = ed[3 * r]
+            b = ed[3 * r + 1]
+            length = len(<str>values[ed[3 * r + 2]])
+            new_start = a + shift
+            shift += length - (b - a)
+            lo = new_start - TRIGGER_CONTEXT
+            if lo < 0:
+                lo = 0
+            hi = new_start + length + TRIGGER_CONTEXT
+            if hi > total:
+                hi = total
+            if lo <= hi:  # widened over the word characters (not ``TC_NW``) either side
+                stop = lo - WORD_WIDEN
+                while lo > 0 and lo > stop and not (_tbits(_at(&ot, lo - 1)) & TC_NW):
+                    lo -= 1
+                stop = hi + WORD_WIDEN
+                while hi < total and hi < stop and not (_tbits(_at(&ot, hi)) & TC_NW):
+                    hi += 1
+            if cur_lo >= 0 and lo <= cur_hi:
+                cur_hi = hi
+                continue
+            if cur_lo >= 0:
+                parts.append(out[cur_lo:cur_hi])
+            cur_lo = lo
+            cur_hi = hi
+        if cur_lo >= 0:
+            parts.append(out[cur_lo:cur_hi])
+        return out, maps[0], maps[1], "\x00".join(parts)
+    finally:
+        _maps_release(&mp)
+        PyMem_Free(ed)
+        PyMem_Free(buf)

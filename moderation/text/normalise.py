@@ -841,6 +841,21 @@ def _teencode_fast(buf: _Buf, flags: set[str], scan: _Scan | None) -> _Buf:
 def _teencode_c(buf: _Buf, flags: set[str], c: Any) -> _Buf:
     """:func:`_teencode_fast` with the compiled word pass: the ``\\w`` runs that hash like a key, looked up."""
     text = buf.text
+    if _hs is not None:
+        # The words found, expanded and the maps made in one call (``teencode_apply``: what the lines below do),
+        # with the window the Hyperscan scanner leaves when it would leave one.
+        want = len(text) >= _SMALL and _teencode_scanner() is not None
+        try:
+            got = c.teencode_apply(text, buf.starts, buf.ends, _teencode(), want)
+        except (TypeError, ValueError):  # offset arrays that are not contiguous int64: the lines below
+            pass
+        else:
+            if got is None:
+                return buf
+            flags.add("teencode")
+            out = _Buf(got[0], got[1], got[2])
+            out.window = got[3]
+            return out
     # The runs that hash like a key, each looked up in the table (``teencode_runs`` and the loop of
     # ``_teencode_fast``, in one call).
     edits: list[_Edit]
