@@ -722,27 +722,33 @@ def accusation_signals(field: str, original: str, accusations: Iterable[Accusati
     for a in accusations:
         grouped.setdefault(a.category, []).append(a)
     signals = []
+    # The compiled objects: the spans (one field, text original[start:end]) are equal exactly when their (start,
+    # end) are, so the pairs are deduplicated (in order) and each Span is made once, by filling its slots.
+    fast = _FAST_SPAN and _FAST_SIGNAL and _HAS_MAKE
     for category, group in sorted(grouped.items()):
-        spans: list[Span] = []
-        for a in group:
-            spans.append(Span(field, a.start, a.end, original[a.start : a.end]))
-            spans.append(Span(field, a.target.start, a.target.end, original[a.target.start : a.target.end]))
-        signals.append(
-            Signal(
-                kind="accusation",
-                key=category,
-                score=NAMED if any(a.target.kind in _NAMED_KINDS for a in group) else ADDRESSED,
-                spans=tuple(dict.fromkeys(spans)),
-                attrs={
-                    "field": field,
-                    "named": any(a.target.kind in _NAMED_KINDS for a in group),
-                    "category": category,
-                    "targets": sorted({original[a.target.start : a.target.end] for a in group}),
-                    "target_kinds": sorted({a.target.kind for a in group}),
-                },
-                detector=DETECTOR,
-            )
-        )
+        spans: tuple[Span, ...]
+        if fast:
+            pairs: list[tuple[int, int]] = []
+            for a in group:
+                pairs.append((a.start, a.end))
+                pairs.append((a.target.start, a.target.end))
+            spans = _c.pair_spans(Span, field, original, list(dict.fromkeys(pairs)))
+        else:
+            listed: list[Span] = []
+            for a in group:
+                listed.append(Span(field, a.start, a.end, original[a.start : a.end]))
+                listed.append(Span(field, a.target.start, a.target.end, original[a.target.start : a.target.end]))
+            spans = tuple(dict.fromkeys(listed))
+        named = any(a.target.kind in _NAMED_KINDS for a in group)
+        attrs = {
+            "field": field,
+            "named": named,
+            "category": category,
+            "targets": sorted({original[a.target.start : a.target.end] for a in group}),
+            "target_kinds": sorted({a.target.kind for a in group}),
+        }
+        row = ("accusation", category, NAMED if named else ADDRESSED, spans, attrs, DETECTOR)
+        signals.append(_c.make(Signal, _SIGNAL_FIELDS, row) if fast else Signal(*row))
     return signals
 
 
@@ -764,6 +770,7 @@ _FAST_SPAN = _c is not None and _plain_init(Span, ("field", "start", "end", "tex
 _SIGNAL_FIELDS = ("kind", "key", "score", "spans", "attrs", "detector")
 _FAST_SIGNAL = _c is not None and _plain_init(Signal, _SIGNAL_FIELDS)
 _FAST_ROWS = _FAST_HIT and _FAST_SPAN and _FAST_SIGNAL  # field_signals may keep the hits as tuples
+_HAS_MAKE = _c is not None and hasattr(_c, "make")
 
 
 def _build(cls: type[TargetHit], names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[TargetHit]:

@@ -319,3 +319,22 @@ def test_row_signals_of_refuses_malformed_arguments() -> None:
     wrong[0] = ([(0, 1)], [], [], [], [])  # a cue match of two items
     with pytest.raises(ValueError):
         _ct.row_signals_of(*wrong)
+
+
+# Accusation signals
+
+
+@pytest.mark.parametrize("text", [*ACCUSATIONS, "mày lừa đảo, mày ăn cắp, mày lừa đảo nữa", "UBND UBND tham ô tham ô"])
+def test_accusation_signals_equal_the_constructed_objects(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    accusations = targets.find_accusations(text)
+    doubled = accusations + accusations[:1]  # a repeated term and target: their spans once each
+    fast = [targets.accusation_signals("body", text, acc) for acc in (accusations, doubled)]
+    monkeypatch.setattr(targets, "_HAS_MAKE", False)
+    slow = [targets.accusation_signals("body", text, acc) for acc in (accusations, doubled)]
+    assert fast == slow
+    assert repr(fast) == repr(slow)
+    assert all(type(s) is Signal and all(type(x) is Span for x in s.spans) for s in fast[0])
+
+
+def test_the_accusation_cases_hold_accusations() -> None:
+    assert sum(bool(targets.find_accusations(t)) for t in ACCUSATIONS) >= 10
