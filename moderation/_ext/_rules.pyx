@@ -1599,9 +1599,18 @@ cpdef dict pack_rules(
 
 
 cdef list _cues_near(
-    object ctx_sigs, str prefix, object evidence, object window, bint quotation, object texts, object in_quote
+    object ctx_sigs,
+    str prefix,
+    object evidence,
+    object window,
+    bint quotation,
+    object texts,
+    object in_quote,
+    dict quotes=None,
 ):
-    """``engine.Classifier._cues``: the distinct context cues near ``evidence`` (not empty), sorted."""
+    """``engine.Classifier._cues``: the distinct context cues near ``evidence`` (not empty), sorted. ``quotes``, when
+    given, keeps :func:`in_quotation` of a str text by (field, start, end, window) for the item's other evidence
+    (rules and packs that fired on the same places): a function of those and the field's text, one per item."""
     cdef set cues = set()
     cdef object sig, sp, ev, f, t, attrs, ev_start, ev_end
     cdef bint near, fast_ev
@@ -1638,7 +1647,21 @@ cdef list _cues_near(
             if not fast_ev:  # read as the reference does: after the field's text is found
                 ev_start, ev_end = ev.start, ev.end
             if type(t) is str:
-                if not in_quotation(t, ev_start, ev_end, window):
+                if (
+                    quotes is not None
+                    and type(f) is str
+                    and type(ev_start) is int
+                    and type(ev_end) is int
+                    and type(window) is int
+                ):
+                    qkey = (f, ev_start, ev_end, window)
+                    inside = quotes.get(qkey)
+                    if inside is None:
+                        inside = in_quotation(t, ev_start, ev_end, window)
+                        quotes[qkey] = inside
+                else:
+                    inside = in_quotation(t, ev_start, ev_end, window)
+                if not inside:
                     near = False
                     break
             elif not in_quote(t, ev_start, ev_end, window):
@@ -1656,6 +1679,7 @@ cdef class CueFinder:
     cdef str pack_id, prefix
     cdef object ctx_sigs, window, texts, memo, in_quote
     cdef bint quotation
+    cdef dict quotes  # in_quotation of the item's evidence by place (see ``_cues_near``); None: not kept
 
     def __init__(self, str pack_id, ctx_sigs, window, bint quotation, texts, memo, in_quote):
         self.pack_id, self.prefix = pack_id, pack_id + "/"
@@ -1669,14 +1693,23 @@ cdef class CueFinder:
             return []
         if self.memo is None:
             return _cues_near(
-                self.ctx_sigs, self.prefix, evidence, self.window, self.quotation, self.texts, self.in_quote
+                self.ctx_sigs, self.prefix, evidence, self.window, self.quotation, self.texts, self.in_quote, self.quotes
             )
         key = (self.pack_id, id(evidence))
         got = (<dict>self.memo).get(key)
         if type(got) is not tuple or len(<tuple>got) != 2 or (<tuple>got)[0] is not evidence:
             got = (
                 evidence,
-                _cues_near(self.ctx_sigs, self.prefix, evidence, self.window, self.quotation, self.texts, self.in_quote),
+                _cues_near(
+                    self.ctx_sigs,
+                    self.prefix,
+                    evidence,
+                    self.window,
+                    self.quotation,
+                    self.texts,
+                    self.in_quote,
+                    self.quotes,
+                ),
             )
             (<dict>self.memo)[key] = got
         return list((<tuple>got)[1])
@@ -1686,13 +1719,14 @@ cdef class CueFinder:
         return self.find(policy, evidence)
 
 
-cdef CueFinder _new_finder(str pack_id, ctx_sigs, window, bint quotation, texts, memo, in_quote):
+cdef CueFinder _new_finder(str pack_id, ctx_sigs, window, bint quotation, texts, memo, in_quote, dict quotes):
     """``CueFinder(pack_id, ctx_sigs, window, quotation, texts, memo, in_quote)`` with ``memo`` already checked (a dict
-    or None), its fields set without the call."""
+    or None), its fields set without the call, keeping :func:`in_quotation` of the item's evidence in ``quotes`` (one
+    dict per item, shared by its packs' finders)."""
     cdef CueFinder f = CueFinder.__new__(CueFinder)
     f.pack_id, f.prefix = pack_id, pack_id + "/"
     f.ctx_sigs, f.window, f.quotation, f.texts = ctx_sigs, window, quotation, texts
-    f.memo, f.in_quote = memo, in_quote
+    f.memo, f.in_quote, f.quotes = memo, in_quote, quotes
     return f
 
 
@@ -1831,6 +1865,7 @@ def evaluate_packs(
     cdef object facts, finder, plan
     cdef dict fired
     cdef object ctx_sigs = by_kind.get("context", ())
+    cdef dict quotes = {}  # in_quotation by place, for the cue finders of this item's packs
     for r in rows:
         row = <tuple?>r
         if len(row) != 11:
@@ -1843,7 +1878,7 @@ def evaluate_packs(
         facts = facts_maker.make((item, history, pack_id, by_kind, keys, top, memo, evidence))
         if cues is not None and type(cues) is not dict:  # as CueFinder() checks it
             raise TypeError("memo must be a dict or None")
-        finder = _new_finder(pack_id, ctx_sigs, row[7], row[8], texts, cues, in_quote)
+        finder = _new_finder(pack_id, ctx_sigs, row[7], row[8], texts, cues, in_quote, quotes)
         fired = pack_rules(
             plan,
             <list?>row[1],

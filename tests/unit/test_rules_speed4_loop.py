@@ -119,3 +119,31 @@ def test_evaluate_packs_refuses_a_cue_memo_that_is_not_a_dict(clf: Classifier) -
         _c.evaluate_packs(*args, *rest, True, Action.REMOVE, Action.REVIEW)
     args[0], args[9], args[10] = [], [], set()
     assert _c.evaluate_packs(*args, *rest, True, Action.REMOVE, Action.REVIEW) == []  # no pack: not read
+
+
+QUOTED = [
+    'Báo chí đưa tin "thằng chó này" bị bắt, "đồ ngu" mày là con chó.',
+    "Anh ta hô “lật đổ chế độ” rồi “đả đảo cộng sản” bị bắt.",
+    "«thằng chó Nguyễn Văn An này lừa đảo» và «đồ ngu»",
+    '"dit me may thang ngu"\n"đồ ngu, mày là con chó"',
+    "Công an: “bán ma túy đá giá rẻ, ship cod toàn quốc” theo Nghị định 72/2013.",
+    '„thằng chó“ "đồ ngu',
+]
+
+
+@pytest.mark.parametrize("text", QUOTED)
+@pytest.mark.parametrize("title", [None, "Báo “thằng chó” đưa tin"])
+def test_quotation_kept_per_item_gives_the_python_evaluation(
+    clf: Classifier, text: str, title: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    fields = {"body": text * 3} if title is None else {"body": text, "title": title}
+    for kind in (ItemKind.COMMENT, ItemKind.POST):
+        item = Item(kind=kind, fields=fields)
+        got = clf.classify(item)
+        with monkeypatch.context() as m:
+            m.setattr(engine, "_c", None)
+            want = clf.classify(item)
+        dump = lambda ev: json.dumps([ev.to_json(), ev.to_record()], sort_keys=True, ensure_ascii=False)  # noqa: E731
+        assert dump(got) == dump(want)
