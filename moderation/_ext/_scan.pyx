@@ -464,8 +464,11 @@ cdef class _Int64Array:
         arr = np.ascontiguousarray(arr, dtype=np.int64)
         PyObject_GetBuffer(arr, &self.view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
         self.held = True
+        if self.view.ndim != 1 or self.view.itemsize != 8:  # as the typed memoryview refused it
+            self.release()
+            raise ValueError("Buffer has wrong number of dimensions (expected 1)")
         self.ptr = <const int64_t *>self.view.buf
-        self.size = self.view.len // 8
+        self.size = self.view.shape[0]
         return 0
 
     cdef void release(self) noexcept:

@@ -207,3 +207,21 @@ def test_prefilter_handlers_skip_the_same_patterns(parts: list[str]) -> None:
 def test_prefilter_without_patterns_skips_nothing() -> None:
     pf = Prefilter([CompiledPattern("p", "v1", True, 1.0, _PATTERNS[0].rx, "")])
     assert pf.skipped_bytes(b"0912345678") == set()
+
+
+@needs_c
+def test_offset_arrays_of_other_shapes_and_types() -> None:
+    n = normalise("mày ngủ đi ngu")
+    lex = _LEXICONS[0]
+    data, split = _s.scan_input(n.text, n.folded)
+    flat = lex._scanner.scan_flat(data)
+    args = (lex._lengths, lex._ids, lex._n_accented, False, split, n.text, n.folded, data, 9)
+    want = _s.lexicon_scan_few(flat, *args, n.starts, n.ends)
+    for starts in (n.starts.astype(">i8"), n.starts.astype(np.uint64), n.starts.tolist(), tuple(n.starts.tolist())):
+        assert _s.lexicon_scan_few(flat, *args, starts, n.ends) == want
+    with pytest.raises(ValueError):
+        _s.lexicon_scan_few(flat, *args, np.zeros((len(n.text), 2), dtype=np.int64), n.ends)  # 2-D
+    with pytest.raises(ValueError):
+        _s.lexicon_scan_few(flat, *args, np.int64(3), n.ends)  # 0-D: shorter than the text
+    with pytest.raises(ValueError):
+        _s.lexicon_scan_few(flat, *args, n.starts, np.zeros((len(n.text), 1), dtype=np.int64))
