@@ -516,6 +516,16 @@ def _find(text: str, official_domains: frozenset[str], clock: _Clock) -> list[Da
     any_digit, digits_run = _digits(text) if text else (False, False)
     if not any_digit:
         return []  # every kind of datum below holds a digit or an "@"
+    emails: bool | None = None  # whether _EMAIL may match, and _ADDRESS (None: not looked at yet)
+    address: bool | None = None
+    if not digits_run:  # no number search runs: the e-mail and address tests come first as below, and when both
+        # say no, only the address search's budget check is left (most posts with a digit)
+        emails = "@" in text and _may_hold_email(text)
+        if not emails:
+            address = _may_hold_address(text)
+            if not address:
+                clock.check()  # what the address search does for the empty text it then gets
+                return []
     before_at = _FoldedBefore(text)
     taken: list[tuple[int, int]] = []
     out: list[Datum] = []
@@ -532,7 +542,9 @@ def _find(text: str, official_domains: frozenset[str], clock: _Clock) -> list[Da
             break
         taken.append((m.start(), m.end()))  # 1800/1900 numbers belong to organisations
 
-    for m in clock.scan(_EMAIL, text) if "@" in text and _may_hold_email(text) else ():
+    if emails is None:
+        emails = "@" in text and _may_hold_email(text)
+    for m in clock.scan(_EMAIL, text) if emails else ():
         if len(out) >= MAX_DATA:
             break
         domain = m.group().rsplit("@", 1)[1].lower()
@@ -579,7 +591,9 @@ def _find(text: str, official_domains: frozenset[str], clock: _Clock) -> list[Da
             cue = bool(_PASSPORT_CUE.search(before_at(m.start(), CONTEXT_WINDOW)))
             add("passport", m.start(), m.end(), m.group(), 0.9 if cue else 0.5, keyword=cue)
 
-    folded, offsets_of = _fold_for_address(text) if _may_hold_address(text) else ("", list)
+    if address is None:
+        address = _may_hold_address(text)
+    folded, offsets_of = _fold_for_address(text) if address else ("", list)
     offsets: list[int] | None = None
     for m in clock.scan(_ADDRESS, folded) if folded else clock.check():  # _ADDRESS matches no empty text
         if len(out) >= MAX_DATA:
