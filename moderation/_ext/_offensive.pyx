@@ -10,6 +10,15 @@ multiplications are by exact 0.0 or 1.0, so contracting them into FMAs could not
 """
 
 cimport cython
+from cpython.pythread cimport (
+    NOWAIT_LOCK,
+    WAIT_LOCK,
+    PyThread_acquire_lock,
+    PyThread_allocate_lock,
+    PyThread_free_lock,
+    PyThread_release_lock,
+    PyThread_type_lock,
+)
 from cpython.unicode cimport PyUnicode_AsUCS4
 from libc.math cimport exp
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
@@ -493,8 +502,14 @@ cdef class Engine:
     cdef Py_ssize_t *poff
     cdef Py_ssize_t poff_cap
     cdef bint ready  # __init__ done: before it the tables and word_chars are unset (NULL)
+    # held by predict, reset and word_columns: the tables and scratch buffers are shared, and predict can call back
+    # into Python (the folding of a new word, the choice of segments), where another thread may run
+    cdef PyThread_type_lock mutex
 
     def __cinit__(self):
+        self.mutex = PyThread_allocate_lock()
+        if self.mutex == NULL:
+            raise MemoryError()
         self.wslot = NULL
         self.whash = NULL
         self.koff = NULL
@@ -613,10 +628,12 @@ cdef class Engine:
         self.p_t = _crc_str(0, b"t:")
         for k in range(9):
             self.p_len[k] = _crc_str(0, ("len:" + str(k)).encode())
-        self.reset()
+        self._reset()
         self.ready = True
 
     def __dealloc__(self):
+        if self.mutex != NULL:
+            PyThread_free_lock(self.mutex)
         free(self.wslot)
         free(self.whash)
         free(self.koff)
@@ -672,7 +689,22 @@ cdef class Engine:
     # -----------------------------------------------------------------------------------------------------------
     # Tables
 
+    cdef int _acquire(self) except -1:
+        """Take ``mutex``: at once when it is free, else waiting without the GIL (its holder may need it)."""
+        if not PyThread_acquire_lock(self.mutex, NOWAIT_LOCK):
+            with nogil:
+                PyThread_acquire_lock(self.mutex, WAIT_LOCK)
+        return 0
+
     def reset(self):
+        """Drop the word, bigram and trigram tables (as ``_Weights.reset``): :meth:`_reset` under ``mutex``."""
+        self._acquire()
+        try:
+            self._reset()
+        finally:
+            PyThread_release_lock(self.mutex)
+
+    cdef int _reset(self) except -1:
         """Drop the word, bigram and trigram tables (as ``_Weights.reset``).
 
         The first call makes the tables; a later one empties them in place, keeping their sizes (they fill up again
@@ -700,6 +732,7 @@ cdef class Engine:
         e_key[0], e_key[1], e_key[2], e_key[3] = 60, 47, 115, 62  # </s>
         self.S = self._add_word(s_key, 3, _hash_cps(s_key, 3), "<s>")
         self.E = self._add_word(e_key, 4, _hash_cps(e_key, 4), "</s>")
+        return 0
 
     def stats(self):
         """(words, bigrams, trigrams) in the tables."""
@@ -899,7 +932,7 @@ cdef class Engine:
     cdef int _room(self, Py_ssize_t words) except -1:
         """``_Weights.room``: clear the tables when ``words`` new words (and bigrams, trigrams) might not fit."""
         if self.nwords + words > VOCAB_MAX or self.npairs + words > PAIRS_MAX or self.ntris + words > PAIRS_MAX:
-            self.reset()
+            self._reset()
         return 0
 
     cdef inline double _w(self, const float *table, uint32_t crc) noexcept:
@@ -1142,12 +1175,14 @@ cdef class Engine:
         buf = <uint32_t *>malloc((n + 1) * sizeof(uint32_t))
         if buf == NULL:
             raise MemoryError()
+        self._acquire()
         try:
             PyUnicode_AsUCS4(word, <Py_UCS4 *>buf, n + 1, 0)
             self._room(8)
             wid = self._word_id(buf, n)
             return [self.cols[wid * NCOLS + k] for k in range(NCOLS)]
         finally:
+            PyThread_release_lock(self.mutex)
             free(buf)
 
     # -----------------------------------------------------------------------------------------------------------
@@ -1565,7 +1600,18 @@ cdef class Engine:
 
     def predict(self, str text, str folded, starts, ends):
         """``OffensiveModel.predict`` of a normalised text (``text``, ``folded``, ``starts``, ``ends`` of its
-        :class:`Normalised`): ``(score, spans, flagged, (segments scored, segments))``."""
+        :class:`Normalised`): ``(score, spans, flagged, (segments scored, segments))``. Thread-safe: one call at a
+        time runs (the others wait for ``mutex``)."""
+        if not self.ready:
+            raise RuntimeError("Engine.__init__ was not called")
+        self._acquire()
+        try:
+            return self._predict(text, folded, starts, ends)
+        finally:
+            PyThread_release_lock(self.mutex)
+
+    cdef tuple _predict(self, str text, str folded, starts, ends):
+        """:meth:`predict`, ``mutex`` held."""
         cdef Py_ssize_t total, nh, k
         cdef bint has_lex
         cdef double best

@@ -912,17 +912,35 @@ cdef class _Maker:
 
 
 cdef dict _makers = {}
+# The makers returned last, found by the identity of their class and names before the dict (whose key is a new
+# tuple, hashed, on every call; a field's signals take a few makers): at most four.
+cdef list _recent = []
 
 
 cdef _Maker _maker(cls, tuple names):
     """The :class:`_Maker` of ``cls`` and ``names``, checked to be current (a few are kept)."""
+    cdef _Maker m
+    cdef Py_ssize_t i, at = -1
+    for i in range(len(_recent)):
+        m = <_Maker>_recent[i]
+        if m.cls is cls and m.names is names:
+            if m._current():
+                return m
+            at = i
+            break
     key = (cls, names)
-    cdef _Maker m = _makers.get(key)
+    m = _makers.get(key)
     if m is None or not m._current():
         m = _Maker(cls, names)
         if len(_makers) >= 32:
             _makers.clear()
         _makers[key] = m
+    if at >= 0:
+        _recent[at] = m
+    else:
+        if len(_recent) >= 4:
+            del _recent[0]
+        _recent.append(m)
     return m
 
 

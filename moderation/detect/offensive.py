@@ -14,7 +14,6 @@ import functools
 import itertools
 import json
 import re
-import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -751,7 +750,6 @@ class OffensiveModel:
         terms = meta.get("lexicon", [])
         self.lexicon = Lexicon.compile(Term(t, t) for t in terms) if terms else None
         self._lex_scan = _LexiconScanner(terms) if terms and _hs is not None else None
-        self._lock = threading.Lock()
         self._lex_arr = np.asarray(
             [float(self.doc_w[_h("LEX:" + str(k), self.mask)]) for k in range(4)], dtype=np.float64
         )
@@ -877,8 +875,8 @@ class OffensiveModel:
         fast = self._fast
         if fast is None:
             return self._predict_python(n)
-        with self._lock:  # as _predict_compiled, inline (a comment's whole scoring costs a few calls like this one)
-            score, spans, flagged, segs = fast.predict(n.text, n.folded, n.starts, n.ends)
+        # as _predict_compiled, inline (a comment's whole scoring costs a few calls like this one)
+        score, spans, flagged, segs = fast.predict(n.text, n.folded, n.starts, n.ends)
         return _result(score, spans, flagged, segs)
 
     def _predict_compiled(self, text: str | Normalised) -> OffensiveResult:
@@ -886,8 +884,9 @@ class OffensiveModel:
         n = normalise(text) if isinstance(text, str) else text
         if self._fast is None:
             raise RuntimeError("the compiled offensive model is not available")
-        with self._lock:  # the engine's tables and scratch buffers are shared (it can call back into Python)
-            score, spans, flagged, segs = self._fast.predict(n.text, n.folded, n.starts, n.ends)
+        # the engine's tables and scratch buffers are shared: it runs one call at a time (it can call back into
+        # Python, where another thread may call it)
+        score, spans, flagged, segs = self._fast.predict(n.text, n.folded, n.starts, n.ends)
         return _result(score, spans, flagged, segs)
 
     def _predict_python(self, text: str | Normalised) -> OffensiveResult:
@@ -1102,8 +1101,7 @@ def language_signals(field: str, original: str, n: Normalised) -> list[Signal]:
     if fast is None or not (_FAST_MAKE_SIGNAL and _FAST_SPAN):
         res = model.predict(n)
         return offensive_signals(field, original, res) + _targets.field_signals(field, original, n, res.spans)
-    with model._lock:  # as predict
-        score, pairs, flagged, _ = fast.predict(n.text, n.folded, n.starts, n.ends)
+    score, pairs, flagged, _ = fast.predict(n.text, n.folded, n.starts, n.ends)
     found: list[Signal] = []
     if original and not original.isspace():
         attrs = {

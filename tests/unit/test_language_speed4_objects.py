@@ -338,3 +338,35 @@ def test_accusation_signals_equal_the_constructed_objects(text: str, monkeypatch
 
 def test_the_accusation_cases_hold_accusations() -> None:
     assert sum(bool(targets.find_accusations(t)) for t in ACCUSATIONS) >= 10
+
+
+# The engine runs one call at a time
+
+
+@needs_engine
+def test_engine_calls_from_threads_with_resets_between() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    base = default_model()
+    m = offensive.OffensiveModel(
+        {"doc_w": base.doc_w, "doc_b": base.doc_b, "tok_w": base.tok_w, "tok_b": base.tok_b}, dict(base.meta)
+    )
+    engine = m._fast
+    # new words fold through a Python callback (where another thread may run); long texts choose segments
+    texts = [f"thằng{k}x chó{k % 7}y ngu{k}z, mày là đồ lừa{k} đảo. " * (1 + k % 60) for k in range(160)]
+    want = [m._predict_python(t) for t in texts]
+
+    def work(k: int) -> Any:
+        if k % 10 == 0:
+            engine.reset()
+            return engine.word_columns(f"từ{k}")
+        return m.predict(texts[k])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(work, range(len(texts))))
+    for k, (g, w) in enumerate(zip(got, want, strict=True)):
+        if k % 10 == 0:
+            assert len(g) == 11
+        else:
+            assert (repr(g.score), g.spans, g.flagged, g.segments) == (repr(w.score), w.spans, w.flagged, w.segments)
+    assert engine.stats()[0] >= 2
