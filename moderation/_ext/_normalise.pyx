@@ -2152,11 +2152,13 @@ cdef enum:
     PRE_SIGMA = 8
     PRE_ASTRAL = 16
     PRE_CHANGED = 32  # lowering changes a character
+    PRE_INV = 64  # an invisible (format) character, which ``_delete_invisible`` deletes
 
 
-cdef int _pre_scan(const _unit* d, Py_ssize_t n) except -1:
-    """The ``PRE_*`` facts of the code units ``d[:n]`` (``PRE_BAD`` alone as soon as it holds)."""
-    cdef Py_ssize_t i
+cdef int _pre_scan(const _unit* d, Py_ssize_t n, Py_ssize_t* n_inv) except -1:
+    """The ``PRE_*`` facts of the code units ``d[:n]`` (``PRE_BAD`` alone as soon as it holds), the number of
+    invisible (format) characters in ``n_inv``."""
+    cdef Py_ssize_t i, inv = 0
     cdef Py_UCS4 c, low
     cdef uint16_t v
     cdef int f = 0
@@ -2164,7 +2166,10 @@ cdef int _pre_scan(const _unit* d, Py_ssize_t n) except -1:
         c = d[i]
         v = _bits(c)
         if v & (B_INV | B_CTRL):
-            return PRE_BAD
+            if v & B_CTRL:
+                return PRE_BAD
+            f |= PRE_INV
+            inv += 1
         if c < 0x80:
             low = _lower_tab[c]
         else:
@@ -2182,7 +2187,27 @@ cdef int _pre_scan(const _unit* d, Py_ssize_t n) except -1:
             return PRE_BAD
         if low != c:
             f |= PRE_CHANGED
+    n_inv[0] = inv
     return f
+
+
+cdef Py_ssize_t _keep_visible(const _unit* d, Py_ssize_t n, _unit* out, int64_t* s, int64_t* e,
+                              Py_ssize_t size) except -1:
+    """``d[:n]`` without its invisible (format) characters into ``out``, the position of each kept one in ``s`` and
+    the next in ``e`` (``size`` entries fit each); the number kept."""
+    cdef Py_ssize_t i, o = 0
+    cdef Py_UCS4 c
+    for i in range(n):
+        c = d[i]
+        if _bits(c) & B_INV:
+            continue
+        if o >= size:
+            raise ValueError("the text changed while it was read")
+        out[o] = <_unit>c
+        s[o] = i
+        e[o] = i + 1
+        o += 1
+    return o
 
 
 cdef int _lower_units(const _unit* d, Py_ssize_t n, _unit* out) noexcept:
@@ -2326,39 +2351,70 @@ def legacy_quiet(str text not None) -> bool:
 
 
 def prelude(str text not None, int quiet_mask):
-    """The opening stages of ``normalise._normalise`` in one call, for text they leave to lowering alone: no
-    invisible or control character (``_has_invisible``), nothing for the legacy repair (ASCII, a character of
-    ``legacy._VIETNAMESE_BEYOND_LATIN1``, or no character that can be its evidence: :func:`_legacy_quiet`), and a lowercase ``_lower`` makes one character for one without
+    """The opening stages of ``normalise._normalise`` in one call, for text they leave to deleting invisible (format)
+    characters and lowering: no control character or lone surrogate (``_delete_invisible`` would replace it),
+    nothing for the legacy repair (ASCII, a character of ``legacy._VIETNAMESE_BEYOND_LATIN1``, or no character that
+    can be its evidence: :func:`_legacy_quiet`), and a lowercase ``_lower`` makes one character for one without
     ``str.lower`` (the BMP table from ``SMALL`` characters on, else the simple lowercase, which refuses a capital
-    sigma). Returns ``(lowered, trigger bits of lowered, folded)``, ``folded`` the fold of ``lowered`` when the
-    bits hold none of ``quiet_mask`` (the stages that could change it), else ``None``; ``None`` for any other text
-    (the caller runs the stages one by one)."""
+    sigma). Returns ``(lowered, trigger bits of lowered, folded, starts, ends)``: ``folded`` the fold of ``lowered``
+    when the bits hold none of ``quiet_mask`` (the stages that could change it), else ``None``; ``starts`` and
+    ``ends`` the offset map after deleting invisible characters (each kept character on its own), ``None`` when
+    there was none to delete (the map is the identity). ``None`` for any other text (the caller runs the stages one
+    by one)."""
     cdef Text t
     cdef Text lt
     cdef int f
-    cdef str low
+    cdef str low, kept = text
     cdef int bits
+    cdef Py_ssize_t n_inv = 0, n_kept, got
+    cdef void* buf = NULL
+    cdef Maps mp
     if not _ready or not _trig_ready:
         raise RuntimeError("moderation._ext._normalise.setup was not called")
     t = _text(text)
     if t.kind == 1:
-        f = _pre_scan(<const uint8_t*>t.data, t.n)
+        f = _pre_scan(<const uint8_t*>t.data, t.n, &n_inv)
     elif t.kind == 2:
-        f = _pre_scan(<const uint16_t*>t.data, t.n)
+        f = _pre_scan(<const uint16_t*>t.data, t.n, &n_inv)
     else:
-        f = _pre_scan(<const uint32_t*>t.data, t.n)
+        f = _pre_scan(<const uint32_t*>t.data, t.n, &n_inv)
     if f & PRE_BAD:
         return None
     if (f & PRE_NONASCII) and not (f & PRE_VIET) and not _legacy_quiet(&t):
         return None
-    if (f & PRE_SIGMA) and (t.n < SMALL or (f & PRE_ASTRAL)):
+    n_kept = t.n - n_inv
+    if (f & PRE_SIGMA) and (n_kept < SMALL or (f & PRE_ASTRAL)):
         return None
-    low = _lowered(&t) if f & PRE_CHANGED else text
+    maps = (None, None)
+    if f & PRE_INV:  # ``delete_invisible``: the text without them, each kept character on its own span
+        _maps_init(&mp)
+        buf = PyMem_Malloc((n_kept + 1) * t.kind)
+        if buf == NULL:
+            raise MemoryError()
+        try:
+            maps = _maps_out(&mp, n_kept)
+            if t.kind == 1:
+                got = _keep_visible(<const uint8_t*>t.data, t.n, <uint8_t*>buf, <int64_t*>mp.os.buf,
+                                    <int64_t*>mp.oe.buf, n_kept)
+            elif t.kind == 2:
+                got = _keep_visible(<const uint16_t*>t.data, t.n, <uint16_t*>buf, <int64_t*>mp.os.buf,
+                                    <int64_t*>mp.oe.buf, n_kept)
+            else:
+                got = _keep_visible(<const uint32_t*>t.data, t.n, <uint32_t*>buf, <int64_t*>mp.os.buf,
+                                    <int64_t*>mp.oe.buf, n_kept)
+            if got != n_kept:
+                raise ValueError("the text changed while it was read")
+            kept = PyUnicode_FromKindAndData(t.kind, buf, n_kept)
+        finally:
+            _maps_release(&mp)
+            PyMem_Free(buf)
+        t = _text(kept)
+    low = _lowered(&t) if f & PRE_CHANGED else kept
     lt = _text(low)
     bits = _window_bits(&lt, 0, lt.n)
     if bits & quiet_mask:
-        return low, bits, None
-    return low, bits, (_fold_str(low) if f & PRE_NONASCII else low)
+        return low, bits, None, maps[0], maps[1]
+    return low, bits, (_fold_str(low) if f & PRE_NONASCII else low), maps[0], maps[1]
 
 
 cdef object _object_new = object.__new__

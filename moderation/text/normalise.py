@@ -1856,19 +1856,24 @@ def _rescan(bits: int, old: str, new: str) -> int:
 def _normalise(text: str) -> Normalised:
     c = _compiled()
     if c is not None and _hs is not None:
-        # Text the opening stages leave to lowering alone (no legacy encoding, no invisible character, a
-        # one-for-one lowercase): those stages and the trigger scan in one compiled call, and for text no stage
-        # would change (most comments) the fold too.
+        # Text the opening stages leave to deleting invisible characters and lowering (no legacy encoding, no
+        # control character, a one-for-one lowercase): those stages and the trigger scan in one compiled call,
+        # and for text no stage would change (most comments) the fold too.
         n = len(text)
         pre = c.prelude(text, _T_QUIET) if n <= _IDENTITY_MAX else None
         if pre is not None:
-            low, bits, folded = pre
-            idx = _shared_arange()
-            starts, ends = idx[:n], idx[1 : n + 1]
+            low, bits, folded, starts, ends = pre
+            moved = starts is not None  # invisible characters were deleted: the map is new (and its own)
+            if not moved:
+                idx = _shared_arange()
+                starts, ends = idx[:n], idx[1 : n + 1]
             if folded is not None:  # no round would run: what the end of ``_stages`` gives for this text
+                if moved:
+                    starts.setflags(write=False)
+                    ends.setflags(write=False)
                 out: Normalised = c.new_normalised(text, low, folded, starts, ends, _NO_FLAGS)
                 return out
-            return _stages(text, set(), _Buf(low, starts, ends, identity=True), bits)
+            return _stages(text, set(), _Buf(low, starts, ends, identity=not moved), bits)
     flags: set[str] = set()
     buf = _identity(text)
     # Before deleting invisibles: TCVN3 writes "ư" as the byte Windows-1252 shows as a soft hyphen.

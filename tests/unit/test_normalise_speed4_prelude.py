@@ -30,23 +30,29 @@ def python_path() -> Iterator[None]:
         N._c = saved
 
 
-def _steps(text: str) -> tuple[str, int, str] | None:
-    """What the prelude stands for, stage by stage (``None`` where a stage before lowering changes ``text``, or
-    lowering needs ``str.lower``)."""
-    if legacy.repair(text) != (None, None) or N._has_invisible(text):
+def _steps(text: str) -> tuple[str, int, str, list[int], list[int]] | None:
+    """What the prelude stands for, stage by stage (``None`` where a stage before lowering changes ``text`` other
+    than by deleting invisible characters, or lowering needs ``str.lower``)."""
+    if legacy.repair(text) != (None, None):
         return None
-    buf = N._lower(N._identity(text))
-    if len(buf.text) != len(text):
+    buf = N._identity(text)
+    if N._has_invisible(text):
+        buf = N._delete_invisible(buf)
+        if any(ch not in text for ch in buf.text):  # a control character or a surrogate replaced
+            return None
+    size = len(buf.text)
+    buf = N._lower(buf)
+    if len(buf.text) != size:
         return None
     bits = N._trigger_bits(buf.text)
-    return buf.text, bits, N._fold_fast(buf.text)
+    return buf.text, bits, N._fold_fast(buf.text), buf.starts.tolist(), buf.ends.tolist()
 
 
 def _declines(text: str) -> bool:
-    """Whether the prelude is allowed to decline ``text``: a stage before lowering would change it or look at it
-    closely, or its lowercase is not the one-for-one table (İ), or holds a capital sigma (``str.lower``'s final
-    sigma)."""
-    if N._has_invisible(text):
+    """Whether the prelude is allowed to decline ``text``: a stage before lowering would change it other than by
+    deleting invisible characters, or look at it closely, or its lowercase is not the one-for-one table (İ), or
+    holds a capital sigma (``str.lower``'s final sigma)."""
+    if N._has_invisible(text) and N._SURROGATES_CONTROLS.search(text):
         return True
     if not text.isascii() and not legacy._VIETNAMESE_BEYOND_LATIN1.search(text):
         return True
@@ -61,10 +67,18 @@ def check(text: str) -> None:
         assert _declines(text)
         return
     assert want is not None
-    low, bits, folded = got
+    low, bits, folded, starts, ends = got
     assert (low, bits) == want[:2]
     assert type(low) is str
     assert folded == (None if bits & N._T_QUIET else want[2])
+    if starts is None:
+        assert ends is None
+        assert want[3] == list(range(len(text)))
+        assert want[4] == list(range(1, len(text) + 1))
+    else:
+        assert starts.dtype == np.int64
+        assert ends.dtype == np.int64
+        assert (starts.tolist(), ends.tolist()) == (want[3], want[4])
     # the whole result, against the Python path
     fast = N._normalise(text)
     with python_path():
@@ -84,7 +98,9 @@ CASES = [
     "ĐM THẰNG NGU",
     "ko biết đc",
     "Ai giết dk con linh cá lóc tui ủng hộ 10000usd",
-    "thằng ngu\u200b",  # invisible: declined
+    "thằng ngu\u200b",  # invisible: deleted
+    "Yêu cô ❤️ đi",  # a variation selector: deleted
+    "\u200bđi\u200d" * 100,
     "a\x00b",  # control: declined
     "café crème",  # Latin-1 only: the legacy evidence is counted, declined
     "Céng hoµ x· héi",  # TCVN3
