@@ -190,7 +190,10 @@ cdef inline object _text(object sp):
 
 cdef list _general(list spans):
     """:func:`_by_dict` with the sort on C structs: spans ordered by (field, start, end, input position); within one
-    place the distinct texts in order of first appearance, each given by its last span (as the dict keeps it)."""
+    place the distinct texts in order of first appearance, each given by its last span (as the dict keeps it). Fields
+    must be str and offsets int, and texts str where they are compared (spans sharing a place), or it is
+    :func:`_by_dict`; a span alone at its place is kept whatever its text (as the in-order shortcut of
+    :func:`unique_spans` keeps every span without reading texts)."""
     cdef Py_ssize_t n = len(spans), i, j, g = 0, m, nf
     cdef object sp, f, s, e, t
     cdef dict fields = {}  # field -> its index in order of first appearance
@@ -211,12 +214,9 @@ cdef list _general(list spans):
         for i in range(n):
             sp = spans[i]
             if _read(sp, &rf, &rs, &re, &rt):
-                if not (
-                    type(<object>rf) is str
-                    and type(<object>rs) is int
-                    and type(<object>re) is int
-                    and type(<object>rt) is str
-                ):
+                # The text is read only where two spans share a place (checked there): most spans are alone at theirs,
+                # and reading each one's text object was most of this loop on long evidence.
+                if not (type(<object>rf) is str and type(<object>rs) is int and type(<object>re) is int):
                     return _by_dict(spans)
                 try:
                     keys[i].start = <object>rs
@@ -264,7 +264,11 @@ cdef list _general(list spans):
             elif j == i + 2:  # two spans at one place (most groups): the second, or both when their texts differ
                 sp = spans[keys[i].idx]
                 f = spans[keys[i + 1].idx]
-                if _text(sp) == _text(f):
+                t = _text(sp)
+                e = _text(f)
+                if type(t) is not str or type(e) is not str:
+                    return _by_dict(spans)
+                if <str>t == <str>e:
                     out.append(f)
                 else:
                     out.append(sp)
@@ -275,6 +279,8 @@ cdef list _general(list spans):
                 for g in range(i, j):
                     sp = spans[keys[g].idx]
                     t = _text(sp)
+                    if type(t) is not str:
+                        return _by_dict(spans)
                     for m in range(len(texts)):
                         if texts[m] == t:
                             group[m] = sp
