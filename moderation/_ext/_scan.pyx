@@ -699,3 +699,28 @@ cdef class FlatHits:
     def __call__(self, pid, start, end, flags, context):
         self.hits.append(pid)
         self.hits.append(end)
+
+
+def fold_prefilter(str text not None, bytes lut_bmp not None, object combining, object db, object scratch,
+                   list candidates not None):
+    """``(folded, mapped, skip)`` for one field of the regex stage: ``folded`` and ``mapped`` as from
+    :func:`fold_bytes`, ``skip`` what ``matching.Prefilter.skipped_bytes(folded, spaces)`` gives for the Hyperscan
+    database ``db`` (``scratch`` its scratch space, ``candidates`` the pattern indexes it covers, in its pattern
+    order): nothing when ``folded`` is empty or holds Python-only white space, else the candidates that reported
+    no match. One call instead of two Python functions per field."""
+    cdef bytes folded
+    cdef bint mapped, spaces
+    cdef FlatHits handler
+    cdef set hit
+    cdef Py_ssize_t k
+    folded, mapped, spaces = fold_bytes(text, lut_bmp, combining)
+    if not folded or spaces:
+        return folded, mapped, set()
+    handler = FlatHits()
+    db.scan(folded, handler, 0, None, scratch)
+    if not handler.hits:  # no covered pattern can match: every one is skipped
+        return folded, mapped, set(candidates)
+    hit = set(handler.hits[0::2])
+    if len(hit) == len(candidates):
+        return folded, mapped, set()
+    return folded, mapped, {candidates[k] for k in range(len(candidates)) if k not in hit}

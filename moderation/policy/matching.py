@@ -583,6 +583,13 @@ class Prefilter:
             return set()
         return self.skipped_bytes(folded.encode("ascii", errors="replace"))
 
+    def scratch(self) -> hyperscan.Scratch:
+        """This thread's scratch space for :attr:`db` (scratch may not be shared between threads)."""
+        scratch: hyperscan.Scratch | None = self._local.__dict__.get("scratch")
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self.db)
+        return scratch
+
     def skipped_bytes(self, folded: bytes, spaces: bool | None = None) -> set[int]:
         """:meth:`skipped` of a folded text given as its ASCII bytes (``fold_text(text)[0].encode("ascii")``);
         ``spaces`` says whether they hold one of ``_PY_ONLY_SPACES`` (None: look)."""
@@ -592,9 +599,7 @@ class Prefilter:
             spaces = any(ch in folded for ch in _PY_ONLY_SPACES_B)
         if spaces:
             return set()
-        scratch = self._local.__dict__.get("scratch")
-        if scratch is None:
-            scratch = self._local.scratch = hyperscan.Scratch(self.db)
+        scratch = self.scratch()
         hit: set[int]
         if _s is not None:  # the compiled handler (no Python frame per match); arguments by position (cheaper)
             handler = _s.FlatHits()
@@ -638,9 +643,20 @@ def regex_signals(
         if p.fold:
             any_fold = True
             break
+    fused = any_fold and _s is not None and prefilter is not None and prefilter.db is not None
+    if fused:  # the fold and the prefilter of each field in one compiled call (_scan.fold_prefilter)
+        assert prefilter is not None
+        lut, scratch = _fold_lut_bytes(), prefilter.scratch()
     for ft in fields:
         folded: str | None
-        if any_fold:  # folded as bytes for the prefilter; as a string and with its offset map only for a search
+        if fused:
+            assert prefilter is not None
+            data, mapped, skip = _s.fold_prefilter(
+                ft.text, lut, unicodedata.combining, prefilter.db, scratch, prefilter.candidates
+            )
+            offsets: Sequence[int] | None = None
+            folded = None
+        elif any_fold:  # folded as bytes for the prefilter; as a string and with its offset map only for a search
             data, offsets, mapped, spaces = _fold_bytes(ft.text)
             folded = None
             skip = prefilter.skipped_bytes(data, spaces) if prefilter is not None and data else set()
