@@ -1416,7 +1416,12 @@ def _leet(buf: _Buf, flags: set[str], scan: _Scan | None = None) -> _Buf:
     """
     text = buf.text
     if len(text) < _SMALL:
-        return _leet_small(buf, flags) if _LEET_HINT.search(text) else buf
+        c = _compiled()
+        # ``_LEET_HINT`` decided by the compiled pass where ASCII letters decide it (the same pattern), else asked
+        hint = c.leet_exact(text) if c is not None else -1
+        if hint < 0:
+            hint = _LEET_HINT.search(text) is not None
+        return _leet_small(buf, flags) if hint else buf
     # ``_LEET_HINT`` from the class bits (the same ``\p{L}``): on long text the regex search alone costs more than
     # the whole numpy pass.
     c = _compiled()
@@ -1467,7 +1472,8 @@ def _leet_small(buf: _Buf, flags: set[str]) -> _Buf:
     edits: list[_Edit] = []
     for m in _LEET_TOKEN.finditer(text):
         tok = m.group()
-        if len(tok) > _MAX_LEET_TOKEN:
+        if len(tok) > _MAX_LEET_TOKEN or tok.isalpha():
+            # (all letters: no digit and no "@", since no letter is a digit, so nothing to replace; most tokens)
             continue
         letters = sum(ch.isalpha() for ch in tok)
         digits = sum(ch.isdigit() or ch == "@" for ch in tok)
