@@ -24,6 +24,7 @@ from libc.math cimport exp
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.string cimport memcmp, memcpy, memset
+from moderation._ext._offsets cimport int64_data, raw_arrays_ok
 
 import numpy as np
 
@@ -44,69 +45,19 @@ cdef extern from "Python.h":
     object PyUnicode_FromKindAndData(int kind, const void *buffer, Py_ssize_t size)
 
 
-# The head of a numpy array object (numpy's ``PyArrayObject_fields``: the same first fields in numpy 1.7 to 2.x),
-# read to take the data pointer of an exact ``np.ndarray`` without acquiring a buffer (a typed memoryview costs more
-# than the scoring of a short comment's tokens). Checked against numpy's own report at import (``_raw_arrays``): on
-# a mismatch every array goes through a buffer.
-cdef extern from *:
-    """
-    typedef struct {
-        PyObject_HEAD
-        char *data;
-        int nd;
-        Py_ssize_t *dimensions;
-        Py_ssize_t *strides;
-        PyObject *base;
-        PyObject *descr;
-        int flags;
-    } __mod_offensive_ndarray;
-    """
-    ctypedef struct _NdHead "__mod_offensive_ndarray":
-        char *data
-        int nd
-        Py_ssize_t *dimensions
-        Py_ssize_t *strides
-        void *base
-        void *descr
-        int flags
-
 cdef object _NDARRAY = np.ndarray
 cdef object _INT64 = np.dtype(np.int64)
-cdef bint _RAW = False
+cdef bint _RAW = raw_arrays_ok(np, _NDARRAY, _INT64)
 
 
-cdef const int64_t *_int64_data(object a, Py_ssize_t *n) noexcept:
-    """The data of ``a`` when it is an exact ``np.ndarray`` of one dimension, C-contiguous, with numpy's own int64
-    dtype (its length to ``n[0]``); else NULL (read it through a buffer)."""
-    cdef _NdHead *h
-    if not _RAW or type(a) is not _NDARRAY:
-        return NULL
-    h = <_NdHead *><void *>a
-    if h.nd != 1 or h.descr != <void *>_INT64 or not (h.flags & 1):  # 1: NPY_ARRAY_C_CONTIGUOUS
-        return NULL
-    n[0] = h.dimensions[0]
-    return <const int64_t *>h.data
+cdef inline const int64_t *_int64_data(object a, Py_ssize_t *n) noexcept:
+    """:func:`_offsets.int64_data` with this module's check (``_RAW``): NULL means read ``a`` through a buffer."""
+    return int64_data(a, n, _RAW, _NDARRAY, _INT64)
 
 
 def _raw_arrays():
-    """Whether :func:`_int64_data` reads numpy's arrays as numpy describes them (checked once, at import)."""
-    base = np.arange(12, dtype=np.int64)
-    cdef Py_ssize_t n = -1
-    cdef const int64_t *p
-    for a in (base, base[3:9], base[5:6], base[:0]):
-        p = _int64_data(a, &n)
-        if p == NULL or n != len(a) or <size_t>p != <size_t>a.__array_interface__["data"][0]:
-            return False
-        if n and p[0] != a[0]:
-            return False
-    for a in (base[::2], base.astype(np.int32), base.reshape(3, 4), base.astype(np.float64)):
-        if _int64_data(a, &n) != NULL:
-            return False
-    return True
-
-
-_RAW = True
-_RAW = _raw_arrays()
+    """Whether the raw reads of numpy arrays (``_offsets.int64_data``) were found sound at import."""
+    return _RAW
 
 
 # The bounds and layout of offensive._Weights.
