@@ -1352,29 +1352,39 @@ def teencode_window(str out not None, list edits not None) -> str:
         length = len(e[2])
         new_start = <Py_ssize_t>e[0] + shift
         shift += length - (<Py_ssize_t>e[1] - <Py_ssize_t>e[0])
-        lo = new_start - TRIGGER_CONTEXT
-        if lo < 0:
-            lo = 0
-        hi = new_start + length + TRIGGER_CONTEXT
-        if hi > size:
-            hi = size
-        if _trig_ready and lo <= hi:  # widened over the word characters (not ``TC_NW``) either side
-            stop = lo - WORD_WIDEN
-            while lo > 0 and lo > stop and not (_tbits(_at(&t, lo - 1)) & TC_NW):
-                lo -= 1
-            stop = hi + WORD_WIDEN
-            while hi < size and hi < stop and not (_tbits(_at(&t, hi)) & TC_NW):
-                hi += 1
-        if cur_lo >= 0 and lo <= cur_hi:
-            cur_hi = hi
-            continue
-        if cur_lo >= 0:
-            parts.append(out[cur_lo:cur_hi])
-        cur_lo = lo
-        cur_hi = hi
+        _window_add(&t, out, new_start, length, _trig_ready, &cur_lo, &cur_hi, parts)
     if cur_lo >= 0:
         parts.append(out[cur_lo:cur_hi])
     return "\x00".join(parts)
+
+
+cdef int _window_add(Text* t, str out, Py_ssize_t new_start, Py_ssize_t length, bint widen, Py_ssize_t* cur_lo,
+                     Py_ssize_t* cur_hi, list parts) except -1:
+    """One expansion of :func:`teencode_window` (at ``new_start`` in ``out``, read as ``t``, ``length`` long): its
+    window, widened over word characters when ``widen`` (the trigger classes are ready), merged into the open window
+    ``cur_lo[0]:cur_hi[0]`` (-1: none yet) when they overlap, else the open one goes to ``parts`` and this one opens."""
+    cdef Py_ssize_t size = t.n, stop
+    cdef Py_ssize_t lo = new_start - TRIGGER_CONTEXT
+    cdef Py_ssize_t hi = new_start + length + TRIGGER_CONTEXT
+    if lo < 0:
+        lo = 0
+    if hi > size:
+        hi = size
+    if widen and lo <= hi:  # widened over the word characters (not ``TC_NW``) either side
+        stop = lo - WORD_WIDEN
+        while lo > 0 and lo > stop and not (_tbits(_at(t, lo - 1)) & TC_NW):
+            lo -= 1
+        stop = hi + WORD_WIDEN
+        while hi < size and hi < stop and not (_tbits(_at(t, hi)) & TC_NW):
+            hi += 1
+    if cur_lo[0] >= 0 and lo <= cur_hi[0]:
+        cur_hi[0] = hi
+        return 0
+    if cur_lo[0] >= 0:
+        parts.append(out[cur_lo[0]:cur_hi[0]])
+    cur_lo[0] = lo
+    cur_hi[0] = hi
+    return 0
 
 
 def changed_window(str old not None, str new not None):
@@ -2626,26 +2636,7 @@ def teencode_apply(str text not None, starts, ends, dict table not None, bint wa
             length = len(<str>values[ed[3 * r + 2]])
             new_start = a + shift
             shift += length - (b - a)
-            lo = new_start - TRIGGER_CONTEXT
-            if lo < 0:
-                lo = 0
-            hi = new_start + length + TRIGGER_CONTEXT
-            if hi > total:
-                hi = total
-            if lo <= hi:  # widened over the word characters (not ``TC_NW``) either side
-                stop = lo - WORD_WIDEN
-                while lo > 0 and lo > stop and not (_tbits(_at(&ot, lo - 1)) & TC_NW):
-                    lo -= 1
-                stop = hi + WORD_WIDEN
-                while hi < total and hi < stop and not (_tbits(_at(&ot, hi)) & TC_NW):
-                    hi += 1
-            if cur_lo >= 0 and lo <= cur_hi:
-                cur_hi = hi
-                continue
-            if cur_lo >= 0:
-                parts.append(out[cur_lo:cur_hi])
-            cur_lo = lo
-            cur_hi = hi
+            _window_add(&ot, out, new_start, length, True, &cur_lo, &cur_hi, parts)
         if cur_lo >= 0:
             parts.append(out[cur_lo:cur_hi])
         return out, maps[0], maps[1], "\x00".join(parts)

@@ -4,23 +4,13 @@ replace) and asks the compiled ``leet_exact`` for its hint: it gives what the to
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import moderation.text.normalise as N
-
-
-@contextlib.contextmanager
-def python_path() -> Iterator[None]:
-    saved = N._c
-    N._c = None
-    try:
-        yield
-    finally:
-        N._c = saved
+from tests.unit.test_normalise_compiled import python_path
 
 
 def reference(buf: N._Buf, flags: set[str]) -> N._Buf:

@@ -5,28 +5,15 @@ of a block boundary."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import moderation.text.normalise as N
+from tests.unit.test_normalise_compiled import compiled, python_path
 
-compiled = N._compiled()
 pytestmark = pytest.mark.skipif(compiled is None, reason="moderation._ext._normalise is not built")
-
-
-@contextlib.contextmanager
-def python_path() -> Iterator[None]:
-    saved = N._c
-    N._c = None
-    try:
-        yield
-    finally:
-        N._c = saved
 
 
 def _maps(n: int) -> tuple[np.ndarray, np.ndarray]:

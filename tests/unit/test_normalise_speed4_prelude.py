@@ -3,9 +3,6 @@ declines exactly the text they would change otherwise; ``_normalise.new_normalis
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,21 +10,11 @@ from hypothesis import strategies as st
 
 import moderation.text.normalise as N
 from moderation.text import legacy
+from tests.unit.test_normalise_compiled import compiled, python_path
 
-compiled = N._compiled()
 pytestmark = pytest.mark.skipif(
     compiled is None or N._hs is None, reason="moderation._ext._normalise or Hyperscan is missing"
 )
-
-
-@contextlib.contextmanager
-def python_path() -> Iterator[None]:
-    saved = N._c
-    N._c = None
-    try:
-        yield
-    finally:
-        N._c = saved
 
 
 def _steps(text: str) -> tuple[str, int, str, list[int], list[int]] | None:
