@@ -35,6 +35,8 @@ except ImportError:  # pragma: no cover - depends on the build
 _hs: Any
 try:  # pragma: no cover - depends on the platform
     import hyperscan as _hs
+
+    from moderation.detect.hscache import compile_database
 except ImportError:  # pragma: no cover
     _hs = None
 
@@ -96,14 +98,8 @@ class LiteralScanner:
 
     def __init__(self, patterns: Sequence[bytes]) -> None:
         assert _hs is not None
-        self._db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
         expressions = [literal_expression(p) for p in patterns]
-        self._db.compile(
-            expressions=expressions,
-            ids=list(range(len(patterns))),
-            elements=len(patterns),
-            flags=[0] * len(patterns),
-        )
+        self._db = compile_database(expressions, range(len(patterns)), [0] * len(patterns))  # cached on disk
         self._local = threading.local()  # scratch space may not be shared between threads
 
     def scan(self, data: bytes) -> list[tuple[int, int]]:

@@ -24,6 +24,7 @@ import hyperscan
 import numpy as np
 import regex
 
+from moderation.detect.hscache import compile_database
 from moderation.domain import Item, Signal, Span
 
 _c: Any
@@ -384,9 +385,8 @@ class Matcher:
         self.terms = len(exprs)
         self.db: hyperscan.Database | None = None
         if exprs:
-            self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
             flags = [hyperscan.HS_FLAG_SOM_LEFTMOST | hyperscan.HS_FLAG_CASELESS] * len(exprs)
-            self.db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
+            self.db = compile_database(exprs, range(len(exprs)), flags)  # cached on disk between processes
 
     def scan(self, folded: str) -> list[tuple[int, int, int]]:
         """Return (term index, start, end) for every match in a folded ASCII text, leftmost-longest per term."""
@@ -569,10 +569,7 @@ class Prefilter:
             exprs.append(expr)
         self.db: hyperscan.Database | None = None
         if exprs:
-            self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            self.db.compile(
-                expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=[self._FLAGS] * len(exprs)
-            )
+            self.db = compile_database(exprs, range(len(exprs)), [self._FLAGS] * len(exprs))  # cached on disk
         self._local = threading.local()
 
     _FLAGS = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
