@@ -36,7 +36,7 @@ _hs: Any
 try:  # pragma: no cover - depends on the platform
     import hyperscan as _hs
 
-    from moderation.detect.hscache import compile_database
+    from moderation.hscache import compile_database
 except ImportError:  # pragma: no cover
     _hs = None
 

@@ -24,8 +24,8 @@ import hyperscan
 import numpy as np
 import regex
 
-from moderation.detect.hscache import compile_database
 from moderation.domain import Item, Signal, Span
+from moderation.hscache import compile_database
 
 _c: Any
 try:  # the compiled loops (moderation/_ext/_rules.pyx); without them the Python code below does the same work

@@ -654,12 +654,8 @@ class _TeencodeScanner:
             body = "".join(f"\\x{{{ord(c):x}}}" for c in key)
             return "(?:^|" + not_word + ")" + body + "(?:" + not_word + "|$)"
 
-        self.db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
-        self.db.compile(
-            expressions=[expression(k).encode() for k in self.keys],
-            ids=list(range(len(self.keys))),
-            elements=len(self.keys),
-            flags=[_hs.HS_FLAG_UTF8] * len(self.keys),
+        self.db = compile_database(  # cached on disk between processes
+            [expression(k).encode() for k in self.keys], range(len(self.keys)), [_hs.HS_FLAG_UTF8] * len(self.keys)
         )
         self.local = threading.local()
 
@@ -908,6 +904,8 @@ _LEET_EXACT = r"\p{L}[013457@]|[013457]\p{L}"
 _hs: Any
 try:  # pragma: no cover - depends on the platform
     import hyperscan as _hs
+
+    from moderation.hscache import compile_database
 except ImportError:  # pragma: no cover
     _hs = None
 
@@ -1017,14 +1015,8 @@ class _Triggers:
             # two whitespace characters, or one that is not a space: two spaces, or any whitespace but a space
             _T_WS: r"\x20\x20|" + cls[_TC_WSX],
         }
-        self.db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
         flags = _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_UCP | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_ALLOWEMPTY
-        self.db.compile(
-            expressions=[e.encode() for e in exprs.values()],
-            ids=list(exprs),
-            elements=len(exprs),
-            flags=[flags] * len(exprs),
-        )
+        self.db = compile_database([e.encode() for e in exprs.values()], list(exprs), [flags] * len(exprs))  # cached
         self.leet = _hs.Database(mode=_hs.HS_MODE_BLOCK)
         self.leet.compile(expressions=[_LEET_EXACT.encode()], ids=[_T_LEET], elements=1, flags=[flags])
         self.local = threading.local()
@@ -1069,14 +1061,8 @@ class _TriggerTable:
     def __init__(self) -> None:
         assert _hs is not None
         exprs = _trigger_classes()
-        self.db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
         flags = _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_UCP
-        self.db.compile(
-            expressions=[e.encode() for e in exprs.values()],
-            ids=list(exprs),
-            elements=len(exprs),
-            flags=[flags] * len(exprs),
-        )
+        self.db = compile_database([e.encode() for e in exprs.values()], list(exprs), [flags] * len(exprs))  # cached
         self.scratch = _hs.Scratch(self.db)
         self.lock = threading.Lock()  # one scratch: fills are rare (a code point is filled once)
         self.rep = frozenset(map(ord, _rep_letters()))

@@ -9,7 +9,7 @@ from typing import Any
 import hyperscan
 import pytest
 
-from moderation.detect import hscache
+from moderation import hscache
 
 EXPRS = [rf"\bw{i}x{i}\b".encode() for i in range(400)]  # slow enough to compile (> MIN_COMPILE_S) to be stored
 IDS = list(range(len(EXPRS)))
