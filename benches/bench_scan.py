@@ -292,6 +292,9 @@ def run(quick: bool = False) -> dict[str, object]:
         "target_items_per_s": TARGET_ITEMS_PER_S,
         "stage_us_per_item": stages,
         "moderation_scan_command": cli,
+        # one run of the command each (n=1, no spread): the steady rate and the whole run with its start-up
+        "moderation_scan_steady_items_per_s": {"mean": cli["items_per_s_steady"], "stdev": None, "n": 1},
+        "moderation_scan_whole_run_items_per_s": {"mean": cli["items_per_s_whole_run"], "stdev": None, "n": 1},
         "verdicts": verdicts,
         "matcher": type(clf._compiled.matcher).__name__,
         "machine": f"{platform.machine()} {os.cpu_count()} cpu, load {os.getloadavg()[0]:.1f}, "
