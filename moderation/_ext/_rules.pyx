@@ -1493,7 +1493,7 @@ cdef dict _run_rules(
     return fired
 
 
-cdef dict _DETECTORS = {}  # frozenset of detector names (str) -> their (name before "/", name) pairs, sorted
+cdef dict _DETECTORS = {}  # frozenset of detector names (str) -> dict of their (name before "/", name) pairs, sorted
 
 
 def group_signals(list signals):
@@ -1533,10 +1533,10 @@ def group_signals(list signals):
         named = frozenset(names)
         got = _DETECTORS.get(named)
         if got is None:
-            got = tuple([(d.split("/")[0], d) for d in sorted(names)])
+            got = dict([(d.split("/")[0], d) for d in sorted(names)])
             if len(_DETECTORS) < 1024:
                 _DETECTORS[named] = got
-        return by_kind, frozenset(keys), top, dict(<tuple>got)
+        return by_kind, frozenset(keys), top, PyDict_Copy(got)  # kept, never handed out: a copy
     cdef list ordered = sorted(names)
     return by_kind, frozenset(keys), top, {d.split("/")[0]: d for d in ordered}
 
