@@ -22,7 +22,7 @@ from cpython.dict cimport PyDict_Copy, PyDict_SetItem
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport Py_EQ, PyObject, PyObject_RichCompareBool
 from cpython.ref cimport Py_INCREF, Py_XDECREF
-from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_New, PyTuple_SET_ITEM
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.string cimport memcpy
 
@@ -39,8 +39,6 @@ _count = str.count
 
 
 cdef extern from "Python.h":
-    ctypedef struct PyDictObject:
-        unsigned long long ma_version_tag  # changed by every change of the dict (PEP 509; CPython 3.11)
     ctypedef struct PyMemberDef:
         Py_ssize_t offset
     ctypedef struct PyMemberDescrObject:
@@ -521,11 +519,6 @@ cdef class Program:
     cdef Py_ssize_t n, n_all, n_any, memo_max
     cdef object min_any
     cdef tuple absent_key  # the memo key when every step is absent (list not found, no signal at its floor); None until met
-    # The results of the last run that reached the memo, their shape and ``memo``'s version then: the same result
-    # objects (immutable) give the same memo key, so while ``memo`` is unchanged the memo gives that shape again.
-    cdef tuple last_results
-    cdef object last_shape
-    cdef unsigned long long last_version
     cdef str pack_id, rule_id
     cdef object shape_cls, frozen_dict, frozen_list, no_hits
     cdef bint frozen_direct  # frozen_dict / frozen_list are plain dict / list subclasses: built and copied in C
@@ -625,7 +618,7 @@ cdef class Program:
         cdef tuple results, memo_key
         cdef tuple step
         cdef object key, floor_kind, res, call, part
-        cdef bint dict_top = type(top) is dict, dict_memo = type(memo) is dict, absent = True, plain
+        cdef bint dict_top = type(top) is dict, dict_memo = type(memo) is dict, absent = True
         if self.absent_key is not None:
             # Every step absent (the same tests as below): the results are the shared absent ones, so the memo key is
             # ``absent_key``; its shape when kept and not fired is the outcome, without building results or a key.
@@ -648,6 +641,7 @@ cdef class Program:
             absent = True
         # The results and the memo key are built straight into tuples (no list per run, no list -> tuple copy).
         results = PyTuple_New(n)
+        memo_key = PyTuple_New(n)
         for j in range(n):
             step = <tuple>self.steps[j]
             key = step[1]
@@ -672,48 +666,22 @@ cdef class Program:
                     memo[call] = res
             Py_INCREF(res)
             PyTuple_SET_ITEM(results, j, res)
-        cdef tuple last = self.last_results
-        cdef bint same = (
-            last is not None
-            and (not absent or self.absent_key is not None)
-            and (<PyDictObject*>self.memo).ma_version_tag == self.last_version
-        )
-        if same:
-            for j in range(n):
-                if PyTuple_GET_ITEM(results, j) != PyTuple_GET_ITEM(last, j):
-                    same = False
-                    break
-        if same:  # the memo key and the memo's answer of the last run
-            shape = self.last_shape
-        else:
-            memo_key = PyTuple_New(n)
-            plain = True
-            for j in range(n):
-                res = <object>PyTuple_GET_ITEM(results, j)
-                plain = plain and type(res) is _Result
-                part = (
-                    _rget(res, _R_MATCHED, "matched"), _rget(res, _R_SCORE, "score"), _rget(res, _R_DETAIL, "detail")
-                )
-                Py_INCREF(part)
-                PyTuple_SET_ITEM(memo_key, j, part)
-            if absent and self.absent_key is None:  # no_hits and no_signals do not change once set
-                self.absent_key = memo_key
-            shape = (<dict>self.memo).get(memo_key)
-            if shape is None:
-                if len(self.memo) >= self.memo_max:
-                    # Keep the shape without input: the engine's baseline entry of the rule was built from that object
-                    # (``rules.clear_keeping``, the reference).
-                    kept = (<dict>self.memo).get(self.absent_key) if self.absent_key is not None else None
-                    self.memo.clear()
-                    if kept is not None:
-                        self.memo[self.absent_key] = kept
-                shape = self._shape(results, memo_key)
-                self.memo[memo_key] = shape
-            # Kept for the next run only when every result is a (frozen) CondResult: another object's fields could
-            # change.
-            self.last_results = results if plain else None
-            self.last_shape = shape
-            self.last_version = (<PyDictObject*>self.memo).ma_version_tag
+            part = (_rget(res, _R_MATCHED, "matched"), _rget(res, _R_SCORE, "score"), _rget(res, _R_DETAIL, "detail"))
+            Py_INCREF(part)
+            PyTuple_SET_ITEM(memo_key, j, part)
+        if absent and self.absent_key is None:  # no_hits and no_signals do not change once set
+            self.absent_key = memo_key
+        shape = (<dict>self.memo).get(memo_key)
+        if shape is None:
+            if len(self.memo) >= self.memo_max:
+                # Keep the shape without input: the engine's baseline entry of the rule was built from that object
+                # (``rules.clear_keeping``, the reference).
+                kept = (<dict>self.memo).get(self.absent_key) if self.absent_key is not None else None
+                self.memo.clear()
+                if kept is not None:
+                    self.memo[self.absent_key] = kept
+            shape = self._shape(results, memo_key)
+            self.memo[memo_key] = shape
         if not _oget(shape, self.shape_cls, self.off_fired, "fired"):
             return shape, []
         cdef list signals = []
