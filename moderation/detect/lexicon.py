@@ -102,6 +102,14 @@ class LiteralScanner:
         self._db = compile_database(expressions, range(len(patterns)), [0] * len(patterns))  # cached on disk
         self._local = threading.local()  # scratch space may not be shared between threads
 
+    def _scratch(self) -> Any:
+        """This thread's scratch space for the database (made on its first scan)."""
+        scratch = self._local.__dict__.get("scratch")
+        if scratch is None:
+            assert _hs is not None
+            scratch = self._local.scratch = _hs.Scratch(self._db)
+        return scratch
+
     def scan(self, data: bytes) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
         append = found.append
@@ -109,11 +117,7 @@ class LiteralScanner:
         def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: Any) -> None:
             append((pid, to))
 
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            assert _hs is not None
-            scratch = self._local.scratch = _hs.Scratch(self._db)
-        self._db.scan(data, match_event_handler=on_match, scratch=scratch)
+        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
         return found
 
     def scan_arrays(self, data: bytes) -> tuple[IntArray, IntArray]:
@@ -127,12 +131,8 @@ class LiteralScanner:
         for the few hits of most texts. With the compiled extension the match handler is ``_scan.FlatHits`` (no
         Python frame per match); the arguments go by position (Hyperscan's keyword parsing costs about 1 µs)."""
         if _s is not None:
-            scratch = self._local.__dict__.get("scratch")
-            if scratch is None:
-                assert _hs is not None
-                scratch = self._local.scratch = _hs.Scratch(self._db)
             handler = _s.FlatHits()
-            self._db.scan(data, handler, 0, None, scratch)
+            self._db.scan(data, handler, 0, None, self._scratch())
             hits: list[int] = handler.hits
             return hits
         found: list[int] = []
@@ -142,11 +142,7 @@ class LiteralScanner:
             append(pid)
             append(to)
 
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            assert _hs is not None
-            scratch = self._local.scratch = _hs.Scratch(self._db)
-        self._db.scan(data, match_event_handler=on_match, scratch=scratch)
+        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
         return found
 
 

@@ -872,12 +872,7 @@ class OffensiveModel:
         same results.
         """
         n = normalise(text) if isinstance(text, str) else text
-        fast = self._fast
-        if fast is None:
-            return self._predict_python(n)
-        # as _predict_compiled, inline (a comment's whole scoring costs a few calls like this one)
-        score, spans, flagged, segs = fast.predict(n.text, n.folded, n.starts, n.ends)
-        return _result(score, spans, flagged, segs)
+        return self._predict_python(n) if self._fast is None else self._predict_compiled(n)
 
     def _predict_compiled(self, text: str | Normalised) -> OffensiveResult:
         """:meth:`predict` by ``moderation._ext._offensive`` (which must be available here)."""
@@ -1077,16 +1072,23 @@ def offensive_signals(
     model = default_model()
     res = result if result is not None else model.predict(original)
     spans = _result_spans(field, original, res.spans)
+    return [_offensive_signal(model, field, key, res.score, spans, flagged=res.flagged)]
+
+
+def _offensive_signal(
+    model: OffensiveModel, field: str, key: str, score: float, spans: tuple[Span, ...], *, flagged: bool
+) -> Signal:
+    """The ``offensive`` signal of one field (made by filling its slots when the compiled objects are available)."""
     attrs = {
         "field": field,
-        "flagged": res.flagged,
+        "flagged": flagged,
         "model": str(model.meta.get("name", "")),
         "model_threshold": model.threshold,
     }
-    row = ("offensive", key, res.score, spans, attrs, DETECTOR)
+    row = ("offensive", key, score, spans, attrs, DETECTOR)
     if _FAST_MAKE_SIGNAL:
-        return [_ct.make(Signal, _SIGNAL_FIELDS, row)]
-    return [Signal(*row)]
+        return _ct.make(Signal, _SIGNAL_FIELDS, row)  # type: ignore[no-any-return]
+    return Signal(*row)
 
 
 def language_signals(field: str, original: str, n: Normalised) -> list[Signal]:
@@ -1104,14 +1106,8 @@ def language_signals(field: str, original: str, n: Normalised) -> list[Signal]:
     score, pairs, flagged, _ = fast.predict(n.text, n.folded, n.starts, n.ends)
     found: list[Signal] = []
     if original and not original.isspace():
-        attrs = {
-            "field": field,
-            "flagged": flagged,
-            "model": str(model.meta.get("name", "")),
-            "model_threshold": model.threshold,
-        }
         spans = _ct.pair_spans(Span, field, original, pairs) if pairs else ()
-        found.append(_ct.make(Signal, _SIGNAL_FIELDS, ("offensive", "vihos", score, spans, attrs, DETECTOR)))
+        found.append(_offensive_signal(model, field, "vihos", score, spans, flagged=flagged))
     found += _targets.field_signals(field, original, n, pairs)
     return found
 
