@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from moderation.detect import targets as _targets
 from moderation.detect.lexicon import Lexicon, LiteralScanner, Term
-from moderation.detect.targets import _FAST_SIGNAL, _FAST_SPAN, _SIGNAL_FIELDS, _plain_init
+from moderation.detect.targets import _FAST_SIGNAL, _FAST_SPAN, _HAS_MAKE, _SIGNAL_FIELDS, _plain_init
 from moderation.detect.targets import _c as _ct
 from moderation.domain import Signal, Span
 from moderation.text.normalise import Normalised, _codes, _fold_fast, normalise, normalise_term
@@ -79,8 +79,8 @@ _RESULT_FIELDS = ("score", "spans", "flagged", "segments")
 # The compiled target loops make the result (and the signal) objects by filling their slots (``_targets.make``): a
 # frozen dataclass's ``__init__`` stores each field through ``object.__setattr__``, which costs more here than
 # scoring a comment's tokens.
-_FAST_RESULT = _ct is not None and hasattr(_ct, "make") and _plain_init(OffensiveResult, _RESULT_FIELDS)
-_FAST_MAKE_SIGNAL = _FAST_SIGNAL and hasattr(_ct, "make")
+_FAST_RESULT = _HAS_MAKE and _plain_init(OffensiveResult, _RESULT_FIELDS)
+_FAST_MAKE_SIGNAL = _FAST_SIGNAL and _HAS_MAKE
 
 
 def _result(score: float, spans: tuple[tuple[int, int], ...], flagged: bool, segs: tuple[int, int]) -> OffensiveResult:
