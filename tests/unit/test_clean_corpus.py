@@ -216,7 +216,8 @@ def test_training_with_clean_text_records_it(tmp_path: Path) -> None:
         clean_sources=[{"package": "demo==1.0"}],
         log=lambda _: None,
     )
-    assert meta["clean_examples"] == 6  # with their diacritic-free copies
+    assert meta["clean_examples"] == 3  # no diacritic-free copies by default
+    assert meta["name"] == "vihos+clean-hashed-logreg"
     assert meta["clean_sources"] == [{"package": "demo==1.0"}]
     assert meta["clean_held_out"]["sentences"] == 1
-    assert json.loads((tmp_path / "model" / "model.json").read_text(encoding="utf-8"))["clean_examples"] == 6
+    assert json.loads((tmp_path / "model" / "model.json").read_text(encoding="utf-8"))["clean_examples"] == 3
