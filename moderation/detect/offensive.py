@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
+import io
 import itertools
 import json
 import re
@@ -24,6 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from moderation.detect import model_choice
 from moderation.detect import targets as _targets
 from moderation.detect.lexicon import Lexicon, LiteralScanner, Term
 from moderation.detect.targets import _FAST_SIGNAL, _FAST_SPAN, _HAS_MAKE, _SIGNAL_FIELDS, _plain_init
@@ -736,8 +739,9 @@ class _LexiconScanner:
 class OffensiveModel:
     """The shipped (or a freshly trained) model; load with :meth:`load` and call :meth:`predict`."""
 
-    def __init__(self, weights: dict[str, Any], meta: dict[str, Any]) -> None:
+    def __init__(self, weights: dict[str, Any], meta: dict[str, Any], *, detector: str = DETECTOR) -> None:
         self.meta = meta
+        self.detector = detector  # what every offensive signal says made it
         self.bits = int(meta["hash_bits"])
         self.mask = (1 << self.bits) - 1
         self.features = int(meta.get("features", 1))
@@ -794,12 +798,18 @@ class OffensiveModel:
 
     @classmethod
     def load(cls, directory: str | Path = MODEL_DIR) -> OffensiveModel:
-        """Load ``model.npz`` and ``model.json`` from ``directory``."""
+        """Load ``model.npz`` and ``model.json`` from ``directory``.
+
+        The shipped default model's signals say ``offensive/2``; any other model's say ``offensive/2@`` and the
+        first 12 hex digits of its ``model.npz``'s SHA-256, so a decision records which weights scored it."""
         d = Path(directory)
         meta = json.loads((d / "model.json").read_text(encoding="utf-8"))
-        with np.load(d / "model.npz", allow_pickle=False) as z:
+        raw = (d / "model.npz").read_bytes()
+        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
             weights = {k: z[k] for k in z.files}
-        return cls(weights, meta)
+        shipped = d.resolve() == Path(MODEL_DIR).resolve()
+        detector = DETECTOR if shipped else f"{DETECTOR}@{hashlib.sha256(raw).hexdigest()[:12]}"
+        return cls(weights, meta, detector=detector)
 
     # Scoring sums the weights of the features of :func:`token_features` and :func:`doc_features` without building
     # them: what depends on one word, one bigram or one trigram is summed once and kept in :class:`_Weights`, and a
@@ -1050,8 +1060,9 @@ def choose_segments(segs: Sequence[tuple[int, int]], lex: npt.NDArray[np.bool_],
 
 @functools.cache
 def default_model() -> OffensiveModel:
-    """Load the shipped model once per process."""
-    return OffensiveModel.load()
+    """Load the model ``MODERATION_OFFENSIVE_MODEL`` names (the shipped default when unset; see
+    :mod:`moderation.detect.model_choice`) once per process."""
+    return OffensiveModel.load(model_choice.resolve())
 
 
 def score_offensive(text: str | Normalised) -> OffensiveResult:
@@ -1085,7 +1096,7 @@ def _offensive_signal(
         "model": str(model.meta.get("name", "")),
         "model_threshold": model.threshold,
     }
-    row = ("offensive", key, score, spans, attrs, DETECTOR)
+    row = ("offensive", key, score, spans, attrs, model.detector)
     if _FAST_MAKE_SIGNAL:
         return _ct.make(Signal, _SIGNAL_FIELDS, row)  # type: ignore[no-any-return]
     return Signal(*row)
