@@ -11,11 +11,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import random
 import re
 import time
 import unicodedata
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,6 +160,33 @@ def clean_training_texts(
     return texts, pool[cut:], counts
 
 
+def save_npz(path: Path, arrays: dict[str, Any]) -> None:
+    """Write ``arrays`` as a compressed ``.npz`` whose bytes depend on the arrays only (``np.savez_compressed``
+    stamps each member with the current time), so the same training gives the same file and SHA-256."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, value in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.asanyarray(value), allow_pickle=False)
+            zf.writestr(info, buf.getvalue())
+
+
+def _versions() -> dict[str, str]:
+    """The versions that decide the trained weights (liblinear comes with scikit-learn)."""
+    import platform
+
+    import scipy
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+
+
 def _token_labels(prep: Any, ex: Example) -> list[int]:
     labels = []
     for a, b in prep.tokens:
@@ -280,12 +309,14 @@ def train(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     npz = out_dir / "model.npz"
-    np.savez_compressed(
+    save_npz(
         npz,
-        doc_w=doc_clf.coef_[0].astype(np.float32),
-        doc_b=np.float32(doc_clf.intercept_[0]),
-        tok_w=tok_clf.coef_[0].astype(np.float32),
-        tok_b=np.float32(tok_clf.intercept_[0]),
+        {
+            "doc_w": doc_clf.coef_[0].astype(np.float32),
+            "doc_b": np.float32(doc_clf.intercept_[0]),
+            "tok_w": tok_clf.coef_[0].astype(np.float32),
+            "tok_b": np.float32(tok_clf.intercept_[0]),
+        },
     )
     # Choose how to combine the document score with the strongest token, and the threshold, on dev as written plus
     # dev with every diacritic stripped (production sees both kinds of writing), through the exact inference path
@@ -342,6 +373,7 @@ def train(
         "lexicon": terms,
         "npz_sha256": hashlib.sha256(npz.read_bytes()).hexdigest(),
         "train_seconds": round(time.time() - started, 1),
+        "trained_with": _versions(),
     }
     (out_dir / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     log(f"wrote {npz} ({npz.stat().st_size / 1e6:.2f} MB) in {meta['train_seconds']} s")

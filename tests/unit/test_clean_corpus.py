@@ -220,4 +220,23 @@ def test_training_with_clean_text_records_it(tmp_path: Path) -> None:
     assert meta["name"] == "vihos+clean-hashed-logreg"
     assert meta["clean_sources"] == [{"package": "demo==1.0"}]
     assert meta["clean_held_out"]["sentences"] == 1
+    assert set(meta["trained_with"]) == {"python", "numpy", "scipy", "scikit-learn"}
     assert json.loads((tmp_path / "model" / "model.json").read_text(encoding="utf-8"))["clean_examples"] == 3
+
+
+def test_save_npz_is_byte_stable_and_loads_back(tmp_path: Path) -> None:
+    import time
+
+    import numpy as np
+
+    from moderation.detect.offensive_train import save_npz
+
+    arrays = {"w": np.arange(10, dtype=np.float32) / 3, "b": np.float32(-0.25)}
+    save_npz(tmp_path / "a.npz", arrays)
+    time.sleep(2.1)  # the zip's two-second clock: np.savez_compressed would stamp a different time now
+    save_npz(tmp_path / "b.npz", arrays)
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    with np.load(tmp_path / "a.npz", allow_pickle=False) as z:
+        assert sorted(z.files) == ["b", "w"]
+        assert np.array_equal(z["w"], arrays["w"])
+        assert z["b"] == arrays["b"]
