@@ -363,11 +363,6 @@ def train(
             "token_f1": round(f1_tok, 4),
         },
         "train_examples": len(train_ex),
-        "clean_examples": len(extra),
-        "clean_weight": clean_weight,
-        "clean_in_document_model": clean_doc,
-        "clean_sources": list(clean_sources),
-        "clean_held_out": held_out,
         "data": "ViHOS (Hoang et al., EACL 2023), MIT, github.com/phusroyal/ViHOS",
         "lexicon_source": "derived from vn-badwords vi.json (MIT, github.com/Eris-js/vn-badwords), normalised",
         "lexicon": terms,
@@ -375,6 +370,14 @@ def train(
         "train_seconds": round(time.time() - started, 1),
         "trained_with": _versions(),
     }
+    if extra:  # a model trained on ViHOS alone keeps the meta it always had
+        meta |= {
+            "clean_examples": len(extra),
+            "clean_weight": clean_weight,
+            "clean_in_document_model": clean_doc,
+            "clean_sources": list(clean_sources),
+            "clean_held_out": held_out,
+        }
     (out_dir / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     log(f"wrote {npz} ({npz.stat().st_size / 1e6:.2f} MB) in {meta['train_seconds']} s")
     return meta

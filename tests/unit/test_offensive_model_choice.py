@@ -123,7 +123,7 @@ def test_the_formal_model_flags_little_formal_text_and_keeps_vihos_quality() -> 
 
     formal, shipped = OffensiveModel.load(FORMAL), OffensiveModel.load()
     sentences = [s for f in sorted(SEEDS.glob("*.txt")) for s in clean_sentences(f.read_text(encoding="utf-8"))]
-    assert clean_text_report(formal, sentences)["flagged_rate"] <= 0.06  # 10 of 221 (shipped: 72)
+    assert clean_text_report(formal, sentences)["flagged_rate"] <= 0.06  # 10 of 221 (default model: 73)
     assert clean_text_report(shipped, sentences)["flagged_rate"] > 0.25
     dev = load_split(VIHOS, "dev")
     written = evaluate(formal, dev)["binary"]["f1"]
