@@ -807,8 +807,9 @@ class OffensiveModel:
         raw = (d / "model.npz").read_bytes()
         with np.load(io.BytesIO(raw), allow_pickle=False) as z:
             weights = {k: z[k] for k in z.files}
-        shipped = d.resolve() == Path(MODEL_DIR).resolve()
-        detector = DETECTOR if shipped else f"{DETECTOR}@{hashlib.sha256(raw).hexdigest()[:12]}"
+        if d.resolve() == Path(MODEL_DIR).resolve():
+            return cls(weights, meta)  # the shipped default: no hash to compute at start-up
+        detector = f"{DETECTOR}@{hashlib.sha256(raw).hexdigest()[:12]}"
         return cls(weights, meta, detector=detector)
 
     # Scoring sums the weights of the features of :func:`token_features` and :func:`doc_features` without building
