@@ -861,7 +861,7 @@ def spaced_candidates(str text not None) -> list:
 def spaced_starts(str text not None) -> list:
     """:func:`spaced_candidates` narrowed to where a branch of ``_SPACED`` can begin: a letter or leet digit (and
     its marks) followed by separators and another letter or leet digit; or a letter and its marks followed by a
-    space three times over, then a letter. A start left out cannot match, and the ``_SEP_CHAIN`` it would have
+    space twice over, then a letter. A start left out cannot match, and the ``_SEP_CHAIN`` it would have
     consumed (its separators, no final letter) holds no other start, so ``_spaced_matches`` finds the same."""
     cdef Text t = _ready_text(text)
     cdef uint16_t* cls = _take_classes(&t, text)
@@ -910,7 +910,7 @@ cdef bint _spaced_start(Text* t, const uint16_t* cls, Py_ssize_t n, Py_ssize_t i
     if not (c0 & B_L):
         return False
     q = i
-    for k in range(3):
+    for k in range(2):
         if not (cls[q] & B_L):
             return False
         q += 1

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import regex
 
-from moderation.text import legacy
+from moderation.text import legacy, syllables
 
 _c: Any
 try:  # the compiled stages (moderation/_ext/_normalise.pyx); without them the Python code below does the same work
@@ -563,7 +563,7 @@ class _Scan:
         """A superset of where ``_SPACED`` can match."""
         base = self._is(_L | _D0134) & ~_shift(self._is(_L | _M | _D), -1, False)
         nxt = _shift(self.cls, 1, 0)
-        # branch 1: a letter, marks or separators; branch 2: "x y z w", a letter, a space, a letter, a space/mark
+        # branch 1: a letter, marks or separators; branch 2: "x y z", a letter, a space, a letter, a space/mark
         after3 = ((_shift(self.cls, 3, 0) & _M) != 0) | (_shift(self.codes, 3, 0) == 32)
         spaced = (_shift(self.codes, 1, 0) == 32) & ((_shift(self.cls, 2, 0) & _L) != 0) & after3
         cand = base & (((nxt & (_M | _SEP)) != 0) | spaced)
@@ -1146,11 +1146,12 @@ _LEET_TOKEN = regex.compile(r"[\p{L}\p{M}\d@]++")
 _LEET_TABLE = str.maketrans(_LEET)
 _MAX_LEET_TOKEN = 64
 _D0134_CODES = np.asarray([ord(c) for c in "0134"], dtype=np.uint32)
-# Single letters (or leet digits) separated by the same kind of punctuation: "c.h.ố.n.g", "đ-m", "n g u".
+# Single letters (or leet digits) separated by the same kind of punctuation: "c.h.ố.n.g", "đ-m", "n g u" (three
+# letters or more when separated by spaces; :func:`_join_spaced` joins three only when they spell syllables).
 _SPACED = regex.compile(
     r"(?<![\p{L}\p{M}\d])"
     r"(?:(?:[\p{L}0134]\p{M}*)[.\-_*~+|/\\'`^]+){1,}[\p{L}0134]\p{M}*(?![\p{L}\p{M}\d]|[.\-_*~+|/\\'`^]+[\p{L}\d])"
-    r"|(?<![\p{L}\p{M}\d])(?:(?:\p{L}\p{M}*) ){3,}\p{L}\p{M}*"
+    r"|(?<![\p{L}\p{M}\d])(?:(?:\p{L}\p{M}*) ){2,}\p{L}\p{M}*"
     r"(?![\p{L}\p{M}\d])"
 )
 _REPEAT = regex.compile(r"(\p{L})\1{2,}")
@@ -1329,6 +1330,40 @@ def _spaced_matches(text: str, candidates: Sequence[int] | None) -> Iterable[reg
             end = chain.end()
 
 
+# A run of letters written one by one is joined with a space at each syllable break (:mod:`syllables`) for at
+# most this many runs of a text, each of at most this many characters; beyond that (crafted input) its letters
+# are joined without breaks.
+_SYLLABLE_RUNS = 256
+_SYLLABLE_RUN_CHARS = 64
+
+
+def _units(s: str, kept: Sequence[int]) -> list[tuple[int, int]]:
+    """The letters among the kept positions ``kept`` of a spaced run ``s``, each with the marks after it: (index in
+    ``kept`` of the letter, of the end)."""
+    out: list[tuple[int, int]] = []
+    for k, j in enumerate(kept):
+        if out and unicodedata.category(s[j]).startswith("M"):
+            out[-1] = (out[-1][0], k + 1)
+        else:
+            out.append((k, k + 1))
+    return out
+
+
+def _syllable_plan(s: str, kept: Sequence[int]) -> tuple[bool, list[int]]:
+    """For a spaced run ``s`` whose letters (and marks) are at ``kept``: whether to join it, and the positions in
+    ``s`` of the separators to keep as spaces (one before each syllable break).
+
+    Three letters separated by spaces are joined only when they spell syllables ("n g u", not "e k b", one-letter
+    words of teencode that the teencode stage expands one by one); a longer run, or one with other separators, is
+    always joined, as before the syllable breaks."""
+    units = _units(s, kept)
+    pieces = ["".join(s[kept[k]] for k in range(a, b)) for a, b in units]
+    found = syllables.breaks(pieces)
+    if len(units) < 4 and not any(ch in _SEPARATORS for ch in s) and not syllables.is_syllables(pieces):
+        return False, []
+    return True, [kept[units[k][0]] - 1 for k in (found or ())]
+
+
 def _join_spaced(buf: _Buf, flags: set[str], candidates: Sequence[int] | None = None) -> _Buf:
     matches = list(_spaced_matches(buf.text, candidates))
     if len(matches) > 16:
@@ -1336,7 +1371,7 @@ def _join_spaced(buf: _Buf, flags: set[str], candidates: Sequence[int] | None = 
     edits: list[_Edit] = []
     for m in matches:
         s = m.group()
-        if len(s) > 64:
+        if len(s) > _SYLLABLE_RUN_CHARS:
             # A long run ("n g u n g u ..." over a whole post): the same choice as the loop below, with numpy.
             codes = _codes(s)
             alpha, _digit, mark = _py_classes(codes)
@@ -1347,15 +1382,22 @@ def _join_spaced(buf: _Buf, flags: set[str], candidates: Sequence[int] | None = 
                 if len(at) >= 2:
                     edits.append((m.start(), m.end(), _from_codes(codes[at]), np.stack((at, at + 1), axis=1)))
             continue
-        per_char: list[tuple[int, int]] = []
-        out: list[str] = []
+        keep: list[int] = []
         for j, ch in enumerate(s):
-            if ch.isalpha() or ch in "0134" or (out and unicodedata.category(ch).startswith("M")):
-                out.append(ch)
-                per_char.append((j, j + 1))
-        joined = "".join(out)
-        if len(joined) >= 2:
-            edits.append((m.start(), m.end(), joined, per_char))
+            if ch.isalpha() or ch in "0134" or (keep and unicodedata.category(ch).startswith("M")):
+                keep.append(j)
+        if len(keep) < 2:
+            continue
+        join, spaces = _syllable_plan(s, keep)
+        if not join:
+            continue
+        if spaces:
+            keep = sorted(keep + spaces)
+            spaced = set(spaces)
+            joined = "".join(" " if j in spaced else s[j] for j in keep)
+        else:
+            joined = "".join(s[j] for j in keep)
+        edits.append((m.start(), m.end(), joined, [(j, j + 1) for j in keep]))
     if edits:
         flags.add("obfuscation")
         return _apply(buf, edits)
@@ -1365,7 +1407,7 @@ def _join_spaced(buf: _Buf, flags: set[str], candidates: Sequence[int] | None = 
 def _join_spaced_many(buf: _Buf, flags: set[str], matches: Sequence[regex.Match[str]]) -> _Buf:
     """:func:`_join_spaced` for many matches at once: inside a match every character that is not a letter, a leet
     digit or a mark after one is deleted (when two or more are left), and kept characters keep their own spans, so
-    the whole stage is one numpy filter."""
+    the whole stage is one numpy filter (with the syllable plan of each run read in a loop)."""
     text = buf.text
     n = len(text)
     a = np.fromiter((m.start() for m in matches), dtype=np.int64, count=len(matches))
@@ -1387,7 +1429,30 @@ def _join_spaced_many(buf: _Buf, flags: set[str], matches: Sequence[regex.Match[
     drop = inside & valid[safe] & ~keep
     if not valid.any():
         return buf
+    # The syllable plan of each run (:func:`_syllable_plan`, as the loop of :func:`_join_spaced` applies it) for
+    # the first runs of at most ``_SYLLABLE_RUN_CHARS`` characters.
+    spaces: list[int] = []
+    changed = False
+    planned = 0
+    for k in np.flatnonzero(valid).tolist():
+        lo, hi = int(a[k]), int(b[k])
+        if hi - lo > _SYLLABLE_RUN_CHARS or planned >= _SYLLABLE_RUNS:
+            changed = True
+            continue
+        planned += 1
+        join, at = _syllable_plan(text[lo:hi], (np.flatnonzero(keep[lo:hi])).tolist())
+        if not join:
+            drop[lo:hi] = False
+            continue
+        changed = True
+        spaces.extend(lo + j for j in at)
+    if not changed:
+        return buf
     flags.add("obfuscation")
+    if spaces:
+        codes = codes.copy()
+        codes[spaces] = 32
+        drop[spaces] = False
     stay = ~drop
     return _Buf(_from_codes(codes[stay]), buf.starts[stay], buf.ends[stay])
 

@@ -36,7 +36,7 @@ def _reference(text: str) -> list[int]:
         if not c0 & b_l:
             continue
         q, ok = i, True
-        for _ in range(3):
+        for _ in range(2):  # three letters separated by spaces: the second branch of _SPACED
             if not cls[q] & b_l:
                 ok = False
                 break
