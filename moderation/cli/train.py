@@ -100,11 +100,28 @@ def evaluate() -> None:
     help="A UTF-8 text file known to hold no offensive language (repeatable): report how many of its sentences "
     "the model flags.",
 )
-def evaluate_offensive(data_dir: Path, model_dir: Path, split: str, clean_files: tuple[Path, ...]) -> None:
-    """Print binary and span F1 on SPLIT, as written and with every diacritic stripped; with --clean, the share of
-    sentences flagged in text known to be clean (a false-positive rate outside ViHOS's register)."""
+@click.option(
+    "--obfuscate",
+    "obfuscations",
+    multiple=True,
+    type=click.Choice(["spaced", "dotted"]),
+    help="Also score SPLIT with every offensive span written letter by letter ('c h ó đ ẻ' or 'c.h.ó.đ.ẻ'), as "
+    "evaders write it (repeatable).",
+)
+def evaluate_offensive(
+    data_dir: Path, model_dir: Path, split: str, clean_files: tuple[Path, ...], obfuscations: tuple[str, ...]
+) -> None:
+    """Print binary and span F1 on SPLIT, as written and with every diacritic stripped; with --obfuscate, with
+    the offensive spans written letter by letter; with --clean, the share of sentences flagged in text known to
+    be clean (a false-positive rate outside ViHOS's register)."""
     from moderation.detect.offensive import OffensiveModel
-    from moderation.detect.offensive_train import clean_sentences, clean_text_report, load_split, strip_diacritics
+    from moderation.detect.offensive_train import (
+        clean_sentences,
+        clean_text_report,
+        load_split,
+        obfuscate,
+        strip_diacritics,
+    )
     from moderation.detect.offensive_train import evaluate as run_eval
 
     if not (data_dir / f"{split}.csv").exists():
@@ -122,6 +139,10 @@ def evaluate_offensive(data_dir: Path, model_dir: Path, split: str, clean_files:
         "diacritics_stripped": stripped,
         "binary_f1_loss_when_stripped": round(accented["binary"]["f1"] - stripped["binary"]["f1"], 4),
     }
+    for how in obfuscations:
+        seen = run_eval(model, [obfuscate(e, how) for e in examples])
+        report[f"obfuscated_{how}"] = seen
+        report[f"binary_recall_loss_when_{how}"] = round(accented["binary"]["recall"] - seen["binary"]["recall"], 4)
     if clean_files:
         sentences = [s for path in clean_files for s in clean_sentences(path.read_text(encoding="utf-8"))]
         report["clean_text"] = {"files": [str(p) for p in clean_files]} | clean_text_report(model, sentences)

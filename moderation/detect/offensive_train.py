@@ -94,6 +94,45 @@ def strip_diacritics(ex: Example) -> Example:
     return Example("".join(chars), frozenset(offsets))
 
 
+# How an evader writes the offensive words letter by letter, for ``obfuscate``: the separator between letters.
+OBFUSCATIONS = {"spaced": " ", "dotted": "."}
+
+
+def obfuscate(ex: Example, how: str) -> Example:
+    """Write each offensive span of ``ex`` letter by letter, as evaders do to slip past word lists: ``spaced``
+    ("chó đẻ" -> "c h ó đ ẻ") or ``dotted`` ("c.h.ó.đ.ẻ"); the spaces between the span's words go too, as the
+    letters are spaced evenly. Marks stay on their letters; text outside the spans is unchanged. The offensive
+    offsets follow the letters (and the separators between two of them), so span scores still apply."""
+    sep = OBFUSCATIONS[how]
+    chars: list[str] = []
+    offsets: set[int] = set()
+    text = ex.text
+    i = 0
+    while i < len(text):
+        if i not in ex.offsets:
+            chars.append(text[i])
+            i += 1
+            continue
+        j = i
+        while j < len(text) and j in ex.offsets:
+            j += 1
+        letters: list[str] = []  # each letter with the marks after it
+        for ch in unicodedata.normalize("NFC", text[i:j]):
+            if unicodedata.category(ch).startswith("M") and letters:
+                letters[-1] += ch
+            elif not ch.isspace():
+                letters.append(ch)
+        for k, letter in enumerate(letters):
+            if k:
+                offsets.add(len(chars))
+                chars.append(sep)
+            for c in letter:
+                offsets.add(len(chars))
+                chars.append(c)
+        i = j
+    return Example("".join(chars), frozenset(offsets))
+
+
 def derive_lexicon(path: Path = DEFAULT_BADWORDS) -> list[str]:
     """Return the normalised, de-duplicated entries of the vn-badwords seed list (MIT, Eris-js/vn-badwords)."""
     if not path.exists():
