@@ -893,6 +893,22 @@ def spaced_starts(str text not None) -> list:
         _keep_classes(text, cls)
 
 
+def fragment_seps(str text not None) -> list:
+    """``_Scan.fragment_seps``: where a separator sits between a letter (or a mark) and a letter ("ch.ó", "l.ồn"),
+    the places :func:`normalise._join_fragments` looks at."""
+    cdef Text t = _ready_text(text)
+    cdef uint16_t* cls = _take_classes(&t, text)
+    cdef Py_ssize_t i, n = t.n
+    cdef list out = []
+    try:
+        for i in range(1, n - 1):
+            if cls[i] & B_SEP and cls[i + 1] & B_L and cls[i - 1] & (B_L | B_M):
+                out.append(i)
+        return out
+    finally:
+        _keep_classes(text, cls)
+
+
 cdef bint _spaced_start(Text* t, const uint16_t* cls, Py_ssize_t n, Py_ssize_t i) noexcept:
     """Whether a branch of ``_SPACED`` can begin at ``i``, which passed the first test of :func:`spaced_starts`
     (``cls[n]`` is 0)."""

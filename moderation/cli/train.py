@@ -104,9 +104,9 @@ def evaluate() -> None:
     "--obfuscate",
     "obfuscations",
     multiple=True,
-    type=click.Choice(["spaced", "dotted"]),
-    help="Also score SPLIT with every offensive span written letter by letter ('c h ó đ ẻ' or 'c.h.ó.đ.ẻ'), as "
-    "evaders write it (repeatable).",
+    type=click.Choice(["spaced", "dotted", "split"]),
+    help="Also score SPLIT with every offensive span written as evaders write it: letter by letter ('c h ó đ ẻ', "
+    "'c.h.ó.đ.ẻ') or each word cut by a dot ('ch.ó đ.ẻ') (repeatable).",
 )
 def evaluate_offensive(
     data_dir: Path, model_dir: Path, split: str, clean_files: tuple[Path, ...], obfuscations: tuple[str, ...]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import regex
 
 from moderation.detect.lexicon import Lexicon, Term
 from moderation.detect.offensive import (
@@ -94,15 +95,28 @@ def strip_diacritics(ex: Example) -> Example:
     return Example("".join(chars), frozenset(offsets))
 
 
-# How an evader writes the offensive words letter by letter, for ``obfuscate``: the separator between letters.
-OBFUSCATIONS = {"spaced": " ", "dotted": "."}
+# How an evader writes the offensive words, for ``obfuscate``: letter by letter with a separator between letters
+# ("spaced", "dotted"), or each word split by a dot after its first consonants ("split").
+OBFUSCATIONS = {"spaced": " ", "dotted": ".", "split": "."}
+_ONSET_CLUSTERS = ("ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "th", "tr", "qu")
+
+
+def _split_word(word: str) -> str:
+    """``word`` with a dot after its initial consonants ("ch.ó", "l.ồn", "ng.u"), or after its first letter when
+    it begins with a vowel ("ă.n"); a one-letter word as it is."""
+    if len(word) < 2:
+        return word
+    low = unicodedata.normalize("NFD", word.lower())
+    k = next((len(c) for c in _ONSET_CLUSTERS if low.startswith(c) and len(word) > len(c)), 1)
+    return word[:k] + "." + word[k:]
 
 
 def obfuscate(ex: Example, how: str) -> Example:
-    """Write each offensive span of ``ex`` letter by letter, as evaders do to slip past word lists: ``spaced``
-    ("chó đẻ" -> "c h ó đ ẻ") or ``dotted`` ("c.h.ó.đ.ẻ"); the spaces between the span's words go too, as the
-    letters are spaced evenly. Marks stay on their letters; text outside the spans is unchanged. The offensive
-    offsets follow the letters (and the separators between two of them), so span scores still apply."""
+    """Write each offensive span of ``ex`` as evaders do to slip past word lists: letter by letter, ``spaced``
+    ("chó đẻ" -> "c h ó đ ẻ") or ``dotted`` ("c.h.ó.đ.ẻ"), the spaces between the span's words gone too as the
+    letters are spaced evenly; or ``split``, each word cut by a dot ("ch.ó đ.ẻ"). Marks stay on their letters;
+    text outside the spans is unchanged. The offensive offsets follow the letters (and the separators inside the
+    span), so span scores still apply."""
     sep = OBFUSCATIONS[how]
     chars: list[str] = []
     offsets: set[int] = set()
@@ -116,19 +130,20 @@ def obfuscate(ex: Example, how: str) -> Example:
         j = i
         while j < len(text) and j in ex.offsets:
             j += 1
-        letters: list[str] = []  # each letter with the marks after it
-        for ch in unicodedata.normalize("NFC", text[i:j]):
-            if unicodedata.category(ch).startswith("M") and letters:
-                letters[-1] += ch
-            elif not ch.isspace():
-                letters.append(ch)
-        for k, letter in enumerate(letters):
-            if k:
-                offsets.add(len(chars))
-                chars.append(sep)
-            for c in letter:
-                offsets.add(len(chars))
-                chars.append(c)
+        span = unicodedata.normalize("NFC", text[i:j])
+        if how == "split":
+            written = regex.sub(r"\p{L}[\p{L}\p{M}]*", lambda m: _split_word(m.group()), span)
+        else:
+            letters: list[str] = []  # each letter with the marks after it
+            for ch in span:
+                if unicodedata.category(ch).startswith("M") and letters:
+                    letters[-1] += ch
+                elif not ch.isspace():
+                    letters.append(ch)
+            written = sep.join(letters)
+        for c in written:
+            offsets.add(len(chars))
+            chars.append(c)
         i = j
     return Example("".join(chars), frozenset(offsets))
 

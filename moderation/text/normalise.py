@@ -569,6 +569,11 @@ class _Scan:
         cand = base & (((nxt & (_M | _SEP)) != 0) | spaced)
         return list(np.flatnonzero(cand).tolist())
 
+    def fragment_seps(self) -> list[int]:
+        """Where a separator sits between a letter (or a mark) and a letter: what :func:`_join_fragments` reads."""
+        cand = self._is(_SEP) & ((_shift(self.cls, 1, 0) & _L) != 0) & ((_shift(self.cls, -1, 0) & (_L | _M)) != 0)
+        return list(np.flatnonzero(cand).tolist())
+
     def leet_hint(self) -> bool:
         letter = self._is(_L)
         nxt = _shift(self.cls, 1, 0)
@@ -1404,6 +1409,65 @@ def _join_spaced(buf: _Buf, flags: set[str], candidates: Sequence[int] | None = 
     return buf
 
 
+_MAX_FRAGMENTS = 4
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalpha() or unicodedata.category(ch).startswith("M")
+
+
+def _join_fragments(buf: _Buf, flags: set[str], seps: Sequence[int]) -> _Buf:
+    """Join a word split by separators inside it ("ch.ó", "l.ồn", "ng.u", "đ-ịt") when its pieces together spell one
+    Vietnamese syllable and some piece is not a syllable on its own; each letter keeps its own span.
+
+    ``seps``: a superset of the separators between a letter (or a mark) and a letter (``_Scan.fragment_seps``). A
+    word of two to four pieces, one separator between each, with no digit either side, is read. Hyphenated loan
+    words ("ô-tô", "ka-ra-ô-kê": every piece a syllable), abbreviations ("tp.hcm", "c.nó") and words run into each
+    other over a full stop ("rồi.chứ") are left alone."""
+    text = buf.text
+    n = len(text)
+    edits: list[_Edit] = []
+    end = 0
+    for p in seps:
+        if p < end:
+            continue
+        a = p
+        while a > 0 and _word_char(text[a - 1]):
+            a -= 1
+        pieces = [(a, p)]
+        q = p
+        while q + 1 < n and text[q] in _SEPARATORS and text[q + 1].isalpha():  # to the end of the chain
+            e = q + 1
+            while e < n and _word_char(text[e]):
+                e += 1
+            pieces.append((q + 1, e))
+            q = e
+        end = q
+        if len(pieces) > _MAX_FRAGMENTS or (a > 0 and text[a - 1].isdigit()) or (q < n and text[q].isdigit()):
+            continue
+        units = [_units(text[lo:hi], range(hi - lo)) for lo, hi in pieces]
+        letters = [text[lo + u0 : lo + u1] for (lo, _), piece in zip(pieces, units, strict=True) for u0, u1 in piece]
+        if not syllables.is_syllable(letters):
+            continue
+        if all(
+            syllables.is_syllable([text[lo + u0 : lo + u1] for u0, u1 in piece])
+            for (lo, _), piece in zip(pieces, units, strict=True)
+        ):
+            continue
+        kept = [j for lo, hi in pieces for j in range(lo, hi)]
+        edits.append((a, q, "".join(text[j] for j in kept), [(j - a, j - a + 1) for j in kept]))
+    if edits:
+        flags.add("obfuscation")
+        return _apply(buf, edits)
+    return buf
+
+
+def _join_fragments_in(buf: _Buf, flags: set[str], c: Any) -> _Buf:
+    """:func:`_join_fragments` at the separators the compiled scan (or ``_Scan``) finds in ``buf``."""
+    seps = c.fragment_seps(buf.text) if c is not None else _Scan(buf.text).fragment_seps()
+    return _join_fragments(buf, flags, seps) if seps else buf
+
+
 def _join_spaced_many(buf: _Buf, flags: set[str], matches: Sequence[regex.Match[str]]) -> _Buf:
     """:func:`_join_spaced` for many matches at once: inside a match every character that is not a letter, a leet
     digit or a mark after one is deleted (when two or more are left), and kept characters keep their own spans, so
@@ -1924,7 +1988,8 @@ def _normalise(text: str) -> Normalised:
             if not moved:
                 idx = _shared_arange()
                 starts, ends = idx[:n], idx[1 : n + 1]
-            if folded is not None:  # no round would run: what the end of ``_stages`` gives for this text
+            if folded is not None and not c.fragment_seps(low):
+                # no round would run, nor a split word be joined: what the end of ``_stages`` gives for this text
                 if moved:
                     starts.setflags(write=False)
                     ends.setflags(write=False)
@@ -1965,12 +2030,19 @@ def _stages(text: str, flags: set[str], buf: _Buf, bits: int) -> Normalised:
     if bits & _T_CONF:
         buf = _translate_1to1(buf, _confusables())
         bits = _trigger_bits(buf.text)
+    c = _compiled()
+    # A word split inside ("ch.ó", "ng.u"): joined first, before teencode reads "ng" as a word of its own (and
+    # again after the stages, which can make one: "ch.ó\u0301" is "ch.ó" once the doubled tone mark is dropped).
+    before_join = buf.text
+    buf = _join_fragments_in(buf, flags, c)
+    if buf.text is not before_join:
+        bits = _rescan(bits, before_join, buf.text)
+    joined = buf.text
     # One repair can expose another ("a.\u0301a": dropping the stray mark reveals dotted letters), so the
     # token-level stages run until nothing changes; three rounds are enough for anything but crafted input.
     # Each stage runs only when the trigger scan of the current text says it could apply (so with no bit set, no
     # round changes anything and none is run: most comments).
     checked = buf.text
-    c = _compiled()
     for _ in range(_MAX_ROUNDS if bits & _T_STAGES else 0):
         before = buf.text
         if buf.text is not checked:
@@ -2044,6 +2116,8 @@ def _stages(text: str, flags: set[str], buf: _Buf, bits: int) -> Normalised:
             break
         if buf.text is checked and not bits & _T_STAGES:  # the next round would run no stage and change nothing
             break
+    if buf.text is not joined:
+        buf = _join_fragments_in(buf, flags, c)
     folded = _fold_fast(buf.text)
     starts, ends = buf.starts, buf.ends
     # Views of the shared read-only ``arange`` (text whose map never moved) are read-only already; setting the flag

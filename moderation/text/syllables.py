@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 
-__all__ = ["breaks", "is_syllables"]
+__all__ = ["breaks", "is_syllable", "is_syllables"]
 
 TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")  # grave, acute, tilde, hook above, dot below
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a"}  # the leet digits the spaced-letter join keeps ("c h 0 n g")
@@ -129,6 +129,14 @@ def is_syllables(units: list[str]) -> bool:
     if sets is None:
         return False
     return any(len(s) + 1 < len(units) for s in sets)
+
+
+def is_syllable(units: list[str]) -> bool:
+    """Whether the letters (each with its marks, as for :func:`breaks`) spell one Vietnamese syllable."""
+    letters = [_fold_unit(u) for u in units]
+    if not letters or len(letters) > MAX_SYLLABLE or any(not f for f, _ in letters):
+        return False
+    return sum(t for _, t in letters) <= 1 and _syllable("".join(f for f, _ in letters))
 
 
 def _fold_unit(unit: str) -> tuple[str, int]:

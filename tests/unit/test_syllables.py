@@ -134,3 +134,70 @@ def test_obfuscate_writes_offensive_spans_letter_by_letter(how: str, want: str) 
     assert got.text == want
     assert "".join(got.text[i] for i in sorted(got.offsets)) == want[7:16]
     assert obfuscate(Example(text, frozenset()), how) == Example(text, frozenset())
+
+
+FRAGMENTS = [
+    # (original, normalised text): a word split inside by a separator, joined when it spells one syllable
+    ("mày là l.ồn", "mày là lồn"),
+    ("đồ c.ặc", "đồ cặc"),
+    ("đ.ịt mẹ mày", "địt mẹ mày"),
+    ("thằng ch.ó", "thằng chó"),
+    ("đồ ng.u", "đồ ngu"),  # joined before teencode reads "ng" as "người"
+    ("đ-ịt", "địt"),
+    ("CH.Ó", "chó"),
+    ("l.o\u0302\u0300n", "lồn"),  # decomposed marks
+    # left alone: every piece a syllable (loan words, two words run together), or no syllable when joined
+    ("ô-tô", "ô-tô"),
+    ("ka-ra-ô-kê", "ka-ra-ô-kê"),
+    ("rồi.chứ", "rồi.chứ"),
+    ("tp.hcm", "tp.hcm"),
+    ("c.nó", "c.nó"),
+    ("x-quang", "x-quang"),
+    ("ch.ó2", "ch.ó2"),  # a digit after it: a code, not a word
+    # a chain of more than four pieces is the spaced-letter stage's, whole: no syllable joined inside it first
+    ("x c.h.ó.đ.ẻ.m.à.y", "x chó đẻ mày"),
+    ("c.h.ó.đ.ẻ.n.g.u", "chó đẻngu"),
+]
+
+
+@pytest.mark.parametrize(("original", "want"), FRAGMENTS, ids=[f[0] for f in FRAGMENTS])
+@pytest.mark.parametrize("path", ["compiled", "python"])
+def test_words_split_inside_are_joined(original: str, want: str, path: str) -> None:
+    if path == "python":
+        with python_path():
+            n = N.normalise(original, cache=False)
+    else:
+        n = N.normalise(original, cache=False)
+    assert n.text == want
+    for i in range(len(n.text)):  # each joined letter keeps its own place in the original
+        a, b = int(n.starts[i]), int(n.ends[i])
+        assert 0 <= a < b <= len(original)
+    if want != original.lower():
+        assert "obfuscation" in n.flags
+
+
+fragment_text = st.lists(st.sampled_from([*"chóngulồđịt.-_ *0", "ô-tô", "ch.ó", "\u0301"]), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fragment_text | st.text(max_size=30))
+def test_fragment_seps_compiled_equal_numpy(text: str) -> None:
+    compiled = N._compiled()
+    if compiled is None:
+        pytest.skip("moderation._ext._normalise is not built")
+    assert compiled.fragment_seps(text) == N._Scan(text).fragment_seps()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fragment_text)
+def test_fragment_joins_are_idempotent_and_the_same_on_both_paths(text: str) -> None:
+    n = N.normalise(text, cache=False)
+    assert N.normalise(n.text, cache=False).text == n.text
+    with python_path():
+        p = N.normalise(text, cache=False)
+    assert (p.text, p.starts.tolist(), p.ends.tolist(), p.flags) == (
+        n.text,
+        n.starts.tolist(),
+        n.ends.tolist(),
+        n.flags,
+    )
