@@ -118,6 +118,8 @@ cdef enum:
     SMALL = 256
     TRIGGER_CONTEXT = 8
     WORD_WIDEN = 32  # teencode windows are widened to the ends of the words they cut, by at most this much
+    FRAGMENT_PIECES = 4  # ``normalise._MAX_FRAGMENTS``
+    FRAGMENT_CHARS = 12  # ``normalise._MAX_FRAGMENT_CHARS``
 
 cdef uint16_t[::1] _cls
 cdef uint8_t[::1] _py
@@ -893,20 +895,112 @@ def spaced_starts(str text not None) -> list:
         _keep_classes(text, cls)
 
 
-def fragment_seps(str text not None) -> list:
-    """``_Scan.fragment_seps``: where a separator sits between a letter (or a mark) and a letter ("ch.ó", "l.ồn"),
-    the places :func:`normalise._join_fragments` looks at."""
+cdef inline bint _is_separator(Py_UCS4 c) noexcept nogil:
+    """Whether ``c`` is one of ``. - _ * ~ + | / \\ ' ` ^`` (class ``B_SEP``)."""
+    return (
+        c == 46 or c == 45 or c == 95 or c == 42 or c == 126 or c == 43 or c == 124 or c == 47 or c == 92
+        or c == 39 or c == 96 or c == 94
+    )
+
+
+cdef enum:
+    # :func:`_is_separator` as bits: ' * + - . / (below 64) and \\ ^ _ ` | ~ (64 and above, less 64)
+    SEPARATORS_LO = 0xec8000000000
+    SEPARATORS_HI = 0x50000001d0000000
+
+
+cdef Py_ssize_t _next_separator(const _unit* d, Py_ssize_t i, Py_ssize_t end) noexcept nogil:
+    """The first position from ``i`` (before ``end``) of a separator (:func:`_is_separator`); ``end``: none."""
+    cdef uint64_t c, mask
+    cdef uint64_t lo = <uint64_t>SEPARATORS_LO, flip = <uint64_t>SEPARATORS_LO ^ <uint64_t>SEPARATORS_HI
+    while i < end:
+        # branch-free but for a hit: text mixes ASCII letters, spaces and other characters, which a test of the
+        # range of each one mispredicts
+        c = d[i]
+        mask = lo ^ (flip & (0 - ((c >> 6) & 1)))
+        if ((mask >> (c & 63)) & 1) & (c < 128):
+            return i
+        i += 1
+    return end
+
+
+cdef inline bint _has_bits(Py_UCS4 c, uint16_t bits) except -1:
+    """``_bits(c) & bits`` for ``bits`` among ``B_L``, ``B_M``, ``B_D``, without the table for ASCII (most
+    characters around a full stop: a space, a line break, another stop)."""
+    if c < 128:
+        if 97 <= (<uint32_t>c | 32) <= 122:
+            return (bits & B_L) != 0
+        if 48 <= <uint32_t>c <= 57:
+            return (bits & B_D) != 0
+        return False
+    return (_bits(c) & bits) != 0
+
+
+cdef inline bint _folds_to_vowel(Py_UCS4 c) noexcept:
+    """Whether ``c`` folds (``_fold_tab``) to a, e, i, o, u or y."""
+    if c < <Py_UCS4>_fold_tab.shape[0]:
+        c = _fold_tab[c]
+    return c == 97 or c == 101 or c == 105 or c == 111 or c == 117 or c == 121
+
+
+def fragment_chains(str text not None) -> list:
+    """``normalise._fragment_chains_py``: the words split inside by separators that may spell one syllable, as
+    (start, end): two to four pieces of letters and marks, one separator between each, at most
+    ``FRAGMENT_CHARS`` letters and marks, no digit on either side, one run of vowels (folded; marks do not end
+    one). The class bits are looked up only around the separators (most texts have none between two letters)."""
     cdef Text t = _ready_text(text)
-    cdef uint16_t* cls = _take_classes(&t, text)
-    cdef Py_ssize_t i, n = t.n
+    cdef Py_ssize_t i = 1, n = t.n, a, q, e, pieces, chars, runs
+    cdef bint in_vowel
     cdef list out = []
-    try:
-        for i in range(1, n - 1):
-            if cls[i] & B_SEP and cls[i + 1] & B_L and cls[i - 1] & (B_L | B_M):
-                out.append(i)
-        return out
-    finally:
-        _keep_classes(text, cls)
+    cdef Py_UCS4 c
+    cdef uint16_t b
+    while i < n - 1:
+        if t.kind == 1:
+            i = _next_separator(<const uint8_t*>t.data, i, n - 1)
+        elif t.kind == 2:
+            i = _next_separator(<const uint16_t*>t.data, i, n - 1)
+        else:
+            i = _next_separator(<const uint32_t*>t.data, i, n - 1)
+        if i >= n - 1:
+            break
+        if not (_has_bits(_at(&t, i + 1), B_L) and _has_bits(_at(&t, i - 1), B_L | B_M)):
+            i += 1
+            continue
+        a = i - 1
+        while a > 0 and _bits(_at(&t, a - 1)) & (B_L | B_M):
+            a -= 1
+        q = i
+        pieces = 1
+        while q + 1 < n and _bits(_at(&t, q)) & B_SEP and _bits(_at(&t, q + 1)) & B_L:
+            q += 1
+            while q < n and _bits(_at(&t, q)) & (B_L | B_M):
+                q += 1
+            pieces += 1
+        i = q
+        if pieces > FRAGMENT_PIECES or (a > 0 and _bits(_at(&t, a - 1)) & B_D):
+            continue
+        if q < n and _bits(_at(&t, q)) & B_D:
+            continue
+        chars = 0
+        runs = 0
+        in_vowel = False
+        for e in range(a, q):
+            c = _at(&t, e)
+            b = _bits(c)
+            if b & B_SEP:
+                continue
+            chars += 1
+            if b & B_M:
+                continue
+            if _folds_to_vowel(c):
+                if not in_vowel:
+                    runs += 1
+                in_vowel = True
+            else:
+                in_vowel = False
+        if chars <= FRAGMENT_CHARS and runs == 1:
+            out.append((a, q))
+    return out
 
 
 cdef bint _spaced_start(Text* t, const uint16_t* cls, Py_ssize_t n, Py_ssize_t i) noexcept:

@@ -569,11 +569,6 @@ class _Scan:
         cand = base & (((nxt & (_M | _SEP)) != 0) | spaced)
         return list(np.flatnonzero(cand).tolist())
 
-    def fragment_seps(self) -> list[int]:
-        """Where a separator sits between a letter (or a mark) and a letter: what :func:`_join_fragments` reads."""
-        cand = self._is(_SEP) & ((_shift(self.cls, 1, 0) & _L) != 0) & ((_shift(self.cls, -1, 0) & (_L | _M)) != 0)
-        return list(np.flatnonzero(cand).tolist())
-
     def leet_hint(self) -> bool:
         letter = self._is(_L)
         nxt = _shift(self.cls, 1, 0)
@@ -1410,62 +1405,105 @@ def _join_spaced(buf: _Buf, flags: set[str], candidates: Sequence[int] | None = 
 
 
 _MAX_FRAGMENTS = 4
+_MAX_FRAGMENT_CHARS = 12  # a syllable's seven letters, with their marks
+_FRAGMENT_SEP = re.compile(r"[.\-_*~+|/\\'`^]")
+_VOWEL_CODES = frozenset(map(ord, "aeiouy"))
 
 
-def _word_char(ch: str) -> bool:
-    return ch.isalpha() or unicodedata.category(ch).startswith("M")
+def _fragment_chains_py(text: str) -> list[tuple[int, int]]:
+    """The words split inside by separators ("ch.ó", "l.ồn") that may spell one syllable, as (start, end): two to
+    four pieces of letters and marks, one separator between each, at most ``_MAX_FRAGMENT_CHARS`` letters and marks,
+    no digit on either side, one run of vowels (folded; marks do not end one). Most words run over a full stop
+    ("rồi.chứ": two runs) stop here. What ``_normalise.fragment_chains`` computes, over the same class bits."""
+    n = len(text)
+    if n < 3:
+        return []
+    codes = _codes(text)
+    cls = _classes_of(codes).tolist()
+    fold = _fold_array()
+    word, sep, letter, mark, digit = _L | _M, _SEP, _L, _M, _D
+    out = []
+    i = 1
+    while i < n - 1:
+        if not (cls[i] & sep and cls[i + 1] & letter and cls[i - 1] & word):
+            i += 1
+            continue
+        a = i - 1
+        while a > 0 and cls[a - 1] & word:
+            a -= 1
+        q, pieces = i, 1
+        while q + 1 < n and cls[q] & sep and cls[q + 1] & letter:
+            q += 1
+            while q < n and cls[q] & word:
+                q += 1
+            pieces += 1
+        i = q
+        if pieces > _MAX_FRAGMENTS or (a > 0 and cls[a - 1] & digit) or (q < n and cls[q] & digit):
+            continue
+        chars = runs = 0
+        in_vowel = False
+        for e in range(a, q):
+            if cls[e] & sep:
+                continue
+            chars += 1
+            if cls[e] & mark:
+                continue
+            cp = int(codes[e])
+            vowel = (int(fold[cp]) if cp < len(fold) else cp) in _VOWEL_CODES
+            runs += vowel and not in_vowel
+            in_vowel = vowel
+        if chars <= _MAX_FRAGMENT_CHARS and runs == 1:
+            out.append((a, q))
+    return out
 
 
-def _join_fragments(buf: _Buf, flags: set[str], seps: Sequence[int]) -> _Buf:
+def _join_fragments(buf: _Buf, flags: set[str], chains: Sequence[tuple[int, int]]) -> _Buf:
     """Join a word split by separators inside it ("ch.ó", "l.ồn", "ng.u", "đ-ịt") when its pieces together spell one
     Vietnamese syllable and some piece is not a syllable on its own; each letter keeps its own span.
 
-    ``seps``: a superset of the separators between a letter (or a mark) and a letter (``_Scan.fragment_seps``). A
-    word of two to four pieces, one separator between each, with no digit either side, is read. Hyphenated loan
-    words ("ô-tô", "ka-ra-ô-kê": every piece a syllable), abbreviations ("tp.hcm", "c.nó") and words run into each
-    other over a full stop ("rồi.chứ") are left alone."""
+    ``chains``: the candidates (:func:`_fragment_chains_py`). Hyphenated loan words ("ô-tô", "ka-ra-ô-kê": every
+    piece a syllable), abbreviations ("tp.hcm") and words run into each other over a full stop ("rồi.chứ") are left
+    alone; a longer chain ("c.h.ó.đ.ẻ") is the spaced-letter stage's."""
     text = buf.text
-    n = len(text)
     edits: list[_Edit] = []
-    end = 0
-    for p in seps:
-        if p < end:
-            continue
-        a = p
-        while a > 0 and _word_char(text[a - 1]):
-            a -= 1
-        pieces = [(a, p)]
-        q = p
-        while q + 1 < n and text[q] in _SEPARATORS and text[q + 1].isalpha():  # to the end of the chain
-            e = q + 1
-            while e < n and _word_char(text[e]):
-                e += 1
-            pieces.append((q + 1, e))
-            q = e
-        end = q
-        if len(pieces) > _MAX_FRAGMENTS or (a > 0 and text[a - 1].isdigit()) or (q < n and text[q].isdigit()):
-            continue
-        units = [_units(text[lo:hi], range(hi - lo)) for lo, hi in pieces]
-        letters = [text[lo + u0 : lo + u1] for (lo, _), piece in zip(pieces, units, strict=True) for u0, u1 in piece]
-        if not syllables.is_syllable(letters):
-            continue
-        if all(
-            syllables.is_syllable([text[lo + u0 : lo + u1] for u0, u1 in piece])
-            for (lo, _), piece in zip(pieces, units, strict=True)
-        ):
-            continue
-        kept = [j for lo, hi in pieces for j in range(lo, hi)]
-        edits.append((a, q, "".join(text[j] for j in kept), [(j - a, j - a + 1) for j in kept]))
+    for a, q in chains:
+        plan = _fragment_plan(text[a:q])
+        if plan is not None:
+            edits.append((a, q, plan[0], plan[1]))
     if edits:
         flags.add("obfuscation")
         return _apply(buf, edits)
     return buf
 
 
+@functools.lru_cache(maxsize=4096)
+def _fragment_plan(word: str) -> tuple[str, tuple[tuple[int, int], ...]] | None:
+    """For a chain of pieces (:func:`_fragment_chains_py`): its letters joined and the span of each in ``word``,
+    when they spell one syllable and some piece does not; else None."""
+    pieces = _FRAGMENT_SEP.split(word)
+    units = [_units(piece, range(len(piece))) for piece in pieces]
+    if not syllables.is_syllable([p[u0:u1] for p, pu in zip(pieces, units, strict=True) for u0, u1 in pu]):
+        return None
+    if all(syllables.is_syllable([p[u0:u1] for u0, u1 in pu]) for p, pu in zip(pieces, units, strict=True)):
+        return None
+    kept = [j for j, ch in enumerate(word) if ch not in _SEPARATORS]
+    return "".join(word[j] for j in kept), tuple((j, j + 1) for j in kept)
+
+
+_MAY_MAKE_CHAINS = frozenset(("obfuscation", "marks:repaired"))
+
+
+def _fragment_chains(text: str, c: Any) -> list[tuple[int, int]]:
+    if c is not None:
+        chains: list[tuple[int, int]] = c.fragment_chains(text)
+        return chains
+    return _fragment_chains_py(text)
+
+
 def _join_fragments_in(buf: _Buf, flags: set[str], c: Any) -> _Buf:
-    """:func:`_join_fragments` at the separators the compiled scan (or ``_Scan``) finds in ``buf``."""
-    seps = c.fragment_seps(buf.text) if c is not None else _Scan(buf.text).fragment_seps()
-    return _join_fragments(buf, flags, seps) if seps else buf
+    """:func:`_join_fragments` at the chains the compiled scan (or :func:`_fragment_chains_py`) finds in ``buf``."""
+    chains = _fragment_chains(buf.text, c)
+    return _join_fragments(buf, flags, chains) if chains else buf
 
 
 def _join_spaced_many(buf: _Buf, flags: set[str], matches: Sequence[regex.Match[str]]) -> _Buf:
@@ -1988,14 +2026,22 @@ def _normalise(text: str) -> Normalised:
             if not moved:
                 idx = _shared_arange()
                 starts, ends = idx[:n], idx[1 : n + 1]
-            if folded is not None and not c.fragment_seps(low):
-                # no round would run, nor a split word be joined: what the end of ``_stages`` gives for this text
+            buf = _Buf(low, starts, ends, identity=not moved)
+            if folded is not None:
+                # No round would run: what the end of ``_stages`` gives for this text, unless a split word is
+                # joined (then the stages, from the joined text).
+                chains = c.fragment_chains(low)
+                if chains:
+                    join_flags: set[str] = set()
+                    joined = _join_fragments(buf, join_flags, chains)
+                    if joined is not buf:
+                        return _stages(text, join_flags, joined, _trigger_bits(joined.text), joined=True)
                 if moved:
                     starts.setflags(write=False)
                     ends.setflags(write=False)
                 out: Normalised = c.new_normalised(text, low, folded, starts, ends, _NO_FLAGS)
                 return out
-            return _stages(text, set(), _Buf(low, starts, ends, identity=not moved), bits)
+            return _stages(text, set(), buf, bits)
     flags: set[str] = set()
     buf = _identity(text)
     # Before deleting invisibles: TCVN3 writes "ư" as the byte Windows-1252 shows as a soft hyphen.
@@ -2024,20 +2070,25 @@ _T_QUIET = _T_STAGES | _T_CONF
 _NO_FLAGS: frozenset[str] = frozenset()
 
 
-def _stages(text: str, flags: set[str], buf: _Buf, bits: int) -> Normalised:
+def _stages(text: str, flags: set[str], buf: _Buf, bits: int, *, joined: bool = False) -> Normalised:
     """The stages after lowering: ``buf`` is ``text`` lowered (with the repairs before it), ``bits`` its trigger
-    bits, ``flags`` what was repaired so far."""
+    bits, ``flags`` what was repaired so far; ``joined``: the words split inside are joined already."""
     if bits & _T_CONF:
         buf = _translate_1to1(buf, _confusables())
         bits = _trigger_bits(buf.text)
     c = _compiled()
     # A word split inside ("ch.ó", "ng.u"): joined first, before teencode reads "ng" as a word of its own (and
     # again after the stages, which can make one: "ch.ó\u0301" is "ch.ó" once the doubled tone mark is dropped).
-    before_join = buf.text
-    buf = _join_fragments_in(buf, flags, c)
-    if buf.text is not before_join:
-        bits = _rescan(bits, before_join, buf.text)
-    joined = buf.text
+    found = joined  # whether the text held a chain of pieces
+    if not joined or bits & _T_CONF:
+        chains = _fragment_chains(buf.text, c)
+        if chains:
+            found = True
+            before_join = buf.text
+            buf = _join_fragments(buf, flags, chains)
+            if buf.text is not before_join:
+                bits = _rescan(bits, before_join, buf.text)
+    after_join = buf.text
     # One repair can expose another ("a.\u0301a": dropping the stray mark reveals dotted letters), so the
     # token-level stages run until nothing changes; three rounds are enough for anything but crafted input.
     # Each stage runs only when the trigger scan of the current text says it could apply (so with no bit set, no
@@ -2116,7 +2167,9 @@ def _stages(text: str, flags: set[str], buf: _Buf, bits: int) -> Normalised:
             break
         if buf.text is checked and not bits & _T_STAGES:  # the next round would run no stage and change nothing
             break
-    if buf.text is not joined:
+    # A chain can appear where there was none only by a repair that turned a character into a letter or dropped a
+    # mark ("ch.0" and "ch.\u0301o" become "ch.o"): those stages flag what they did.
+    if buf.text is not after_join and (found or not flags.isdisjoint(_MAY_MAKE_CHAINS)):
         buf = _join_fragments_in(buf, flags, c)
     folded = _fold_fast(buf.text)
     starts, ends = buf.starts, buf.ends

@@ -139,6 +139,7 @@ def is_syllable(units: list[str]) -> bool:
     return sum(t for _, t in letters) <= 1 and _syllable("".join(f for f, _ in letters))
 
 
+@functools.lru_cache(maxsize=4096)
 def _fold_unit(unit: str) -> tuple[str, int]:
     if not unit:
         return "", 0

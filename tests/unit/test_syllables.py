@@ -179,13 +179,31 @@ def test_words_split_inside_are_joined(original: str, want: str, path: str) -> N
 fragment_text = st.lists(st.sampled_from([*"chóngulồđịt.-_ *0", "ô-tô", "ch.ó", "\u0301"]), max_size=30).map("".join)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fragment_text | st.text(max_size=30))
-def test_fragment_seps_compiled_equal_numpy(text: str) -> None:
+def test_fragment_chains_compiled_equal_python(text: str) -> None:
     compiled = N._compiled()
     if compiled is None:
         pytest.skip("moderation._ext._normalise is not built")
-    assert compiled.fragment_seps(text) == N._Scan(text).fragment_seps()
+    assert compiled.fragment_chains(text) == N._fragment_chains_py(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("thằng ch.ó", [(6, 10)]),
+        ("rồi.chứ", []),  # two runs of vowels: two words
+        ("c.h.ó.đ.ẻ", []),  # five pieces: the spaced-letter stage's
+        ("ch.ó2", []),  # a digit after it
+        ("ô-tô và l.ồn", [(8, 12)]),  # "ô-tô": two runs of vowels
+        ("ab", []),
+    ],
+)
+def test_fragment_chains(text: str, want: list[tuple[int, int]]) -> None:
+    assert N._fragment_chains_py(text) == want
+    compiled = N._compiled()
+    if compiled is not None:
+        assert compiled.fragment_chains(text) == want
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
