@@ -6,6 +6,10 @@ as Windows-1252. :func:`normalise` undoes all of that and returns a :class:`Norm
 and ``folded`` (diacritic-free, ``đ`` → ``d``) have the same length, and whose offset map sends every character
 back to a non-empty span of the original string.
 
+Letters written one by one ("c h ó đ ẻ", "c.h.ó.đ.ẻ") are joined with a space at each syllable break and a word cut
+by a separator ("l.ồn", "ng.u") is joined when its pieces spell one syllable, both by Vietnamese spelling rules
+(:mod:`moderation.text.syllables`).
+
 The pipeline is a sequence of stages, each a list of edits over the previous stage's string. An edit replaces a
 range either as a whole (every output character points at the whole range: teencode expansions, collapsed runs)
 or character by character (tone-mark repairs keep each letter on its own original cluster). Stages that change
