@@ -59,6 +59,14 @@ def test_is_syllables(letters: str, want: bool) -> None:
     assert syllables.is_syllables(list(letters)) is want
 
 
+def _normalised(original: str, path: str) -> N.Normalised:
+    """``normalise(original)`` on the compiled path or, with ``path="python"``, the Python one."""
+    if path == "python":
+        with python_path():
+            return N.normalise(original, cache=False)
+    return N.normalise(original, cache=False)
+
+
 JOINS = [
     # (original, normalised text)
     ("mày là c h ó đ ẻ", "mày là chó đẻ"),
@@ -77,11 +85,7 @@ JOINS = [
 @pytest.mark.parametrize(("original", "want"), JOINS, ids=[j[0] for j in JOINS])
 @pytest.mark.parametrize("path", ["compiled", "python"])
 def test_spaced_letters_join_at_syllable_breaks(original: str, want: str, path: str) -> None:
-    if path == "python":
-        with python_path():
-            n = N.normalise(original, cache=False)
-    else:
-        n = N.normalise(original, cache=False)
+    n = _normalised(original, path)
     assert n.text == want
     for i, ch in enumerate(n.text):  # every character maps back into the original; a kept space to a separator
         a, b = int(n.starts[i]), int(n.ends[i])
@@ -163,11 +167,7 @@ FRAGMENTS = [
 @pytest.mark.parametrize(("original", "want"), FRAGMENTS, ids=[f[0] for f in FRAGMENTS])
 @pytest.mark.parametrize("path", ["compiled", "python"])
 def test_words_split_inside_are_joined(original: str, want: str, path: str) -> None:
-    if path == "python":
-        with python_path():
-            n = N.normalise(original, cache=False)
-    else:
-        n = N.normalise(original, cache=False)
+    n = _normalised(original, path)
     assert n.text == want
     for i in range(len(n.text)):  # each joined letter keeps its own place in the original
         a, b = int(n.starts[i]), int(n.ends[i])
