@@ -1362,10 +1362,9 @@ def _syllable_plan(s: str, kept: Sequence[int]) -> tuple[bool, list[int]]:
     always joined, as before the syllable breaks."""
     units = _units(s, kept)
     pieces = ["".join(s[kept[k]] for k in range(a, b)) for a, b in units]
-    found = syllables.breaks(pieces)
     if len(units) < 4 and not any(ch in _SEPARATORS for ch in s) and not syllables.is_syllables(pieces):
         return False, []
-    return True, [kept[units[k][0]] - 1 for k in (found or ())]
+    return True, [kept[units[k][0]] - 1 for k in (syllables.breaks(pieces) or ())]
 
 
 def _join_spaced(buf: _Buf, flags: set[str], candidates: Sequence[int] | None = None) -> _Buf:
