@@ -1482,18 +1482,22 @@ def _join_fragments(buf: _Buf, flags: set[str], chains: Sequence[tuple[int, int]
 @functools.lru_cache(maxsize=4096)
 def _fragment_plan(word: str) -> tuple[str, tuple[tuple[int, int], ...]] | None:
     """For a chain of pieces (:func:`_fragment_chains_py`): its letters joined and the span of each in ``word``,
-    when they spell one syllable and some piece does not; else None."""
+    when they spell one syllable and some piece is not a word of its own (not a syllable, or one letter); else
+    None."""
     pieces = _FRAGMENT_SEP.split(word)
     units = [_units(piece, range(len(piece))) for piece in pieces]
     if not syllables.is_syllable([p[u0:u1] for p, pu in zip(pieces, units, strict=True) for u0, u1 in pu]):
         return None
-    if all(syllables.is_syllable([p[u0:u1] for u0, u1 in pu]) for p, pu in zip(pieces, units, strict=True)):
+    # every piece a word of its own ("ô-tô"): not a split word; a one-letter piece is not one ("mà.y", "c.a")
+    if all(
+        len(pu) > 1 and syllables.is_syllable([p[u0:u1] for u0, u1 in pu]) for p, pu in zip(pieces, units, strict=True)
+    ):
         return None
     kept = [j for j, ch in enumerate(word) if ch not in _SEPARATORS]
     return "".join(word[j] for j in kept), tuple((j, j + 1) for j in kept)
 
 
-_MAY_MAKE_CHAINS = frozenset(("obfuscation", "marks:repaired"))
+_MAY_MAKE_CHAINS = frozenset(("obfuscation", "marks:repaired", "teencode"))
 
 
 def _fragment_chains(text: str, c: Any) -> list[tuple[int, int]]:
@@ -2170,8 +2174,8 @@ def _stages(text: str, flags: set[str], buf: _Buf, bits: int, *, joined: bool = 
             break
         if buf.text is checked and not bits & _T_STAGES:  # the next round would run no stage and change nothing
             break
-    # A chain can appear where there was none only by a repair that turned a character into a letter or dropped a
-    # mark ("ch.0" and "ch.\u0301o" become "ch.o"): those stages flag what they did.
+    # A chain can appear where there was none only by a repair that turned a character into a letter, dropped a
+    # mark or expanded teencode ("ch.0" and "ch.\u0301o" become "ch.o", "cc*h" "cặc*h"): those stages flag it.
     if buf.text is not after_join and (found or not flags.isdisjoint(_MAY_MAKE_CHAINS)):
         buf = _join_fragments_in(buf, flags, c)
     folded = _fold_fast(buf.text)

@@ -148,6 +148,7 @@ FRAGMENTS = [
     ("thằng ch.ó", "thằng chó"),
     ("đồ ng.u", "đồ ngu"),  # joined before teencode reads "ng" as "người"
     ("đ-ịt", "địt"),
+    ("mà.y", "mày"),  # a one-letter piece is no word of its own, though "y" is a syllable
     ("CH.Ó", "chó"),
     ("l.o\u0302\u0300n", "lồn"),  # decomposed marks
     # left alone: every piece a syllable (loan words, two words run together), or no syllable when joined
