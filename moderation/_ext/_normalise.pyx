@@ -895,22 +895,14 @@ def spaced_starts(str text not None) -> list:
         _keep_classes(text, cls)
 
 
-cdef inline bint _is_separator(Py_UCS4 c) noexcept nogil:
-    """Whether ``c`` is one of ``. - _ * ~ + | / \\ ' ` ^`` (class ``B_SEP``)."""
-    return (
-        c == 46 or c == 45 or c == 95 or c == 42 or c == 126 or c == 43 or c == 124 or c == 47 or c == 92
-        or c == 39 or c == 96 or c == 94
-    )
-
-
 cdef enum:
-    # :func:`_is_separator` as bits: ' * + - . / (below 64) and \\ ^ _ ` | ~ (64 and above, less 64)
+    # The separators (class ``B_SEP``) as bits: ' * + - . / (below 64) and \\ ^ _ ` | ~ (64 and above, less 64)
     SEPARATORS_LO = 0xec8000000000
     SEPARATORS_HI = 0x50000001d0000000
 
 
 cdef Py_ssize_t _next_separator(const _unit* d, Py_ssize_t i, Py_ssize_t end) noexcept nogil:
-    """The first position from ``i`` (before ``end``) of a separator (:func:`_is_separator`); ``end``: none."""
+    """The first position from ``i`` (before ``end``) of a separator (``SEPARATORS_LO``/``_HI``); ``end``: none."""
     cdef uint64_t c, mask
     cdef uint64_t lo = <uint64_t>SEPARATORS_LO, flip = <uint64_t>SEPARATORS_LO ^ <uint64_t>SEPARATORS_HI
     while i < end:

@@ -1409,7 +1409,7 @@ def _join_spaced(buf: _Buf, flags: set[str], candidates: Sequence[int] | None = 
 
 _MAX_FRAGMENTS = 4
 _MAX_FRAGMENT_CHARS = 12  # a syllable's seven letters, with their marks
-_FRAGMENT_SEP = re.compile(r"[.\-_*~+|/\\'`^]")
+_FRAGMENT_SEP = re.compile(_SPACED_SEP)
 _VOWEL_CODES = frozenset(map(ord, "aeiouy"))
 
 
@@ -2033,12 +2033,12 @@ def _normalise(text: str) -> Normalised:
             if not moved:
                 idx = _shared_arange()
                 starts, ends = idx[:n], idx[1 : n + 1]
-            buf = _Buf(low, starts, ends, identity=not moved)
             if folded is not None:
                 # No round would run: what the end of ``_stages`` gives for this text, unless a split word is
                 # joined (then the stages, from the joined text).
                 chains = c.fragment_chains(low)
                 if chains:
+                    buf = _Buf(low, starts, ends, identity=not moved)
                     join_flags: set[str] = set()
                     joined = _join_fragments(buf, join_flags, chains)
                     if joined is not buf:
@@ -2048,7 +2048,7 @@ def _normalise(text: str) -> Normalised:
                     ends.setflags(write=False)
                 out: Normalised = c.new_normalised(text, low, folded, starts, ends, _NO_FLAGS)
                 return out
-            return _stages(text, set(), buf, bits)
+            return _stages(text, set(), _Buf(low, starts, ends, identity=not moved), bits)
     flags: set[str] = set()
     buf = _identity(text)
     # Before deleting invisibles: TCVN3 writes "ư" as the byte Windows-1252 shows as a soft hyphen.

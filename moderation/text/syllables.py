@@ -74,9 +74,10 @@ def _starts_with_vowel(folded: str) -> bool:
     return folded[:1] in "aeiouy"
 
 
-def _segment(letters: tuple[tuple[str, int], ...]) -> list[frozenset[int]] | None:
+@functools.lru_cache(maxsize=4096)
+def _segment(letters: tuple[tuple[str, int], ...]) -> tuple[frozenset[int], ...] | None:
     """The break sets of the best segmentations of ``letters`` (folded letter, tone count) into syllables; None
-    when there is none."""
+    when there is none. Cached: a spaced run is read by :func:`is_syllables` and then :func:`breaks`."""
     n = len(letters)
     if n == 0 or any(not f for f, _ in letters):
         return None
@@ -102,7 +103,7 @@ def _segment(letters: tuple[tuple[str, int], ...]) -> list[frozenset[int]] | Non
             elif cost == (cur[0], cur[1]):
                 best[i] = (cur[0], cur[1], (cur[2] + sets)[:8])
     last = best[n]
-    return None if last is None else last[2]
+    return None if last is None else tuple(last[2])
 
 
 def breaks(units: list[str]) -> list[int] | None:
