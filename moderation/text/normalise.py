@@ -1507,10 +1507,95 @@ def _fragment_chains(text: str, c: Any) -> list[tuple[int, int]]:
     return _fragment_chains_py(text)
 
 
+def _join_words(buf: _Buf, flags: set[str], c: Any, chains: list[tuple[int, int]]) -> _Buf:
+    """:func:`_join_masked`, then :func:`_join_fragments` (``chains``: those of ``buf``'s text, found again when a
+    masked word was read)."""
+    masked = _join_masked(buf, flags)
+    if masked is not buf:
+        chains = _fragment_chains(masked.text, c)
+    return _join_fragments(masked, flags, chains) if chains else masked
+
+
 def _join_fragments_in(buf: _Buf, flags: set[str], c: Any) -> _Buf:
     """:func:`_join_fragments` at the chains the compiled scan (or :func:`_fragment_chains_py`) finds in ``buf``."""
     chains = _fragment_chains(buf.text, c)
     return _join_fragments(buf, flags, chains) if chains else buf
+
+
+# Masked words ("l*n", "đ*t", "b**i", "c#c", "ch!ch"): letters, a run of mask symbols, letters, as a whole word.
+_MASK_SYMBOLS = "*#!%$@"
+_MAX_MASK = 3
+_MASKED_WORD = re.compile(r"([^\W\d_]{1,4})([*#!%$@]{1,3})([^\W\d_]{1,4})(?![^\W_])")
+
+
+@functools.cache
+def _masked_table() -> dict[tuple[str, int, str], tuple[str, int, int]]:
+    """(diacritic-free letters before the mask, the mask's length, letters after it) -> (the word of
+    ``data/masked.txt`` it stands for, where the hidden letters start and end in it), for the masked forms that
+    fit exactly one listed word (a mask of ``k`` symbols hides ``k - 1`` to ``k + 1`` letters, at least one)."""
+    fits: dict[tuple[str, int, str], set[tuple[str, int, int]]] = {}
+    for (word,) in _data_lines("masked.txt"):
+        folded = fold_diacritics(word)
+        for p in range(1, len(folded) - 1):
+            for q in range(p + 1, len(folded)):
+                hidden = q - p
+                for k in range(max(1, hidden - 1), min(hidden + 1, _MAX_MASK) + 1):
+                    fits.setdefault((folded[:p], k, folded[q:]), set()).add((word, p, q))
+    return {key: next(iter(words)) for key, words in fits.items() if len({w for w, _, _ in words}) == 1}
+
+
+def _spaced_on(text: str, at: int, then: int) -> bool:
+    """Whether ``text[at]`` is a mask symbol with a letter at ``then`` (next to it): the masked word's letters go on
+    spaced out ("c*h*ó" is the spaced-letter stage's), unlike a mask symbol used as punctuation ("l*n!")."""
+    return 0 <= at < len(text) and 0 <= then < len(text) and text[at] in _MASK_SYMBOLS and text[then].isalpha()
+
+
+def _may_hold_mask(text: str) -> bool:
+    """Whether ``text`` holds a mask symbol at all (most text does not: a few ``str.__contains__`` scans)."""
+    return "*" in text or "#" in text or "!" in text or "%" in text or "$" in text or "@" in text
+
+
+def _join_masked(buf: _Buf, flags: set[str]) -> _Buf:
+    """Read a vulgar word written with letters masked by symbols ("l*n", "đ*t", "b**i", "c#c", "ch!ch") as the one
+    word of ``data/masked.txt`` it fits (:func:`_masked_table`); one that fits none or several stays as written.
+    The visible letters keep their own spans and each hidden letter maps to the whole mask."""
+    text = buf.text
+    if not _may_hold_mask(text):
+        return buf
+    table = _masked_table()
+    at: list[int] = []  # where a mask run starts right after a letter
+    n = len(text)
+    for symbol in _MASK_SYMBOLS:
+        i = text.find(symbol, 1)
+        while 0 < i < n - 1:
+            if text[i - 1].isalpha():
+                at.append(i)
+            i = text.find(symbol, i + 1)
+    edits: list[_Edit] = []
+    end = 0  # where the last edit ends: edits are sorted and do not overlap
+    for i in sorted(at):
+        a = i - 1
+        while a > 0 and text[a - 1].isalpha() and i - a < 4:
+            a -= 1
+        if a < end or (a > 0 and (text[a - 1].isalnum() or _spaced_on(text, a - 1, a - 2))):
+            continue  # a longer word, a word run into digits, letters spaced out, or inside the last masked word
+        m = _MASKED_WORD.match(text, a)
+        if m is None or m.start(2) != i or _spaced_on(text, m.end(), m.end() + 1):
+            continue
+        left, mask, right = m.groups()
+        got = table.get((fold_diacritics(left), len(mask), fold_diacritics(right)))
+        if got is None:
+            continue
+        word, p, q = got
+        k = len(mask)
+        spans = [(j, j + 1) for j in range(p)] + [(p, p + k)] * (q - p)
+        spans += [(p + k + j, p + k + j + 1) for j in range(len(word) - q)]
+        edits.append((a, m.end(), word, spans))
+        end = m.end()
+    if edits:
+        flags.add("obfuscation")
+        return _apply(buf, edits)
+    return buf
 
 
 def _join_spaced_many(buf: _Buf, flags: set[str], matches: Sequence[regex.Match[str]]) -> _Buf:
@@ -2034,13 +2119,13 @@ def _normalise(text: str) -> Normalised:
                 idx = _shared_arange()
                 starts, ends = idx[:n], idx[1 : n + 1]
             if folded is not None:
-                # No round would run: what the end of ``_stages`` gives for this text, unless a split word is
-                # joined (then the stages, from the joined text).
+                # No round would run: what the end of ``_stages`` gives for this text, unless a masked or split
+                # word is joined (then the stages, from the joined text).
                 chains = c.fragment_chains(low)
-                if chains:
+                if chains or _may_hold_mask(low):
                     buf = _Buf(low, starts, ends, identity=not moved)
                     join_flags: set[str] = set()
-                    joined = _join_fragments(buf, join_flags, chains)
+                    joined = _join_words(buf, join_flags, c, chains)
                     if joined is not buf:
                         return _stages(text, join_flags, joined, _trigger_bits(joined.text), joined=True)
                 if moved:
@@ -2086,15 +2171,17 @@ def _stages(text: str, flags: set[str], buf: _Buf, bits: int, *, joined: bool = 
     c = _compiled()
     # A word split inside ("ch.ó", "ng.u"): joined first, before teencode reads "ng" as a word of its own (and
     # again after the stages, which can make one: "ch.ó\u0301" is "ch.ó" once the doubled tone mark is dropped).
+    # A masked word ("l*n") is read first, before the spaced-letter stage deletes its mask.
     found = joined  # whether the text held a chain of pieces
     if not joined or bits & _T_CONF:
+        before_join = buf.text
+        buf = _join_masked(buf, flags)
         chains = _fragment_chains(buf.text, c)
         if chains:
             found = True
-            before_join = buf.text
             buf = _join_fragments(buf, flags, chains)
-            if buf.text is not before_join:
-                bits = _rescan(bits, before_join, buf.text)
+        if buf.text is not before_join:
+            bits = _rescan(bits, before_join, buf.text)
     after_join = buf.text
     # One repair can expose another ("a.\u0301a": dropping the stray mark reveals dotted letters), so the
     # token-level stages run until nothing changes; three rounds are enough for anything but crafted input.
