@@ -34,6 +34,7 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
     int PyUnicode_4BYTE_KIND
     int PyObject_GenericSetAttr(object o, object name, object value) except -1
+    bint Py_UNICODE_ISALPHA(Py_UCS4 ch) nogil
 
 
 # The first test of ``spaced_starts`` at every position: ``out[i]`` is 1 where ``cls[i]`` has a bit of ``first``,
@@ -899,12 +900,21 @@ cdef enum:
     # The separators (class ``B_SEP``) as bits: ' * + - . / (below 64) and \\ ^ _ ` | ~ (64 and above, less 64)
     SEPARATORS_LO = 0xec8000000000
     SEPARATORS_HI = 0x50000001d0000000
+    # The mask symbols of ``normalise._MASK_SYMBOLS`` the same way: ! # $ % * (below 64) and @
+    MASKS_LO = 0x43a00000000
+    MASKS_HI = 0x1
 
 
-cdef Py_ssize_t _next_separator(const _unit* d, Py_ssize_t i, Py_ssize_t end) noexcept nogil:
+cdef inline Py_ssize_t _next_separator(const _unit* d, Py_ssize_t i, Py_ssize_t end) noexcept nogil:
     """The first position from ``i`` (before ``end``) of a separator (``SEPARATORS_LO``/``_HI``); ``end``: none."""
+    return _next_ascii_of(d, i, end, SEPARATORS_LO, SEPARATORS_HI)
+
+
+cdef Py_ssize_t _next_ascii_of(const _unit* d, Py_ssize_t i, Py_ssize_t end, uint64_t lo, uint64_t hi) noexcept nogil:
+    """The first position from ``i`` (before ``end``) of an ASCII character whose bit is set in ``lo`` (code points
+    below 64) or ``hi`` (64 and above, less 64); ``end``: none."""
     cdef uint64_t c, mask
-    cdef uint64_t lo = <uint64_t>SEPARATORS_LO, flip = <uint64_t>SEPARATORS_LO ^ <uint64_t>SEPARATORS_HI
+    cdef uint64_t flip = lo ^ hi
     while i < end:
         # branch-free but for a hit: text mixes ASCII letters, spaces and other characters, which a test of the
         # range of each one mispredicts
@@ -992,6 +1002,35 @@ def fragment_chains(str text not None) -> list:
                 in_vowel = False
         if chars <= FRAGMENT_CHARS and runs == 1:
             out.append((a, q))
+    return out
+
+
+cdef inline bint _is_mask_symbol(Py_UCS4 c) noexcept nogil:
+    return c == 42 or c == 35 or c == 33 or c == 37 or c == 36 or c == 64  # * # ! % $ @
+
+
+def mask_starts(str text not None, Py_ssize_t max_mask) -> list:
+    """``normalise._mask_starts_py``: where a run of at most ``max_mask`` mask symbols (``* # ! % $ @``) starts
+    right after a letter and ends right before one, in order (``str.isalpha``'s letters)."""
+    cdef Text t = _ready_text(text)
+    cdef Py_ssize_t i, j, n = t.n
+    cdef list out = []
+    i = 1
+    while i < n - 1:
+        if t.kind == 1:
+            i = _next_ascii_of(<const uint8_t*>t.data, i, n - 1, MASKS_LO, MASKS_HI)
+        elif t.kind == 2:
+            i = _next_ascii_of(<const uint16_t*>t.data, i, n - 1, MASKS_LO, MASKS_HI)
+        else:
+            i = _next_ascii_of(<const uint32_t*>t.data, i, n - 1, MASKS_LO, MASKS_HI)
+        if i >= n - 1:
+            break
+        j = i + 1
+        while j < n - 1 and j - i < max_mask and _is_mask_symbol(_at(&t, j)):
+            j += 1
+        if Py_UNICODE_ISALPHA(_at(&t, j)) and Py_UNICODE_ISALPHA(_at(&t, i - 1)):
+            out.append(i)
+        i = j
     return out
 
 

@@ -8,7 +8,8 @@ back to a non-empty span of the original string.
 
 Letters written one by one ("c h ó đ ẻ", "c.h.ó.đ.ẻ") are joined with a space at each syllable break and a word cut
 by a separator ("l.ồn", "ng.u") is joined when its pieces spell one syllable, both by Vietnamese spelling rules
-(:mod:`moderation.text.syllables`).
+(:mod:`moderation.text.syllables`). A vulgar word with letters masked by symbols ("l*n", "đ*t", "b**i") reads as
+the one word of ``data/masked.txt`` it fits.
 
 The pipeline is a sequence of stages, each a list of edits over the previous stage's string. An edit replaces a
 range either as a whole (every output character points at the whole range: teencode expansions, collapsed runs)
@@ -1550,6 +1551,23 @@ def _spaced_on(text: str, at: int, then: int) -> bool:
     return 0 <= at < len(text) and 0 <= then < len(text) and text[at] in _MASK_SYMBOLS and text[then].isalpha()
 
 
+def _mask_starts_py(text: str) -> list[int]:
+    """Where a run of at most ``_MAX_MASK`` mask symbols starts right after a letter and ends right before one, in
+    order (what ``_normalise.mask_starts`` computes)."""
+    at: list[int] = []
+    n = len(text)
+    for symbol in _MASK_SYMBOLS:
+        i = text.find(symbol, 1)
+        while 0 < i < n - 1:
+            j = i + 1
+            while j < n - 1 and j - i < _MAX_MASK and text[j] in _MASK_SYMBOLS:
+                j += 1
+            if text[j].isalpha() and text[i - 1].isalpha():
+                at.append(i)
+            i = text.find(symbol, j)
+    return sorted(at)
+
+
 def _may_hold_mask(text: str) -> bool:
     """Whether ``text`` holds a mask symbol at all (most text does not: a few ``str.__contains__`` scans)."""
     return "*" in text or "#" in text or "!" in text or "%" in text or "$" in text or "@" in text
@@ -1560,20 +1578,16 @@ def _join_masked(buf: _Buf, flags: set[str]) -> _Buf:
     word of ``data/masked.txt`` it fits (:func:`_masked_table`); one that fits none or several stays as written.
     The visible letters keep their own spans and each hidden letter maps to the whole mask."""
     text = buf.text
-    if not _may_hold_mask(text):
+    if not _may_hold_mask(text):  # a few memchr scans, cheaper than the one pass over the text below
+        return buf
+    c = _compiled()
+    at: list[int] = c.mask_starts(text, _MAX_MASK) if c is not None else _mask_starts_py(text)
+    if not at:
         return buf
     table = _masked_table()
-    at: list[int] = []  # where a mask run starts right after a letter
-    n = len(text)
-    for symbol in _MASK_SYMBOLS:
-        i = text.find(symbol, 1)
-        while 0 < i < n - 1:
-            if text[i - 1].isalpha():
-                at.append(i)
-            i = text.find(symbol, i + 1)
     edits: list[_Edit] = []
     end = 0  # where the last edit ends: edits are sorted and do not overlap
-    for i in sorted(at):
+    for i in at:
         a = i - 1
         while a > 0 and text[a - 1].isalpha() and i - a < 4:
             a -= 1

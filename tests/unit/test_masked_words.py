@@ -102,3 +102,12 @@ def test_masked_reads_are_idempotent_in_bounds_and_the_same_on_both_paths(text: 
         n.ends.tolist(),
         n.flags,
     )
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(masked_text | st.text(max_size=30))
+def test_mask_starts_compiled_equal_python(text: str) -> None:
+    compiled = N._compiled()
+    if compiled is None:
+        pytest.skip("moderation._ext._normalise is not built")
+    assert compiled.mask_starts(text, N._MAX_MASK) == N._mask_starts_py(text)
