@@ -219,24 +219,24 @@ _LONG = ("Hôm nay tôi đi chợ mua rau. " * 30) + "Thằng bán hàng ngu nh�
         ),
         pytest.param(
             "Hôm nay trời đẹp, các bạn đi chơi không?",
-            [("offensive", "vihos", 0.075925, ()), ("target", "second_person", 0.3, ("bạn",))],
+            [("offensive", "vihos", 0.076792, ()), ("target", "second_person", 0.3, ("bạn",))],
             id="clean-polite-address",
         ),
         pytest.param(
             "dm may ngu vl",
-            [("offensive", "vihos", 0.99983, ("dm may ngu vl",)), ("target", "second_person", 0.75, ("may",))],
+            [("offensive", "vihos", 0.999725, ("dm may ngu vl",)), ("target", "second_person", 0.75, ("may",))],
             id="stripped-teencode",
         ),
         pytest.param(
             "Công ty ABC Group ăn cắp ý tưởng",
-            [("offensive", "vihos", 0.369528, ("ăn cắp ý tưởng",)),
+            [("offensive", "vihos", 0.368175, ("ăn cắp ý tưởng",)),
              ("target", "organisation", 1.0, ("Công ty ABC Group", "ABC")),
              ("accusation", "theft", 1.0, ("ăn cắp", "Công ty ABC Group"))],
             id="organisation-accused",
         ),
         pytest.param(
             _LONG,
-            [("offensive", "vihos", 0.994253, ("Thằng bán", "ngu như chó", "mày", "lừa đảo")),
+            [("offensive", "vihos", 0.994183, ("Thằng bán", "ngu như chó", "mày", "đồ lừa đảo")),
              ("target", "demonstrative", 1.0, ("đồ lừa đảo",)), ("target", "second_person", 1.0, ("mày",)),
              ("accusation", "fraud", 0.8, ("lừa đảo", "mày"))],
             id="long-segmented",
@@ -245,7 +245,9 @@ _LONG = ("Hôm nay tôi đi chợ mua rau. " * 30) + "Thằng bán hàng ngu nh�
 )  # fmt: skip
 def test_language_stage_outputs_are_pinned(text: str, expected: list[tuple[str, str, float, tuple[str, ...]]]) -> None:
     # Pinned from the implementation before the language stage was made faster: a speed-up must not move them.
-    # (Scores re-pinned on 2026-12-06 for the retrained default model: they moved in the sixth decimal, spans did not.)
+    # (Scores re-pinned on 2026-12-06 for the retrained default model: they moved in the sixth decimal, spans did not;
+    # and again for its retraining with the normaliser that joins split and masked words: the third decimal at most,
+    # and the long text's last span now takes in "đồ".)
     from moderation.policy.detectors import _language
 
     got = [(s.kind, s.key, round(s.score, 6), tuple(sp.text for sp in s.spans)) for s in _language(item(text), None)]
