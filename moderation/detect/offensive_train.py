@@ -18,7 +18,7 @@ import re
 import time
 import unicodedata
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -263,6 +263,34 @@ def _matrix(rows: Sequence[Sequence[str]], mask: int) -> Any:
     return m
 
 
+def input_digest(terms: Sequence[str], preps: Iterable[Any]) -> str:
+    """SHA-256 of what training reads: the lexicon's terms, then each prepared text's words, folded words and
+    lexicon flags (after normalisation and tokenisation), in order."""
+    h = hashlib.sha256()
+    h.update("\x1f".join(terms).encode())
+    for p in preps:
+        h.update(b"\x1e")
+        h.update("\x1f".join(p.words).encode())
+        h.update(b"\x1d")
+        h.update("\x1f".join(p.folded).encode())
+        h.update(b"\x1d")
+        h.update(bytes(bytearray(p.lex)))
+    return h.hexdigest()
+
+
+def training_input_digest(data_dir: Path = DEFAULT_DATA, badwords: Path = DEFAULT_BADWORDS) -> str:
+    """:func:`input_digest` of the ViHOS part of what :func:`train` reads (train as written, train with its
+    diacritics stripped, dev), as ``train`` records it in the meta (``vihos_input_sha256``). When a change to the
+    normaliser or the tokeniser changes it, the committed models are no longer what the command builds: retrain them
+    (``tests/unit/test_offensive_reproducible.py`` checks it)."""
+    terms = derive_lexicon(badwords)
+    lexicon = Lexicon.compile(Term(t, t) for t in terms) if terms else None
+    train_ex = load_split(data_dir, "train")
+    texts = [e.text for e in train_ex] + [strip_diacritics(e).text for e in train_ex]
+    texts += [e.text for e in load_split(data_dir, "dev")]
+    return input_digest(terms, (prepare(t, lexicon) for t in texts))
+
+
 def _features(examples: Sequence[Example], lexicon: Lexicon | None) -> tuple[list[Any], list[list[str]], list[Any]]:
     preps = [prepare(ex.text, lexicon) for ex in examples]
     docs = [doc_features(p.words, p.folded, p.lex, FEATURES) for p in preps]
@@ -421,6 +449,7 @@ def train(
         "lexicon_source": "derived from vn-badwords vi.json (MIT, github.com/Eris-js/vn-badwords), normalised",
         "lexicon": terms,
         "npz_sha256": hashlib.sha256(npz.read_bytes()).hexdigest(),
+        "vihos_input_sha256": input_digest(terms, [*preps[:n_vihos], *dev_preps]),
         "train_seconds": round(time.time() - started, 1),
         "trained_with": _versions(),
     }
