@@ -900,9 +900,9 @@ cdef enum:
     # The separators (class ``B_SEP``) as bits: ' * + - . / (below 64) and \\ ^ _ ` | ~ (64 and above, less 64)
     SEPARATORS_LO = 0xec8000000000
     SEPARATORS_HI = 0x50000001d0000000
-    # The mask symbols of ``normalise._MASK_SYMBOLS`` the same way: ! # $ % * (below 64) and @
+    # The mask symbols of ``normalise._MASK_SYMBOLS`` the same way: ! # $ % * (all below 64)
     MASKS_LO = 0x43a00000000
-    MASKS_HI = 0x1
+    MASKS_HI = 0x0
 
 
 cdef inline Py_ssize_t _next_separator(const _unit* d, Py_ssize_t i, Py_ssize_t end) noexcept nogil:
@@ -1006,11 +1006,11 @@ def fragment_chains(str text not None) -> list:
 
 
 cdef inline bint _is_mask_symbol(Py_UCS4 c) noexcept nogil:
-    return c == 42 or c == 35 or c == 33 or c == 37 or c == 36 or c == 64  # * # ! % $ @
+    return c == 42 or c == 35 or c == 33 or c == 37 or c == 36  # * # ! % $
 
 
 def mask_starts(str text not None, Py_ssize_t max_mask) -> list:
-    """``normalise._mask_starts_py``: where a run of at most ``max_mask`` mask symbols (``* # ! % $ @``) starts
+    """``normalise._mask_starts_py``: where a run of at most ``max_mask`` mask symbols (``* # ! % $``) starts
     right after a letter and ends right before one, in order (``str.isalpha``'s letters)."""
     cdef Text t = _ready_text(text)
     cdef Py_ssize_t i, j, n = t.n

@@ -1524,9 +1524,9 @@ def _join_fragments_in(buf: _Buf, flags: set[str], c: Any) -> _Buf:
 
 
 # Masked words ("l*n", "đ*t", "b**i", "c#c", "ch!ch"): letters, a run of mask symbols, letters, as a whole word.
-_MASK_SYMBOLS = "*#!%$@"
+_MASK_SYMBOLS = "*#!%$"  # not "@": the leet stage reads it as "a" ("l@n" is "lan")
 _MAX_MASK = 3
-_MASKED_WORD = re.compile(r"([^\W\d_]{1,4})([*#!%$@]{1,3})([^\W\d_]{1,4})(?![^\W_])")
+_MASKED_WORD = re.compile(r"([^\W\d_]{1,4})([*#!%$]{1,3})([^\W\d_]{1,4})(?![^\W_])")
 
 
 @functools.cache
@@ -1568,9 +1568,14 @@ def _mask_starts_py(text: str) -> list[int]:
     return sorted(at)
 
 
+def _word_char(ch: str) -> bool:
+    """A letter, a digit or a combining mark (decomposed text: "ngô\u0300l*n" is not the word "l*n")."""
+    return ch.isalnum() or unicodedata.combining(ch) != 0
+
+
 def _may_hold_mask(text: str) -> bool:
     """Whether ``text`` holds a mask symbol at all (most text does not: a few ``str.__contains__`` scans)."""
-    return "*" in text or "#" in text or "!" in text or "%" in text or "$" in text or "@" in text
+    return "*" in text or "#" in text or "!" in text or "%" in text or "$" in text
 
 
 def _join_masked(buf: _Buf, flags: set[str]) -> _Buf:
@@ -1591,7 +1596,7 @@ def _join_masked(buf: _Buf, flags: set[str]) -> _Buf:
         a = i - 1
         while a > 0 and text[a - 1].isalpha() and i - a < 4:
             a -= 1
-        if a < end or (a > 0 and (text[a - 1].isalnum() or _spaced_on(text, a - 1, a - 2))):
+        if a < end or (a > 0 and (_word_char(text[a - 1]) or _spaced_on(text, a - 1, a - 2))):
             continue  # a longer word, a word run into digits, letters spaced out, or inside the last masked word
         m = _MASKED_WORD.match(text, a)
         if m is None or m.start(2) != i or _spaced_on(text, m.end(), m.end() + 1):
