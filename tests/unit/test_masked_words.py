@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import moderation.text.normalise as N
 from tests.unit.test_normalise_compiled import python_path
+from tests.unit.test_syllables import assert_idempotent_on_both_paths
 
 MASKED = [
     # (original, normalised text)
@@ -95,17 +96,8 @@ masked_text = st.lists(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(masked_text | st.text(alphabet="l*n!đ#tb i", max_size=20))
 def test_masked_reads_are_idempotent_in_bounds_and_the_same_on_both_paths(text: str) -> None:
-    n = N.normalise(text, cache=False)
-    assert N.normalise(n.text, cache=False).text == n.text
+    n = assert_idempotent_on_both_paths(text)
     assert all(0 <= int(a) < int(b) <= len(text) for a, b in zip(n.starts, n.ends, strict=True))
-    with python_path():
-        p = N.normalise(text, cache=False)
-    assert (p.text, p.starts.tolist(), p.ends.tolist(), p.flags) == (
-        n.text,
-        n.starts.tolist(),
-        n.ends.tolist(),
-        n.flags,
-    )
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -210,6 +210,12 @@ def test_fragment_chains(text: str, want: list[tuple[int, int]]) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fragment_text)
 def test_fragment_joins_are_idempotent_and_the_same_on_both_paths(text: str) -> None:
+    assert_idempotent_on_both_paths(text)
+
+
+def assert_idempotent_on_both_paths(text: str) -> N.Normalised:
+    """Normalising ``text`` twice changes nothing more, and the compiled and Python paths agree (text, map,
+    flags); returns the compiled result."""
     n = N.normalise(text, cache=False)
     assert N.normalise(n.text, cache=False).text == n.text
     with python_path():
@@ -220,3 +226,4 @@ def test_fragment_joins_are_idempotent_and_the_same_on_both_paths(text: str) -> 
         n.ends.tolist(),
         n.flags,
     )
+    return n
