@@ -643,7 +643,7 @@ class Classifier:
             by_kind, keys, top, detectors = _c.group_signals(signals)
         else:
             by_kind, keys, top, detectors = _group_signals_py(signals)
-        memo: dict[tuple[str, ...], CondResult] = {}
+        memo: dict[str, CondResult] = {}
         evidence: dict[tuple[int, ...], list[Span]] = {}
         cues: dict[tuple[str, int], tuple[list[Span], list[str]]] = {}
         day = content_date(item, self.today)

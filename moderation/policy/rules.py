@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -55,7 +56,7 @@ class Facts:
     keys: frozenset[str] = frozenset()  # every signal key present, for the fast skip
     top: Mapping[str, float] = field(default_factory=dict)  # the best score of each kind (see :func:`top_scores`)
     # Condition results of this item by call, shared by the packs' Facts of one classification (None: not kept).
-    memo: dict[tuple[str, ...], CondResult] | None = None
+    memo: dict[str, CondResult] | None = None
     # Evidence of this item by the signals behind it (their ids: alive while the item is classified), shared the
     # same way: rules that fire on the same signals get the same (read-only) list. None: not kept.
     evidence: dict[tuple[int, ...], list[Span]] | None = None
@@ -697,7 +698,15 @@ class _Step:
     floor: float
     fn: Callable[[Facts, Mapping[str, Any]], CondResult]
     args: Mapping[str, Any]
-    call: tuple[str, ...]  # the call itself, for ``Facts.memo`` (the pack too where the function reads it)
+    call: str  # the call itself, for ``Facts.memo`` (the pack too where the function reads it): ``_call_key``
+
+
+def _call_key(fn: str, pack_id: str, args: Mapping[str, Any]) -> str:
+    """A condition's call as the key of ``Facts.memo``: the function, the pack where the function reads the pack's
+    lists, and the arguments. An interned string, so a memo lookup hashes nothing (a str keeps its hash) and equal
+    calls of different rules are one object."""
+    parts = (fn, pack_id if fn in ("lexicon", "regex") else "", *(f"{k}={v!r}" for k, v in sorted(args.items())))
+    return sys.intern("\x1f".join(parts))
 
 
 class RuleProgram:
@@ -741,11 +750,7 @@ class RuleProgram:
                         floor if floor is not None else 0.0,
                         fn.evaluate,
                         cond.args,
-                        (
-                            cond.fn,
-                            pack_id if cond.fn in ("lexicon", "regex") else "",
-                            *(f"{k}={v!r}" for k, v in sorted(cond.args.items())),
-                        ),
+                        _call_key(cond.fn, pack_id, cond.args),
                     )
                 )
         self._steps = tuple(steps)
