@@ -1509,12 +1509,16 @@ def _fragment_chains(text: str, c: Any) -> list[tuple[int, int]]:
 
 
 def _join_words(buf: _Buf, flags: set[str], c: Any, chains: list[tuple[int, int]]) -> _Buf:
-    """:func:`_join_masked`, then :func:`_join_fragments` (``chains``: those of ``buf``'s text, found again when a
-    masked word was read)."""
-    masked = _join_masked(buf, flags)
+    """:func:`_join_masked` and :func:`_join_accents`, then :func:`_join_fragments` (``chains``: those of ``buf``'s
+    text, found again when a word was read) and the accents again where a split word was joined ("a.n`" is
+    "an`")."""
+    masked = _join_accents(_join_masked(buf, flags), flags)
     if masked is not buf:
         chains = _fragment_chains(masked.text, c)
-    return _join_fragments(masked, flags, chains) if chains else masked
+    if not chains:
+        return masked
+    joined = _join_fragments(masked, flags, chains)
+    return joined if joined is masked else _join_accents(joined, flags)
 
 
 def _join_fragments_in(buf: _Buf, flags: set[str], c: Any) -> _Buf:
@@ -1568,9 +1572,14 @@ def _mask_starts_py(text: str) -> list[int]:
     return sorted(at)
 
 
-def _word_char(ch: str) -> bool:
-    """A letter, a digit or a combining mark (decomposed text: "ngô\u0300l*n" is not the word "l*n")."""
-    return ch.isalnum() or unicodedata.combining(ch) != 0
+def _word_before(text: str, a: int) -> bool:
+    """Whether the letters starting at ``a`` continue a word: a letter or a digit before them, or combining marks on
+    one (decomposed text: "ngô\u0300l*n" is not the word "l*n"); marks on nothing are dropped later, so they are
+    no part of a word."""
+    j = a - 1
+    while j >= 0 and unicodedata.combining(text[j]):
+        j -= 1
+    return j >= 0 and text[j].isalnum()
 
 
 def _may_hold_mask(text: str) -> bool:
@@ -1596,7 +1605,7 @@ def _join_masked(buf: _Buf, flags: set[str]) -> _Buf:
         a = i - 1
         while a > 0 and text[a - 1].isalpha() and i - a < 4:
             a -= 1
-        if a < end or (a > 0 and (_word_char(text[a - 1]) or _spaced_on(text, a - 1, a - 2))):
+        if a < end or _word_before(text, a) or _spaced_on(text, a - 1, a - 2):
             continue  # a longer word, a word run into digits, letters spaced out, or inside the last masked word
         m = _MASKED_WORD.match(text, a)
         if m is None or m.start(2) != i or _spaced_on(text, m.end(), m.end() + 1):
@@ -1613,6 +1622,64 @@ def _join_masked(buf: _Buf, flags: set[str]) -> _Buf:
         end = m.end()
     if edits:
         flags.add("obfuscation")
+        return _apply(buf, edits)
+    return buf
+
+
+# Tone marks typed as spacing accents after a syllable's letters ("na`o", "lo`ng", "dai´cua", "no´co´"): the grave
+# accent and the acute accent, for the combining grave and acute.
+_SPACING_TONES = {"`": "\u0300", "\u00b4": "\u0301"}
+_MAX_ACCENTED = 8
+_MAX_ACCENTS = 1024  # accents looked at per text and kind of accent (crafted input has a million)
+
+
+def _may_hold_accent(text: str) -> bool:
+    return "`" in text or "\u00b4" in text
+
+
+def _may_read_words(text: str) -> bool:
+    """Whether :func:`_join_masked` or :func:`_join_accents` could change ``text``."""
+    return _may_hold_mask(text) or _may_hold_accent(text)
+
+
+def _join_accents(buf: _Buf, flags: set[str]) -> _Buf:
+    """Read a tone typed as a spacing accent after the letters of a syllable: "na`o" and "lo`ng" read "nào" and
+    "lòng" (the letters around it spell one syllable), "dai´cua" and "lam`nhu" read "dái cua" and "làm nhu" (they
+    do not: the accent ends the first, and stands for the space too), "no´" reads "nó". The accent becomes the
+    combining mark, which the mark stage then puts on the syllable's vowel; the mark, and the space, map to the
+    accent. Left alone: letters that already carry a tone, that spell no syllable, or a single letter after the
+    accent that is no syllable either ("it´s")."""
+    text = buf.text
+    if not _may_hold_accent(text):
+        return buf
+    at: list[int] = []
+    for accent in _SPACING_TONES:
+        i, seen = text.find(accent, 1), 0
+        while i > 0 and seen < _MAX_ACCENTS:
+            if text[i - 1].isalpha():
+                at.append(i)
+            i, seen = text.find(accent, i + 1), seen + 1
+    edits: list[_Edit] = []
+    n = len(text)
+    for i in sorted(at):
+        mark = _SPACING_TONES[text[i]]
+        a = i
+        while a > 0 and text[a - 1].isalpha() and i - a < _MAX_ACCENTED:
+            a -= 1
+        q = i + 1
+        while q < n and text[q].isalpha() and q - i <= _MAX_ACCENTED:
+            q += 1
+        left, right = text[a:i], text[i + 1 : q]
+        if _word_before(text, a) or (q < n and text[q].isalnum()):
+            continue  # a longer run of letters, digits (or marks before it): not a syllable typed this way
+        if any(m in TONE_MARKS for m in unicodedata.normalize("NFD", left)):
+            continue
+        if right and syllables.is_syllable(list(left + right)):
+            edits.append((i, i + 1, mark, None))  # inside the syllable: "lo`ng"
+        elif syllables.is_syllable(list(left)) and (not right or syllables.is_syllable(list(right))):
+            edits.append((i, i + 1, mark + " " if right else mark, None))
+    if edits:
+        flags.add("marks:repaired")
         return _apply(buf, edits)
     return buf
 
@@ -2141,7 +2208,7 @@ def _normalise(text: str) -> Normalised:
                 # No round would run: what the end of ``_stages`` gives for this text, unless a masked or split
                 # word is joined (then the stages, from the joined text).
                 chains = c.fragment_chains(low)
-                if chains or _may_hold_mask(low):
+                if chains or _may_read_words(low):
                     buf = _Buf(low, starts, ends, identity=not moved)
                     join_flags: set[str] = set()
                     joined = _join_words(buf, join_flags, c, chains)
@@ -2194,11 +2261,12 @@ def _stages(text: str, flags: set[str], buf: _Buf, bits: int, *, joined: bool = 
     found = joined  # whether the text held a chain of pieces
     if not joined or bits & _T_CONF:
         before_join = buf.text
-        buf = _join_masked(buf, flags)
+        buf = _join_accents(_join_masked(buf, flags), flags)
         chains = _fragment_chains(buf.text, c)
         if chains:
             found = True
-            buf = _join_fragments(buf, flags, chains)
+            fragments = _join_fragments(buf, flags, chains)
+            buf = fragments if fragments is buf else _join_accents(fragments, flags)
         if buf.text is not before_join:
             bits = _rescan(bits, before_join, buf.text)
     after_join = buf.text
@@ -2211,6 +2279,12 @@ def _stages(text: str, flags: set[str], buf: _Buf, bits: int, *, joined: bool = 
         before = buf.text
         if buf.text is not checked:
             bits, checked = _rescan(bits, checked, buf.text), buf.text
+        # A stage can make a masked word or a syllable next to a typed accent (dropping a stray mark: "c#\u0301c" is
+        # "c#c"; teencode: "dai´cl" is "dai´cái lồn"): read them each round, before the spaced-letter stage.
+        if _may_read_words(buf.text):
+            buf = _join_accents(_join_masked(buf, flags), flags)
+            if buf.text is not checked:
+                bits, checked = _rescan(bits, checked, buf.text), buf.text
         scan: _Scan | None = None
         if bits & (_T_REP | _T_EXOTIC):
             if c is not None:
@@ -2278,8 +2352,8 @@ def _stages(text: str, flags: set[str], buf: _Buf, bits: int, *, joined: bool = 
             bits &= ~_T_WS
         if buf.text == before:
             break
-        if buf.text is checked and not bits & _T_STAGES:  # the next round would run no stage and change nothing
-            break
+        if buf.text is checked and not bits & _T_STAGES and not _may_read_words(buf.text):
+            break  # the next round would run no stage and change nothing
     # A chain can appear where there was none only by a repair that turned a character into a letter, dropped a
     # mark or expanded teencode ("ch.0" and "ch.\u0301o" become "ch.o", "cc*h" "cặc*h"): those stages flag it.
     if buf.text is not after_join and (found or not flags.isdisjoint(_MAY_MAKE_CHAINS)):
