@@ -903,6 +903,7 @@ cdef enum:
     # The mask symbols of ``normalise._MASK_SYMBOLS`` the same way: ! # $ % * (all below 64)
     MASKS_LO = 0x43a00000000
     MASKS_HI = 0x0
+    ACCENTS_HI = 0x100000000  # the grave accent, ` (96, less 64: bit 32); the acute accent U+00B4 is tested on its own
 
 
 cdef inline Py_ssize_t _next_separator(const _unit* d, Py_ssize_t i, Py_ssize_t end) noexcept nogil:
@@ -1032,6 +1033,51 @@ def mask_starts(str text not None, Py_ssize_t max_mask) -> list:
             out.append(i)
         i = j
     return out
+
+
+cdef Py_ssize_t _next_read(const _unit* d, Py_ssize_t i, Py_ssize_t end) noexcept nogil:
+    """The first position from ``i`` (before ``end``) of a mask symbol, a grave accent (U+0060) or an acute accent
+    (U+00B4); ``end``: none."""
+    cdef uint64_t c, mask
+    cdef uint64_t lo = <uint64_t>MASKS_LO, flip = <uint64_t>MASKS_LO ^ <uint64_t>(MASKS_HI | ACCENTS_HI)
+    while i < end:
+        c = d[i]
+        mask = lo ^ (flip & (0 - ((c >> 6) & 1)))
+        if (((mask >> (c & 63)) & 1) & (c < 128)) | (c == 0xB4):
+            return i
+        i += 1
+    return end
+
+
+def may_read_words(str text not None, Py_ssize_t max_mask) -> bool:
+    """``normalise._may_read_words_py``: whether ``text`` holds a grave (U+0060) or acute (U+00B4) accent, or a
+    run of at most ``max_mask`` mask symbols right after a letter and right before one (:func:`mask_starts`)."""
+    cdef Text t = _ready_text(text)
+    cdef Py_ssize_t i, j, n = t.n
+    cdef Py_UCS4 c
+    i = 0
+    while i < n:
+        if t.kind == 1:
+            i = _next_read(<const uint8_t*>t.data, i, n)
+        elif t.kind == 2:
+            i = _next_read(<const uint16_t*>t.data, i, n)
+        else:
+            i = _next_read(<const uint32_t*>t.data, i, n)
+        if i >= n:
+            return False
+        c = _at(&t, i)
+        if c == 0x60 or c == 0xB4:
+            return True
+        if 0 < i < n - 1:
+            j = i + 1
+            while j < n - 1 and j - i < max_mask and _is_mask_symbol(_at(&t, j)):
+                j += 1
+            if Py_UNICODE_ISALPHA(_at(&t, j)) and Py_UNICODE_ISALPHA(_at(&t, i - 1)):
+                return True
+            i = j
+        else:
+            i += 1
+    return False
 
 
 cdef bint _spaced_start(Text* t, const uint16_t* cls, Py_ssize_t n, Py_ssize_t i) noexcept:

@@ -9,7 +9,8 @@ back to a non-empty span of the original string.
 Letters written one by one ("c h ó đ ẻ", "c.h.ó.đ.ẻ") are joined with a space at each syllable break and a word cut
 by a separator ("l.ồn", "ng.u") is joined when its pieces spell one syllable, both by Vietnamese spelling rules
 (:mod:`moderation.text.syllables`). A vulgar word with letters masked by symbols ("l*n", "đ*t", "b**i") reads as
-the one word of ``data/masked.txt`` it fits.
+the one word of ``data/masked.txt`` it fits, and a tone typed as a spacing accent after a syllable ("na`o",
+"dai´cua") as the tone.
 
 The pipeline is a sequence of stages, each a list of edits over the previous stage's string. An edit replaces a
 range either as a whole (every output character points at the whole range: teencode expansions, collapsed runs)
@@ -1512,7 +1513,7 @@ def _join_words(buf: _Buf, flags: set[str], c: Any, chains: list[tuple[int, int]
     """:func:`_join_masked` and :func:`_join_accents`, then :func:`_join_fragments` (``chains``: those of ``buf``'s
     text, found again when a word was read) and the accents again where a split word was joined ("a.n`" is
     "an`")."""
-    masked = _join_accents(_join_masked(buf, flags), flags)
+    masked = _read_words(buf, flags)
     if masked is not buf:
         chains = _fragment_chains(masked.text, c)
     if not chains:
@@ -1638,8 +1639,26 @@ def _may_hold_accent(text: str) -> bool:
 
 
 def _may_read_words(text: str) -> bool:
-    """Whether :func:`_join_masked` or :func:`_join_accents` could change ``text``."""
-    return _may_hold_mask(text) or _may_hold_accent(text)
+    """Whether :func:`_join_masked` or :func:`_join_accents` could change ``text``: an accent, or a run of mask
+    symbols between letters (most text with "!" has none). One compiled pass (``_normalise.may_read_words``)."""
+    c = _compiled()
+    if c is not None:
+        found: bool = c.may_read_words(text, _MAX_MASK)
+        return found
+    return _may_read_words_py(text)
+
+
+def _may_read_words_py(text: str) -> bool:
+    if _may_hold_accent(text):
+        return True
+    return _may_hold_mask(text) and bool(_mask_starts_py(text))
+
+
+def _read_words(buf: _Buf, flags: set[str]) -> _Buf:
+    """:func:`_join_masked`, then :func:`_join_accents`, when :func:`_may_read_words` says either could apply."""
+    if not _may_read_words(buf.text):
+        return buf
+    return _join_accents(_join_masked(buf, flags), flags)
 
 
 def _join_accents(buf: _Buf, flags: set[str]) -> _Buf:
@@ -2261,7 +2280,7 @@ def _stages(text: str, flags: set[str], buf: _Buf, bits: int, *, joined: bool = 
     found = joined  # whether the text held a chain of pieces
     if not joined or bits & _T_CONF:
         before_join = buf.text
-        buf = _join_accents(_join_masked(buf, flags), flags)
+        buf = _read_words(buf, flags)
         chains = _fragment_chains(buf.text, c)
         if chains:
             found = True
@@ -2269,7 +2288,7 @@ def _stages(text: str, flags: set[str], buf: _Buf, bits: int, *, joined: bool = 
             buf = fragments if fragments is buf else _join_accents(fragments, flags)
         if buf.text is not before_join:
             bits = _rescan(bits, before_join, buf.text)
-    after_join = buf.text
+    after_join = read_at = buf.text
     # One repair can expose another ("a.\u0301a": dropping the stray mark reveals dotted letters), so the
     # token-level stages run until nothing changes; three rounds are enough for anything but crafted input.
     # Each stage runs only when the trigger scan of the current text says it could apply (so with no bit set, no
@@ -2280,9 +2299,11 @@ def _stages(text: str, flags: set[str], buf: _Buf, bits: int, *, joined: bool = 
         if buf.text is not checked:
             bits, checked = _rescan(bits, checked, buf.text), buf.text
         # A stage can make a masked word or a syllable next to a typed accent (dropping a stray mark: "c#\u0301c" is
-        # "c#c"; teencode: "dai´cl" is "dai´cái lồn"): read them each round, before the spaced-letter stage.
-        if _may_read_words(buf.text):
-            buf = _join_accents(_join_masked(buf, flags), flags)
+        # "c#c"; teencode: "dai´cl" is "dai´cái lồn"): read them again when a round changed the text, before the
+        # spaced-letter stage.
+        if buf.text is not read_at:
+            buf = _read_words(buf, flags)
+            read_at = buf.text
             if buf.text is not checked:
                 bits, checked = _rescan(bits, checked, buf.text), buf.text
         scan: _Scan | None = None
@@ -2352,7 +2373,7 @@ def _stages(text: str, flags: set[str], buf: _Buf, bits: int, *, joined: bool = 
             bits &= ~_T_WS
         if buf.text == before:
             break
-        if buf.text is checked and not bits & _T_STAGES and not _may_read_words(buf.text):
+        if buf.text is checked and not bits & _T_STAGES and (buf.text is read_at or not _may_read_words(buf.text)):
             break  # the next round would run no stage and change nothing
     # A chain can appear where there was none only by a repair that turned a character into a letter, dropped a
     # mark or expanded teencode ("ch.0" and "ch.\u0301o" become "ch.o", "cc*h" "cặc*h"): those stages flag it.
