@@ -212,14 +212,14 @@ _LONG = ("Hôm nay tôi đi chợ mua rau. " * 30) + "Thằng bán hàng ngu nh�
     [
         pytest.param(
             "Thằng Tèo kia ngu như chó, đồ lừa đảo",
-            [("offensive", "vihos", 0.999593, ("Thằng", "ngu như chó", "đồ lừa đảo")),
+            [("offensive", "vihos", 0.999586, ("Thằng", "ngu như chó", "đồ lừa đảo")),
              ("target", "demonstrative", 1.0, ("đồ lừa đảo",)), ("target", "name", 1.0, ("Tèo",)),
              ("accusation", "fraud", 1.0, ("lừa đảo", "Tèo"))],
             id="insult-name-accusation",
         ),
         pytest.param(
             "Hôm nay trời đẹp, các bạn đi chơi không?",
-            [("offensive", "vihos", 0.076792, ()), ("target", "second_person", 0.3, ("bạn",))],
+            [("offensive", "vihos", 0.076761, ()), ("target", "second_person", 0.3, ("bạn",))],
             id="clean-polite-address",
         ),
         pytest.param(
@@ -229,14 +229,14 @@ _LONG = ("Hôm nay tôi đi chợ mua rau. " * 30) + "Thằng bán hàng ngu nh�
         ),
         pytest.param(
             "Công ty ABC Group ăn cắp ý tưởng",
-            [("offensive", "vihos", 0.368175, ("ăn cắp ý tưởng",)),
+            [("offensive", "vihos", 0.368353, ("ăn cắp ý tưởng",)),
              ("target", "organisation", 1.0, ("Công ty ABC Group", "ABC")),
              ("accusation", "theft", 1.0, ("ăn cắp", "Công ty ABC Group"))],
             id="organisation-accused",
         ),
         pytest.param(
             _LONG,
-            [("offensive", "vihos", 0.994183, ("Thằng bán", "ngu như chó", "mày", "đồ lừa đảo")),
+            [("offensive", "vihos", 0.994165, ("Thằng bán", "ngu như chó", "mày", "đồ lừa đảo")),
              ("target", "demonstrative", 1.0, ("đồ lừa đảo",)), ("target", "second_person", 1.0, ("mày",)),
              ("accusation", "fraud", 0.8, ("lừa đảo", "mày"))],
             id="long-segmented",
@@ -246,8 +246,8 @@ _LONG = ("Hôm nay tôi đi chợ mua rau. " * 30) + "Thằng bán hàng ngu nh�
 def test_language_stage_outputs_are_pinned(text: str, expected: list[tuple[str, str, float, tuple[str, ...]]]) -> None:
     # Pinned from the implementation before the language stage was made faster: a speed-up must not move them.
     # (Scores re-pinned on 2026-12-06 for the retrained default model: they moved in the sixth decimal, spans did not;
-    # and again for its retraining with the normaliser that joins split and masked words: the third decimal at most,
-    # and the long text's last span now takes in "đồ".)
+    # and again for its retrainings with the normaliser that joins split and masked words and reads typed accents:
+    # the third decimal at most, and the long text's last span now takes in "đồ".)
     from moderation.policy.detectors import _language
 
     got = [(s.kind, s.key, round(s.score, 6), tuple(sp.text for sp in s.spans)) for s in _language(item(text), None)]
