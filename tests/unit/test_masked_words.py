@@ -126,17 +126,9 @@ def test_masked_reads_are_idempotent_in_bounds_and_the_same_on_both_paths(text: 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(masked_text | st.text(max_size=30))
-def test_mask_starts_compiled_equal_python(text: str) -> None:
+def test_compiled_scans_equal_python(text: str) -> None:
     compiled = N._compiled()
     if compiled is None:
         pytest.skip("moderation._ext._normalise is not built")
     assert compiled.mask_starts(text, N._MAX_MASK) == N._mask_starts_py(text)
-
-
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(masked_text | st.text(max_size=30))
-def test_may_read_words_compiled_equals_python(text: str) -> None:
-    compiled = N._compiled()
-    if compiled is None:
-        pytest.skip("moderation._ext._normalise is not built")
     assert compiled.may_read_words(text, N._MAX_MASK) == N._may_read_words_py(text)
