@@ -2276,7 +2276,8 @@ def _stages(text: str, flags: set[str], buf: _Buf, bits: int, *, joined: bool = 
     c = _compiled()
     # A word split inside ("ch.ó", "ng.u"): joined first, before teencode reads "ng" as a word of its own (and
     # again after the stages, which can make one: "ch.ó\u0301" is "ch.ó" once the doubled tone mark is dropped).
-    # A masked word ("l*n") is read first, before the spaced-letter stage deletes its mask.
+    # Masked words ("l*n") and tones typed as accents ("na`o") are read first, before the spaced-letter stage deletes
+    # the mask or the accent; the accents again where a split word was joined ("a.n`" is "an`").
     found = joined  # whether the text held a chain of pieces
     if not joined or bits & _T_CONF:
         before_join = buf.text
