@@ -1010,11 +1010,22 @@ cdef inline bint _is_mask_symbol(Py_UCS4 c) noexcept nogil:
     return c == 42 or c == 35 or c == 33 or c == 37 or c == 36  # * # ! % $
 
 
+cdef Py_ssize_t _mask_run(Text* t, Py_ssize_t i, Py_ssize_t n, Py_ssize_t max_mask, bint* between) noexcept:
+    """The end of the run of at most ``max_mask`` mask symbols starting at ``i`` (``0 < i < n - 1``, a mask symbol);
+    ``between``: whether a letter comes right before the run and right after it."""
+    cdef Py_ssize_t j = i + 1
+    while j < n - 1 and j - i < max_mask and _is_mask_symbol(_at(t, j)):
+        j += 1
+    between[0] = Py_UNICODE_ISALPHA(_at(t, j)) and Py_UNICODE_ISALPHA(_at(t, i - 1))
+    return j
+
+
 def mask_starts(str text not None, Py_ssize_t max_mask) -> list:
     """``normalise._mask_starts_py``: where a run of at most ``max_mask`` mask symbols (``* # ! % $``) starts
     right after a letter and ends right before one, in order (``str.isalpha``'s letters)."""
     cdef Text t = _ready_text(text)
     cdef Py_ssize_t i, j, n = t.n
+    cdef bint between
     cdef list out = []
     i = 1
     while i < n - 1:
@@ -1026,10 +1037,8 @@ def mask_starts(str text not None, Py_ssize_t max_mask) -> list:
             i = _next_ascii_of(<const uint32_t*>t.data, i, n - 1, MASKS_LO, MASKS_HI)
         if i >= n - 1:
             break
-        j = i + 1
-        while j < n - 1 and j - i < max_mask and _is_mask_symbol(_at(&t, j)):
-            j += 1
-        if Py_UNICODE_ISALPHA(_at(&t, j)) and Py_UNICODE_ISALPHA(_at(&t, i - 1)):
+        j = _mask_run(&t, i, n, max_mask, &between)
+        if between:
             out.append(i)
         i = j
     return out
@@ -1053,7 +1062,8 @@ def may_read_words(str text not None, Py_ssize_t max_mask) -> bool:
     """``normalise._may_read_words_py``: whether ``text`` holds a grave (U+0060) or acute (U+00B4) accent, or a
     run of at most ``max_mask`` mask symbols right after a letter and right before one (:func:`mask_starts`)."""
     cdef Text t = _ready_text(text)
-    cdef Py_ssize_t i, j, n = t.n
+    cdef Py_ssize_t i, n = t.n
+    cdef bint between
     cdef Py_UCS4 c
     i = 0
     while i < n:
@@ -1069,12 +1079,9 @@ def may_read_words(str text not None, Py_ssize_t max_mask) -> bool:
         if c == 0x60 or c == 0xB4:
             return True
         if 0 < i < n - 1:
-            j = i + 1
-            while j < n - 1 and j - i < max_mask and _is_mask_symbol(_at(&t, j)):
-                j += 1
-            if Py_UNICODE_ISALPHA(_at(&t, j)) and Py_UNICODE_ISALPHA(_at(&t, i - 1)):
+            i = _mask_run(&t, i, n, max_mask, &between)
+            if between:
                 return True
-            i = j
         else:
             i += 1
     return False

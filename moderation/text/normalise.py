@@ -1509,11 +1509,11 @@ def _fragment_chains(text: str, c: Any) -> list[tuple[int, int]]:
     return _fragment_chains_py(text)
 
 
-def _join_words(buf: _Buf, flags: set[str], c: Any, chains: list[tuple[int, int]]) -> _Buf:
-    """:func:`_join_masked` and :func:`_join_accents`, then :func:`_join_fragments` (``chains``: those of ``buf``'s
-    text, found again when a word was read) and the accents again where a split word was joined ("a.n`" is
-    "an`")."""
-    masked = _read_words(buf, flags)
+def _join_words(buf: _Buf, flags: set[str], c: Any, chains: list[tuple[int, int]], reads: bool) -> _Buf:
+    """:func:`_join_masked` and :func:`_join_accents` when ``reads`` (:func:`_may_read_words` of ``buf``'s text),
+    then :func:`_join_fragments` (``chains``: those of ``buf``'s text, found again when a word was read) and the
+    accents again where a split word was joined ("a.n`" is "an`")."""
+    masked = _join_accents(_join_masked(buf, flags), flags) if reads else buf
     if masked is not buf:
         chains = _fragment_chains(masked.text, c)
     if not chains:
@@ -1531,7 +1531,9 @@ def _join_fragments_in(buf: _Buf, flags: set[str], c: Any) -> _Buf:
 # Masked words ("l*n", "đ*t", "b**i", "c#c", "ch!ch"): letters, a run of mask symbols, letters, as a whole word.
 _MASK_SYMBOLS = "*#!%$"  # not "@": the leet stage reads it as "a" ("l@n" is "lan")
 _MAX_MASK = 3
-_MASKED_WORD = re.compile(r"([^\W\d_]{1,4})([*#!%$]{1,3})([^\W\d_]{1,4})(?![^\W_])")
+_MASKED_WORD = re.compile(
+    rf"([^\W\d_]{{1,4}})([{re.escape(_MASK_SYMBOLS)}]{{1,{_MAX_MASK}}})([^\W\d_]{{1,4}})(?![^\W_])"
+)
 
 
 @functools.cache
@@ -2227,10 +2229,11 @@ def _normalise(text: str) -> Normalised:
                 # No round would run: what the end of ``_stages`` gives for this text, unless a masked or split
                 # word is joined (then the stages, from the joined text).
                 chains = c.fragment_chains(low)
-                if chains or _may_read_words(low):
+                reads = _may_read_words(low)
+                if chains or reads:
                     buf = _Buf(low, starts, ends, identity=not moved)
                     join_flags: set[str] = set()
-                    joined = _join_words(buf, join_flags, c, chains)
+                    joined = _join_words(buf, join_flags, c, chains, reads)
                     if joined is not buf:
                         return _stages(text, join_flags, joined, _trigger_bits(joined.text), joined=True)
                 if moved:
