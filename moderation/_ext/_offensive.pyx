@@ -194,27 +194,6 @@ def reduce_group(values):
         free(buf)
 
 
-def exp_matches_numpy():
-    """Whether libm's ``exp`` gives numpy's float64 ``np.exp`` here (it does unless numpy picked a SIMD version of
-    its own): sampled over the range the model uses, array and scalar calls. The caller uses the compiled path only
-    when it does."""
-    rng = np.random.default_rng(20260101)
-    x = np.concatenate(
-        (rng.uniform(-500.0, 500.0, 20000), rng.normal(0.0, 8.0, 60000), np.arange(-500.0, 500.5, 0.25))
-    )
-    got = np.exp(x)
-    cdef double[::1] xv = x
-    cdef double[::1] gv = got
-    cdef Py_ssize_t i
-    for i in range(xv.shape[0]):
-        if exp(xv[i]) != gv[i]:
-            return False
-    for v in x[::97].tolist():
-        if float(np.exp(v)) != exp(<double>v):
-            return False
-    return True
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Growable buffers
 

@@ -15,6 +15,7 @@ import hashlib
 import io
 import itertools
 import json
+import math
 import re
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -772,9 +773,8 @@ class OffensiveModel:
 
     def _engine(self) -> Any:
         """The compiled :meth:`predict` (``moderation._ext._offensive``) with this model's weights, or None: not
-        built, no Hyperscan (the lexicon hits then come from :meth:`Lexicon.find`), or a numpy whose ``exp`` is not
-        libm's (the compiled loops call libm's)."""
-        if _c is None or self._lex_scan is None or not _exp_matches_numpy():
+        built, or no Hyperscan (the lexicon hits then come from :meth:`Lexicon.find`)."""
+        if _c is None or self._lex_scan is None:
             return None
         return _c.Engine(
             self.tok_w,
@@ -854,7 +854,7 @@ class OffensiveModel:
         """Return P(offensive) for every token."""
         if not p.words:
             return np.zeros(0, dtype=np.float32)
-        return (1.0 / (1.0 + np.exp(-np.clip(self._linear(p)[0], -500.0, 500.0)))).astype(np.float32)
+        return (1.0 / (1.0 + _exp(-np.clip(self._linear(p)[0], -500.0, 500.0)))).astype(np.float32)
 
     def combined_score(self, doc: float, tokens: FloatArray) -> float:
         """Combine the document score with the strongest token (the mean of the two, when the model says so)."""
@@ -944,7 +944,7 @@ class OffensiveModel:
         np.maximum(z, -500.0, out=z)
         np.minimum(z, 500.0, out=z)
         np.negative(z, out=z)
-        np.exp(z, out=z)
+        z = _exp(z)
         z += 1.0
         return (1.0 / z).astype(np.float32)
 
@@ -977,7 +977,7 @@ class OffensiveModel:
         # The document: ((c_self[n] - c_self[0]) + c_big[n]) - c_big[1] + doc_b, c_* the running sums from 0.0.
         z = s_self - 0.0 + s_big - d_big0 + self.doc_b
         z += self._lex_w[min(sum(lex), 3) if lex is not None else 0]
-        doc = 1.0 / (1.0 + float(np.exp(-min(max(z, -500.0), 500.0))))
+        doc = 1.0 / (1.0 + math.exp(-min(max(z, -500.0), 500.0)))
         if self.meta.get("combine") == "mean":
             doc = (doc + float(tok.max())) / 2.0
         return max(0.0, doc), np.flatnonzero(tok >= self.token_threshold)
@@ -1006,7 +1006,7 @@ class OffensiveModel:
             # A segment's document: its words and the bigrams inside it (not the one with the token before it).
             z = c_self[j] - c_self[i] + c_big[j] - c_big[i + 1] + self.doc_b
             z += self._lex_arr[np.minimum(c_lex[j] - c_lex[i], 3)]
-            doc = 1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0)))
+            doc = 1.0 / (1.0 + _exp(-np.clip(z, -500.0, 500.0)))
             if self.meta.get("combine") == "mean":
                 doc = (doc + np.maximum.reduceat(tok, i)) / 2.0
             best = max(best, float(doc.max()))
@@ -1015,12 +1015,16 @@ class OffensiveModel:
 
 
 def _sigmoid(z: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-min(max(z, -500.0), 500.0))))
+    return 1.0 / (1.0 + math.exp(-min(max(z, -500.0), 500.0)))
 
 
-@functools.cache
-def _exp_matches_numpy() -> bool:
-    return bool(_c is not None and _c.exp_matches_numpy())
+def _exp(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``exp`` of each element by the C library's ``exp`` (``math.exp``), as the compiled path computes it.
+
+    Not ``np.exp``: numpy picks a SIMD version of its own on some processors (its AVX-512 one among them) whose
+    results differ from the C library's in the last bit, and both paths must give the same scores on every machine.
+    """
+    return np.fromiter(map(math.exp, z.tolist()), dtype=np.float64, count=len(z))
 
 
 def _runs(chosen: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -18,3 +18,13 @@ def test_every_extension_is_listed_from_its_source() -> None:
 @pytest.mark.skipif(not os.environ.get("CI"), reason="a developer machine may lack a C compiler; CI must not")
 def test_every_extension_is_built_under_ci() -> None:
     assert not _ext.missing(), f"not built (is a C compiler installed? run `make install`): {_ext.missing()}"
+
+
+def test_the_compiled_offensive_model_is_in_use_wherever_it_is_built() -> None:
+    # Its engine used to be turned off where numpy's exp was not the C library's (numpy's AVX-512 exp): a machine
+    # with AVX-512 ran the Python path, and skipped the equivalence tests, without saying so.
+    from moderation.detect.offensive import _c, default_model
+
+    if _c is None:
+        pytest.skip("moderation._ext._offensive is not built")
+    assert default_model()._fast is not None
