@@ -70,16 +70,17 @@ def _item(record: dict[str, Any]) -> Item:
     )
 
 
-def _dumps(result: dict[str, Any]) -> str:
-    """Encode one output line: orjson (about 9x faster than ``json.dumps`` on the evidence of a long post), or the
-    standard encoder for what orjson refuses (an echoed id beyond 64 bits, NaN), so the id still comes back as given."""
+def _dumps(result: dict[str, Any]) -> bytes:
+    """Encode one output line, its newline included, as UTF-8 (written as it is: no decoding, joining and encoding
+    again): orjson (about 9x faster than ``json.dumps`` on the evidence of a long post), or the standard encoder for
+    what orjson refuses (an echoed id beyond 64 bits, NaN), so the id still comes back as given."""
     try:
-        return orjson.dumps(result).decode()
+        return orjson.dumps(result, option=orjson.OPT_APPEND_NEWLINE)
     except orjson.JSONEncodeError:
-        return json.dumps(result, ensure_ascii=False)
+        return json.dumps(result, ensure_ascii=False).encode() + b"\n"
 
 
-def _scan_line(line: str) -> str:
+def _scan_line(line: str) -> bytes:
     from moderation.policy import scan_record
 
     try:
@@ -96,8 +97,8 @@ def _scan_line(line: str) -> str:
     return _dumps(result)
 
 
-def _scan_batch(lines: list[str]) -> list[str]:
-    return [_scan_line(line) for line in lines]
+def _scan_batch(lines: list[str]) -> bytes:
+    return b"".join([_scan_line(line) for line in lines])
 
 
 def _batches(stream: IO[str], progress: Any) -> Iterator[list[str]]:
@@ -138,7 +139,7 @@ def scan(infile: str, outfile: str, jobs: int, policies: str | None) -> None:
         )
     jobs = jobs or os.cpu_count() or 1
     src = click.open_file(infile, "r", encoding="utf-8", errors="replace")
-    dst = click.open_file(outfile, "w", encoding="utf-8")
+    dst = click.open_file(outfile, "wb")  # the lines are encoded as UTF-8 bytes already
     progress = None
     if sys.stderr.isatty() and infile != "-":
         from tqdm import tqdm
@@ -148,7 +149,7 @@ def scan(infile: str, outfile: str, jobs: int, policies: str | None) -> None:
         if jobs == 1:
             _init(policies_dir, settings.database_url)
             for batch in _batches(src, progress):
-                dst.write("".join(out + "\n" for out in _scan_batch(batch)))
+                dst.write(_scan_batch(batch))
         else:
             ctx = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
             with ctx.Pool(jobs, initializer=_init, initargs=(policies_dir, settings.database_url)) as pool:
@@ -160,7 +161,7 @@ def scan(infile: str, outfile: str, jobs: int, policies: str | None) -> None:
                     if not chunk:
                         break
                     for results in pool.imap(_scan_batch, chunk):
-                        dst.write("".join(out + "\n" for out in results))
+                        dst.write(results)
     finally:
         if progress is not None:
             progress.close()

@@ -168,6 +168,7 @@ class Evaluation:
 
 def scan_record(id: str, ev: Evaluation) -> dict[str, Any]:
     """Return the ``moderation scan`` output line for one item (acting categories only)."""
+    acting = [c for c in ev.categories if c.mode == "enforce"]
     return {
         "id": id,
         "verdict": ev.verdict.value,
@@ -178,12 +179,27 @@ def scan_record(id: str, ev: Evaluation) -> dict[str, Any]:
                 "score": round(c.score, 6),
                 "rule": c.rule_id,
                 "citation": dict(c.citation),
-                "evidence": [s.to_json() for s in c.evidence],
+                "evidence": evidence,
             }
-            for c in ev.categories
-            if c.mode == "enforce"
+            for c, evidence in zip(acting, _evidence_json(acting), strict=True)
         ],
     }
+
+
+def _evidence_json(categories: Sequence[CategoryResult]) -> list[list[dict[str, Any]]]:
+    """Each category's evidence as ``Span.to_json`` dicts. A span that is evidence of several categories (a long
+    post's offensive words are often evidence of three) is converted once; the lists hold its dict in each place."""
+    made: dict[int, dict[str, Any]] = {}  # by id(): the spans live as long as the categories
+    out = []
+    for c in categories:
+        spans = []
+        for s in c.evidence:
+            got = made.get(id(s))
+            if got is None:
+                got = made[id(s)] = s.to_json()
+            spans.append(got)
+        out.append(spans)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,10 +108,12 @@ def test_output_lines_are_what_the_standard_encoder_gives(tmp_path: Path) -> Non
     from moderation.cli.scan import _dumps
 
     record = {"id": "x", "verdict": "remove", "labels": ["a"], "categories": [{"score": 0.123456, "text": "Đồ chó 😀"}]}
-    line = _dumps(record)
-    assert "\n" not in line
-    assert "Đồ chó 😀" in line  # not \u-escaped
-    assert json.loads(line) == json.loads(json.dumps(record, ensure_ascii=False))
+    for rec in (record, dict(record, id=2**70)):  # orjson, and the standard encoder for an id orjson refuses
+        line = _dumps(rec)
+        assert line.endswith(b"\n")
+        assert line.count(b"\n") == 1
+        assert "Đồ chó 😀".encode() in line  # UTF-8, not \u-escaped
+        assert json.loads(line) == json.loads(json.dumps(rec, ensure_ascii=False))
     assert json.loads(_dumps({"id": float("nan")})) == {"id": None}  # NaN is not JSON: written as null, valid JSON
 
 

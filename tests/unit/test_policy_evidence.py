@@ -50,3 +50,20 @@ def test_scan_record_shape(clf: Classifier) -> None:
     cat = next(c for c in rec["categories"] if c["id"] == "c07.s3_1.prohibited_goods")
     assert set(cat) == {"id", "score", "rule", "citation", "evidence"}
     assert set(cat["evidence"][0]) == {"field", "start", "end", "text"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Thằng Nguyễn Văn An là đồ chó, đm mày ngu như bò, lừa đảo cả làng",  # one span, evidence of several
+        "Bán ma túy đá, ship cod. Đả đảo cộng sản!",  # categories with evidence of their own
+        "Hôm nay trời đẹp.",  # nothing acting
+    ],
+)
+def test_scan_record_evidence_is_each_spans_json(clf: Classifier, body: str) -> None:
+    ev = clf.classify(Item(kind=ItemKind.POST, fields={"body": body}))
+    rec = scan_record("p1", ev)
+    acting = [c for c in ev.categories if c.mode == "enforce"]
+    assert [c["id"] for c in rec["categories"]] == [c.id for c in acting]
+    for got, cat in zip(rec["categories"], acting, strict=True):
+        assert got["evidence"] == [s.to_json() for s in cat.evidence]
