@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import random
 import re
 import time
@@ -226,8 +227,52 @@ def save_npz(path: Path, arrays: dict[str, Any]) -> None:
             zf.writestr(info, buf.getvalue())
 
 
+# OpenBLAS's kernels for x86-64 processors with AVX2 and FMA (Zen ones use them too). liblinear's solver calls BLAS
+# (scipy's OpenBLAS, through scikit-learn), and OpenBLAS picks its kernels by processor: its AVX-512 (SkylakeX) ones
+# sum in another order, and the solver then stops at slightly other weights (checked 2026-12-06 on an Intel Xeon:
+# another model.npz, up to 0.022 off in a weight, though the same thresholds and ViHOS test figures).
+BLAS_KERNELS = "Haswell"
+
+
+def blas_kernels_for(machine: str, cpu_flags: Iterable[str]) -> str | None:
+    """The OpenBLAS kernels training pins on a processor (:data:`BLAS_KERNELS` on x86-64 with AVX2 and FMA), or None
+    where it leaves OpenBLAS's own choice."""
+    if machine.lower() in {"x86_64", "amd64"} and {"avx2", "fma"} <= set(cpu_flags):
+        return BLAS_KERNELS
+    return None
+
+
+def _cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return []
+    return next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+
+
+def pin_blas_kernels() -> None:
+    """Make OpenBLAS use :data:`BLAS_KERNELS` where the processor runs them, so that training gives the same bytes on
+    every such x86-64 machine. Takes effect for an OpenBLAS loaded after the call (scipy's, which training uses, is
+    loaded when scikit-learn is first imported); an ``OPENBLAS_CORETYPE`` set by the caller is kept."""
+    import platform
+
+    if "OPENBLAS_CORETYPE" not in os.environ and (kernels := blas_kernels_for(platform.machine(), _cpu_flags())):
+        os.environ["OPENBLAS_CORETYPE"] = kernels
+
+
+def _blas_kernels() -> str:
+    """The kernels of the OpenBLAS that scikit-learn's liblinear calls (scipy's), as OpenBLAS names them."""
+    import scipy.linalg  # noqa: F401 - loads scipy's BLAS, if scikit-learn has not
+    from threadpoolctl import threadpool_info
+
+    names = sorted(
+        {i.get("architecture") or "?" for i in threadpool_info() if "scipy.libs" in Path(i.get("filepath", "")).parts}
+    )
+    return ", ".join(names) or "unknown"
+
+
 def _versions() -> dict[str, str]:
-    """The versions that decide the trained weights (liblinear comes with scikit-learn)."""
+    """The versions that decide the trained weights (liblinear comes with scikit-learn), and the BLAS kernels."""
     import platform
 
     import scipy
@@ -238,6 +283,7 @@ def _versions() -> dict[str, str]:
         "numpy": np.__version__,
         "scipy": scipy.__version__,
         "scikit-learn": sklearn.__version__,
+        "blas_kernels": _blas_kernels(),
     }
 
 
@@ -338,6 +384,7 @@ def train(
     describes where they came from, for the model card. Dev and test stay ViHOS only: C and the thresholds are
     still chosen on ViHOS dev. ``clean_held_out`` (clean sentences kept out of training) gives the share the final
     model flags, recorded in the meta."""
+    pin_blas_kernels()
     from sklearn.linear_model import LogisticRegression
 
     started = time.time()

@@ -220,7 +220,7 @@ def test_training_with_clean_text_records_it(tmp_path: Path) -> None:
     assert meta["name"] == "vihos+clean-hashed-logreg"
     assert meta["clean_sources"] == [{"package": "demo==1.0"}]
     assert meta["clean_held_out"]["sentences"] == 1
-    assert set(meta["trained_with"]) == {"python", "numpy", "scipy", "scikit-learn"}
+    assert set(meta["trained_with"]) == {"python", "numpy", "scipy", "scikit-learn", "blas_kernels"}
     assert json.loads((tmp_path / "model" / "model.json").read_text(encoding="utf-8"))["clean_examples"] == 3
 
 
