@@ -42,11 +42,10 @@ import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urljoin
 
 import ahocorasick
-import httpx
 import regex
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -62,6 +61,9 @@ from moderation.detect.urls import (
     parent_domains,
 )
 from moderation.domain import Item, Signal, Span
+
+if TYPE_CHECKING:
+    import httpx
 
 DETECTOR = "links/1"
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -539,6 +541,8 @@ def safe_fetch(
     The request goes to the checked IP address with the original ``Host`` header and TLS server name, so a second
     DNS answer cannot redirect it. Redirects are followed by hand, each target checked the same way.
     """
+    import httpx  # here: the classifier imports this module, and only a fetch needs httpx (~80 ms to import)
+
     redirects: list[str] = []
     current = url
     with httpx.Client(

@@ -634,7 +634,6 @@ def regex_signals(
     and is named in ``timed_out`` (``"<pack>/<pattern> on <field>"``) so the caller can send the item to review.
     """
     out = []
-    started = time.thread_time()
     any_fold = False
     for p in patterns:  # any(p.fold for p in patterns), without a generator per call
         if p.fold:
@@ -644,6 +643,9 @@ def regex_signals(
     if fused:  # the fold and the prefilter of each field in one compiled call (_scan.fold_prefilter)
         assert prefilter is not None
         lut, scratch = _fold_lut_bytes(), prefilter.scratch()
+    # The budget starts here: the fold table and the scratch space are made once per process (or thread), and a
+    # fresh worker's first item must not lose its patterns to them.
+    started = time.thread_time()
     for ft in fields:
         folded: str | None
         if fused:
