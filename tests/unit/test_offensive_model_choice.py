@@ -15,7 +15,7 @@ import pytest
 
 from moderation.config import ConfigError, load_settings
 from moderation.detect import model_choice
-from moderation.detect.offensive import DETECTOR, MODEL_DIR, OffensiveModel
+from moderation.detect.offensive import DETECTOR, MODEL_DIR, SHIPPED_NPZ_SHA256, OffensiveModel
 
 FORMAL = model_choice.BUILTIN["formal"]
 SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
@@ -84,6 +84,33 @@ def test_detector_names_the_weights(tmp_path: Path) -> None:
     sha = hashlib.sha256((FORMAL / "model.npz").read_bytes()).hexdigest()
     assert OffensiveModel.load(FORMAL).detector == f"offensive/2@{sha[:12]}"
     assert OffensiveModel.load(_model_copy(tmp_path)).detector == f"offensive/2@{sha[:12]}"
+
+
+def test_the_shipped_default_weights_are_the_ones_named_offensive_2() -> None:
+    sha = hashlib.sha256((Path(MODEL_DIR) / "model.npz").read_bytes()).hexdigest()
+    assert sha == SHIPPED_NPZ_SHA256, "a new default model.npz: update offensive.SHIPPED_NPZ_SHA256 with it"
+
+
+def test_other_weights_in_the_default_directory_are_named_by_their_hash(tmp_path: Path) -> None:
+    # as a retrain into moderation/detect/data/offensive would leave them; the same bytes elsewhere are the same model
+    import numpy as np
+
+    from moderation.detect.offensive_train import save_npz
+
+    same = tmp_path / "same"
+    same.mkdir()
+    for name in ("model.json", "model.npz"):
+        shutil.copy(Path(MODEL_DIR) / name, same / name)
+    assert OffensiveModel.load(same).detector == "offensive/2"
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(Path(MODEL_DIR) / "model.json", other / "model.json")
+    with np.load(Path(MODEL_DIR) / "model.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["tok_b"] = arrays["tok_b"] + np.float32(1e-3)
+    save_npz(other / "model.npz", arrays)
+    sha = hashlib.sha256((other / "model.npz").read_bytes()).hexdigest()
+    assert OffensiveModel.load(other).detector == f"offensive/2@{sha[:12]}"
 
 
 def test_a_process_with_the_formal_model_records_it() -> None:
