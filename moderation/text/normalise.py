@@ -2265,14 +2265,20 @@ def _normalise(text: str) -> Normalised:
     return _stages(text, flags, buf, _trigger_bits(buf.text))
 
 
+# Conversions of the stages' output from a legacy encoding (see the end of ``_stages``); one is all real text needs.
+_MAX_LEGACY_ROUNDS = 2
 # The trigger bits of the stages after lowering: text whose bits hold none of them is lowered and folded only.
 _T_QUIET = _T_STAGES | _T_CONF
 _NO_FLAGS: frozenset[str] = frozenset()
 
 
-def _stages(text: str, flags: set[str], buf: _Buf, bits: int, *, joined: bool = False) -> Normalised:
+def _stages(
+    text: str, flags: set[str], buf: _Buf, bits: int, *, joined: bool = False, legacy_rounds: int = 0
+) -> Normalised:
     """The stages after lowering: ``buf`` is ``text`` lowered (with the repairs before it), ``bits`` its trigger
-    bits, ``flags`` what was repaired so far; ``joined``: the words split inside are joined already."""
+    bits, ``flags`` what was repaired so far; ``joined``: the words split inside are joined already;
+    ``legacy_rounds``: how many times the stages' output was converted from a legacy encoding already."""
+    entry = buf.text
     if bits & _T_CONF:
         buf = _translate_1to1(buf, _confusables())
         bits = _trigger_bits(buf.text)
@@ -2383,6 +2389,19 @@ def _stages(text: str, flags: set[str], buf: _Buf, bits: int, *, joined: bool = 
     # mark or expanded teencode ("ch.0" and "ch.\u0301o" become "ch.o", "cc*h" "cặc*h"): those stages flag it.
     if buf.text is not after_join and (found or not flags.isdisjoint(_MAY_MAKE_CHAINS)):
         buf = _join_fragments_in(buf, flags, c)
+    # A legacy encoding is recognised on the text as sent, but the stages can make its evidence: "a0\u0303" read
+    # as "aõ" is VNI's way of writing "ã". A second normalisation would convert it then, so convert it now and run
+    # the stages again, as that second pass would: normalisation stays idempotent.
+    if buf.text != entry and legacy_rounds < _MAX_LEGACY_ROUNDS:
+        repaired, kind = legacy.repair(buf.text)
+        if repaired:
+            flags.add(f"legacy:{kind}")
+            if kind == "tcvn3":
+                buf = _Buf(legacy.convert_tcvn3(buf.text), buf.starts, buf.ends)
+            else:
+                buf = _apply(buf, repaired)
+            buf = _lower(buf)
+            return _stages(text, flags, buf, _trigger_bits(buf.text), legacy_rounds=legacy_rounds + 1)
     folded = _fold_fast(buf.text)
     starts, ends = buf.starts, buf.ends
     # Views of the shared read-only ``arange`` (text whose map never moved) are read-only already; setting the flag
