@@ -2278,7 +2278,6 @@ def _stages(
     """The stages after lowering: ``buf`` is ``text`` lowered (with the repairs before it), ``bits`` its trigger
     bits, ``flags`` what was repaired so far; ``joined``: the words split inside are joined already;
     ``legacy_rounds``: how many times the stages' output was converted from a legacy encoding already."""
-    entry = buf.text
     if bits & _T_CONF:
         buf = _translate_1to1(buf, _confusables())
         bits = _trigger_bits(buf.text)
@@ -2389,10 +2388,12 @@ def _stages(
     # mark or expanded teencode ("ch.0" and "ch.\u0301o" become "ch.o", "cc*h" "cặc*h"): those stages flag it.
     if buf.text is not after_join and (found or not flags.isdisjoint(_MAY_MAKE_CHAINS)):
         buf = _join_fragments_in(buf, flags, c)
-    # A legacy encoding is recognised on the text as sent, but the stages can make its evidence: "a0\u0303" read
-    # as "aõ" is VNI's way of writing "ã". A second normalisation would convert it then, so convert it now and run
-    # the stages again, as that second pass would: normalisation stays idempotent.
-    if buf.text != entry and legacy_rounds < _MAX_LEGACY_ROUNDS:
+    # A legacy encoding is recognised on the text as sent, but the stages can make its evidence ("a0\u0303" read
+    # as "aõ" is VNI's way of writing "ã"), and so can a conversion ("aoõ", VNI for "aõ", is itself VNI evidence
+    # once converted). A second normalisation would convert it then, so convert it now and run the stages again,
+    # as that second pass would: normalisation stays idempotent. (Text with a Vietnamese letter beyond Latin-1, or
+    # ASCII, is no legacy encoding: ``repair`` returns at once.)
+    if legacy_rounds < _MAX_LEGACY_ROUNDS:
         repaired, kind = legacy.repair(buf.text)
         if repaired:
             flags.add(f"legacy:{kind}")

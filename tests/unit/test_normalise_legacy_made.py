@@ -1,10 +1,10 @@
 """Legacy-encoding evidence that the stages make: normalisation stays idempotent.
 
 VNI writes "ã" as "aõ" (the tilde letter after the vowel); the legacy stage looks for that evidence in the text as
-sent. The stages after it can make some: leet reads "0\u0303" as "õ" ("a0\u0303" becomes "aõ"), and a mark repair
-can move a tilde. A second normalisation used to convert such output (found by hypothesis over arbitrary text: 80
-of 200,000 random strings of letters, digits and tildes); the stages' output is now converted at once and the
-stages run again, as that second pass would.
+sent. The stages after it can make some: leet reads "0\u0303" as "õ" ("a0\u0303" becomes "aõ"), a mark repair
+can move a tilde, and a conversion can itself leave evidence ("aoõ" is VNI for "aõ"). A second normalisation used
+to convert such output (80 of 200,000 random strings of letters, digits and tildes); the stages' output is now
+converted at once and the stages run again, as that second pass would.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ CASES = [
     ("aõ4õ", "ãã", "one VNI tilde as sent, one made by leet"),
     (" 0õ0tõ4õ ", " õotõã ", "digits before tilde letters"),
     ("k0õiõhi", "kõĩhi", "VNI on leet letters"),
+    ("aoõaoõ", "ãã", "a conversion makes evidence: VNI 'aoõ' is 'aõ', itself VNI for 'ã' (found by hypothesis)"),
     ("a0\u0303l", "aõl", "one piece of evidence is not enough: left as it is"),
     ("xin ch4\u0300o", "xin chào", "a leet letter with a tone, no VNI evidence"),
 ]
