@@ -2248,11 +2248,8 @@ def _normalise(text: str) -> Normalised:
     repaired, kind = legacy.repair(text)
     if kind:
         flags.add(f"legacy:{kind}")
-        if repaired and kind == "tcvn3":
-            # One character for one: the text converted as a whole, the map unchanged.
-            buf = _Buf(legacy.convert_tcvn3(text), buf.starts, buf.ends)
-        elif repaired:
-            buf = _apply(buf, repaired)
+        if repaired:
+            buf = _legacy_converted(buf, repaired, kind)
     # Long non-ASCII text: its code points serve both the invisible test and lowercasing (on the Python path: the
     # compiled passes read the string itself).
     codes = None
@@ -2263,6 +2260,14 @@ def _normalise(text: str) -> Normalised:
         codes = None
     buf = _lower(buf, codes)
     return _stages(text, flags, buf, _trigger_bits(buf.text))
+
+
+def _legacy_converted(buf: _Buf, repaired: list[legacy.Edit], kind: str | None) -> _Buf:
+    """``buf`` converted by ``legacy.repair(buf.text)``'s edits: TCVN3 one character for one (the text converted as
+    a whole, the map unchanged), VNI by the edits."""
+    if kind == "tcvn3":
+        return _Buf(legacy.convert_tcvn3(buf.text), buf.starts, buf.ends)
+    return _apply(buf, repaired)
 
 
 # Conversions of the stages' output from a legacy encoding (see the end of ``_stages``); one is all real text needs.
@@ -2397,11 +2402,7 @@ def _stages(
         repaired, kind = legacy.repair(buf.text)
         if repaired:
             flags.add(f"legacy:{kind}")
-            if kind == "tcvn3":
-                buf = _Buf(legacy.convert_tcvn3(buf.text), buf.starts, buf.ends)
-            else:
-                buf = _apply(buf, repaired)
-            buf = _lower(buf)
+            buf = _lower(_legacy_converted(buf, repaired, kind))
             return _stages(text, flags, buf, _trigger_bits(buf.text), legacy_rounds=legacy_rounds + 1)
     folded = _fold_fast(buf.text)
     starts, ends = buf.starts, buf.ends
