@@ -32,9 +32,11 @@ def _frozen(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     real = moderation.heap.freeze_long_lived
 
     def freeze_and_count() -> None:
+        saved = gc.get_threshold()
         real()
         counts.append(gc.get_freeze_count())
         gc.unfreeze()
+        gc.set_threshold(*saved)
 
     monkeypatch.setattr(moderation.heap, "freeze_long_lived", freeze_and_count)
     return counts
