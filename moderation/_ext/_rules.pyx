@@ -6,6 +6,7 @@ calls it and is used when this extension is not built):
 
 * :func:`unique_spans` -- ``rules._unique_spans_py``: the distinct spans ordered by (field, start, end);
 * :func:`signal_spans` -- ``unique_spans`` of every span of the given signals, in signal order;
+* :func:`evidence_json` -- ``engine._evidence_json_py``: the categories' evidence as ``Span.to_json`` dicts;
 * :func:`near_any` -- the "is some evidence near this context cue" test of ``engine.Classifier._cues``;
 * :func:`fold_non_ascii` -- ``matching.fold_text`` of a text that is not ASCII (one lookup per character);
 * :class:`Program` and ``CONDITIONS`` -- ``rules.RuleProgram.run`` and the most called condition functions;
@@ -340,6 +341,45 @@ def unique_spans(spans):
     if len(lst) < 2 or _strictly_sorted(lst):
         return lst
     return _general(lst)
+
+
+cdef extern from "Python.h":
+    object PyLong_FromVoidPtr(void* p)
+    object _PyDict_NewPresized(Py_ssize_t minused)
+
+
+def evidence_json(evidences):
+    """``[[sp.to_json() for sp in ev] for ev in evidences]``, each span object converted once: a span that is in
+    several lists (a long post's offensive words are often evidence of three categories) has the same dict in each
+    place. A span that is not exactly a Span with its four slots set is converted by its own ``to_json``."""
+    cdef dict made = {}  # id -> dict (the spans live as long as the evidences they are in)
+    cdef list out = []
+    cdef list spans
+    cdef object sp, key, got
+    cdef dict d
+    cdef PyObject *rf
+    cdef PyObject *rs
+    cdef PyObject *re
+    cdef PyObject *rt
+    for ev in evidences:
+        spans = []
+        for sp in ev:
+            key = PyLong_FromVoidPtr(<void*>sp)
+            got = made.get(key)
+            if got is None:
+                if _read(sp, &rf, &rs, &re, &rt):
+                    d = _PyDict_NewPresized(4)
+                    d["field"] = <object>rf
+                    d["start"] = <object>rs
+                    d["end"] = <object>re
+                    d["text"] = <object>rt
+                    got = d
+                else:
+                    got = sp.to_json()
+                made[key] = got
+            spans.append(got)
+        out.append(spans)
+    return out
 
 
 _UNIQUE_SPANS = unique_spans  # build_categories sorts a merge itself only when given this function

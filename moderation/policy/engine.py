@@ -181,19 +181,26 @@ def scan_record(id: str, ev: Evaluation) -> dict[str, Any]:
                 "citation": dict(c.citation),
                 "evidence": evidence,
             }
-            for c, evidence in zip(acting, _evidence_json(acting), strict=True)
+            for c, evidence in zip(acting, _evidence_json([c.evidence for c in acting]), strict=True)
         ],
     }
 
 
-def _evidence_json(categories: Sequence[CategoryResult]) -> list[list[dict[str, Any]]]:
+def _evidence_json(evidences: Sequence[Sequence[Span]]) -> list[list[dict[str, Any]]]:
+    """Each category's evidence as ``Span.to_json`` dicts (compiled: ``_rules.evidence_json``)."""
+    if _c is not None:
+        return _c.evidence_json(evidences)  # type: ignore[no-any-return]
+    return _evidence_json_py(evidences)
+
+
+def _evidence_json_py(evidences: Sequence[Sequence[Span]]) -> list[list[dict[str, Any]]]:
     """Each category's evidence as ``Span.to_json`` dicts. A span that is evidence of several categories (a long
     post's offensive words are often evidence of three) is converted once; the lists hold its dict in each place."""
     made: dict[int, dict[str, Any]] = {}  # by id(): the spans live as long as the categories
     out = []
-    for c in categories:
+    for evidence in evidences:
         spans = []
-        for s in c.evidence:
+        for s in evidence:
             got = made.get(id(s))
             if got is None:
                 got = made[id(s)] = s.to_json()

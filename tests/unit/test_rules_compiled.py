@@ -1,6 +1,6 @@
 """The policy engine's compiled loops (``moderation/_ext/_rules.pyx``) against their pure-Python references: evidence
-ordering and de-duplication (``unique_spans``, ``signal_spans``), the context-cue proximity test, the text fold of
-the pack patterns, and whole evaluations with the extension switched off."""
+ordering and de-duplication (``unique_spans``, ``signal_spans``), its JSON form (``evidence_json``), the context-cue
+proximity test, the text fold of the pack patterns, and whole evaluations with the extension switched off."""
 
 from __future__ import annotations
 
@@ -89,6 +89,52 @@ def test_unique_spans_equals_the_reference(spans: list[Span], presort: bool) -> 
 def test_signal_spans_equals_the_reference(groups: list[list[Span]]) -> None:
     sigs = [Signal("target", f"k{i}", spans=tuple(g)) for i, g in enumerate(groups)]
     _same(_c.signal_spans(sigs), _unique_spans_py(sp for s in sigs for sp in s.spans))
+
+
+def _json_shape(out: list[list[dict[str, Any]]]) -> list[list[int]]:
+    """Which lists' entries are the same dict object: each entry numbered by its dict's first appearance."""
+    seen: dict[int, int] = {}
+    return [[seen.setdefault(id(d), len(seen)) for d in lst] for lst in out]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _NotASpan:  # duck-typed evidence: converted by its own to_json
+    start: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"start": self.start, "other": True}
+
+
+_A, _B = S("body", 0, 3, "abc"), S("title", 1, 2, "\ud800")
+EVIDENCE_CASES = [
+    pytest.param([], id="no-category"),
+    pytest.param([[]], id="no-evidence"),
+    pytest.param([[_A, _B]], id="one"),
+    pytest.param([[_A, _B], [_B], [_A]], id="shared"),  # the same dict in each place
+    pytest.param([[_A, S("body", 0, 3, "abc")]], id="equal-not-same"),  # two objects: two dicts
+    pytest.param([[_A, _NotASpan(4)], [_NotASpan(4)]], id="duck-typed"),
+    pytest.param([(_A,), iter([_B])], id="any-iterables"),
+]
+
+
+@pytest.mark.parametrize("evidences", EVIDENCE_CASES)
+def test_evidence_json_table(evidences: list[Any]) -> None:
+    evidences = [list(ev) for ev in evidences]
+    got, want = _c.evidence_json(evidences), engine._evidence_json_py(evidences)
+    assert json.dumps(got) == json.dumps(want)
+    assert _json_shape(got) == _json_shape(want)
+    assert all(list(d) == ["field", "start", "end", "text"] for lst in got for d in lst if "field" in d)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_span, max_size=12), max_size=5), st.data())
+def test_evidence_json_equals_the_reference(groups: list[list[Span]], data: st.DataObject) -> None:
+    pool = [sp for g in groups for sp in g]
+    if pool:  # some spans shared between categories, as a long post's are
+        groups = [g + data.draw(st.lists(st.sampled_from(pool), max_size=4)) for g in groups]
+    got, want = _c.evidence_json(groups), engine._evidence_json_py(groups)
+    assert got == want
+    assert _json_shape(got) == _json_shape(want)
 
 
 @settings(max_examples=300, deadline=None)
