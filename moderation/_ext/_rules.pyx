@@ -352,7 +352,8 @@ def evidence_json(evidences):
     """``[[sp.to_json() for sp in ev] for ev in evidences]``, each span object converted once: a span that is in
     several lists (a long post's offensive words are often evidence of three categories) has the same dict in each
     place. A span that is not exactly a Span with its four slots set is converted by its own ``to_json``."""
-    cdef dict made = {}  # id -> dict (the spans live as long as the evidences they are in)
+    cdef dict made = {}  # id -> dict
+    cdef list alive = []  # each span converted, so no id is reused by another object (an iterator's temporaries)
     cdef list out = []
     cdef list spans
     cdef object sp, key, got
@@ -377,6 +378,7 @@ def evidence_json(evidences):
                 else:
                     got = sp.to_json()
                 made[key] = got
+                alive.append(sp)
             spans.append(got)
         out.append(spans)
     return out

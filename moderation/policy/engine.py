@@ -196,7 +196,8 @@ def _evidence_json(evidences: Sequence[Sequence[Span]]) -> list[list[dict[str, A
 def _evidence_json_py(evidences: Sequence[Sequence[Span]]) -> list[list[dict[str, Any]]]:
     """Each category's evidence as ``Span.to_json`` dicts. A span that is evidence of several categories (a long
     post's offensive words are often evidence of three) is converted once; the lists hold its dict in each place."""
-    made: dict[int, dict[str, Any]] = {}  # by id(): the spans live as long as the categories
+    made: dict[int, dict[str, Any]] = {}  # by id()
+    alive = []  # each span converted, so no id is reused by another object (an iterator's temporaries)
     out = []
     for evidence in evidences:
         spans = []
@@ -204,6 +205,7 @@ def _evidence_json_py(evidences: Sequence[Sequence[Span]]) -> list[list[dict[str
             got = made.get(id(s))
             if got is None:
                 got = made[id(s)] = s.to_json()
+                alive.append(s)
             spans.append(got)
         out.append(spans)
     return out

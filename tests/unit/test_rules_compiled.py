@@ -117,6 +117,15 @@ EVIDENCE_CASES = [
 ]
 
 
+def test_evidence_json_of_temporaries() -> None:
+    """Spans made while the evidence is read (freed at once if nothing kept them) get a dict each: no id reused."""
+    evidences = [(S("body", i, i + 1, "x") for i in range(50)), (S("body", 0, 1, "y") for _ in range(3))]
+    got = _c.evidence_json(evidences)
+    assert [d["start"] for d in got[0]] == list(range(50))
+    assert [d["text"] for d in got[1]] == ["y"] * 3
+    assert engine._evidence_json_py([(S("body", i, i + 1, "x") for i in range(50))]) == got[:1]
+
+
 @pytest.mark.parametrize("evidences", EVIDENCE_CASES)
 def test_evidence_json_table(evidences: list[Any]) -> None:
     evidences = [list(ev) for ev in evidences]
