@@ -22,12 +22,14 @@ import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import idna
 import regex
-import tldextract
+
+if TYPE_CHECKING:
+    import tldextract
 
 from moderation.detect.identity import end_offset, fold_with_offsets
 
@@ -141,6 +143,10 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 @functools.cache
 def _extractor() -> tldextract.TLDExtract:
+    # Imported here: tldextract imports requests (together about 80 ms of start-up), and a process that never reads a
+    # registrable domain (`moderation scan` without registries) need not pay for them.
+    import tldextract
+
     # The bundled snapshot only: no suffix-list download, no cache directory to write.
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 

@@ -161,10 +161,12 @@ def test_scan_says_when_compiled_extensions_are_missing(
 
 
 def test_the_classifier_imports_no_http_client_or_database_layer() -> None:
-    """`moderation scan` without a database starts without them (together about 0.45 s of CPU at start-up): only a
-    link fetch needs httpx, and only the registries need SQLAlchemy and the models."""
+    """`moderation scan` without a database starts without them (together about 0.5 s of CPU at start-up): only a
+    link fetch needs httpx, only the registries need SQLAlchemy and the models, and only a registrable domain needs
+    tldextract (which imports requests)."""
     code = (
-        "import sys, moderation.policy, moderation.cli.scan; print(sorted({'httpx', 'sqlalchemy'} & set(sys.modules)))"
+        "import sys, moderation.policy, moderation.cli.scan; "
+        "print(sorted({'httpx', 'sqlalchemy', 'tldextract', 'requests'} & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
