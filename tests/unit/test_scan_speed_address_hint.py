@@ -115,3 +115,19 @@ def test_clock_check_is_the_scan_of_an_empty_text() -> None:
             clock.check()
         with pytest.raises(personal.PersonalDataTimeout):
             clock.scan(personal._ADDRESS, "")
+
+
+def test_the_skipped_class_is_what_fullmatch_gives() -> None:
+    """``_hint_classes`` reads the two engines' ``\\s`` once over every character instead of a ``fullmatch`` per
+    character: the same class as the ``fullmatch`` test it replaced."""
+    import regex
+
+    from moderation.detect.identity import fold_table
+
+    table = fold_table()
+    folds = {chr(cp): table.get(cp, chr(cp)) for cp in range(FOLD_TABLE_LIMIT)}
+    want = frozenset(c for c, f in folds.items() if regex.fullmatch(r"\s*", f) or re.fullmatch(r"\s*", c))
+    _letters, skip, _empty = personal._hint_classes()
+    assert skip == want
+    assert {"\t", " ", "\u2003", "\u0301"} <= skip  # white space, and a mark that folds to nothing
+    assert "\x1c" in skip  # white space for `re` only (str.isspace), not for `regex`
