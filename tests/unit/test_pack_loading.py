@@ -222,3 +222,64 @@ def test_link_verdict_vocabulary_is_what_the_link_detector_gives() -> None:
 def test_copy_of_shipped_pack_validates(tmp_path: Path) -> None:
     shutil.copytree(POLICIES / "vn-circular-07-2008", tmp_path / "vn-circular-07-2008")
     assert validate_dir(tmp_path) == []
+
+
+YAML_CASES = [
+    pytest.param("a: 1\nb: [x, {c: 2020-01-01}]\n", None, id="plain"),
+    pytest.param("a: 1\na: 2\n", "duplicate key 'a'", id="duplicate-key"),
+    pytest.param("a: [1, 2\n", "YAML: ", id="unclosed-flow"),
+    pytest.param("a: b: c\n", "YAML: ", id="mapping-in-scalar"),
+    pytest.param("- a\nb: 1\n", "YAML: ", id="sequence-then-mapping"),
+    pytest.param("a: 'x\n", "YAML: ", id="unclosed-quote"),
+    pytest.param("a:\t1\n", "YAML: ", id="tab"),  # libyaml would take it: the pure-Python parser reads it
+    pytest.param('\u00e9: "\\u00e9 \\x41"\nb: !!str 1\nc: ~\nd: 0o17\ne: 1_000\n', None, id="unicode-escapes-tags"),
+    pytest.param("a: 1\nb: x\x01\n", "YAML: unacceptable character #x0001", id="control-character"),
+    pytest.param("", None, id="empty"),
+    pytest.param("--- a\n--- b\n", "YAML: ", id="two-documents"),
+]
+
+
+@pytest.mark.parametrize(("text", "error"), YAML_CASES)
+def test_load_marked_is_the_same_with_libyaml_and_without(
+    monkeypatch: pytest.MonkeyPatch, text: str, error: str | None
+) -> None:
+    """libyaml reads what it can (6x faster), the pure-Python parser the rest: the same data, marks and errors."""
+    from moderation.policy import pack
+
+    got = pack.load_marked(text, "f.yaml")
+    monkeypatch.setattr(pack, "_FastLoader", None)
+    want = pack.load_marked(text, "f.yaml")
+    assert (got[0] is None) == (want[0] is None)
+    if got[0] is not None and want[0] is not None:
+        assert (got[0].data, got[0].marks, got[0].key_marks) == (want[0].data, want[0].marks, want[0].key_marks)
+    assert got[1] == want[1]
+    if error is None:
+        assert not got[1]
+    else:
+        assert any(error in e.message for e in got[1])
+
+
+def test_the_shipped_packs_read_the_same_with_libyaml_and_without(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moderation.policy import pack
+
+    files = sorted(POLICIES.rglob("*.yaml"))
+    fast = [pack.load_marked(f.read_text(encoding="utf-8"), str(f)) for f in files]
+    monkeypatch.setattr(pack, "_FastLoader", None)
+    slow = [pack.load_marked(f.read_text(encoding="utf-8"), str(f)) for f in files]
+    for (a, ea), (b, eb) in zip(fast, slow, strict=True):
+        assert a is not None
+        assert b is not None
+        assert (ea, eb) == ([], [])
+        assert (a.data, a.marks, a.key_marks) == (b.data, b.marks, b.key_marks)
+
+
+def test_a_control_character_is_a_pack_error_with_its_place(tmp_path: Path) -> None:
+    """Before, the YAML reader's error escaped validation as an exception."""
+    pack_dir = tmp_path / "xx-test-regime"
+    shutil.copytree(POLICIES / "vn-draft-cyber-sanctions-2021", pack_dir)
+    rules = pack_dir / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8") + "# \x01\n", encoding="utf-8")
+    lines = rules.read_text(encoding="utf-8").count("\n")
+    errors = validate_dir(pack_dir)
+    assert [(e.file.endswith("rules.yaml"), e.line, e.column) for e in errors] == [(True, lines, 3)]
+    assert "unacceptable character #x0001" in errors[0].message
