@@ -234,6 +234,9 @@ YAML_CASES = [
     pytest.param("a:\t1\n", "YAML: ", id="tab"),  # libyaml would take it: the pure-Python parser reads it
     pytest.param('\u00e9: "\\u00e9 \\x41"\nb: !!str 1\nc: ~\nd: 0o17\ne: 1_000\n', None, id="unicode-escapes-tags"),
     pytest.param("a: 1\nb: x\x01\n", "YAML: unacceptable character #x0001", id="control-character"),
+    pytest.param("a: {x: '\U0001f600ế', y: 1}\nb:\n  - 'tiếng Việt \U0001f600'\n  - {k: v}\n", None, id="astral-marks"),
+    pytest.param("\ufeffa: 1\r\nb: [1, 2]\r\n", None, id="bom-crlf"),
+    pytest.param("a: |\n  ốc\n  \U0001f600\nb: 2\n", None, id="block-scalar"),
     pytest.param("", None, id="empty"),
     pytest.param("--- a\n--- b\n", "YAML: ", id="two-documents"),
 ]
