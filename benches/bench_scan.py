@@ -40,6 +40,7 @@ from moderation.text.normalise import _normalise_cached
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
 TARGET_ITEMS_PER_S = 2000
+CLI_RUNS = 3  # pairs of `moderation scan` runs (one line, all lines) whose median the command's figures are
 
 CLEAN = [
     "Hôm nay trời Hà Nội se lạnh, cả nhà rủ nhau đi ăn phở ở phố cổ.",
@@ -231,16 +232,23 @@ def cli_scan(items: list[Item]) -> dict[str, object]:
         one.write_text(lines[0], encoding="utf-8")
         full.write_text("".join(lines), encoding="utf-8")
         _cli_cpu(one, env)  # writes the bytecode where it is missing or stale (a first run after a change)
-        start_cpu, _ = _cli_cpu(one, env)
-        cpu, wall = _cli_cpu(full, env)
-    extra = max(cpu - start_cpu, 1e-9)
+        starts, wholes, walls = [], [], []
+        for _ in range(CLI_RUNS):  # the pairs one after the other: a run of a few seconds drifts with the machine
+            starts.append(_cli_cpu(one, env)[0])
+            cpu, wall = _cli_cpu(full, env)
+            wholes.append(cpu)
+            walls.append(wall)
+    steady = [(len(items) - 1) / max(c - s, 1e-9) for s, c in zip(starts, wholes, strict=True)]
     return {
         "lines": len(items),
-        "startup_cpu_s": round(start_cpu, 2),
-        "whole_run_cpu_s": round(cpu, 2),
-        "whole_run_wall_s": round(wall, 2),
-        "items_per_s_whole_run": round(len(items) / cpu, 1),
-        "items_per_s_steady": round((len(items) - 1) / extra, 1),
+        "runs": CLI_RUNS,
+        "startup_cpu_s": round(statistics.median(starts), 2),
+        "whole_run_cpu_s": round(statistics.median(wholes), 2),
+        "whole_run_wall_s": round(statistics.median(walls), 2),
+        "items_per_s_whole_run": round(len(items) / statistics.median(wholes), 1),
+        "items_per_s_steady": round(statistics.median(steady), 1),
+        "steady_runs": [round(x, 1) for x in steady],  # each pair's (the spreads below are made from these)
+        "whole_run_runs": [round(len(items) / c, 1) for c in wholes],
     }
 
 
@@ -300,9 +308,9 @@ def run(quick: bool = False) -> dict[str, object]:
         "target_items_per_s": TARGET_ITEMS_PER_S,
         "stage_us_per_item": stages,
         "moderation_scan_command": cli,
-        # one run of the command each (n=1, no spread): the steady rate and the whole run with its start-up
-        "moderation_scan_steady_items_per_s": {"mean": cli["items_per_s_steady"], "stdev": None, "n": 1},
-        "moderation_scan_whole_run_items_per_s": {"mean": cli["items_per_s_whole_run"], "stdev": None, "n": 1},
+        # the median of CLI_RUNS pairs of runs of the command: the steady rate and the whole run with its start-up
+        "moderation_scan_steady_items_per_s": _spread(cli["steady_runs"]),  # type: ignore[arg-type]
+        "moderation_scan_whole_run_items_per_s": _spread(cli["whole_run_runs"]),  # type: ignore[arg-type]
         "verdicts": verdicts,
         "matcher": type(clf._compiled.matcher).__name__,
         "machine": f"{platform.machine()} {os.cpu_count()} cpu, load {os.getloadavg()[0]:.1f}, "
@@ -322,7 +330,7 @@ def run(quick: bool = False) -> dict[str, object]:
         f"stdev {bare['stdev']}  ({result['bare_hyperscan_mb_per_s']} MB/s); overhead x{result['overhead_ratio']}"
     )
     print(
-        f"`moderation scan` command, {cli['lines']} lines, one process (CPU time): steady "
+        f"`moderation scan` command, {cli['lines']} lines, one process (CPU time, median of {CLI_RUNS} runs): steady "
         f"{cli['items_per_s_steady']} items/s; whole run {cli['items_per_s_whole_run']} items/s "
         f"({cli['whole_run_cpu_s']} s CPU of which start-up {cli['startup_cpu_s']} s)"
     )
