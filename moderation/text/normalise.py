@@ -428,6 +428,15 @@ def _class_run_tests() -> list[tuple[int, re.Pattern[str] | regex.Pattern[str]]]
     return out
 
 
+@functools.cache
+def _confusable_table() -> npt.NDArray[np.bool_]:
+    """Per code point up to the largest look-alike: whether it is one (what the look-alikes' class matches)."""
+    cps = np.fromiter(_confusables(), dtype=np.int64)
+    table = np.zeros(int(cps.max()) + 1 if len(cps) else 0, dtype=bool)
+    table[cps] = True
+    return table
+
+
 def _class_bits(chars: str) -> npt.NDArray[np.uint16]:
     """Return the class bits of every character of ``chars``, computed with the same regexes the stages use (the
     look-alikes' class, a set of scattered code points that ``re`` tests slowly, about 45 ms over the BMP, by
@@ -436,7 +445,11 @@ def _class_bits(chars: str) -> npt.NDArray[np.uint16]:
     for bit, pat in _class_run_tests():
         if bit == _CONF:
             codes = np.frombuffer(chars.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-            out[np.isin(codes, np.fromiter(_confusables(), dtype=np.uint32))] |= bit
+            table = _confusable_table()
+            hit = np.zeros(len(codes), dtype=bool)
+            inside = codes < len(table)
+            hit[inside] = table[codes[inside]]
+            out[hit] |= bit
             continue
         for m in pat.finditer(chars):
             out[m.start() : m.end()] |= bit
