@@ -418,9 +418,12 @@ def _class_tests() -> list[tuple[int, re.Pattern[str] | regex.Pattern[str]]]:
 def _class_run_tests() -> list[tuple[int, re.Pattern[str] | regex.Pattern[str]]]:
     """:func:`_class_tests` with each pattern repeated, ``(?:P)+``: every test is one character of a class (or a run
     of them, ``_INVISIBLE``), with no look-around, so the runs cover exactly the characters ``P`` matches one by one,
-    in a match per run instead of one per character (the BMP's letters are a few hundred runs, not 50,000 matches)."""
+    in a match per run instead of one per character (the BMP's letters are a few hundred runs, not 50,000 matches).
+    The look-alikes' class is left out: :func:`_class_bits` reads it from :func:`_confusable_table`."""
     out: list[tuple[int, re.Pattern[str] | regex.Pattern[str]]] = []
     for bit, pat in _class_tests():
+        if bit == _CONF:
+            continue
         if isinstance(pat, regex.Pattern):
             out.append((bit, regex.compile(f"(?:{pat.pattern})+", pat.flags)))
         else:
@@ -443,16 +446,14 @@ def _class_bits(chars: str) -> npt.NDArray[np.uint16]:
     membership in that set: what its pattern matches)."""
     out = np.zeros(len(chars), dtype=np.uint16)
     for bit, pat in _class_run_tests():
-        if bit == _CONF:
-            codes = np.frombuffer(chars.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-            table = _confusable_table()
-            hit = np.zeros(len(codes), dtype=bool)
-            inside = codes < len(table)
-            hit[inside] = table[codes[inside]]
-            out[hit] |= bit
-            continue
         for m in pat.finditer(chars):
             out[m.start() : m.end()] |= bit
+    codes = np.frombuffer(chars.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    table = _confusable_table()
+    inside = codes < len(table)
+    hit = np.zeros(len(codes), dtype=bool)
+    hit[inside] = table[codes[inside]]
+    out[hit] |= _CONF
     return out
 
 
