@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +40,7 @@ from moderation.detect.identity import (
     _fold_arrays as _low_folds,  # each code point below the table's limit: its one-character fold, its fold's length
 )
 from moderation.domain import Item, Signal, Span
+from moderation.heap import item_time
 
 _c: Any
 try:  # the compiled digit scan (moderation/_ext/_targets.pyx); without it the patterns below do the same work
@@ -454,9 +454,10 @@ def _name_pieces(text: str, data: Sequence[Datum]) -> list[tuple[int, int]]:
 
 
 class _Clock:
-    """Hands every search of one item what is left of its budget. The budget counts this thread's CPU time, so time
-    spent descheduled between searches does not use it up; each search runs under a wall-clock timeout of what is
-    left (``regex`` timeouts cover a whole ``finditer``), so the item's CPU time stays within the budget."""
+    """Hands every search of one item what is left of its budget. The budget counts this thread's CPU time less the
+    collector's passes (:func:`moderation.heap.item_time`), so neither time spent descheduled between searches nor a
+    full collection that happens to start inside the item uses it up; each search runs under a wall-clock timeout of
+    what is left (``regex`` timeouts cover a whole ``finditer``), so the item's CPU time stays within the budget."""
 
     __slots__ = ("budget_s", "started")
     _built = False  # whether the address hint's tables are built (once per process, before a clock starts)
@@ -467,19 +468,19 @@ class _Clock:
                 _address_hint()
             _Clock._built = True
         self.budget_s = budget_s
-        self.started = time.thread_time()
+        self.started = item_time()
 
     def scan(self, pattern: regex.Pattern[str], text: str) -> Iterator[regex.Match[str]]:
         if self.budget_s is None:
             return pattern.finditer(text)
-        left = self.budget_s - (time.thread_time() - self.started)
+        left = self.budget_s - (item_time() - self.started)
         if left <= 0:
             raise PersonalDataTimeout(self.budget_s)
         return pattern.finditer(text, timeout=left)
 
     def check(self) -> tuple[()]:
         """What :meth:`scan` does for an empty text, without the search: raise when the budget is spent."""
-        if self.budget_s is not None and self.budget_s - (time.thread_time() - self.started) <= 0:
+        if self.budget_s is not None and self.budget_s - (item_time() - self.started) <= 0:
             raise PersonalDataTimeout(self.budget_s)
         return ()
 

@@ -14,7 +14,6 @@ import importlib
 import logging
 import re
 import threading
-import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import numpy as np
 import regex
 
 from moderation.domain import Item, Signal, Span
+from moderation.heap import item_time
 from moderation.hscache import compile_database
 
 _c: Any
@@ -628,10 +628,11 @@ def regex_signals(
     """Run each pattern over every field (folded or as written) with a timeout; one signal per pattern and field.
 
     ``prefilter`` skips the patterns that cannot match a field. All the searches of one call share ``budget_s`` of
-    this thread's CPU time (time spent descheduled between searches does not count): each search gets at most what
-    is left (and ``REGEX_TIMEOUT_S``) as its wall-clock timeout, so one hostile item costs bounded CPU time; a
-    search that runs out gives no verdict from that pattern on that field (logged by pattern id, never content)
-    and is named in ``timed_out`` (``"<pack>/<pattern> on <field>"``) so the caller can send the item to review.
+    this thread's CPU time less the collector's passes (:func:`moderation.heap.item_time`; time spent descheduled
+    between searches does not count either): each search gets at most what is left (and ``REGEX_TIMEOUT_S``) as its
+    wall-clock timeout, so one hostile item costs bounded CPU time; a search that runs out gives no verdict from
+    that pattern on that field (logged by pattern id, never content) and is named in ``timed_out``
+    (``"<pack>/<pattern> on <field>"``) so the caller can send the item to review.
     """
     out = []
     any_fold = False
@@ -645,7 +646,7 @@ def regex_signals(
         lut, scratch = _fold_lut_bytes(), prefilter.scratch()
     # The budget starts here: the fold table and the scratch space are made once per process (or thread), and a
     # fresh worker's first item must not lose its patterns to them.
-    started = time.thread_time()
+    started = item_time()
     for ft in fields:
         folded: str | None
         if fused:
@@ -672,7 +673,7 @@ def regex_signals(
             else:
                 text = ft.text
             spans = []
-            left = min(REGEX_TIMEOUT_S, budget_s - (time.thread_time() - started))
+            left = min(REGEX_TIMEOUT_S, budget_s - (item_time() - started))
             try:
                 if left <= 0:
                     raise TimeoutError
