@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -170,3 +171,37 @@ def test_the_classifier_imports_no_http_client_or_database_layer() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
+
+
+_BLAS_THREADS = (
+    "import sys, os, json; from moderation.cli import main; main.get_command(None, sys.argv[1]); "
+    "import numpy; from threadpoolctl import threadpool_info; "
+    "print(json.dumps([sorted({i['num_threads'] for i in threadpool_info() if i['internal_api'] == 'openblas'}), "
+    "os.environ.get('OPENBLAS_NUM_THREADS')]))"
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "given", "threads", "env"),
+    [
+        ("scan", None, 1, "1"),  # classifies one item at a time: no BLAS pool spinning at start-up
+        ("worker", None, 1, "1"),
+        ("serve", None, 1, "1"),
+        ("train", None, None, None),  # liblinear's solver calls BLAS: OpenBLAS's own default (one per core)
+        ("scan", "2", 2, "2"),  # an operator's setting is kept
+    ],
+)
+def test_classifying_commands_load_openblas_with_one_thread(
+    command: str, given: str | None, threads: int | None, env: str | None
+) -> None:
+    environ = {k: v for k, v in os.environ.items() if k not in {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"}}
+    if given is not None:
+        environ["OPENBLAS_NUM_THREADS"] = given
+    out = subprocess.run(
+        [sys.executable, "-c", _BLAS_THREADS, command], check=True, capture_output=True, text=True, env=environ
+    ).stdout
+    pools, seen = json.loads(out)
+    assert seen == env
+    assert len(pools) == 1  # numpy's OpenBLAS
+    if threads is not None:
+        assert pools == [threads]
