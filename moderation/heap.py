@@ -65,6 +65,12 @@ def _on_collection(phase: str, _info: dict[str, Any]) -> None:
         _collector.spent += time.thread_time() - _collector.started
 
 
+# Registered once per process: a reload of this module replaces its callback rather than adding a second.
+gc.callbacks[:] = [
+    cb
+    for cb in gc.callbacks
+    if getattr(cb, "__qualname__", "") != "_on_collection" or getattr(cb, "__module__", "") != __name__
+]
 gc.callbacks.append(_on_collection)
 
 

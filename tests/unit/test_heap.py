@@ -138,6 +138,25 @@ def test_item_time_is_per_thread(pending_heap: None) -> None:
     assert abs((item_time() - time.thread_time()) - before) < 0.001
 
 
+def test_item_time_counts_each_collection_once_after_a_reload(pending_heap: None) -> None:
+    """A reload of ``moderation.heap`` (a test runner's, a debugger's) replaces its callback: two would take each
+    collection off twice. Functions imported before the reload read the module's new state (the same globals)."""
+    import importlib
+
+    import moderation.heap
+
+    before = item_time
+    importlib.reload(moderation.heap)
+    ours = [cb for cb in gc.callbacks if getattr(cb, "__qualname__", "") == "_on_collection"]
+    assert len(ours) == 1
+    t0, i0, j0 = time.thread_time(), before(), moderation.heap.item_time()
+    gc.collect()
+    spent = time.thread_time() - t0
+    assert spent > 0.01
+    assert before() - i0 < spent / 10
+    assert moderation.heap.item_time() - j0 < spent / 10
+
+
 def _regex(budget_s: float) -> Any:
     from moderation.policy.matching import FieldText, Prefilter, compile_patterns, regex_signals
 
