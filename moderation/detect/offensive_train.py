@@ -232,6 +232,13 @@ def save_npz(path: Path, arrays: dict[str, Any]) -> None:
 # sum in another order, and the solver then stops at slightly other weights (checked 2026-12-06 on an Intel Xeon:
 # another model.npz, up to 0.022 off in a weight, though the same thresholds and ViHOS test figures).
 BLAS_KERNELS = "Haswell"
+# And its threads: OpenBLAS shares a call out between them, and the parts' sums are added in another order with
+# another number of them. With one thread (``OPENBLAS_NUM_THREADS=1``, which many container images set, and every
+# other ``moderation`` command since 2026-12-07) training built another model.npz (checked 2026-12-07: 0459fc90…
+# against the shipped 2c8dff96…). Both shipped models were trained with two, the pool of a 2-core machine;
+# training sets two for its fits whatever the machine or the environment says (``threadpool_limits`` raises a
+# pool too, on one core as well).
+BLAS_THREADS = 2
 
 
 def blas_kernels_for(machine: str, cpu_flags: Iterable[str]) -> str | None:
@@ -271,8 +278,9 @@ def _blas_kernels() -> str:
     return ", ".join(names) or "unknown"
 
 
-def _versions() -> dict[str, str]:
-    """The versions that decide the trained weights (liblinear comes with scikit-learn), and the BLAS kernels."""
+def _versions() -> dict[str, str | int]:
+    """The versions that decide the trained weights (liblinear comes with scikit-learn), the BLAS kernels and the
+    BLAS threads of the fits."""
     import platform
 
     import scipy
@@ -284,6 +292,7 @@ def _versions() -> dict[str, str]:
         "scipy": scipy.__version__,
         "scikit-learn": sklearn.__version__,
         "blas_kernels": _blas_kernels(),
+        "blas_threads": BLAS_THREADS,
     }
 
 
@@ -386,6 +395,7 @@ def train(
     model flags, recorded in the meta."""
     pin_blas_kernels()
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     started = time.time()
     mask = (1 << HASH_BITS) - 1
@@ -422,15 +432,17 @@ def train(
     y_dev_tok = [lab for p, e in zip(dev_preps, dev_ex, strict=True) for lab in _token_labels(p, e)]
 
     best_doc: tuple[float, float, Any, float] = (0.0, -1.0, None, 0.5)
-    for c in C_GRID:
-        clf = LogisticRegression(C=c, solver="liblinear", max_iter=200)
-        clf.fit(x_doc, y_doc, sample_weight=w_doc)
-        t, f1 = _best_threshold(clf.predict_proba(x_dev_doc)[:, 1].tolist(), y_dev_doc)
-        log(f"doc  C={c}: dev F1 {f1:.4f} at threshold {t}")
-        if f1 > best_doc[1]:
-            best_doc = (c, f1, clf, t)
-    # One C for the tagger: it is the slow fit, and C in 0.5..2 moved dev token F1 by under 0.01.
-    tok_clf = LogisticRegression(C=TOKEN_C, solver="liblinear", max_iter=200).fit(x_tok, y_tok, sample_weight=w_tok)
+    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):  # see BLAS_THREADS
+        for c in C_GRID:
+            clf = LogisticRegression(C=c, solver="liblinear", max_iter=200)
+            clf.fit(x_doc, y_doc, sample_weight=w_doc)
+            t, f1 = _best_threshold(clf.predict_proba(x_dev_doc)[:, 1].tolist(), y_dev_doc)
+            log(f"doc  C={c}: dev F1 {f1:.4f} at threshold {t}")
+            if f1 > best_doc[1]:
+                best_doc = (c, f1, clf, t)
+        # One C for the tagger: it is the slow fit, and C in 0.5..2 moved dev token F1 by under 0.01.
+        tok_clf = LogisticRegression(C=TOKEN_C, solver="liblinear", max_iter=200)
+        tok_clf.fit(x_tok, y_tok, sample_weight=w_tok)
     t_tok, f1_tok = _best_threshold(tok_clf.predict_proba(x_dev_tok)[:, 1].tolist(), y_dev_tok)
     log(f"token C={TOKEN_C}: dev token F1 {f1_tok:.4f} at threshold {t_tok}")
 

@@ -61,17 +61,19 @@ def test_training_pins_the_blas_kernels_where_the_processor_runs_them(
 @pytest.mark.shared_data
 def test_the_training_command_rebuilds_the_shipped_default_model(tmp_path: Path) -> None:
     """Byte for byte, on any x86-64 processor with AVX2: an AVX-512 one built another model.npz until training
-    pinned OpenBLAS's kernels (liblinear's solver stopped at other weights). A process of its own, so that its
-    OpenBLAS is loaded after the pin."""
+    pinned OpenBLAS's kernels (liblinear's solver stopped at other weights), and one BLAS thread another until it
+    pinned the threads (CI, 2026-12-07: a test before it had set ``OPENBLAS_NUM_THREADS=1`` in the test process, by
+    running a classifying command). A process of its own, so that its OpenBLAS is loaded after the pin."""
     if not (DEFAULT_DATA / "train.csv").exists() or not DEFAULT_BADWORDS.exists():
         pytest.skip("../shared is absent")
     if blas_kernels_for(platform.machine(), _cpu_flags()) is None:
         pytest.skip("OpenBLAS's kernels are not pinned on this processor: its bytes may differ")
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    env["OPENBLAS_NUM_THREADS"] = "1"  # as many containers and every other command set it: training sets its own
     cmd = [sys.executable, "-m", "moderation.cli", "train", "offensive", "--data", str(DEFAULT_DATA)]
     subprocess.run([*cmd, "--out", str(tmp_path)], check=True, capture_output=True, env=env, timeout=540)
     built = hashlib.sha256((tmp_path / "model.npz").read_bytes()).hexdigest()
     assert built == hashlib.sha256((Path(MODEL_DIR) / "model.npz").read_bytes()).hexdigest()
-    assert json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))["trained_with"]["blas_kernels"] == (
-        "Haswell"
-    )
+    trained_with = json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))["trained_with"]
+    assert trained_with["blas_kernels"] == "Haswell"
+    assert trained_with["blas_threads"] == 2
