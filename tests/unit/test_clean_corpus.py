@@ -220,7 +220,8 @@ def test_training_with_clean_text_records_it(tmp_path: Path) -> None:
     assert meta["name"] == "vihos+clean-hashed-logreg"
     assert meta["clean_sources"] == [{"package": "demo==1.0"}]
     assert meta["clean_held_out"]["sentences"] == 1
-    assert set(meta["trained_with"]) == {"python", "numpy", "scipy", "scikit-learn", "blas_kernels"}
+    assert set(meta["trained_with"]) == {"python", "numpy", "scipy", "scikit-learn", "blas_kernels", "blas_threads"}
+    assert meta["trained_with"]["blas_threads"] == 2
     assert json.loads((tmp_path / "model" / "model.json").read_text(encoding="utf-8"))["clean_examples"] == 3
 
 
