@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import sys
 from typing import Any
 
 import click
@@ -55,7 +56,9 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attr = target.split(":")
-        if cmd_name not in BLAS_THREADED:  # read when numpy loads OpenBLAS: set before the command imports numpy
+        # Read when numpy loads OpenBLAS: set before the command imports numpy. A process that has numpy already (a
+        # test runner invoking commands in-process) is left as it is, and so are the processes it starts.
+        if cmd_name not in BLAS_THREADED and "numpy" not in sys.modules:
             os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         try:
             module = importlib.import_module(f"moderation.cli.{module_name}")

@@ -174,7 +174,8 @@ def test_the_classifier_imports_no_http_client_or_database_layer() -> None:
 
 
 _BLAS_THREADS = (
-    "import sys, os, json; from moderation.cli import main; main.get_command(None, sys.argv[1]); "
+    "import sys, os, json; from moderation.cli import main; "
+    "sys.argv[2:] and __import__('numpy'); main.get_command(None, sys.argv[1]); "
     "import numpy; from threadpoolctl import threadpool_info; "
     "print(json.dumps([sorted({i['num_threads'] for i in threadpool_info() if i['internal_api'] == 'openblas'}), "
     "os.environ.get('OPENBLAS_NUM_THREADS')]))"
@@ -189,6 +190,7 @@ _BLAS_THREADS = (
         ("serve", None, 1, "1"),
         ("train", None, None, None),  # liblinear's solver calls BLAS: OpenBLAS's own default (one per core)
         ("scan", "2", 2, "2"),  # an operator's setting is kept
+        ("scan+numpy", None, None, None),  # numpy loaded already (a test runner): neither it nor its children touched
     ],
 )
 def test_classifying_commands_load_openblas_with_one_thread(
@@ -197,8 +199,9 @@ def test_classifying_commands_load_openblas_with_one_thread(
     environ = {k: v for k, v in os.environ.items() if k not in {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"}}
     if given is not None:
         environ["OPENBLAS_NUM_THREADS"] = given
+    args = ["scan", "numpy-first"] if command == "scan+numpy" else [command]
     out = subprocess.run(
-        [sys.executable, "-c", _BLAS_THREADS, command], check=True, capture_output=True, text=True, env=environ
+        [sys.executable, "-c", _BLAS_THREADS, *args], check=True, capture_output=True, text=True, env=environ
     ).stdout
     pools, seen = json.loads(out)
     assert seen == env
