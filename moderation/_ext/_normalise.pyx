@@ -2531,11 +2531,13 @@ def translate_1to1(str text not None, const uint32_t[::1] bmp not None, dict ast
         return text
     out = _ucs4_buffer(n)
     try:
-        for i in range(n):
+        for i in range(first):  # unchanged
+            out[i] = _at(&t, i)
+        for i in range(first, n):
             c = _at(&t, i)
             if c < lim:
                 out[i] = bmp[c]
-            elif i >= first and <long>c in astral:
+            elif <long>c in astral:
                 out[i] = <uint32_t>astral[<long>c]
             else:
                 out[i] = c

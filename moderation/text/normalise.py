@@ -306,21 +306,16 @@ def _sub(buf: _Buf, pattern: re.Pattern[str] | regex.Pattern[str], repl: Callabl
     return _apply(buf, edits) if edits else buf
 
 
-def _translate_1to1(buf: _Buf, table: dict[int, str]) -> _Buf:
-    """Apply a one-character-to-one-character table; the offset map does not change."""
-    new = buf.text.translate(table)
-    return buf if new == buf.text else _Buf(new, buf.starts, buf.ends, identity=buf.identity)
-
-
 def _translate_confusables(buf: _Buf) -> _Buf:
-    """``_translate_1to1(buf, _confusables())``: by the compiled pass when it is built (``str.translate`` looks each
-    character of a non-ASCII text up in the dict, about 50 ns a character: 0.1 ms for a 2 KB post holding one
-    Cyrillic letter, 50 ms for a 1 MiB one; the compiled pass reads an array, about 20 times faster)."""
+    """``buf`` with each look-alike replaced by its letter (:func:`_confusables`, one character for one: the offset
+    map does not change). By the compiled pass when it is built: ``str.translate`` looks each character of a
+    non-ASCII text up in the dict, about 50 ns a character (0.1 ms for a 2 KB post holding one Cyrillic letter, 50 ms
+    for a 1 MiB one); the compiled pass reads an array, about 20 times faster."""
     c = _compiled()
-    if c is None:
-        return _translate_1to1(buf, _confusables())
-    new: str = c.translate_1to1(buf.text, *_confusables_arrays())
-    return buf if new is buf.text else _Buf(new, buf.starts, buf.ends, identity=buf.identity)
+    new: str = buf.text.translate(_confusables()) if c is None else c.translate_1to1(buf.text, *_confusables_arrays())
+    if new == buf.text:
+        return buf
+    return _Buf(new, buf.starts, buf.ends, identity=buf.identity)
 
 
 # ---------------------------------------------------------------------------------------------------------------
