@@ -30,7 +30,8 @@ RESULTS = REPO / "benches" / "results.json"
 
 # Targets for figures of modules that do not report them in the common shape: (module, path) -> (target, better).
 TARGETS: dict[tuple[str, str], tuple[float, str]] = {
-    ("bench_scan", "classify_items_per_s"): (2000, "higher"),
+    ("bench_scan", "moderation_scan_steady_items_per_s"): (2000, "higher"),  # issue 4: the command, on one core
+    ("bench_scan", "classify_many_items_per_s"): (2000, "higher"),  # what the command runs, without its JSON
     ("bench_text", "normalise_plus_match_us_per_kb"): (100, "lower"),  # issue 4: normalisation + matching
     ("bench_text", "normalise_plus_match_real_us_per_kb"): (100, "lower"),  # the same on real text (ViHOS)
 }

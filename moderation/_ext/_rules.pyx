@@ -7,6 +7,7 @@ calls it and is used when this extension is not built):
 * :func:`unique_spans` -- ``rules._unique_spans_py``: the distinct spans ordered by (field, start, end);
 * :func:`signal_spans` -- ``unique_spans`` of every span of the given signals, in signal order;
 * :func:`evidence_json` -- ``engine._evidence_json_py``: the categories' evidence as ``Span.to_json`` dicts;
+* :func:`evidence_bytes` -- those dicts' lists as the JSON orjson writes of them (``moderation scan``'s lines);
 * :func:`near_any` -- the "is some evidence near this context cue" test of ``engine.Classifier._cues``;
 * :func:`fold_non_ascii` -- ``matching.fold_text`` of a text that is not ASCII (one lookup per character);
 * :class:`Program` and ``CONDITIONS`` -- ``rules.RuleProgram.run`` and the most called condition functions;
@@ -20,11 +21,12 @@ calls it and is used when this extension is not built):
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.dict cimport PyDict_Copy, PyDict_SetItem
-from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport Py_EQ, PyObject, PyObject_RichCompareBool
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeASCII
+from libc.stdint cimport uint32_t
 from libc.string cimport memcpy
 
 import enum
@@ -382,6 +384,198 @@ def evidence_json(evidences):
             spans.append(got)
         out.append(spans)
     return out
+
+
+cdef extern from "Python.h":
+    long long PyLong_AsLongLong(object o) except? -1
+    Py_ssize_t PyUnicode_GET_LENGTH(object s)
+    int PyUnicode_KIND(object s)
+    void* PyUnicode_DATA(object s)
+    Py_UCS4 PyUnicode_READ(int kind, void* data, Py_ssize_t i) nogil
+
+
+cdef struct _Out:
+    char* buf
+    Py_ssize_t n, cap
+
+
+cdef int _grow(_Out* o, Py_ssize_t more) except -1:
+    cdef Py_ssize_t cap = o.cap
+    cdef char* got
+    if o.n + more <= cap:
+        return 0
+    while o.n + more > cap:
+        cap = cap * 2 if cap else 4096
+    got = <char*>PyMem_Realloc(o.buf, cap)
+    if got == NULL:
+        raise MemoryError()
+    o.buf, o.cap = got, cap
+    return 0
+
+
+cdef int _put_raw(_Out* o, const char* p, Py_ssize_t k) except -1:
+    _grow(o, k)
+    memcpy(o.buf + o.n, p, k)
+    o.n += k
+    return 0
+
+
+cdef const char* _HEX = b"0123456789abcdef"
+cdef const char* _SHORT = b"btn?fr"  # the short escapes of 8-13 (11 has none)
+
+
+cdef int _put_str(_Out* o, str s) except -1:
+    """``s`` as a JSON string, the bytes orjson writes: UTF-8, ``"`` and ``\\`` escaped, control characters as
+    ``\\b \\t \\n \\f \\r`` or ``\\u00XX``; read from the string's own code points (no UTF-8 copy is made and kept on
+    it). Returns 1, writing nothing that counts, for a lone surrogate (orjson refuses it)."""
+    cdef Py_ssize_t size = PyUnicode_GET_LENGTH(s), i
+    cdef int kind = PyUnicode_KIND(s)
+    cdef void* data = PyUnicode_DATA(s)
+    cdef uint32_t c  # a code point as a number (Cython's Py_UCS4 is a character: its shifts would be str's)
+    cdef char* w
+    _grow(o, 6 * size + 2)  # the longest a code point can become: a six-byte escape
+    w = o.buf + o.n
+    w[0] = 34
+    w += 1
+    for i in range(size):
+        c = <uint32_t>PyUnicode_READ(kind, data, i)
+        if c < 0x80:
+            if c >= 0x20 and c != 34 and c != 92:
+                w[0] = <char>c
+                w += 1
+            elif c == 34 or c == 92:
+                w[0] = 92
+                w[1] = <char>c
+                w += 2
+            elif c == 8 or c == 9 or c == 10 or c == 12 or c == 13:
+                w[0] = 92
+                w[1] = _SHORT[c - 8]
+                w += 2
+            else:
+                memcpy(w, b"\\u00", 4)
+                w[4] = _HEX[c >> 4]
+                w[5] = _HEX[c & 15]
+                w += 6
+        elif c < 0x800:
+            w[0] = <char>(0xC0 | (c >> 6))
+            w[1] = <char>(0x80 | (c & 0x3F))
+            w += 2
+        elif c < 0x10000:
+            if 0xD800 <= c <= 0xDFFF:
+                return 1
+            w[0] = <char>(0xE0 | (c >> 12))
+            w[1] = <char>(0x80 | ((c >> 6) & 0x3F))
+            w[2] = <char>(0x80 | (c & 0x3F))
+            w += 3
+        else:
+            w[0] = <char>(0xF0 | (c >> 18))
+            w[1] = <char>(0x80 | ((c >> 12) & 0x3F))
+            w[2] = <char>(0x80 | ((c >> 6) & 0x3F))
+            w[3] = <char>(0x80 | (c & 0x3F))
+            w += 4
+    w[0] = 34
+    o.n = w + 1 - o.buf
+    return 0
+
+
+cdef int _put_int(_Out* o, object v) except -1:
+    cdef char tmp[24]
+    cdef long long x = PyLong_AsLongLong(v)
+    cdef unsigned long long u = <unsigned long long>(-(x + 1)) + 1 if x < 0 else <unsigned long long>x
+    cdef int k = 24
+    while True:
+        k -= 1
+        tmp[k] = <char>(48 + u % 10)
+        u //= 10
+        if u == 0:
+            break
+    if x < 0:
+        k -= 1
+        tmp[k] = 45
+    return _put_raw(o, tmp + k, 24 - k)
+
+
+cdef struct _Seen:
+    void* span  # NULL: a free slot
+    Py_ssize_t at, n  # where its encoding is in the output buffer
+
+
+def evidence_bytes(evidences):
+    """Each list of ``evidences`` as the JSON array orjson makes of ``[sp.to_json() for sp in ev]`` (compact, UTF-8),
+    for ``moderation scan`` to pass as ``orjson.Fragment``: a long post's evidence is most of its output line, and
+    its dicts were most of the cost of writing it. A span in several lists (a long post's offensive words are often
+    evidence of three categories) is encoded once and copied. ``None`` when some span is not exactly a Span with a
+    str field and text and int offsets (its own ``to_json`` could give other keys or values), or its text is not
+    UTF-8 encodable (a lone surrogate: orjson refuses it, and the caller's fallback decides)."""
+    cdef list lists = [ev if type(ev) is list else list(ev) for ev in evidences]  # held: no span is freed meanwhile
+    cdef Py_ssize_t total = 0, size = 8, k, at, begin
+    cdef list starts = []
+    cdef list out
+    cdef object sp, f, s, e, t
+    cdef PyObject *rf
+    cdef PyObject *rs
+    cdef PyObject *re
+    cdef PyObject *rt
+    cdef bint first
+    cdef size_t h, mask
+    cdef _Seen* seen
+    cdef _Out o
+    for ev in lists:
+        total += len(<list>ev)
+    while size < 2 * total:
+        size *= 2
+    mask = <size_t>(size - 1)
+    seen = <_Seen*>PyMem_Calloc(size, sizeof(_Seen))
+    if seen == NULL:
+        raise MemoryError()
+    o.buf, o.n, o.cap = NULL, 0, 0
+    try:
+        for ev in lists:
+            starts.append(o.n)
+            _put_raw(&o, b"[", 1)
+            first = True
+            for sp in <list>ev:
+                if not first:
+                    _put_raw(&o, b",", 1)
+                first = False
+                h = ((<size_t><void*>sp) >> 4) & mask
+                while seen[h].span != NULL and seen[h].span != <void*>sp:
+                    h = (h + 1) & mask
+                if seen[h].span != NULL:  # encoded already: copied from where it was written
+                    _grow(&o, seen[h].n)
+                    memcpy(o.buf + o.n, o.buf + seen[h].at, seen[h].n)
+                    o.n += seen[h].n
+                    continue
+                if not _read(sp, &rf, &rs, &re, &rt):
+                    return None
+                f, s, e, t = <object>rf, <object>rs, <object>re, <object>rt
+                if type(f) is not str or type(t) is not str or type(s) is not int or type(e) is not int:
+                    return None
+                begin = o.n
+                _put_raw(&o, b'{"field":', 9)
+                if _put_str(&o, <str>f):
+                    return None
+                _put_raw(&o, b',"start":', 9)
+                _put_int(&o, s)
+                _put_raw(&o, b',"end":', 7)
+                _put_int(&o, e)
+                _put_raw(&o, b',"text":', 8)
+                if _put_str(&o, <str>t):
+                    return None
+                _put_raw(&o, b"}", 1)
+                seen[h].span, seen[h].at, seen[h].n = <void*>sp, begin, o.n - begin
+            _put_raw(&o, b"]", 1)
+        starts.append(o.n)
+        out = []
+        for k in range(len(lists)):
+            at = starts[k]
+            out.append(PyBytes_FromStringAndSize(o.buf + at, <Py_ssize_t>starts[k + 1] - at))
+        return out
+    except OverflowError:
+        return None
+    finally:
+        PyMem_Free(o.buf)
+        PyMem_Free(seen)
 
 
 _UNIQUE_SPANS = unique_spans  # build_categories sorts a merge itself only when given this function

@@ -80,25 +80,60 @@ def _dumps(result: dict[str, Any]) -> bytes:
         return json.dumps(result, ensure_ascii=False).encode() + b"\n"
 
 
-def _scan_line(line: str) -> bytes:
-    from moderation.policy import scan_record
-
+def _read_line(line: str) -> tuple[dict[str, Any], Item] | dict[str, Any]:
+    """The record of one input line and its item, or the output line of a line that is not one."""
     try:
         record = json.loads(line)
         if not isinstance(record, dict) or not isinstance(record.get("body"), str) or "id" not in record:
             raise ValueError("each line needs an id and a string body")
-        result = scan_record(str(record["id"]), _classifier.classify(_item(record)))
-        result["id"] = record["id"]  # echo the id exactly as given (a number stays a number)
+        return record, _item(record)
     except (ValueError, TypeError, KeyError) as exc:
-        ident = None
-        with contextlib.suppress(ValueError, AttributeError):
-            ident = json.loads(line).get("id")
-        result = {"id": ident, "error": f"{type(exc).__name__}: {exc}"}
-    return _dumps(result)
+        return _error(line, exc)
+
+
+def _error(line: str, exc: Exception) -> dict[str, Any]:
+    ident = None
+    with contextlib.suppress(ValueError, AttributeError):
+        ident = json.loads(line).get("id")
+    return {"id": ident, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _result_line(record: dict[str, Any], ev: Any) -> bytes:
+    from moderation.policy import scan_record
+
+    # The evidence goes in as the JSON orjson would write of it (orjson.Fragment); what orjson refuses goes to the
+    # standard encoder, which takes no fragment, so that record is made again with the evidence as dicts.
+    result = scan_record(str(record["id"]), ev, fragment=orjson.Fragment)
+    result["id"] = record["id"]  # echo the id exactly as given (a number stays a number)
+    try:
+        return orjson.dumps(result, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        result = scan_record(str(record["id"]), ev)
+        result["id"] = record["id"]
+        return _dumps(result)
+
+
+def _scan_line(line: str) -> bytes:
+    got = _read_line(line)
+    if isinstance(got, dict):
+        return _dumps(got)
+    record, item = got
+    try:
+        return _result_line(record, _classifier.classify(item))
+    except (ValueError, TypeError, KeyError) as exc:
+        return _dumps(_error(line, exc))
 
 
 def _scan_batch(lines: list[str]) -> bytes:
-    return b"".join([_scan_line(line) for line in lines])
+    """The output of ``lines``: their items classified together (``Classifier.classify_many``, stage by stage); if
+    that raises, line by line, so the line at fault gets its error and the others their results."""
+    read = [_read_line(line) for line in lines]
+    items = [got[1] for got in read if isinstance(got, tuple)]
+    try:
+        evaluations = iter(_classifier.classify_many(items))
+    except (ValueError, TypeError, KeyError):
+        return b"".join([_scan_line(line) for line in lines])
+    return b"".join([_dumps(got) if isinstance(got, dict) else _result_line(got[0], next(evaluations)) for got in read])
 
 
 def _batches(stream: IO[str], progress: Any) -> Iterator[list[str]]:

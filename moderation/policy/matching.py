@@ -471,6 +471,15 @@ def has_normaliser() -> bool:
     return True
 
 
+def normalise_cache_size() -> int:
+    """How many recent results the normaliser keeps (its ``CACHE_SIZE``; 32 without it): the detectors of an item
+    find the texts another one normalised while that many texts have been normalised since."""
+    try:
+        return int(importlib.import_module("moderation.text.normalise").CACHE_SIZE)
+    except (ImportError, AttributeError):
+        return 32
+
+
 _SIGNAL_FIELDS = ("kind", "key", "score", "spans", "attrs", "detector")
 _MAKE_SPANS = functools.partial(_t.build, Span, ("field", "start", "end", "text")) if _t is not None else None
 _MAKE_SIGNALS = functools.partial(_t.build, Signal, _SIGNAL_FIELDS) if _t is not None else None

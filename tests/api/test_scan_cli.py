@@ -122,6 +122,55 @@ def test_output_lines_are_what_the_standard_encoder_gives(tmp_path: Path) -> Non
     assert json.loads(_dumps({"id": float("nan")})) == {"id": None}  # NaN is not JSON: written as null, valid JSON
 
 
+MIXED = [
+    *(json.dumps(line, ensure_ascii=False) for line in LINES),
+    "{not json",
+    '{"id": "x", "kind": "bogus", "body": "Chào"}',  # not a post kind: an error line, in place
+    '{"id": 18446744073709551616, "body": "Thằng Nguyễn Văn An là đồ chó, đm mày ngu"}',  # the standard encoder
+    r'{"id": "s", "body": "th\u1eb1ng \ud800 ch\u00f3 m\u00e0y ngu"}',  # a lone surrogate in the text
+    *(json.dumps({"id": i, "body": f"Bán ma túy đá số {i}, đm mày ngu"}, ensure_ascii=False) for i in range(70)),
+]
+
+
+@pytest.fixture
+def scanner(tmp_path: Path) -> Any:
+    from moderation.cli import scan as scan_module
+
+    scan_module._init(str(Path(__file__).resolve().parents[2] / "policies"), f"sqlite:///{tmp_path / 'n.db'}")
+    return scan_module
+
+
+@pytest.mark.parametrize("size", [1, 7, len(MIXED)])
+def test_a_batch_gives_the_lines_one_by_one(scanner: Any, size: int) -> None:
+    """Batches are classified together (``classify_many``) and give, byte for byte, what each line gives alone."""
+    one_by_one = b"".join(scanner._scan_line(line) for line in MIXED)
+    batched = b"".join(scanner._scan_batch(MIXED[i : i + size]) for i in range(0, len(MIXED), size))
+    assert batched == one_by_one
+    assert len(batched.splitlines()) == len(MIXED)
+
+
+def test_a_batch_whose_classification_fails_goes_line_by_line(scanner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If classifying the batch together raises, each line is classified alone: the line at fault gets its error
+    line and the others their results."""
+    real = scanner._classifier.classify
+
+    def classify(item: Any, history: Any = None) -> Any:
+        if "số 3," in item.fields["body"]:
+            raise ValueError("this item cannot be classified")
+        return real(item, history)
+
+    def classify_many(items: Any, histories: Any = None) -> Any:
+        return [classify(it) for it in items]
+
+    monkeypatch.setattr(scanner._classifier, "classify", classify)
+    monkeypatch.setattr(scanner._classifier, "classify_many", classify_many)
+    out = [json.loads(line) for line in scanner._scan_batch(MIXED).splitlines()]
+    assert len(out) == len(MIXED)
+    failed = [r for r in out if "this item" in r.get("error", "")]
+    assert [r["id"] for r in failed] == [3]
+    assert sum("verdict" in r for r in out) == len(MIXED) - 3  # the bad line, the bogus kind, the failed item
+
+
 @pytest.mark.slow
 def test_parallel_scan_gives_the_same_output(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}"}
