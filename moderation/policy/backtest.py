@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ from moderation.policy.engine import Classifier
 from moderation.policy.pack import PackSet
 
 MAX_EXAMPLES = 5
+CHUNK = 64  # items read from ``items`` and classified together (see ``Classifier.classify_many``)
 
 
 def _acting(ev_json: Mapping[str, Any]) -> dict[str, str]:
@@ -90,30 +92,36 @@ def backtest(
     stored. Nothing is written: the caller owns any storage and gets only the report."""
     clf = Classifier(candidate, registries=registries)
     report = BacktestReport(candidate_versions=dict(candidate.versions))
-    for row in items:
-        item_id, item, stored = row[0], row[1], row[2]
-        history = row[3] if len(row) > 3 else History()  # the optional fourth element
-        report.items += 1
-        for pid, ver in (stored.get("packs") or {}).items():
-            key = f"{pid}@{str(ver)[:12]}"
-            report.stored_versions[key] = report.stored_versions.get(key, 0) + 1
-        new_ev = clf.classify(item, history).to_json()
-        before, after = _acting(stored), _acting(new_ev)
-        v0, v1 = str(stored.get("verdict", "allow")), str(new_ev["verdict"])
-        if v0 != v1:
-            report.verdict_changes[f"{v0}->{v1}"] = report.verdict_changes.get(f"{v0}->{v1}", 0) + 1
-        for cid in before.keys() | after.keys():
-            d = report.categories.setdefault(cid, CategoryDelta(cid))
-            d.before += cid in before
-            d.after += cid in after
-            if cid in after and cid not in before:
-                d.new += 1
-                if len(d.examples_new) < MAX_EXAMPLES:
-                    d.examples_new.append(item_id)
-            elif cid in before and cid not in after:
-                d.dropped += 1
-                if len(d.examples_dropped) < MAX_EXAMPLES:
-                    d.examples_dropped.append(item_id)
-            elif before[cid] != after[cid]:
-                d.action_changed += 1
+    rows = iter(items)
+    while chunk := list(itertools.islice(rows, CHUNK)):
+        histories = [row[3] if len(row) > 3 else History() for row in chunk]  # the optional fourth element
+        evaluations = clf.classify_many([row[1] for row in chunk], histories)
+        for row, evaluation in zip(chunk, evaluations, strict=True):
+            _compare(report, row[0], row[2], evaluation.to_json())
     return report
+
+
+def _compare(report: BacktestReport, item_id: str, stored: Mapping[str, Any], new_ev: Mapping[str, Any]) -> None:
+    """Add one item's stored and new evaluations to ``report``."""
+    report.items += 1
+    for pid, ver in (stored.get("packs") or {}).items():
+        key = f"{pid}@{str(ver)[:12]}"
+        report.stored_versions[key] = report.stored_versions.get(key, 0) + 1
+    before, after = _acting(stored), _acting(new_ev)
+    v0, v1 = str(stored.get("verdict", "allow")), str(new_ev["verdict"])
+    if v0 != v1:
+        report.verdict_changes[f"{v0}->{v1}"] = report.verdict_changes.get(f"{v0}->{v1}", 0) + 1
+    for cid in before.keys() | after.keys():
+        d = report.categories.setdefault(cid, CategoryDelta(cid))
+        d.before += cid in before
+        d.after += cid in after
+        if cid in after and cid not in before:
+            d.new += 1
+            if len(d.examples_new) < MAX_EXAMPLES:
+                d.examples_new.append(item_id)
+        elif cid in before and cid not in after:
+            d.dropped += 1
+            if len(d.examples_dropped) < MAX_EXAMPLES:
+                d.examples_dropped.append(item_id)
+        elif before[cid] != after[cid]:
+            d.action_changed += 1

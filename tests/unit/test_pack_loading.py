@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from moderation.domain import Item, ItemKind
+from moderation.domain import History, Item, ItemKind
 from moderation.policy import (
     Classifier,
     PackValidationError,
@@ -18,6 +18,7 @@ from moderation.policy import (
     load_packs,
     validate_dir,
 )
+from moderation.policy import backtest as backtest_module
 from moderation.policy.backtest import backtest
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -143,6 +144,27 @@ def test_backtest_reports_new_and_dropped(tmp_path: Path) -> None:
     assert (delta.new, delta.dropped, delta.examples_new, delta.examples_dropped) == (1, 1, ["b"], ["a"])
     assert report.verdict_changes == {"remove->allow": 1, "allow->remove": 1}
     assert "xx.spam" in report.to_text()
+
+
+def test_backtest_over_several_chunks_counts_every_item(tmp_path: Path) -> None:
+    """Items are read and classified a chunk at a time (``classify_many``), from any iterable, each with its own
+    history: the report is the one of classifying them one by one."""
+    write_pack(tmp_path, MINI_PACK)
+    old = load_packs(tmp_path)
+    texts = ["mua ngay kẻo hết", "xả kho", "xin chào", "mua ngay kẻo hết rồi"]
+    n = 2 * backtest_module.CHUNK + 3
+    items = [(f"i{k}", Item(kind=ItemKind.COMMENT, fields={"body": f"{texts[k % 4]} {k}"})) for k in range(n)]
+    stored = [
+        (i, it, Classifier(old).classify(it).to_json(), History(author_violations=k % 3))
+        for k, (i, it) in enumerate(items)
+    ]
+    d = tmp_path / "xx-test-regime" / "data.yaml"
+    d.write_text(d.read_text().replace("mua ngay kẻo hết", "xả kho"), "utf-8")
+    report = backtest(iter(stored), load_packs(tmp_path))  # an iterator: read once
+    assert report.items == n
+    delta = report.categories["xx.spam"]
+    assert (delta.new, delta.dropped) == (sum(k % 4 == 1 for k in range(n)), sum(k % 4 in (0, 3) for k in range(n)))
+    assert delta.examples_new == [f"i{k}" for k in range(n) if k % 4 == 1][: backtest_module.MAX_EXAMPLES]
 
 
 BAD_PACKS = [
