@@ -125,15 +125,17 @@ def _scan_line(line: str) -> bytes:
 
 
 def _scan_batch(lines: list[str]) -> bytes:
-    """The output of ``lines``: their items classified together (``Classifier.classify_many``, stage by stage); if
-    that raises, line by line, so the line at fault gets its error and the others their results."""
+    """The output of ``lines``: their items classified together (``Classifier.classify_stream``, stage by stage,
+    each result line written as its group's Evaluations come); if that raises, line by line, so the line at fault
+    gets its error and the others their results."""
     read = [_read_line(line) for line in lines]
-    items = [got[1] for got in read if isinstance(got, tuple)]
+    evaluations = _classifier.classify_stream([got[1] for got in read if isinstance(got, tuple)])
     try:
-        evaluations = iter(_classifier.classify_many(items))
+        return b"".join(
+            [_dumps(got) if isinstance(got, dict) else _result_line(got[0], next(evaluations)) for got in read]
+        )
     except (ValueError, TypeError, KeyError):
         return b"".join([_scan_line(line) for line in lines])
-    return b"".join([_dumps(got) if isinstance(got, dict) else _result_line(got[0], next(evaluations)) for got in read])
 
 
 def _batches(stream: IO[str], progress: Any) -> Iterator[list[str]]:

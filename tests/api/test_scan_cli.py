@@ -142,7 +142,7 @@ def scanner(tmp_path: Path) -> Any:
 
 @pytest.mark.parametrize("size", [1, 7, len(MIXED)])
 def test_a_batch_gives_the_lines_one_by_one(scanner: Any, size: int) -> None:
-    """Batches are classified together (``classify_many``) and give, byte for byte, what each line gives alone."""
+    """Batches are classified together (``classify_stream``) and give, byte for byte, what each line gives alone."""
     one_by_one = b"".join(scanner._scan_line(line) for line in MIXED)
     batched = b"".join(scanner._scan_batch(MIXED[i : i + size]) for i in range(0, len(MIXED), size))
     assert batched == one_by_one
@@ -159,11 +159,11 @@ def test_a_batch_whose_classification_fails_goes_line_by_line(scanner: Any, monk
             raise ValueError("this item cannot be classified")
         return real(item, history)
 
-    def classify_many(items: Any, histories: Any = None) -> Any:
-        return [classify(it) for it in items]
+    def classify_stream(items: Any, histories: Any = None) -> Any:
+        return (classify(it) for it in items)  # raises part way, once some lines are written
 
     monkeypatch.setattr(scanner._classifier, "classify", classify)
-    monkeypatch.setattr(scanner._classifier, "classify_many", classify_many)
+    monkeypatch.setattr(scanner._classifier, "classify_stream", classify_stream)
     out = [json.loads(line) for line in scanner._scan_batch(MIXED).splitlines()]
     assert len(out) == len(MIXED)
     failed = [r for r in out if "this item" in r.get("error", "")]

@@ -121,10 +121,34 @@ def test_groups_hold_fewer_fields_than_the_normaliser_keeps(clf: Classifier, mon
     assert sizes == [len(engine_module.field_texts(many))] * 2
 
 
+def test_the_stream_yields_each_group_before_starting_the_next(
+    clf: Classifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``classify_stream`` gives a group's Evaluations before it runs the detectors over the next group."""
+    calls: list[int] = []
+    real = Classifier._signals_many
+
+    def spy(self: Classifier, items: Sequence[Item], fields: Any) -> Any:
+        calls.append(len(items))
+        return real(self, items, fields)
+
+    monkeypatch.setattr(Classifier, "_signals_many", spy)
+    monkeypatch.setattr(engine_module, "normalise_cache_size", lambda: 4)  # room for 3 fields: one post a group
+    items = _items(PIECES[:6])
+    stream = clf.classify_stream(items)
+    assert calls == []  # nothing is done before it is asked for
+    first = next(stream)
+    assert len(calls) == 1
+    rest = list(stream)
+    assert sum(calls) == len(items)
+    assert [_dump(e) for e in [first, *rest]] == [_dump(clf.classify(it)) for it in items]
+
+
 def test_each_text_of_a_group_is_normalised_once(clf: Classifier) -> None:
     """The language detector finds the texts the lexicon stage normalised, for the whole group."""
     items = _items([f"{p} số {i}" for i, p in enumerate(PIECES[:-1] * 2)])  # distinct texts, none seen before
     texts = {ft.text for it in items for ft in engine_module.field_texts(it)}
+    clf.classify(Item(kind=ItemKind.POST, fields={"body": "chào"}))  # the detectors' tables loaded (they normalise)
     normalise_module._normalise_cached.cache_clear()
     clf.classify_many(items)
     assert normalise_module._normalise_cached.cache_info().misses == len(texts)
