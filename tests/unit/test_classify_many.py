@@ -86,17 +86,13 @@ def test_classify_many_gives_what_classify_gives(clf: Classifier, texts: list[st
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.lists(st.sampled_from(PIECES), max_size=4).map(" ".join), max_size=12), st.integers(1, 9))
-def test_any_grouping_gives_what_classify_gives(texts: list[str], cache: int) -> None:
+def test_any_grouping_gives_what_classify_gives(clf: Classifier, texts: list[str], cache: int) -> None:
     """Whatever the normaliser's cache size (and so the groups), the Evaluations are those of ``classify``."""
-    clf = _CLF
     items = _items(texts)
     want = [_dump(clf.classify(it)) for it in items]
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(engine_module, "normalise_cache_size", lambda: cache)
         assert [_dump(e) for e in clf.classify_many(items)] == want
-
-
-_CLF = Classifier(load_packs(POLICIES))
 
 
 def test_groups_hold_fewer_fields_than_the_normaliser_keeps(clf: Classifier, monkeypatch: pytest.MonkeyPatch) -> None:
