@@ -290,9 +290,9 @@ def run(quick: bool = False) -> dict[str, object]:
         blocks = [rounds_items[r][k : k + BLOCK] for k in range(0, n, BLOCK)]
         one_cpu = one_wall = together_cpu = 0.0
         one_n = together_n = 0
-        for b, block in enumerate(blocks):
+        for k, block in enumerate(blocks):
             w0, c0 = time.perf_counter(), time.process_time()
-            if (b + r) % 2 == 0:
+            if (k + r) % 2 == 0:
                 evs = [clf.classify(it) for it in block]
                 one_cpu += time.process_time() - c0
                 one_wall += time.perf_counter() - w0
