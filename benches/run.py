@@ -15,7 +15,6 @@ import argparse
 import datetime as dt
 import importlib
 import json
-import os
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benches._common import REPO, figure, machine
+from moderation.cli import one_blas_thread
 
 MODULES = ("bench_text", "bench_detectors", "bench_scan", "bench_intake", "bench_e2e", "bench_memory", "bench_hostile")
 RESULTS = REPO / "benches" / "results.json"
@@ -173,12 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         "--merge", action="store_true", help="keep the other benchmarks' entries already in the results file"
     )
     args = parser.parse_args(argv)
-    # As the classifying commands do (moderation.cli): OpenBLAS with one thread, set before a benchmark imports numpy.
-    # Otherwise its pool's threads spin for about 0.1 s of another core's CPU after the import, which the CPU-time
-    # figures of the first rounds counted (normalisation of real text: 57-58 against 52-54 µs/KB in the first two of
-    # five rounds). A process that has numpy already (a test calling this) is left as it is.
-    if "numpy" not in sys.modules:
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # As the classifying commands do: OpenBLAS with one thread, set before a benchmark imports numpy. Otherwise its
+    # pool's threads spin for about 0.1 s of another core's CPU after the import, which the CPU-time figures of the
+    # first rounds counted (normalisation of real text: 57-58 against 52-54 µs/KB in the first two of five rounds).
+    one_blas_thread()
     report = run_all(list(args.only or MODULES), args.quick, args.out, merge=args.merge)
     return 1 if any(e["status"] == "error" for e in report["benchmarks"].values()) else 0
 

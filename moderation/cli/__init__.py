@@ -45,6 +45,14 @@ COMMANDS: dict[str, str] = {
 BLAS_THREADED = frozenset({"train"})
 
 
+def one_blas_thread() -> None:
+    """Have OpenBLAS load with one thread (``OPENBLAS_NUM_THREADS``, unless the operator set it): read when numpy
+    loads it, so this must run before numpy's import. A process that has numpy already (a test runner invoking
+    commands or benchmarks in-process) is left as it is, and so are the processes it starts."""
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 class LazyGroup(click.Group):
     """A group whose sub-commands are imported on first use."""
 
@@ -56,10 +64,8 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attr = target.split(":")
-        # Read when numpy loads OpenBLAS: set before the command imports numpy. A process that has numpy already (a
-        # test runner invoking commands in-process) is left as it is, and so are the processes it starts.
-        if cmd_name not in BLAS_THREADED and "numpy" not in sys.modules:
-            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        if cmd_name not in BLAS_THREADED:
+            one_blas_thread()  # before the command imports numpy
         try:
             module = importlib.import_module(f"moderation.cli.{module_name}")
         except ModuleNotFoundError as exc:
